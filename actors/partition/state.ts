@@ -1,0 +1,149 @@
+/**
+ * A partition's state: an immer value whose large collections are persistent structures (a HAMT of
+ * records, persistent FIFO queues per tier and handler type, a persistent timer heap), so each
+ * transition copies a few small nodes instead of the whole partition.
+ */
+import { PHeap, PMap, PQueue } from '../../src/collections/index.ts';
+import type { PayloadFailure } from '../../src/errors.ts';
+import { TERMINAL_STATUSES, TIERS, type Payload, type PayloadStatus, type PayloadView, type Tier } from '../../src/payload.ts';
+import type { DemandEntry } from '../../src/execution/protocol.ts';
+import type { EnqueueBatch } from './messages.ts';
+
+export interface PayloadRecord extends Payload {
+  readonly status: PayloadStatus;
+  readonly tier: Tier;
+  /** Attempts started so far. */
+  readonly attempt: number;
+  /** Arrival order within the partition: FIFO within a tier, oldest-first eviction. */
+  readonly seq: number;
+  /** When it entered its tier; the age that aging and `maxWait` measure. */
+  readonly enqueuedAt: number;
+  readonly startedAt?: number;
+  readonly finishedAt?: number;
+  readonly result?: unknown;
+  readonly error?: PayloadFailure;
+  readonly progress?: unknown;
+  readonly degraded?: boolean;
+}
+
+/** A submit waiting for room under the `wait` overflow policy (not yet accepted, so never journalled). */
+export interface ParkedSubmit {
+  readonly payload: Payload;
+  readonly batch: EnqueueBatch;
+  readonly index: number;
+  readonly expiresAt: number;
+}
+
+export interface PartitionTotals {
+  readonly accepted: number;
+  readonly started: number;
+  readonly completed: number;
+  readonly failed: number;
+  readonly retried: number;
+  readonly cancelled: number;
+  readonly skipped: number;
+}
+
+export type PerTier<T> = Readonly<Record<Tier, T>>;
+
+export interface PartitionState {
+  readonly index: number;
+  readonly seq: number;
+  readonly records: PMap<PayloadRecord>;
+  /** FIFO of ids per tier and handler type; ids of cancelled payloads are skipped lazily. */
+  readonly queues: PerTier<Readonly<Record<string, PQueue<string>>>>;
+  /** Live queued payloads per tier and handler type (tombstones excluded). */
+  readonly queued: PerTier<Readonly<Record<string, number>>>;
+  readonly depth: PerTier<number>;
+  /** Delayed payloads (runAt, retry backoff) by due time. */
+  readonly timers: PHeap<string>;
+  readonly delayed: number;
+  readonly running: number;
+  /** Terminal ids, oldest first, for bounded retention. */
+  readonly retained: PQueue<string>;
+  readonly idempotency: PMap<string>;
+  /** Opaque to immer: it holds callbacks and is never journalled. */
+  readonly parked: PQueue<ParkedSubmit>;
+  readonly totals: PartitionTotals;
+}
+
+const perTier = <T>(make: () => T): Record<Tier, T> => Object.fromEntries(TIERS.map((t) => [t, make()])) as Record<Tier, T>;
+
+export function initialPartitionState(index: number): PartitionState {
+  return {
+    index,
+    seq: 0,
+    records: PMap.empty(),
+    queues: perTier(() => ({})),
+    queued: perTier(() => ({})),
+    depth: perTier(() => 0),
+    timers: PHeap.empty(),
+    delayed: 0,
+    running: 0,
+    retained: PQueue.empty(),
+    idempotency: PMap.empty(),
+    parked: PQueue.empty(),
+    totals: { accepted: 0, started: 0, completed: 0, failed: 0, retried: 0, cancelled: 0, skipped: 0 },
+  };
+}
+
+export const isTerminal = (status: PayloadStatus): boolean => TERMINAL_STATUSES.has(status);
+
+/** A queued id is live when its record still waits in that tier. */
+export const isLiveIn = (record: PayloadRecord | undefined, tier: Tier): record is PayloadRecord =>
+  record !== undefined && record.status === 'queued' && record.tier === tier;
+
+export function demandOf(state: PartitionState): DemandEntry[] {
+  const demand: DemandEntry[] = [];
+  for (const tier of TIERS) {
+    if (state.depth[tier] === 0) continue;
+    const counts = state.queued[tier];
+    for (const handlerType in counts) {
+      const count = counts[handlerType] ?? 0;
+      if (count === 0) continue;
+      const head = state.queues[tier][handlerType]?.peek();
+      const record = head === undefined ? undefined : state.records.get(head);
+      demand.push({ tier, handlerType, count, oldestAt: record?.enqueuedAt ?? 0 });
+    }
+  }
+  return demand;
+}
+
+/** When the partition next needs a `tick`: the earliest timer or parked-submit expiry. */
+export function nextWakeOf(state: PartitionState): number | undefined {
+  let at = state.timers.peek()?.key;
+  for (const parked of state.parked) if (at === undefined || parked.expiresAt < at) at = parked.expiresAt;
+  return at;
+}
+
+export function viewOf(record: PayloadRecord, partition: number): PayloadView {
+  return {
+    id: record.id,
+    type: record.type,
+    clientId: record.clientId,
+    partition,
+    status: record.status,
+    tier: record.tier,
+    priority: record.priority,
+    complexity: record.complexity,
+    attempts: record.attempt,
+    degraded: record.degraded === true,
+    submittedAt: record.submittedAt,
+    runAt: record.runAt,
+    startedAt: record.startedAt,
+    finishedAt: record.finishedAt,
+    progress: record.progress,
+    result: record.result,
+    error: record.error,
+  };
+}
+
+/** Oldest-wait per tier (ms) for load reports and the actor tree. */
+export function summaryOf(state: PartitionState, now: number): Record<string, unknown> {
+  const oldestWait: Partial<Record<Tier, number>> = {};
+  for (const entry of demandOf(state)) {
+    const wait = now - entry.oldestAt;
+    if ((oldestWait[entry.tier] ?? -1) < wait) oldestWait[entry.tier] = wait;
+  }
+  return { depth: state.depth, running: state.running, delayed: state.delayed, parked: state.parked.size, oldestWait, totals: state.totals };
+}

@@ -1,0 +1,151 @@
+/**
+ * The one place that touches nact. nact's typings have holes (untyped persistence context, a typo'd
+ * type parameter), and its runtime swallows faults and drops messages to stopped actors silently;
+ * this module gives the rest of Triage a small typed surface that reports both.
+ *
+ * An actor here is a reducer `(state, message) => nextState`; effects it asks for are performed by
+ * the caller-supplied `afterMessage` hook, outside the reducer.
+ */
+import nact from 'nact';
+
+interface NactRef {
+  readonly path: unknown;
+}
+interface NactModule {
+  start(options?: { name?: string }): NactRef;
+  spawn<S, M>(
+    parent: NactRef,
+    f: (state: S, message: M, ctx: unknown) => S | Promise<S>,
+    name: string,
+    properties?: { initialState?: S; onCrash?: (msg: M, error: unknown, ctx: { resume: unknown }) => unknown },
+  ): NactRef;
+  dispatch(actor: NactRef, message: unknown): void;
+  stop(actor: NactRef): void;
+}
+const { start, spawn, dispatch, stop } = nact as unknown as NactModule;
+
+export interface ActorBehaviour<S, M> {
+  /** Pure transition. Must not await or perform I/O. */
+  readonly receive: (state: S, message: M) => S;
+  /** Runs after each transition with the committed state (effects, reporting). */
+  readonly afterMessage?: (state: S, message: M) => void;
+  /** A short summary of the state for the live actor tree. */
+  readonly summarize?: (state: S) => Record<string, unknown>;
+}
+
+export interface ActorRef<M> {
+  readonly path: string;
+  readonly kind: string;
+  dispatch(message: M): void;
+}
+
+export interface ActorInfo {
+  readonly path: string;
+  readonly kind: string;
+  /** Messages dispatched but not yet processed. */
+  readonly mailbox: number;
+  readonly processed: number;
+  readonly summary: Record<string, unknown>;
+}
+
+export interface ActorSystemHooks {
+  /** A message sent to an actor that has stopped (nact would drop it silently). */
+  onDeadLetter?(path: string, message: unknown): void;
+  /** A reducer threw; the actor keeps its previous state and goes on with the next message. */
+  onFault?(path: string, error: unknown, message: unknown): void;
+}
+
+interface Cell {
+  readonly kind: string;
+  state: unknown;
+  inFlight: number;
+  processed: number;
+  stopped: boolean;
+  readonly summarize: ((state: never) => Record<string, unknown>) | undefined;
+}
+
+export class ActorSystem {
+  private readonly root: NactRef;
+  private readonly cells = new Map<string, Cell>();
+  private inFlight = 0;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(readonly name: string, private readonly hooks: ActorSystemHooks = {}) {
+    this.root = start({ name });
+  }
+
+  spawn<S, M>(name: string, kind: string, initialState: S, behaviour: ActorBehaviour<S, M>): ActorRef<M> {
+    const path = `/${this.name}/${name}`;
+    if (this.cells.has(path)) throw new Error(`actor ${path} already exists`);
+    const cell: Cell = { kind, state: initialState, inFlight: 0, processed: 0, stopped: false, summarize: behaviour.summarize as Cell['summarize'] };
+    this.cells.set(path, cell);
+    const reduce = (state: S, message: M): S => {
+      let next = state;
+      try {
+        next = behaviour.receive(state, message);
+        cell.state = next;
+        behaviour.afterMessage?.(next, message);
+      } catch (error) {
+        this.hooks.onFault?.(path, error, message);
+      } finally {
+        cell.processed++;
+        cell.inFlight--;
+        this.messageDone();
+      }
+      return next;
+    };
+    const ref = spawn(this.root, reduce, name, { initialState });
+    const system = this;
+    return {
+      path,
+      kind,
+      dispatch(message: M) {
+        if (cell.stopped) {
+          system.hooks.onDeadLetter?.(path, message);
+          return;
+        }
+        cell.inFlight++;
+        system.inFlight++;
+        dispatch(ref, message);
+      },
+    };
+  }
+
+  /** Every actor with its mailbox length and state summary: the live actor tree. */
+  tree(): ActorInfo[] {
+    return [...this.cells.entries()].map(([path, cell]) => ({
+      path,
+      kind: cell.kind,
+      mailbox: cell.inFlight,
+      processed: cell.processed,
+      summary: cell.summarize ? cell.summarize(cell.state as never) : {},
+    }));
+  }
+
+  /** Resolves once no actor has an unprocessed message. */
+  whenIdle(): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  get pendingMessages(): number {
+    return this.inFlight;
+  }
+
+  stop(): void {
+    for (const cell of this.cells.values()) cell.stopped = true;
+    stop(this.root);
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private messageDone(): void {
+    this.inFlight--;
+    if (this.inFlight === 0 && this.idleWaiters.length > 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+}

@@ -1,0 +1,29 @@
+/**
+ * Payload ids: a per-runtime random prefix and a counter (unique without coordination, cheap on the
+ * hot path), suffixed with the owning partition so `get`/`cancel` find it without a directory.
+ */
+import { randomBytes } from 'node:crypto';
+
+export class IdGenerator {
+  private readonly prefix = randomBytes(6).toString('base64url');
+  private counter = 0;
+
+  /** The unique part; the partition is appended once known. */
+  next(): string {
+    return `${this.prefix}${(this.counter++).toString(36)}`;
+  }
+}
+
+export function withPartition(unique: string, partition: number): string {
+  return `${unique}.${partition.toString(36)}`;
+}
+
+/** The partition encoded in an id, or undefined when the id is not one of ours. */
+export function partitionOfId(id: string, partitions: number): number | undefined {
+  const dot = id.lastIndexOf('.');
+  if (dot <= 0) return undefined;
+  const suffix = id.slice(dot + 1);
+  if (!/^[0-9a-z]+$/.test(suffix)) return undefined;
+  const partition = parseInt(suffix, 36);
+  return partition < partitions ? partition : undefined;
+}

@@ -1,0 +1,128 @@
+/**
+ * Every error Triage raises on purpose carries a stable `code`, so callers branch on the code,
+ * never on the message text.
+ */
+export type ErrorCode =
+  | 'VALIDATION_FAILED'
+  | 'QUEUE_FULL'
+  | 'UNKNOWN_PAYLOAD'
+  | 'RUNTIME_STOPPED'
+  | 'HANDLER_EXISTS'
+  | 'INVALID_OPTIONS'
+  | 'TIMEOUT'
+  | 'CANCELLED'
+  | 'HANDLER_FAILED'
+  | 'NON_RETRYABLE'
+  | 'SKIPPED';
+
+export class TriageError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** One problem with one field of a submitted payload. */
+export interface FieldProblem {
+  readonly field: string;
+  readonly problem: string;
+}
+
+/** All problems of a rejected payload, found at once; nothing was enqueued. */
+export class ValidationError extends TriageError {
+  readonly problems: readonly FieldProblem[];
+  /** Position of the offending payload in a `submitMany` batch. */
+  readonly index: number | undefined;
+  constructor(problems: readonly FieldProblem[], index?: number) {
+    const where = index === undefined ? '' : ` (payload #${index})`;
+    super('VALIDATION_FAILED', `invalid payload${where}: ${problems.map((p) => `${p.field} ${p.problem}`).join('; ')}`);
+    this.problems = problems;
+    this.index = index;
+  }
+  get fields(): string[] {
+    return this.problems.map((p) => p.field);
+  }
+}
+
+export class OptionsError extends TriageError {
+  readonly problems: readonly FieldProblem[];
+  constructor(problems: readonly FieldProblem[]) {
+    super('INVALID_OPTIONS', `invalid options: ${problems.map((p) => `${p.field} ${p.problem}`).join('; ')}`);
+    this.problems = problems;
+  }
+}
+
+export class QueueFullError extends TriageError {
+  constructor(readonly partition: number, readonly tier: string, reason = 'is full') {
+    super('QUEUE_FULL', `tier ${tier} of partition ${partition} ${reason}`);
+  }
+}
+
+export class UnknownPayloadError extends TriageError {
+  constructor(readonly id: string) {
+    super('UNKNOWN_PAYLOAD', `no payload with id ${JSON.stringify(id)}`);
+  }
+}
+
+export class RuntimeStoppedError extends TriageError {
+  constructor() {
+    super('RUNTIME_STOPPED', 'the runtime is stopped or stopping and accepts no new work');
+  }
+}
+
+export class TimeoutError extends TriageError {
+  constructor(ms: number) {
+    super('TIMEOUT', `handler did not finish within ${ms} ms`);
+  }
+}
+
+export class CancelledError extends TriageError {
+  constructor(reason = 'cancelled') {
+    super('CANCELLED', reason);
+  }
+}
+
+export class SkippedError extends TriageError {
+  constructor(reason: string) {
+    super('SKIPPED', `skipped: ${reason}`);
+  }
+}
+
+/** Thrown by a handler to say that retrying cannot help. */
+export class NonRetryableError extends TriageError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('NON_RETRYABLE', message, options);
+  }
+}
+
+/** The failure of a payload as stored and reported: plain data, safe to journal. */
+export interface PayloadFailure {
+  readonly code: string;
+  readonly message: string;
+  readonly name: string;
+}
+
+/** Turns anything a handler threw or rejected with into a journal-safe failure. */
+export function toFailure(reason: unknown): PayloadFailure {
+  if (reason instanceof TriageError) return { code: reason.code, message: reason.message, name: reason.name };
+  if (reason instanceof Error) return { code: 'HANDLER_FAILED', message: reason.message, name: reason.name };
+  let text: string;
+  try {
+    text = typeof reason === 'string' ? reason : JSON.stringify(reason) ?? String(reason);
+  } catch {
+    text = String(reason);
+  }
+  return { code: 'HANDLER_FAILED', message: `non-error rejection: ${text}`, name: 'NonErrorRejection' };
+}
+
+/** Rebuilds a throwable error from a stored failure, for `waitFor` callers. */
+export class PayloadFailedError extends Error {
+  readonly code: string;
+  constructor(readonly id: string, readonly failure: PayloadFailure) {
+    super(`payload ${id} failed: ${failure.message}`);
+    this.name = 'PayloadFailedError';
+    this.code = failure.code;
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * Payload lifecycle events, subscribable globally and per client. Listeners run synchronously after
+ * the owning actor has committed the change; a listener that throws is reported, never allowed to
+ * break the runtime.
+ */
+import type { PayloadFailure } from './errors.ts';
+import type { Tier } from './payload.ts';
+
+export const PAYLOAD_EVENTS = [
+  'accepted', 'started', 'progress', 'completed', 'failed', 'retrying', 'cancelled', 'skipped', 'degraded',
+] as const;
+export type PayloadEventType = (typeof PAYLOAD_EVENTS)[number];
+
+export interface PayloadEvent {
+  readonly type: PayloadEventType;
+  readonly id: string;
+  readonly clientId: string;
+  readonly payloadType: string;
+  readonly partition: number;
+  readonly tier: Tier;
+  readonly at: number;
+  readonly attempt?: number;
+  readonly result?: unknown;
+  readonly error?: PayloadFailure;
+  readonly progress?: unknown;
+  readonly reason?: string;
+  /** For `retrying`: when the next attempt is due. */
+  readonly retryAt?: number;
+}
+
+export type Listener = (event: PayloadEvent) => void;
+type Topic = PayloadEventType | '*';
+
+export class EventHub {
+  private readonly global = new Map<Topic, Set<Listener>>();
+  private readonly perClient = new Map<string, Map<Topic, Set<Listener>>>();
+  private listenerErrors = 0;
+
+  constructor(private readonly onListenerError: (error: unknown, event: PayloadEvent) => void = defaultListenerError) {}
+
+  /** Subscribes to one event type, or `*` for all. Returns the unsubscribe function. */
+  on(type: Topic, listener: Listener): () => void {
+    return add(this.global, type, listener);
+  }
+
+  /** Subscribes to the events of one client's payloads. */
+  onClient(clientId: string, type: Topic, listener: Listener): () => void {
+    let topics = this.perClient.get(clientId);
+    if (!topics) this.perClient.set(clientId, (topics = new Map()));
+    const off = add(topics, type, listener);
+    return () => {
+      off();
+      if (topics.size === 0) this.perClient.delete(clientId);
+    };
+  }
+
+  /** Resolves with the next event of `type` that satisfies `predicate`. */
+  once(type: Topic, predicate: (event: PayloadEvent) => boolean = () => true): Promise<PayloadEvent> {
+    return new Promise((resolve) => {
+      const off = this.on(type, (event) => {
+        if (!predicate(event)) return;
+        off();
+        resolve(event);
+      });
+    });
+  }
+
+  get failedListenerCalls(): number {
+    return this.listenerErrors;
+  }
+
+  emit(event: PayloadEvent): void {
+    this.deliver(this.global, event);
+    if (this.perClient.size > 0) {
+      const topics = this.perClient.get(event.clientId);
+      if (topics) this.deliver(topics, event);
+    }
+  }
+
+  private deliver(topics: Map<Topic, Set<Listener>>, event: PayloadEvent): void {
+    if (topics.size === 0) return;
+    const exact = topics.get(event.type);
+    const all = topics.get('*');
+    if (exact) for (const listener of exact) this.call(listener, event);
+    if (all) for (const listener of all) this.call(listener, event);
+  }
+
+  private call(listener: Listener, event: PayloadEvent): void {
+    try {
+      listener(event);
+    } catch (error) {
+      this.listenerErrors++;
+      this.onListenerError(error, event);
+    }
+  }
+}
+
+function add(topics: Map<Topic, Set<Listener>>, type: Topic, listener: Listener): () => void {
+  let set = topics.get(type);
+  if (!set) topics.set(type, (set = new Set()));
+  set.add(listener);
+  return () => {
+    set.delete(listener);
+    if (set.size === 0) topics.delete(type);
+  };
+}
+
+function defaultListenerError(error: unknown, event: PayloadEvent): void {
+  process.emitWarning(`a Triage event listener for "${event.type}" threw: ${String(error)}`, 'TriageListenerWarning');
+}

@@ -1,0 +1,58 @@
+/**
+ * Handlers: what runs a payload type, the context it gets, and the per-type options.
+ */
+import type { BackoffOptions } from '../payload.ts';
+
+export interface Logger {
+  debug(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+export interface HandlerContext {
+  readonly id: string;
+  readonly clientId: string;
+  /** 1 for the first run, 2 for the first retry, … */
+  readonly attempt: number;
+  /** True when the payload runs with reduced resources under load; do less if you can. */
+  readonly degraded: boolean;
+  /** Fires on timeout or cancellation; pass it to fetch, streams, timers. */
+  readonly signal: AbortSignal;
+  /** Reports progress (any JSON value); becomes a `progress` event and shows in `get`. */
+  progress(value: unknown): void;
+  readonly log: Logger;
+}
+
+export type Handler<D = unknown, R = unknown> = (data: D, ctx: HandlerContext) => R | Promise<R>;
+
+export interface HandlerOptions {
+  /** Most payloads of this type running at once, across partitions. Default: no limit beyond the pool. */
+  readonly concurrency?: number;
+  /** Timeout per attempt, ms. Default: the runtime's `handlerDefaults.timeout` (30 s). */
+  readonly timeout?: number;
+  /** Retries after the first attempt. Default: the runtime's `handlerDefaults.retries` (3). */
+  readonly retries?: number;
+  readonly backoff?: BackoffOptions;
+  /** Errors for which retrying cannot help. `NonRetryableError` is always non-retryable. */
+  readonly nonRetryable?: (error: unknown) => boolean;
+}
+
+export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** Writes warnings and errors to stderr as JSON lines; drops debug and info. */
+export const stderrLogger: Logger = {
+  debug() {},
+  info() {},
+  warn: (message, fields) => process.stderr.write(`${JSON.stringify({ level: 'warn', message, ...fields })}\n`),
+  error: (message, fields) => process.stderr.write(`${JSON.stringify({ level: 'error', message, ...fields })}\n`),
+};
+
+export function scopedLogger(base: Logger, scope: Record<string, unknown>): Logger {
+  return {
+    debug: (m, f) => base.debug(m, { ...scope, ...f }),
+    info: (m, f) => base.info(m, { ...scope, ...f }),
+    warn: (m, f) => base.warn(m, { ...scope, ...f }),
+    error: (m, f) => base.error(m, { ...scope, ...f }),
+  };
+}

@@ -1,0 +1,101 @@
+/**
+ * The payload model: what a client submits (`PayloadInput`), what validation turns it into
+ * (`Payload`), and what `get(id)` reports (`PayloadView`).
+ */
+import type { PayloadFailure } from './errors.ts';
+
+/** Priority mailboxes, most urgent first. Tiers are data: code iterates this list. */
+export const TIERS = ['critical', 'high', 'medium', 'low'] as const;
+export type Tier = (typeof TIERS)[number];
+
+/** Rank used for ordering: a higher rank is served first. */
+export const TIER_RANK: Readonly<Record<Tier, number>> = { critical: 3, high: 2, medium: 1, low: 0 };
+
+/** Named priorities map onto the numeric 1–10 scale (10 most urgent). */
+export const NAMED_PRIORITY: Readonly<Record<Tier, number>> = { critical: 10, high: 8, medium: 5, low: 2 };
+
+export interface BackoffOptions {
+  /** Delay before the first retry, ms. Default 1000. */
+  readonly initialMs?: number;
+  /** Growth per attempt. Default 2. */
+  readonly factor?: number;
+  /** Upper bound of one delay, ms. Default 60000. */
+  readonly maxMs?: number;
+  /** Random share of each delay (0–1): delay × (1 − jitter × random). Default 0.2. */
+  readonly jitter?: number;
+}
+
+export type TimeInput = Date | number | string;
+
+/** What a client submits. Only `type` is required. */
+export interface PayloadInput<D = unknown> {
+  /** Which handler runs it. */
+  readonly type: string;
+  readonly data?: D;
+  /** Who submitted it. Default `"default"`. */
+  readonly clientId?: string;
+  /** 1–10 (10 most urgent) or `critical|high|medium|low`. Default `medium` (5). */
+  readonly priority?: number | Tier;
+  /** The client's estimate of cost, 1–10. Default 1. */
+  readonly complexity?: number;
+  /** Run no earlier than this (Date, epoch ms, or ISO-8601 string). Exclusive with `delay`. */
+  readonly runAt?: TimeInput;
+  /** Run no earlier than this many ms from now. Exclusive with `runAt`. */
+  readonly delay?: number;
+  /** After this instant the payload is pointless; it expires instead of running. */
+  readonly deadline?: TimeInput;
+  /** Submitting the same key again returns the first payload's id and enqueues nothing. */
+  readonly idempotencyKey?: string;
+  /** Handler timeout in ms; overrides the handler's default. */
+  readonly timeout?: number;
+  /** Retries after the first attempt; overrides the handler's default. */
+  readonly retries?: number;
+  readonly backoff?: BackoffOptions;
+  /** Which partition owns it: `hash(shardKey) mod P`. Default: the idempotency key, else the id. */
+  readonly shardKey?: string;
+  /** Free-form labels (boost rules match on them). */
+  readonly tags?: readonly string[];
+}
+
+/** A validated, normalised payload, ready for a partition. Plain data: safe to journal. */
+export interface Payload {
+  readonly id: string;
+  readonly type: string;
+  readonly data: unknown;
+  readonly clientId: string;
+  readonly priority: number;
+  readonly complexity: number;
+  readonly submittedAt: number;
+  readonly runAt?: number;
+  readonly deadline?: number;
+  readonly idempotencyKey?: string;
+  readonly timeout?: number;
+  readonly retries?: number;
+  readonly backoff?: BackoffOptions;
+  readonly tags?: readonly string[];
+}
+
+export type PayloadStatus = 'delayed' | 'queued' | 'running' | 'completed' | 'failed' | 'cancelled' | 'skipped';
+export const TERMINAL_STATUSES: ReadonlySet<PayloadStatus> = new Set(['completed', 'failed', 'cancelled', 'skipped']);
+
+/** What `get(id)` returns. */
+export interface PayloadView {
+  readonly id: string;
+  readonly type: string;
+  readonly clientId: string;
+  readonly partition: number;
+  readonly status: PayloadStatus;
+  readonly tier: Tier;
+  readonly priority: number;
+  readonly complexity: number;
+  /** Attempts started so far. */
+  readonly attempts: number;
+  readonly degraded: boolean;
+  readonly submittedAt: number;
+  readonly runAt: number | undefined;
+  readonly startedAt: number | undefined;
+  readonly finishedAt: number | undefined;
+  readonly progress: unknown;
+  readonly result: unknown;
+  readonly error: PayloadFailure | undefined;
+}

@@ -1,0 +1,321 @@
+/**
+ * The public entry point: `createRuntime(options)` builds the actor tree (P partition actors and
+ * the execution pool) on the embedded default and returns the API clients use.
+ */
+import { spawnPartition, type PartitionHandle } from '../actors/partition/actor.ts';
+import type { CancelResult, EnqueueBatch, EnqueueResult } from '../actors/partition/messages.ts';
+import type { HandlerPolicy, PartitionEnv } from '../actors/partition/reducer.ts';
+import { ActorSystem, type ActorInfo } from './core/actor-system.ts';
+import { partitionOf } from './core/hash.ts';
+import { IdGenerator, partitionOfId, withPartition } from './core/ids.ts';
+import {
+  CancelledError, OptionsError, PayloadFailedError, QueueFullError, RuntimeStoppedError, SkippedError, TriageError,
+  ValidationError, type FieldProblem,
+} from './errors.ts';
+import { EventHub, type Listener, type PayloadEvent, type PayloadEventType } from './events.ts';
+import { stderrLogger, type Handler, type HandlerOptions, type Logger } from './execution/handlers.ts';
+import { ExecutionPool } from './execution/pool.ts';
+import { compileBackoff, compileOptions, type CompiledOptions, type RuntimeOptions } from './options.ts';
+import type { Payload, PayloadInput, PayloadView } from './payload.ts';
+import { validatePayload, type ValidPayload } from './validation.ts';
+
+export interface CreateRuntimeOptions extends RuntimeOptions {
+  /** Where the engine and `ctx.log` write. Default: warnings and errors to stderr as JSON lines. */
+  readonly logger?: Logger;
+}
+
+export interface StopOptions {
+  /** Finish queued and running payloads before stopping (delayed ones stay). Default false: running ones are aborted. */
+  readonly drain?: boolean;
+}
+
+export interface ClientEvents {
+  on(type: PayloadEventType | '*', listener: Listener): () => void;
+}
+
+interface RegisteredHandler {
+  readonly fn: Handler;
+  readonly options: HandlerOptions;
+  readonly policy: HandlerPolicy;
+}
+
+type Waiter = { resolve(value: unknown): void; reject(error: unknown): void };
+
+export type RuntimeStatus = 'running' | 'stopping' | 'stopped';
+
+export class Runtime {
+  readonly options: CompiledOptions;
+  readonly events: EventHub;
+  private readonly logger: Logger;
+  private readonly system: ActorSystem;
+  private readonly pool: ExecutionPool;
+  private readonly partitions: PartitionHandle[] = [];
+  private readonly handlers = new Map<string, RegisteredHandler>();
+  private readonly ids = new IdGenerator();
+  private readonly waiters = new Map<string, Waiter[]>();
+  private pending = new Map<number, { payloads: Payload[]; settlers: Array<(result: EnqueueResult) => void> }>();
+  private status: RuntimeStatus = 'running';
+
+  constructor(raw: CreateRuntimeOptions = {}) {
+    this.options = compileOptions(raw);
+    this.logger = raw.logger ?? stderrLogger;
+    this.events = new EventHub((error, event) => this.logger.error('event listener threw', { event: event.type, error: String(error) }));
+    this.system = new ActorSystem(this.options.name, {
+      onDeadLetter: (path, message) => this.logger.warn('message to a stopped actor', { path, message: (message as { type?: string }).type }),
+      onFault: (path, error) => this.logger.error('actor fault; state kept, message dropped', { path, error: String(error) }),
+    });
+    this.pool = new ExecutionPool({
+      options: this.options,
+      clock: this.options.clock,
+      logger: this.logger,
+      handlerOf: (type) => this.handlers.get(type),
+      sendGrants: (partition, grants) => this.partitionRef(partition).dispatch({ type: 'grant', grants }),
+      sendOutcomes: (partition, outcomes) => this.partitionRef(partition).dispatch({ type: 'outcomes', outcomes }),
+    });
+    const env: PartitionEnv = {
+      options: this.options,
+      now: () => this.options.clock.now(),
+      policyOf: (type) => this.handlers.get(type)?.policy ?? this.defaultPolicy,
+    };
+    const publish = (event: PayloadEvent) => this.publish(event);
+    for (let index = 0; index < this.options.partitions; index++) {
+      this.partitions.push(spawnPartition({ system: this.system, index, env, pool: this.pool, publish }));
+    }
+  }
+
+  private get defaultPolicy(): HandlerPolicy {
+    return { timeout: this.options.timeout, retries: this.options.retries, backoff: this.options.backoff };
+  }
+
+  /** Registers the handler for a payload type. */
+  handle<D = unknown, R = unknown>(type: string, fn: Handler<D, R>, options: HandlerOptions = {}): this {
+    const problems: FieldProblem[] = [];
+    if (typeof type !== 'string' || type.length === 0) problems.push({ field: 'type', problem: 'must be a non-empty string' });
+    if (typeof fn !== 'function') problems.push({ field: 'handler', problem: 'must be a function' });
+    const positive = (field: keyof HandlerOptions, value: unknown, integer: boolean) => {
+      if (value === undefined) return;
+      if (typeof value !== 'number' || !Number.isFinite(value) || value < (field === 'retries' ? 0 : 1) || (integer && !Number.isInteger(value))) {
+        problems.push({ field, problem: `must be a ${integer ? 'whole ' : ''}number ≥ ${field === 'retries' ? 0 : 1}` });
+      }
+    };
+    positive('concurrency', options.concurrency, true);
+    positive('timeout', options.timeout, false);
+    positive('retries', options.retries, true);
+    if (problems.length > 0) throw new OptionsError(problems);
+    if (this.handlers.has(type)) throw new TriageError('HANDLER_EXISTS', `a handler for ${JSON.stringify(type)} is already registered`);
+    const policy: HandlerPolicy = {
+      timeout: options.timeout ?? this.options.timeout,
+      retries: options.retries ?? this.options.retries,
+      backoff: compileBackoff(options.backoff, this.options.backoff),
+    };
+    this.handlers.set(type, { fn: fn as Handler, options, policy });
+    return this;
+  }
+
+  /** Validates and enqueues one payload; resolves with its id once accepted. */
+  submit<D>(input: PayloadInput<D>): Promise<string> {
+    if (this.status !== 'running') return Promise.reject(new RuntimeStoppedError());
+    let payload: Payload;
+    let partition: number;
+    try {
+      [payload, partition] = this.prepare(validatePayload(input, this.validationContext()));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return new Promise((resolve, reject) => this.enqueueSoon(partition, payload, (r) => (r.ok ? resolve(r.id) : reject(r.error))));
+  }
+
+  /**
+   * Validates all payloads first (every problem of every payload in one ValidationError, nothing
+   * enqueued), then sends one message per partition. Resolves with the ids in input order.
+   * If a partition is full, rejects with a QueueFullError whose `accepted` lists the ids that were.
+   */
+  submitMany<D>(inputs: readonly PayloadInput<D>[]): Promise<string[]> {
+    if (this.status !== 'running') return Promise.reject(new RuntimeStoppedError());
+    if (!Array.isArray(inputs)) return Promise.reject(new ValidationError([{ field: 'payloads', problem: 'must be an array' }]));
+    const ctx = this.validationContext();
+    const problems: FieldProblem[] = [];
+    const prepared: Array<[Payload, number]> = [];
+    inputs.forEach((input, i) => {
+      try {
+        prepared.push(this.prepare(validatePayload(input, ctx)));
+      } catch (error) {
+        if (!(error instanceof ValidationError)) throw error;
+        for (const p of error.problems) problems.push({ field: `payloads[${i}].${p.field}`, problem: p.problem });
+      }
+    });
+    if (problems.length > 0) return Promise.reject(new ValidationError(problems));
+    return new Promise((resolve, reject) => {
+      const ids: string[] = new Array(prepared.length);
+      let remaining = prepared.length;
+      let firstError: QueueFullError | undefined;
+      const done = () => {
+        if (--remaining > 0) return;
+        if (!firstError) return resolve(ids);
+        reject(Object.assign(firstError, { accepted: ids.filter((id) => id !== undefined) }));
+      };
+      if (remaining === 0) return resolve(ids);
+      prepared.forEach(([payload, partition], i) =>
+        this.enqueueSoon(partition, payload, (r) => {
+          if (r.ok) ids[i] = r.id;
+          else firstError ??= r.error;
+          done();
+        }),
+      );
+    });
+  }
+
+  /** Cancels a queued, delayed or running payload. Resolves false if it had already finished. */
+  async cancel(id: string): Promise<boolean> {
+    const result = await this.ask<CancelResult>(id, (reply) => ({ type: 'cancel', id, reply }), 'unknown');
+    return result === 'cancelled';
+  }
+
+  /** The payload's current status, tier, attempts, timestamps and result or error; undefined if unknown. */
+  get(id: string): Promise<PayloadView | undefined> {
+    return this.ask<PayloadView | undefined>(id, (reply) => ({ type: 'get', id, reply }), undefined);
+  }
+
+  /**
+   * Resolves with the payload's result once it completes; rejects with PayloadFailedError,
+   * CancelledError or SkippedError when it ends otherwise.
+   */
+  waitFor<R = unknown>(id: string): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      const waiter: Waiter = { resolve: resolve as (v: unknown) => void, reject };
+      const list = this.waiters.get(id);
+      if (list) list.push(waiter);
+      else this.waiters.set(id, [waiter]);
+      this.get(id).then((view) => {
+        if (!view) this.settleWaiters(id, (w) => w.reject(new TriageError('UNKNOWN_PAYLOAD', `no payload with id ${JSON.stringify(id)}`)));
+        else if (view.status === 'completed') this.settleWaiters(id, (w) => w.resolve(view.result));
+        else if (view.status === 'failed' && view.error) this.settleWaiters(id, (w) => w.reject(new PayloadFailedError(id, view.error!)));
+        else if (view.status === 'cancelled') this.settleWaiters(id, (w) => w.reject(new CancelledError(`payload ${id} was cancelled`)));
+        else if (view.status === 'skipped') this.settleWaiters(id, (w) => w.reject(new SkippedError(`payload ${id}`)));
+      }, reject);
+    });
+  }
+
+  /** Events of one client's payloads. */
+  client(clientId: string): ClientEvents {
+    return { on: (type, listener) => this.events.onClient(clientId, type, listener) };
+  }
+
+  /** Resolves once no actor has a message waiting (tests use it to let the runtime settle). */
+  async idle(): Promise<void> {
+    do {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      await this.system.whenIdle();
+    } while (this.system.pendingMessages > 0 || this.pending.size > 0);
+  }
+
+  /** The live actor tree: every actor's path, kind, mailbox length and state summary. */
+  tree(): ActorInfo[] {
+    return this.system.tree();
+  }
+
+  get pool_(): ExecutionPool {
+    return this.pool;
+  }
+
+  get state(): RuntimeStatus {
+    return this.status;
+  }
+
+  /** Stops accepting work; with `drain`, first lets queued and running payloads finish. */
+  async stop(options: StopOptions = {}): Promise<void> {
+    if (this.status !== 'running') return;
+    this.status = 'stopping';
+    await this.idle();
+    if (options.drain) {
+      while (!this.drained()) {
+        await this.events.once('*', (e) => e.type === 'completed' || e.type === 'failed' || e.type === 'cancelled' || e.type === 'skipped' || e.type === 'retrying');
+        await this.idle();
+      }
+    } else {
+      this.pool.abortAll('runtime stopped');
+    }
+    for (const partition of this.partitions) partition.dispose();
+    this.system.stop();
+    this.status = 'stopped';
+    for (const id of [...this.waiters.keys()]) this.settleWaiters(id, (w) => w.reject(new RuntimeStoppedError()));
+  }
+
+  private drained(): boolean {
+    return this.partitions.every((p) => {
+      const s = p.state();
+      return s.running === 0 && s.depth.critical + s.depth.high + s.depth.medium + s.depth.low === 0;
+    });
+  }
+
+  private validationContext() {
+    return { hasHandler: (type: string) => this.handlers.has(type), maxDataBytes: this.options.maxDataBytes, now: this.options.clock.now() };
+  }
+
+  private prepare(valid: ValidPayload): [Payload, number] {
+    const unique = this.ids.next();
+    const { shardKey, ...fields } = valid;
+    const partition = partitionOf(shardKey ?? valid.idempotencyKey ?? unique, this.options.partitions);
+    return [{ ...fields, id: withPartition(unique, partition), submittedAt: this.options.clock.now() }, partition];
+  }
+
+  /** Collects submits made in the same tick into one enqueue message per partition. */
+  private enqueueSoon(partition: number, payload: Payload, settle: (result: EnqueueResult) => void): void {
+    let batch = this.pending.get(partition);
+    if (!batch) {
+      if (this.pending.size === 0) queueMicrotask(() => this.flushSubmits());
+      this.pending.set(partition, (batch = { payloads: [], settlers: [] }));
+    }
+    batch.payloads.push(payload);
+    batch.settlers.push(settle);
+  }
+
+  private flushSubmits(): void {
+    const pending = this.pending;
+    this.pending = new Map();
+    for (const [partition, { payloads, settlers }] of pending) {
+      const batch: EnqueueBatch = { payloads, settle: (index, result) => settlers[index]?.(result) };
+      this.partitionRef(partition).dispatch({ type: 'enqueue', batch });
+    }
+  }
+
+  private ask<T>(id: string, build: (reply: (value: T) => void) => Parameters<PartitionHandle['ref']['dispatch']>[0], unknown: T): Promise<T> {
+    const partition = typeof id === 'string' ? partitionOfId(id, this.options.partitions) : undefined;
+    if (partition === undefined) return Promise.resolve(unknown);
+    if (this.status === 'stopped') return Promise.reject(new RuntimeStoppedError());
+    return new Promise<T>((resolve) => this.partitionRef(partition).dispatch(build(resolve)));
+  }
+
+  private partitionRef(partition: number) {
+    return (this.partitions[partition] as PartitionHandle).ref;
+  }
+
+  private publish(event: PayloadEvent): void {
+    this.events.emit(event);
+    if (this.waiters.size === 0 || !this.waiters.has(event.id)) return;
+    const { id } = event;
+    switch (event.type) {
+      case 'completed':
+        return this.settleWaiters(id, (w) => w.resolve(event.result));
+      case 'failed':
+        return this.settleWaiters(id, (w) => w.reject(new PayloadFailedError(id, event.error ?? { code: 'HANDLER_FAILED', message: 'failed', name: 'Error' })));
+      case 'cancelled':
+        return this.settleWaiters(id, (w) => w.reject(new CancelledError(`payload ${id} was cancelled`)));
+      case 'skipped':
+        return this.settleWaiters(id, (w) => w.reject(new SkippedError(event.reason ?? `payload ${id}`)));
+      default:
+        return;
+    }
+  }
+
+  private settleWaiters(id: string, fn: (waiter: Waiter) => void): void {
+    const list = this.waiters.get(id);
+    if (!list) return;
+    this.waiters.delete(id);
+    for (const waiter of list) fn(waiter);
+  }
+}
+
+export function createRuntime(options: CreateRuntimeOptions = {}): Runtime {
+  return new Runtime(options);
+}
