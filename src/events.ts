@@ -35,22 +35,42 @@ export class EventHub {
   private readonly global = new Map<Topic, Set<Listener>>();
   private readonly perClient = new Map<string, Map<Topic, Set<Listener>>>();
   private listenerErrors = 0;
+  /** Listeners per topic, global and per client together: lets emitters skip building unobserved events. */
+  private readonly counts = new Map<Topic, number>();
 
   constructor(private readonly onListenerError: (error: unknown, event: PayloadEvent) => void = defaultListenerError) {}
 
   /** Subscribes to one event type, or `*` for all. Returns the unsubscribe function. */
   on(type: Topic, listener: Listener): () => void {
-    return add(this.global, type, listener);
+    return this.counted(type, add(this.global, type, listener));
+  }
+
+  /** Whether anyone listens to `type` (directly or through `*`). */
+  observes(type: PayloadEventType): boolean {
+    return this.counts.has(type) || this.counts.has('*');
   }
 
   /** Subscribes to the events of one client's payloads. */
   onClient(clientId: string, type: Topic, listener: Listener): () => void {
     let topics = this.perClient.get(clientId);
     if (!topics) this.perClient.set(clientId, (topics = new Map()));
-    const off = add(topics, type, listener);
+    const off = this.counted(type, add(topics, type, listener));
     return () => {
       off();
       if (topics.size === 0) this.perClient.delete(clientId);
+    };
+  }
+
+  private counted(type: Topic, off: () => void): () => void {
+    this.counts.set(type, (this.counts.get(type) ?? 0) + 1);
+    let subscribed = true;
+    return () => {
+      if (!subscribed) return;
+      subscribed = false;
+      off();
+      const left = (this.counts.get(type) ?? 1) - 1;
+      if (left > 0) this.counts.set(type, left);
+      else this.counts.delete(type);
     };
   }
 

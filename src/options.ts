@@ -102,6 +102,7 @@ export function compileOptions(raw: RuntimeOptions = {}): CompiledOptions {
     problems.push({ field: 'reservedFor', problem: `must be one of ${TIERS.join('|')}` });
   }
   const defaults = raw.handlerDefaults ?? {};
+  problems.push(...backoffProblems(defaults.backoff, 'handlerDefaults.backoff'));
   const compiled: CompiledOptions = {
     name: raw.name ?? `triage-${Math.random().toString(36).slice(2, 8)}`,
     partitions: num('partitions', raw.partitions, 16, 1, 65_536, true),
@@ -123,6 +124,25 @@ export function compileOptions(raw: RuntimeOptions = {}): CompiledOptions {
   };
   if (problems.length > 0) throw new OptionsError(problems);
   return compiled;
+}
+
+const BACKOFF_RANGES: Readonly<Record<string, readonly [number, number]>> = {
+  initialMs: [0, 2_147_483_647], factor: [1, 100], maxMs: [0, 2_147_483_647], jitter: [0, 1],
+};
+
+/** Problems with a backoff given in options (the ranges a payload's `backoff` is checked against). */
+export function backoffProblems(raw: unknown, field: string): FieldProblem[] {
+  if (raw === undefined) return [];
+  if (typeof raw !== 'object' || raw === null) return [{ field, problem: 'must be an object' }];
+  const problems: FieldProblem[] = [];
+  for (const [key, value] of Object.entries(raw)) {
+    const range = BACKOFF_RANGES[key];
+    if (!range) problems.push({ field: `${field}.${key}`, problem: 'is not a backoff field' });
+    else if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value) || value < range[0] || value > range[1])) {
+      problems.push({ field: `${field}.${key}`, problem: `must be a number between ${range[0]} and ${range[1]}, got ${String(value)}` });
+    }
+  }
+  return problems;
 }
 
 export function compileBackoff(raw: BackoffOptions | undefined, base: CompiledBackoff): CompiledBackoff {

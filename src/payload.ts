@@ -57,7 +57,10 @@ export interface PayloadInput<D = unknown> {
   readonly tags?: readonly string[];
 }
 
-/** A validated, normalised payload, ready for a partition. Plain data: safe to journal. */
+/**
+ * A validated, normalised payload, ready for a partition. Plain data: safe to journal. Every field
+ * is always present (undefined when unset) so all payloads share one shape.
+ */
 export interface Payload {
   readonly id: string;
   readonly type: string;
@@ -66,13 +69,13 @@ export interface Payload {
   readonly priority: number;
   readonly complexity: number;
   readonly submittedAt: number;
-  readonly runAt?: number;
-  readonly deadline?: number;
-  readonly idempotencyKey?: string;
-  readonly timeout?: number;
-  readonly retries?: number;
-  readonly backoff?: BackoffOptions;
-  readonly tags?: readonly string[];
+  readonly runAt: number | undefined;
+  readonly deadline: number | undefined;
+  readonly idempotencyKey: string | undefined;
+  readonly timeout: number | undefined;
+  readonly retries: number | undefined;
+  readonly backoff: BackoffOptions | undefined;
+  readonly tags: readonly string[] | undefined;
 }
 
 export type PayloadStatus = 'delayed' | 'queued' | 'running' | 'completed' | 'failed' | 'cancelled' | 'skipped';

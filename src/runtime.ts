@@ -15,7 +15,7 @@ import {
 import { EventHub, type Listener, type PayloadEvent, type PayloadEventType } from './events.ts';
 import { stderrLogger, type Handler, type HandlerOptions, type Logger } from './execution/handlers.ts';
 import { ExecutionPool } from './execution/pool.ts';
-import { compileBackoff, compileOptions, type CompiledOptions, type RuntimeOptions } from './options.ts';
+import { backoffProblems, compileBackoff, compileOptions, type CompiledOptions, type RuntimeOptions } from './options.ts';
 import type { Payload, PayloadInput, PayloadView } from './payload.ts';
 import { validatePayload, type ValidPayload } from './validation.ts';
 
@@ -25,7 +25,10 @@ export interface CreateRuntimeOptions extends RuntimeOptions {
 }
 
 export interface StopOptions {
-  /** Finish queued and running payloads before stopping (delayed ones stay). Default false: running ones are aborted. */
+  /**
+   * Finish queued and running payloads, and retries, before stopping; payloads scheduled for later
+   * (`runAt`/`delay`) are left. Default false: running payloads are aborted.
+   */
   readonly drain?: boolean;
 }
 
@@ -76,6 +79,7 @@ export class Runtime {
       options: this.options,
       now: () => this.options.clock.now(),
       policyOf: (type) => this.handlers.get(type)?.policy ?? this.defaultPolicy,
+      observed: (type, id) => this.events.observes(type) || (this.waiters.size > 0 && this.waiters.has(id)),
     };
     const publish = (event: PayloadEvent) => this.publish(event);
     for (let index = 0; index < this.options.partitions; index++) {
@@ -92,15 +96,17 @@ export class Runtime {
     const problems: FieldProblem[] = [];
     if (typeof type !== 'string' || type.length === 0) problems.push({ field: 'type', problem: 'must be a non-empty string' });
     if (typeof fn !== 'function') problems.push({ field: 'handler', problem: 'must be a function' });
-    const positive = (field: keyof HandlerOptions, value: unknown, integer: boolean) => {
+    const positive = (field: keyof HandlerOptions, value: unknown, integer: boolean, max = Number.MAX_SAFE_INTEGER) => {
       if (value === undefined) return;
-      if (typeof value !== 'number' || !Number.isFinite(value) || value < (field === 'retries' ? 0 : 1) || (integer && !Number.isInteger(value))) {
-        problems.push({ field, problem: `must be a ${integer ? 'whole ' : ''}number ≥ ${field === 'retries' ? 0 : 1}` });
+      if (typeof value !== 'number' || !Number.isFinite(value) || value < (field === 'retries' ? 0 : 1) || value > max || (integer && !Number.isInteger(value))) {
+        problems.push({ field, problem: `must be a ${integer ? 'whole ' : ''}number between ${field === 'retries' ? 0 : 1} and ${max}` });
       }
     };
     positive('concurrency', options.concurrency, true);
-    positive('timeout', options.timeout, false);
+    positive('timeout', options.timeout, false, 2_147_483_647);
     positive('retries', options.retries, true);
+    problems.push(...backoffProblems(options.backoff, 'backoff'));
+    if (options.nonRetryable !== undefined && typeof options.nonRetryable !== 'function') problems.push({ field: 'nonRetryable', problem: 'must be a function' });
     if (problems.length > 0) throw new OptionsError(problems);
     if (this.handlers.has(type)) throw new TriageError('HANDLER_EXISTS', `a handler for ${JSON.stringify(type)} is already registered`);
     const policy: HandlerPolicy = {
@@ -203,10 +209,13 @@ export class Runtime {
 
   /** Resolves once no actor has a message waiting (tests use it to let the runtime settle). */
   async idle(): Promise<void> {
-    do {
+    // Check only after a macrotask turn: effects of the last message (handler launches, coalesced
+    // outcomes, grants) are queued as microtasks and dispatch their messages after it returns.
+    for (;;) {
       await new Promise<void>((resolve) => setImmediate(resolve));
+      if (this.system.pendingMessages === 0 && this.pending.size === 0) return;
       await this.system.whenIdle();
-    } while (this.system.pendingMessages > 0 || this.pending.size > 0);
+    }
   }
 
   /** The live actor tree: every actor's path, kind, mailbox length and state summary. */
@@ -244,7 +253,7 @@ export class Runtime {
   private drained(): boolean {
     return this.partitions.every((p) => {
       const s = p.state();
-      return s.running === 0 && s.depth.critical + s.depth.high + s.depth.medium + s.depth.low === 0;
+      return s.running === 0 && s.retrying === 0 && s.depth.critical + s.depth.high + s.depth.medium + s.depth.low === 0;
     });
   }
 
@@ -254,9 +263,24 @@ export class Runtime {
 
   private prepare(valid: ValidPayload): [Payload, number] {
     const unique = this.ids.next();
-    const { shardKey, ...fields } = valid;
-    const partition = partitionOf(shardKey ?? valid.idempotencyKey ?? unique, this.options.partitions);
-    return [{ ...fields, id: withPartition(unique, partition), submittedAt: this.options.clock.now() }, partition];
+    const partition = partitionOf(valid.shardKey ?? valid.idempotencyKey ?? unique, this.options.partitions);
+    const payload: Payload = {
+      id: withPartition(unique, partition),
+      type: valid.type,
+      data: valid.data,
+      clientId: valid.clientId,
+      priority: valid.priority,
+      complexity: valid.complexity,
+      submittedAt: this.options.clock.now(),
+      runAt: valid.runAt,
+      deadline: valid.deadline,
+      idempotencyKey: valid.idempotencyKey,
+      timeout: valid.timeout,
+      retries: valid.retries,
+      backoff: valid.backoff,
+      tags: valid.tags,
+    };
+    return [payload, partition];
   }
 
   /** Collects submits made in the same tick into one enqueue message per partition. */

@@ -1,18 +1,23 @@
 /**
- * The partition's transitions: pure `(state, message, env) → { state, effects }`. State changes go
- * through immer; everything the outside world must do (start a handler, answer a caller, emit an
- * event) is returned as an effect and performed by the actor wrapper after the state is committed.
+ * The partition's transitions: pure `(state, message, env) → { state, effects }`. Everything the
+ * outside world must do (start a handler, answer a caller, emit an event) is returned as an effect
+ * and performed by the actor wrapper after the state is committed.
+ *
+ * A transition works on plain local copies of the fields it touches and hands them to immer once at
+ * the end: immer still produces the next state (structural sharing, frozen result), but the hot
+ * path pays for one draft write per field per message instead of a proxy trap per payload.
  */
-import { Immer, type Draft } from 'immer';
+import { Immer } from 'immer';
 import { PQueue } from '../../src/collections/index.ts';
-import { QueueFullError } from '../../src/errors.ts';
+import { QueueFullError, type PayloadFailure } from '../../src/errors.ts';
 import type { PayloadEvent, PayloadEventType } from '../../src/events.ts';
 import { backoffDelay } from '../../src/execution/backoff.ts';
 import type { CompiledBackoff, CompiledOptions } from '../../src/options.ts';
-import { TIERS, type Payload, type PayloadStatus, type Tier } from '../../src/payload.ts';
+import { TIERS, type Payload, type Tier } from '../../src/payload.ts';
 import type { CancelResult, EnqueueBatch, EnqueueResult, Grant, Outcome, PartitionEffect, PartitionMessage } from './messages.ts';
+import { copyRecord, newRecord } from './record.ts';
 import { routeTier } from './routing.ts';
-import { isLiveIn, isTerminal, viewOf, type ParkedSubmit, type PartitionState, type PayloadRecord } from './state.ts';
+import { isLiveIn, isTerminal, viewOf, type ParkedSubmit, type PartitionState, type PartitionTotals, type PayloadRecord } from './state.ts';
 
 // A private instance: the engine's settings never leak into an application's own use of immer.
 const { produce } = new Immer({ autoFreeze: true });
@@ -28,6 +33,8 @@ export interface PartitionEnv {
   readonly options: CompiledOptions;
   now(): number;
   policyOf(handlerType: string): HandlerPolicy;
+  /** Whether an event of this type about this payload has anyone to hear it (unheard ones are not built). */
+  observed(type: PayloadEventType, id: string): boolean;
 }
 
 export interface Transition {
@@ -43,41 +50,95 @@ export function reducePartition(state: PartitionState, message: PartitionMessage
     effects.push({ kind: 'reply', deliver: () => message.reply(view) });
     return { state, effects };
   }
-  const next = produce(state, (draft) => {
-    const tx = new PartitionTx(draft, effects, env);
-    switch (message.type) {
-      case 'enqueue':
-        tx.enqueue(message.batch);
-        break;
-      case 'grant':
-        tx.grant(message.grants);
-        break;
-      case 'outcomes':
-        for (const outcome of message.outcomes) tx.outcome(outcome);
-        break;
-      case 'cancel': {
-        const result = tx.cancel(message.id);
-        effects.push({ kind: 'reply', deliver: () => message.reply(result) });
-        break;
-      }
-      case 'tick':
-        tx.sweep();
-        break;
+  const tx = new PartitionTx(state, effects, env);
+  switch (message.type) {
+    case 'enqueue':
+      tx.enqueue(message.batch);
+      break;
+    case 'grant':
+      tx.grant(message.grants);
+      break;
+    case 'outcomes':
+      for (const outcome of message.outcomes) tx.outcome(outcome);
+      break;
+    case 'cancel': {
+      const result = tx.cancel(message.id);
+      effects.push({ kind: 'reply', deliver: () => message.reply(result) });
+      break;
     }
-    tx.admitParked();
-  });
-  return { state: next, effects };
+    case 'tick':
+      tx.sweep();
+      break;
+  }
+  tx.admitParked();
+  return { state: produce(state, (draft) => void Object.assign(draft, tx.changes(state))), effects };
 }
 
-/** One transition in progress: the draft, the effects so far, and the helpers that keep invariants. */
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+type Counts = Record<string, number>;
+
+function sameCounts<T extends object>(a: T, b: T): boolean {
+  for (const key in a) if (a[key] !== b[key]) return false;
+  return true;
+}
+
+/** One transition in progress: local copies of the state's fields and the helpers that keep invariants. */
 class PartitionTx {
   private readonly now: number;
-  constructor(
-    private readonly s: Draft<PartitionState>,
-    private readonly effects: PartitionEffect[],
-    private readonly env: PartitionEnv,
-  ) {
+  private readonly index: number;
+  private seq: number;
+  private records: PartitionState['records'];
+  private timers: PartitionState['timers'];
+  private retained: PartitionState['retained'];
+  private idempotency: PartitionState['idempotency'];
+  private parked: PartitionState['parked'];
+  private delayed: number;
+  private retrying: number;
+  private running: number;
+  private readonly depth: Record<Tier, number>;
+  private readonly totals: Mutable<PartitionTotals>;
+  private readonly queues: Record<Tier, Record<string, PQueue<string>>>;
+  private readonly queued: Record<Tier, Counts>;
+  /** Tiers whose `queues`/`queued` maps were copied for writing. */
+  private readonly copied = new Set<Tier>();
+
+  constructor(base: PartitionState, private readonly effects: PartitionEffect[], private readonly env: PartitionEnv) {
     this.now = env.now();
+    this.index = base.index;
+    this.seq = base.seq;
+    this.records = base.records;
+    this.timers = base.timers;
+    this.retained = base.retained;
+    this.idempotency = base.idempotency;
+    this.parked = base.parked;
+    this.delayed = base.delayed;
+    this.retrying = base.retrying;
+    this.running = base.running;
+    this.depth = { ...base.depth };
+    this.totals = { ...base.totals };
+    this.queues = { ...base.queues } as Record<Tier, Record<string, PQueue<string>>>;
+    this.queued = { ...base.queued } as Record<Tier, Counts>;
+  }
+
+  /** The fields that changed, for immer to merge into the next state (unchanged ones keep their identity). */
+  changes(base: PartitionState): Partial<Mutable<PartitionState>> {
+    const changed: Partial<Mutable<PartitionState>> = {};
+    if (this.seq !== base.seq) changed.seq = this.seq;
+    if (this.records !== base.records) changed.records = this.records;
+    if (this.timers !== base.timers) changed.timers = this.timers;
+    if (this.retained !== base.retained) changed.retained = this.retained;
+    if (this.idempotency !== base.idempotency) changed.idempotency = this.idempotency;
+    if (this.parked !== base.parked) changed.parked = this.parked;
+    if (this.delayed !== base.delayed) changed.delayed = this.delayed;
+    if (this.retrying !== base.retrying) changed.retrying = this.retrying;
+    if (this.running !== base.running) changed.running = this.running;
+    if (!sameCounts(this.depth, base.depth)) changed.depth = this.depth;
+    if (!sameCounts(this.totals, base.totals)) changed.totals = this.totals;
+    if (this.copied.size > 0) {
+      changed.queues = this.queues;
+      changed.queued = this.queued;
+    }
+    return changed;
   }
 
   enqueue(batch: EnqueueBatch): void {
@@ -85,7 +146,7 @@ class PartitionTx {
     const results: Array<EnqueueResult | undefined> = new Array(payloads.length);
     for (let i = 0; i < payloads.length; i++) {
       const payload = payloads[i] as Payload;
-      const duplicateOf = payload.idempotencyKey === undefined ? undefined : this.s.idempotency.get(payload.idempotencyKey);
+      const duplicateOf = payload.idempotencyKey === undefined ? undefined : this.idempotency.get(payload.idempotencyKey);
       if (duplicateOf !== undefined) {
         results[i] = { ok: true, id: duplicateOf, duplicate: true };
         continue;
@@ -98,9 +159,9 @@ class PartitionTx {
         this.accept(payload, tier, 'queued');
         results[i] = { ok: true, id: payload.id, duplicate: false };
       } else if (this.env.options.overflow === 'wait') {
-        this.s.parked = this.s.parked.push({ payload, batch, index: i, expiresAt: this.now + this.env.options.overflowWaitMs });
+        this.parked = this.parked.push({ payload, batch, index: i, expiresAt: this.now + this.env.options.overflowWaitMs });
       } else {
-        results[i] = { ok: false, error: new QueueFullError(this.s.index, tier) };
+        results[i] = { ok: false, error: new QueueFullError(this.index, tier) };
       }
     }
     this.effects.push({ kind: 'reply', deliver: () => results.forEach((result, i) => result && batch.settle(i, result)) });
@@ -108,162 +169,194 @@ class PartitionTx {
 
   /** Serves waiting `wait`-policy submits in arrival order while their tiers have room. */
   admitParked(): void {
-    if (this.s.parked.size === 0) return;
+    if (this.parked.size === 0) return;
     let still = PQueue.empty<ParkedSubmit>();
-    for (const parked of this.s.parked) {
-      const { payload } = parked;
+    for (const parked of this.parked) {
+      const { payload, batch, index } = parked;
       const tier = routeTier(payload, this.env.options);
-      let result: EnqueueResult | undefined;
+      let result: EnqueueResult;
       if (this.hasRoom(tier)) {
         this.accept(payload, tier, 'queued');
         result = { ok: true, id: payload.id, duplicate: false };
       } else if (parked.expiresAt <= this.now) {
-        result = { ok: false, error: new QueueFullError(this.s.index, tier, `stayed full for ${this.env.options.overflowWaitMs} ms`) };
+        result = { ok: false, error: new QueueFullError(this.index, tier, `stayed full for ${this.env.options.overflowWaitMs} ms`) };
       } else {
         still = still.push(parked);
         continue;
       }
-      const { batch, index } = parked;
-      const settled = result;
-      this.effects.push({ kind: 'reply', deliver: () => batch.settle(index, settled) });
+      this.effects.push({ kind: 'reply', deliver: () => batch.settle(index, result) });
     }
-    this.s.parked = still;
+    this.parked = still;
   }
 
   grant(grants: readonly Grant[]): void {
     for (const { tier, handlerType, count } of grants) {
-      let queue = this.s.queues[tier][handlerType];
+      const queues = this.writableQueues(tier);
+      let queue = queues[handlerType];
       let started = 0;
       while (queue && queue.size > 0 && started < count) {
         const id = queue.peek() as string;
         queue = queue.shift();
-        const record = this.s.records.get(id);
+        const record = this.records.get(id);
         if (!isLiveIn(record, tier)) continue;
         this.start(record);
         started++;
       }
-      if (queue) this.s.queues[tier][handlerType] = this.dropDeadHead(queue, tier);
+      if (queue) queues[handlerType] = this.dropDeadHead(queue, tier);
       if (started < count) this.effects.push({ kind: 'release', tier, handlerType, count: count - started });
     }
   }
 
   outcome(outcome: Outcome): void {
-    const record = this.s.records.get(outcome.id);
+    const record = this.records.get(outcome.id);
     if (!record || record.status !== 'running' || record.attempt !== outcome.attempt) return; // stale: cancelled or timed out
     switch (outcome.kind) {
-      case 'progress':
-        this.put({ ...record, progress: outcome.value });
+      case 'progress': {
+        const next = copyRecord(record);
+        next.progress = outcome.value;
+        this.put(next);
         this.emit('progress', record, { progress: outcome.value, attempt: record.attempt });
         return;
-      case 'completed':
-        this.s.running--;
-        this.finish(record, 'completed', { result: outcome.result }, { result: outcome.result, attempt: record.attempt });
-        return;
-      case 'failed': {
-        this.s.running--;
-        const policy = this.env.policyOf(record.type);
-        const retries = record.retries ?? policy.retries;
-        if (outcome.retryable && record.attempt <= retries) {
-          const backoff = record.backoff ? { ...policy.backoff, ...record.backoff } : policy.backoff;
-          const retryAt = this.now + backoffDelay(backoff, record.attempt, this.env.options.random);
-          this.put({ ...record, status: 'delayed', runAt: retryAt, error: outcome.error });
-          this.s.timers = this.s.timers.insert(retryAt, record.id);
-          this.s.delayed++;
-          this.s.totals.retried++;
-          this.emit('retrying', record, { error: outcome.error, attempt: record.attempt, retryAt });
-        } else {
-          this.finish(record, 'failed', { error: outcome.error }, { error: outcome.error, attempt: record.attempt });
-        }
-        return;
       }
+      case 'completed':
+        this.running--;
+        this.finish(record, 'completed', outcome.result, undefined, { result: outcome.result, attempt: record.attempt });
+        return;
+      case 'failed':
+        this.running--;
+        this.failed(record, outcome.error, outcome.retryable);
+        return;
     }
   }
 
   cancel(id: string): CancelResult {
-    const record = this.s.records.get(id);
+    const record = this.records.get(id);
     if (!record) return 'unknown';
     if (isTerminal(record.status)) return 'already-finished';
     if (record.status === 'queued') this.unqueue(record);
-    else if (record.status === 'delayed') this.s.delayed--; // its timer entry is skipped when it falls due
+    else if (record.status === 'delayed') this.undelay(record); // its timer entry is skipped when it falls due
     else if (record.status === 'running') {
-      this.s.running--;
+      this.running--;
       this.effects.push({ kind: 'abort', id, reason: 'cancelled' });
     }
-    this.finish(record, 'cancelled', {}, { reason: 'cancelled by request' });
+    this.finish(record, 'cancelled', undefined, undefined, { reason: 'cancelled by request' });
     return 'cancelled';
   }
 
   /** Moves every due timer into its tier. Already-accepted work enters even a full tier: nothing accepted is lost. */
   sweep(): void {
-    for (let top = this.s.timers.peek(); top && top.key <= this.now; top = this.s.timers.peek()) {
-      this.s.timers = this.s.timers.pop();
-      const record = this.s.records.get(top.value);
+    for (let top = this.timers.peek(); top && top.key <= this.now; top = this.timers.peek()) {
+      this.timers = this.timers.pop();
+      const record = this.records.get(top.value);
       if (!record || record.status !== 'delayed') continue;
-      this.s.delayed--;
-      this.queue({ ...record, status: 'queued', enqueuedAt: top.key });
+      this.undelay(record);
+      const next = copyRecord(record);
+      next.status = 'queued';
+      next.enqueuedAt = top.key; // age counts from when it fell due, not from when the sweep ran
+      this.queue(next);
     }
   }
 
+  private failed(record: PayloadRecord, error: PayloadFailure, retryable: boolean): void {
+    const policy = this.env.policyOf(record.type);
+    const retries = record.retries ?? policy.retries;
+    if (!retryable || record.attempt > retries) {
+      this.finish(record, 'failed', undefined, error, { error, attempt: record.attempt });
+      return;
+    }
+    const backoff = record.backoff ? { ...policy.backoff, ...record.backoff } : policy.backoff;
+    const retryAt = this.now + backoffDelay(backoff, record.attempt, this.env.options.random);
+    const next = copyRecord(record);
+    next.status = 'delayed';
+    next.runAt = retryAt;
+    next.error = error;
+    this.put(next);
+    this.timers = this.timers.insert(retryAt, record.id);
+    this.delayed++;
+    this.retrying++;
+    this.totals.retried++;
+    this.emit('retrying', record, { error, attempt: record.attempt, retryAt });
+  }
+
+  private undelay(record: PayloadRecord): void {
+    this.delayed--;
+    if (record.attempt > 0) this.retrying--;
+  }
+
   private accept(payload: Payload, tier: Tier, status: 'queued' | 'delayed'): void {
-    const record: PayloadRecord = { ...payload, status, tier, attempt: 0, seq: this.s.seq++, enqueuedAt: this.now };
-    if (payload.idempotencyKey !== undefined) this.s.idempotency = this.s.idempotency.set(payload.idempotencyKey, payload.id);
-    this.s.totals.accepted++;
+    const record = newRecord(payload, status, tier, this.seq++, this.now);
+    if (payload.idempotencyKey !== undefined) this.idempotency = this.idempotency.set(payload.idempotencyKey, payload.id);
+    this.totals.accepted++;
     if (status === 'delayed') {
       this.put(record);
-      this.s.timers = this.s.timers.insert(payload.runAt as number, payload.id);
-      this.s.delayed++;
+      this.timers = this.timers.insert(payload.runAt as number, payload.id);
+      this.delayed++;
     } else {
       this.queue(record);
     }
-    this.emit('accepted', record, {});
+    this.emit('accepted', record, undefined);
   }
 
   private queue(record: PayloadRecord): void {
     const { tier, type } = record;
     this.put(record);
-    const queues = this.s.queues[tier];
-    queues[type] = (queues[type] ?? emptyQueue()).push(record.id);
-    this.s.queued[tier][type] = (this.s.queued[tier][type] ?? 0) + 1;
-    this.s.depth[tier]++;
+    const queues = this.writableQueues(tier);
+    queues[type] = (queues[type] ?? PQueue.empty<string>()).push(record.id);
+    const counts = this.queued[tier];
+    counts[type] = (counts[type] ?? 0) + 1;
+    this.depth[tier]++;
   }
 
   /** Takes a queued record out of the live counts; its id stays in the FIFO as a tombstone. */
   private unqueue(record: PayloadRecord): void {
     const { tier, type } = record;
-    this.s.queued[tier][type] = (this.s.queued[tier][type] ?? 1) - 1;
-    this.s.depth[tier]--;
-    const queue = this.s.queues[tier][type];
-    if (queue) this.s.queues[tier][type] = this.dropDeadHead(queue, tier, record.id);
+    const queues = this.writableQueues(tier);
+    this.queued[tier][type] = (this.queued[tier][type] ?? 1) - 1;
+    this.depth[tier]--;
+    const queue = queues[type];
+    if (queue) queues[type] = this.dropDeadHead(queue, tier, record.id);
   }
 
   private start(record: PayloadRecord): void {
     const { tier, type } = record;
-    this.s.queued[tier][type] = (this.s.queued[tier][type] ?? 1) - 1;
-    this.s.depth[tier]--;
-    this.s.running++;
-    this.s.totals.started++;
-    const attempt = record.attempt + 1;
-    this.put({ ...record, status: 'running', attempt, startedAt: this.now });
+    this.queued[tier][type] = (this.queued[tier][type] ?? 1) - 1;
+    this.depth[tier]--;
+    this.running++;
+    this.totals.started++;
+    const next = copyRecord(record);
+    next.status = 'running';
+    next.attempt = record.attempt + 1;
+    next.startedAt = this.now;
+    this.put(next);
     const policy = this.env.policyOf(type);
     this.effects.push({
       kind: 'run',
       order: {
-        partition: this.s.index,
+        partition: this.index,
         id: record.id,
         handlerType: type,
         clientId: record.clientId,
         tier,
         data: record.data,
-        attempt,
+        attempt: next.attempt,
         timeout: record.timeout ?? policy.timeout,
         degraded: record.degraded === true,
       },
     });
-    this.emit('started', record, { attempt });
+    this.emit('started', next, { attempt: next.attempt });
+  }
+
+  private writableQueues(tier: Tier): Record<string, PQueue<string>> {
+    if (!this.copied.has(tier)) {
+      this.copied.add(tier);
+      this.queues[tier] = { ...this.queues[tier] };
+      this.queued[tier] = { ...this.queued[tier] };
+    }
+    return this.queues[tier];
   }
 
   private hasRoom(tier: Tier): boolean {
-    return this.s.depth[tier] < this.env.options.tierCapacity[tier];
+    return this.depth[tier] < this.env.options.tierCapacity[tier];
   }
 
   /** `drop-lowest`: evicts the oldest payload of the lowest non-empty tier below `tier`. */
@@ -271,11 +364,11 @@ class PartitionTx {
     if (this.env.options.overflow !== 'drop-lowest') return false;
     for (let t = TIERS.length - 1; t > TIERS.indexOf(tier); t--) {
       const victimTier = TIERS[t] as Tier;
-      if (this.s.depth[victimTier] === 0) continue;
+      if (this.depth[victimTier] === 0) continue;
       const victim = this.oldestIn(victimTier);
       if (!victim) continue;
       this.unqueue(victim);
-      this.finish(victim, 'skipped', {}, { reason: `evicted from a full queue by a ${tier} payload` });
+      this.finish(victim, 'skipped', undefined, undefined, { reason: `evicted from a full queue by a ${tier} payload` });
       return true;
     }
     return false;
@@ -283,18 +376,18 @@ class PartitionTx {
 
   private oldestIn(tier: Tier): PayloadRecord | undefined {
     let oldest: PayloadRecord | undefined;
-    for (const type in this.s.queues[tier]) {
-      const head = this.s.queues[tier][type]?.peek();
-      const record = head === undefined ? undefined : this.s.records.get(head);
+    for (const queue of Object.values(this.queues[tier])) {
+      const head = queue.peek();
+      const record = head === undefined ? undefined : this.records.get(head);
       if (isLiveIn(record, tier) && (!oldest || record.seq < oldest.seq)) oldest = record;
     }
     return oldest;
   }
 
   /** Keeps every queue's head live, so heads can be read without skipping (demand, eviction). */
-  private dropDeadHead<Q extends { peek(): string | undefined; shift(): Q }>(queue: Q, tier: Tier, removed?: string): Q {
+  private dropDeadHead(queue: PQueue<string>, tier: Tier, removed?: string): PQueue<string> {
     for (let head = queue.peek(); head !== undefined; head = queue.peek()) {
-      if (head !== removed && isLiveIn(this.s.records.get(head), tier)) break;
+      if (head !== removed && isLiveIn(this.records.get(head), tier)) break;
       queue = queue.shift();
     }
     return queue;
@@ -302,44 +395,62 @@ class PartitionTx {
 
   private finish(
     record: PayloadRecord,
-    status: PayloadStatus,
-    fields: Partial<PayloadRecord>,
-    event: Partial<PayloadEvent>,
+    status: 'completed' | 'failed' | 'cancelled' | 'skipped',
+    result: unknown,
+    error: PayloadFailure | undefined,
+    event: EventFields | undefined,
   ): void {
-    this.put({ ...record, ...fields, status, finishedAt: this.now });
-    this.s.totals[status as 'completed' | 'failed' | 'cancelled' | 'skipped']++;
-    this.emit(status as PayloadEventType, record, event);
-    this.s.retained = this.s.retained.push(record.id);
-    while (this.s.retained.size > this.env.options.retainTerminal) {
-      const oldest = this.s.retained.peek() as string;
-      this.s.retained = this.s.retained.shift();
-      const evicted = this.s.records.get(oldest);
-      if (!evicted || !isTerminal(evicted.status)) continue;
-      this.s.records = this.s.records.delete(oldest);
-      const key = evicted.idempotencyKey;
-      if (key !== undefined && this.s.idempotency.get(key) === oldest) this.s.idempotency = this.s.idempotency.delete(key);
+    const next = copyRecord(record);
+    next.status = status;
+    next.finishedAt = this.now;
+    next.result = result;
+    if (error) next.error = error;
+    this.totals[status]++;
+    this.emit(status, record, event);
+    if (this.env.options.retainTerminal === 0) {
+      this.forget(record);
+      return;
+    }
+    this.put(next);
+    this.retained = this.retained.push(record.id);
+    while (this.retained.size > this.env.options.retainTerminal) {
+      const oldest = this.retained.peek() as string;
+      this.retained = this.retained.shift();
+      const evicted = this.records.get(oldest);
+      if (evicted && isTerminal(evicted.status)) this.forget(evicted);
     }
   }
 
-  private put(record: PayloadRecord): void {
-    this.s.records = this.s.records.set(record.id, record);
+  /** Drops a terminal record and the idempotency key that pointed at it. */
+  private forget(record: PayloadRecord): void {
+    this.records = this.records.delete(record.id);
+    const key = record.idempotencyKey;
+    if (key !== undefined && this.idempotency.get(key) === record.id) this.idempotency = this.idempotency.delete(key);
   }
 
-  private emit(type: PayloadEventType, record: PayloadRecord, extra: Partial<PayloadEvent>): void {
-    this.effects.push({
-      kind: 'event',
-      event: {
-        type,
-        id: record.id,
-        clientId: record.clientId,
-        payloadType: record.type,
-        partition: this.s.index,
-        tier: record.tier,
-        at: this.now,
-        ...extra,
-      },
-    });
+  private put(record: PayloadRecord): void {
+    this.records = this.records.set(record.id, record);
+  }
+
+  private emit(type: PayloadEventType, record: PayloadRecord, fields: EventFields | undefined): void {
+    if (!this.env.observed(type, record.id)) return;
+    const event: PayloadEvent = {
+      type,
+      id: record.id,
+      clientId: record.clientId,
+      payloadType: record.type,
+      partition: this.index,
+      tier: record.tier,
+      at: this.now,
+      attempt: fields?.attempt,
+      result: fields?.result,
+      error: fields?.error,
+      progress: fields?.progress,
+      reason: fields?.reason,
+      retryAt: fields?.retryAt,
+    };
+    this.effects.push({ kind: 'event', event });
   }
 }
 
-const emptyQueue = (): PQueue<string> => PQueue.empty();
+type EventFields = Partial<Pick<PayloadEvent, 'attempt' | 'result' | 'error' | 'progress' | 'reason' | 'retryAt'>>;

@@ -58,6 +58,8 @@ export interface PartitionState {
   /** Delayed payloads (runAt, retry backoff) by due time. */
   readonly timers: PHeap<string>;
   readonly delayed: number;
+  /** Of the delayed, those waiting to retry (a drain waits for them; payloads scheduled for later it leaves). */
+  readonly retrying: number;
   readonly running: number;
   /** Terminal ids, oldest first, for bounded retention. */
   readonly retained: PQueue<string>;
@@ -79,6 +81,7 @@ export function initialPartitionState(index: number): PartitionState {
     depth: perTier(() => 0),
     timers: PHeap.empty(),
     delayed: 0,
+    retrying: 0,
     running: 0,
     retained: PQueue.empty(),
     idempotency: PMap.empty(),
@@ -145,5 +148,5 @@ export function summaryOf(state: PartitionState, now: number): Record<string, un
     const wait = now - entry.oldestAt;
     if ((oldestWait[entry.tier] ?? -1) < wait) oldestWait[entry.tier] = wait;
   }
-  return { depth: state.depth, running: state.running, delayed: state.delayed, parked: state.parked.size, oldestWait, totals: state.totals };
+  return { depth: state.depth, running: state.running, delayed: state.delayed, retrying: state.retrying, parked: state.parked.size, oldestWait, totals: state.totals };
 }

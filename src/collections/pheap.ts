@@ -1,6 +1,6 @@
 /**
- * Persistent min-heap: a pairing heap of immutable nodes in left-child/right-sibling form.
- * insert and peek are O(1); pop is amortised O(log n) with an iterative two-pass merge, so a
+ * Persistent min-heap: a pairing heap of immutable nodes in left-child/right-sibling form
+ * (a node is never changed once a heap can reach it; see mergePairs). insert and peek are O(1); pop is amortised O(log n) with an iterative two-pass merge, so a
  * root with a million children (e.g. keys inserted in ascending order) cannot blow the stack.
  * Equal keys pop in insertion order: each node carries a per-heap sequence number (no global
  * state), reset when the heap empties. It is a plain class (no immer `[immerable]`), so immer
@@ -24,14 +24,23 @@ function before<T>(a: HeapNode<T>, b: HeapNode<T>): boolean {
 }
 
 /** Melds two trees, ignoring their `next` fields; the result's `next` is null. */
-function link<T>(a: HeapNode<T>, b: HeapNode<T>): HeapNode<T> {
-  if (before(b, a)) [a, b] = [b, a];
+function link<T>(x: HeapNode<T>, y: HeapNode<T>): HeapNode<T> {
+  const xFirst = !before(y, x);
+  const a = xFirst ? x : y;
+  const b = xFirst ? y : x;
   // b becomes a's first child; reuse b when its sibling pointer already fits.
   const kid = b.next === a.child ? b : new HeapNode(b.key, b.seq, b.value, b.child, a.child);
   return new HeapNode(a.key, a.seq, a.value, kid, null);
 }
 
-/** Standard two-pass pairing: link siblings pairwise left to right, then fold right to left. */
+/** Mutable view of a node, used only on nodes `mergePairs` has just created. */
+type Fresh<T> = { -readonly [K in keyof HeapNode<T>]: HeapNode<T>[K] };
+
+/**
+ * Standard two-pass pairing: link siblings pairwise left to right, then fold right to left.
+ * Pass 1 must copy (its inputs belong to the old heap); pass 2 only ever links nodes made in
+ * pass 1, which nothing else can see yet, so it relinks them in place and allocates nothing.
+ */
 function mergePairs<T>(first: HeapNode<T> | null): HeapNode<T> | null {
   if (first === null) return null;
   const pairs: HeapNode<T>[] = [];
@@ -39,14 +48,23 @@ function mergePairs<T>(first: HeapNode<T> | null): HeapNode<T> | null {
   while (c !== null) {
     const d: HeapNode<T> | null = c.next;
     if (d === null) {
-      pairs.push(c);
+      // A lone last sibling is shared too; copy it only if pass 2 will relink it.
+      pairs.push(pairs.length === 0 ? c : new HeapNode(c.key, c.seq, c.value, c.child, null));
       break;
     }
     pairs.push(link(c, d));
     c = d.next;
   }
-  let acc = pairs[pairs.length - 1] as HeapNode<T>;
-  for (let i = pairs.length - 2; i >= 0; i--) acc = link(pairs[i] as HeapNode<T>, acc);
+  let acc = pairs[pairs.length - 1] as Fresh<T>;
+  for (let i = pairs.length - 2; i >= 0; i--) {
+    const p = pairs[i] as Fresh<T>;
+    const pFirst = !before(acc, p);
+    const a = pFirst ? p : acc;
+    const b = pFirst ? acc : p;
+    b.next = a.child;
+    a.child = b;
+    acc = a;
+  }
   return acc;
 }
 

@@ -1,14 +1,14 @@
 /**
  * Persistent string-keyed map: a CHAMP-style hash array mapped trie (32-way, bitmap-compressed).
- * Keys and values sit inline in the node arrays (no per-entry objects), which keeps a 1M-entry
- * map at a few dozen bytes per entry. Every update path-copies at most ~7 small arrays and
- * returns a new PMap; nodes are never mutated once built, so old versions stay valid.
- * It is a plain class (no immer `[immerable]`), so immer treats it as an opaque value.
+ * Keys and values sit inline in the node arrays (no per-entry objects). Every update path-copies
+ * at most ~7 small arrays and returns a new PMap; nodes are never mutated once built, so old
+ * versions stay valid. It is a plain class (no immer `[immerable]`), so immer treats it as an
+ * opaque value.
  */
 
 const BITS = 5;
 const MASK = 31;
-/** Past this shift all 32 hash bits are used up; equal hashes go to a Collision node. */
+/** Past this shift all 32 hash bits are used up; equal hashes share a collision node. */
 const MAX_SHIFT = 30;
 
 /** FNV-1a over UTF-16 code units, then the murmur3 finaliser so the low bits (which pick the
@@ -34,26 +34,16 @@ function popcount(x: number): number {
   return Math.imul(x, 0x01010101) >>> 24;
 }
 
-type Slot<V> = string | V | TrieNode<V>;
-type TrieNode<V> = Bitmap<V> | Collision<V>;
-
-/** arr = [k0, v0, k1, v1, ..., child0, child1, ...]: data pairs in `datamap` bit order, then
- *  sub-nodes in `nodemap` bit order. Canonical form: a sub-node always holds >= 2 entries. */
-class Bitmap<V> {
-  constructor(
-    readonly datamap: number,
-    readonly nodemap: number,
-    readonly arr: Slot<V>[],
-  ) {}
-}
-
-/** Keys whose full 32-bit hashes are equal: arr = [k0, v0, k1, v1, ...], scanned linearly. */
-class Collision<V> {
-  constructor(
-    readonly hash: number,
-    readonly arr: Slot<V>[],
-  ) {}
-}
+/**
+ * A node is a bare array: a wrapper object would add ~48 bytes to each of the ~300k nodes
+ * of a 1M-entry map. Which kind a node is follows from its depth:
+ * - bitmap node (shift <= MAX_SHIFT): [datamap, nodemap, k0, v0, k1, v1, ..., child0, child1, ...]
+ *   with pairs in datamap bit order, then children in nodemap bit order. Canonical form: a child
+ *   always holds >= 2 entries (a lone survivor is pulled up into its parent).
+ * - collision node (shift > MAX_SHIFT): [k0, v0, k1, v1, ...], keys with equal 32-bit hashes.
+ */
+type Node = unknown[];
+const HEAD = 2;
 
 const NOT_FOUND: unique symbol = Symbol('PMap.notFound');
 
@@ -61,114 +51,102 @@ const NOT_FOUND: unique symbol = Symbol('PMap.notFound');
 // never call user code, so a module-level flag is safe and saves a result object per call.
 let added = false;
 
-function pair<V>(k1: string, v1: V, h1: number, k2: string, v2: V, h2: number, shift: number): TrieNode<V> {
-  if (shift > MAX_SHIFT) return new Collision<V>(h1, [k1, v1, k2, v2]);
-  const b1 = (h1 >>> shift) & MASK;
-  const b2 = (h2 >>> shift) & MASK;
-  if (b1 === b2) return new Bitmap<V>(0, 1 << b1, [pair(k1, v1, h1, k2, v2, h2, shift + BITS)]);
-  return new Bitmap<V>((1 << b1) | (1 << b2), 0, b1 < b2 ? [k1, v1, k2, v2] : [k2, v2, k1, v1]);
+/** Copy of `arr` without `del` slots at index `d`, with `ins` spliced in at `i` (output index). */
+function spliceCopy(arr: Node, d: number, del: number, i: number, ins: unknown[]): Node {
+  const out = new Array<unknown>(arr.length - del + ins.length);
+  let t = 0;
+  for (let s = 0; s <= arr.length; s++) {
+    if (t === i) for (const x of ins) out[t++] = x;
+    if (s === arr.length) break;
+    if (s < d || s >= d + del) out[t++] = arr[s];
+  }
+  return out;
 }
 
-function withSlot<V>(arr: Slot<V>[], i: number, x: Slot<V>): Slot<V>[] {
+function replaced(arr: Node, i: number, x: unknown): Node {
   const copy = arr.slice();
   copy[i] = x;
   return copy;
 }
 
-function insert<V>(node: TrieNode<V>, shift: number, h: number, key: string, value: V): TrieNode<V> {
+function withHeader(arr: Node, datamap: number, nodemap: number): Node {
+  arr[0] = datamap; // only ever called on a fresh copy
+  arr[1] = nodemap;
+  return arr;
+}
+
+/** Smallest subtree holding two distinct keys. */
+function pair(k1: string, v1: unknown, h1: number, k2: string, v2: unknown, h2: number, shift: number): Node {
+  if (shift > MAX_SHIFT) return [k1, v1, k2, v2];
+  const b1 = (h1 >>> shift) & MASK;
+  const b2 = (h2 >>> shift) & MASK;
+  if (b1 === b2) return [0, 1 << b1, pair(k1, v1, h1, k2, v2, h2, shift + BITS)];
+  const bits = (1 << b1) | (1 << b2);
+  return b1 < b2 ? [bits, 0, k1, v1, k2, v2] : [bits, 0, k2, v2, k1, v1];
+}
+
+function insert(node: Node, shift: number, h: number, key: string, value: unknown): Node {
   if (shift > MAX_SHIFT) {
-    const arr = node.arr;
-    for (let i = 0; i < arr.length; i += 2) {
-      if (arr[i] === key) return Object.is(arr[i + 1], value) ? node : new Collision<V>(h, withSlot(arr, i + 1, value));
+    for (let i = 0; i < node.length; i += 2) {
+      if (node[i] === key) return Object.is(node[i + 1], value) ? node : replaced(node, i + 1, value);
     }
     added = true;
-    return new Collision<V>(h, [...arr, key, value]);
+    return [...node, key, value];
   }
-  const { datamap, nodemap, arr } = node as Bitmap<V>;
+  const datamap = node[0] as number;
+  const nodemap = node[1] as number;
   const bit = 1 << ((h >>> shift) & MASK);
   if (datamap & bit) {
-    const i = 2 * popcount(datamap & (bit - 1));
-    const k = arr[i] as string;
-    if (k === key) return Object.is(arr[i + 1], value) ? node : new Bitmap<V>(datamap, nodemap, withSlot(arr, i + 1, value));
-    // Two keys share this slot: replace the inline pair with a sub-node holding both.
+    const i = HEAD + 2 * popcount(datamap & (bit - 1));
+    const k = node[i] as string;
+    if (k === key) return Object.is(node[i + 1], value) ? node : replaced(node, i + 1, value);
+    // Two keys share this slot: replace the inline pair with a child holding both.
     added = true;
-    const child = pair(k, arr[i + 1] as V, hashString(k), key, value, h, shift + BITS);
-    const dm = datamap ^ bit;
-    const nm = nodemap | bit;
-    const d = 2 * popcount(datamap); // old start of children
-    const j = d - 2 + popcount(nodemap & (bit - 1)); // new index of the child
-    const out = new Array<Slot<V>>(arr.length - 1);
-    for (let s = 0, t = 0; s < arr.length; s++) {
-      if (s === i || s === i + 1) continue;
-      if (t === j) out[t++] = child;
-      out[t++] = arr[s] as Slot<V>;
-    }
-    if (j === arr.length - 2) out[j] = child;
-    return new Bitmap<V>(dm, nm, out);
+    const child = pair(k, node[i + 1], hashString(k), key, value, h, shift + BITS);
+    const j = HEAD + 2 * popcount(datamap) - 2 + popcount(nodemap & (bit - 1));
+    return withHeader(spliceCopy(node, i, 2, j, [child]), datamap ^ bit, nodemap | bit);
   }
   if (nodemap & bit) {
-    const j = 2 * popcount(datamap) + popcount(nodemap & (bit - 1));
-    const child = arr[j] as TrieNode<V>;
+    const j = HEAD + 2 * popcount(datamap) + popcount(nodemap & (bit - 1));
+    const child = node[j] as Node;
     const next = insert(child, shift + BITS, h, key, value);
-    return next === child ? node : new Bitmap<V>(datamap, nodemap, withSlot(arr, j, next));
+    return next === child ? node : replaced(node, j, next);
   }
   added = true;
-  const i = 2 * popcount(datamap & (bit - 1));
-  const out = new Array<Slot<V>>(arr.length + 2);
-  for (let s = 0; s < i; s++) out[s] = arr[s] as Slot<V>;
-  out[i] = key;
-  out[i + 1] = value;
-  for (let s = i; s < arr.length; s++) out[s + 2] = arr[s] as Slot<V>;
-  return new Bitmap<V>(datamap | bit, nodemap, out);
+  const i = HEAD + 2 * popcount(datamap & (bit - 1));
+  return withHeader(spliceCopy(node, i, 0, i, [key, value]), datamap | bit, nodemap);
 }
 
-/** A sub-node left with exactly one entry gets inlined into its parent (canonical form). */
-function isSingleton<V>(node: TrieNode<V>): boolean {
-  return node.arr.length === 2 && (node instanceof Collision || node.nodemap === 0);
-}
-
-function remove<V>(node: TrieNode<V>, shift: number, h: number, key: string): TrieNode<V> {
-  const arr = node.arr;
+function remove(node: Node, shift: number, h: number, key: string): Node {
   if (shift > MAX_SHIFT) {
-    for (let i = 0; i < arr.length; i += 2) {
-      if (arr[i] === key) return new Collision<V>(h, [...arr.slice(0, i), ...arr.slice(i + 2)]);
-    }
+    for (let i = 0; i < node.length; i += 2) if (node[i] === key) return spliceCopy(node, i, 2, 0, []);
     return node;
   }
-  const { datamap, nodemap } = node as Bitmap<V>;
+  const datamap = node[0] as number;
+  const nodemap = node[1] as number;
   const bit = 1 << ((h >>> shift) & MASK);
   if (datamap & bit) {
-    const i = 2 * popcount(datamap & (bit - 1));
-    if (arr[i] !== key) return node;
-    const out = new Array<Slot<V>>(arr.length - 2);
-    for (let s = 0, t = 0; s < arr.length; s++) if (s !== i && s !== i + 1) out[t++] = arr[s] as Slot<V>;
-    return new Bitmap<V>(datamap ^ bit, nodemap, out);
+    const i = HEAD + 2 * popcount(datamap & (bit - 1));
+    if (node[i] !== key) return node;
+    return withHeader(spliceCopy(node, i, 2, 0, []), datamap ^ bit, nodemap);
   }
   if (!(nodemap & bit)) return node;
-  const d = 2 * popcount(datamap);
-  const j = d + popcount(nodemap & (bit - 1));
-  const child = arr[j] as TrieNode<V>;
+  const j = HEAD + 2 * popcount(datamap) + popcount(nodemap & (bit - 1));
+  const child = node[j] as Node;
   const next = remove(child, shift + BITS, h, key);
   if (next === child) return node;
-  if (!isSingleton(next)) return new Bitmap<V>(datamap, nodemap, withSlot(arr, j, next));
-  // Pull the lone entry up: drop child j, insert the pair among the data at bit order.
-  const i = 2 * popcount(datamap & (bit - 1));
-  const out = new Array<Slot<V>>(arr.length + 1);
-  for (let s = 0, t = 0; s < arr.length; s++) {
-    if (t === i) {
-      out[t++] = next.arr[0] as Slot<V>;
-      out[t++] = next.arr[1] as Slot<V>;
-    }
-    if (s !== j) out[t++] = arr[s] as Slot<V>;
-  }
-  return new Bitmap<V>(datamap | bit, nodemap ^ bit, out);
+  // Keep the canonical form: a child left with a single entry is inlined here.
+  const at = shift + BITS > MAX_SHIFT ? 0 : HEAD;
+  if (next.length !== at + 2 || (at === HEAD && next[1] !== 0)) return replaced(node, j, next);
+  const i = HEAD + 2 * popcount(datamap & (bit - 1));
+  return withHeader(spliceCopy(node, j, 1, i, [next[at], next[at + 1]]), datamap | bit, nodemap ^ bit);
 }
 
 export class PMap<V> {
-  private static readonly EMPTY = new PMap<never>(new Bitmap<never>(0, 0, []), 0);
+  private static readonly EMPTY = new PMap<never>([0, 0], 0);
 
   private constructor(
-    private readonly root: Bitmap<V>,
+    private readonly root: Node,
     readonly size: number,
   ) {}
 
@@ -184,21 +162,21 @@ export class PMap<V> {
 
   private lookup(key: string): V | typeof NOT_FOUND {
     const h = hashString(key);
-    let node: TrieNode<V> = this.root;
+    let node = this.root;
     for (let shift = 0; ; shift += BITS) {
-      const arr = node.arr;
       if (shift > MAX_SHIFT) {
-        for (let i = 0; i < arr.length; i += 2) if (arr[i] === key) return arr[i + 1] as V;
+        for (let i = 0; i < node.length; i += 2) if (node[i] === key) return node[i + 1] as V;
         return NOT_FOUND;
       }
-      const { datamap, nodemap } = node as Bitmap<V>;
+      const datamap = node[0] as number;
+      const nodemap = node[1] as number;
       const bit = 1 << ((h >>> shift) & MASK);
       if (datamap & bit) {
-        const i = 2 * popcount(datamap & (bit - 1));
-        return arr[i] === key ? (arr[i + 1] as V) : NOT_FOUND;
+        const i = HEAD + 2 * popcount(datamap & (bit - 1));
+        return node[i] === key ? (node[i + 1] as V) : NOT_FOUND;
       }
       if (!(nodemap & bit)) return NOT_FOUND;
-      node = arr[2 * popcount(datamap) + popcount(nodemap & (bit - 1))] as TrieNode<V>;
+      node = node[HEAD + 2 * popcount(datamap) + popcount(nodemap & (bit - 1))] as Node;
     }
   }
 
@@ -214,18 +192,18 @@ export class PMap<V> {
   /** Returns `this` when `key` already maps to an identical (Object.is) value. */
   set(key: string, value: V): PMap<V> {
     added = false;
-    const root = insert(this.root, 0, hashString(key), key, value) as Bitmap<V>;
+    const root = insert(this.root, 0, hashString(key), key, value);
     return root === this.root ? this : new PMap(root, added ? this.size + 1 : this.size);
   }
 
   /** Returns `this` when `key` is absent. */
   delete(key: string): PMap<V> {
-    const root = remove(this.root, 0, hashString(key), key) as Bitmap<V>;
+    const root = remove(this.root, 0, hashString(key), key);
     if (root === this.root) return this;
     return this.size === 1 ? PMap.empty<V>() : new PMap(root, this.size - 1);
   }
 
-  /** Iteration order is the trie's (hash) order: stable for a given set of keys, not insertion order. */
+  /** Iteration order is the trie's (hash) order: stable for a given key set, not insertion order. */
   entries(): IterableIterator<[string, V]> {
     return this.walk((k, v): [string, V] => [k, v]);
   }
@@ -242,14 +220,19 @@ export class PMap<V> {
     return this.entries();
   }
 
-  // Explicit stack rather than nested generators: yield* costs per level on every item.
+  // Explicit stacks rather than nested generators: yield* costs per level on every item.
   private *walk<R>(f: (key: string, value: V) => R): IterableIterator<R> {
-    const stack: TrieNode<V>[] = [this.root];
-    for (let node = stack.pop(); node !== undefined; node = stack.pop()) {
-      const arr = node.arr;
-      const d = node instanceof Collision ? arr.length : 2 * popcount(node.datamap);
-      for (let i = 0; i < d; i += 2) yield f(arr[i] as string, arr[i + 1] as V);
-      for (let j = arr.length - 1; j >= d; j--) stack.push(arr[j] as TrieNode<V>);
+    const nodes: Node[] = [this.root];
+    const shifts: number[] = [0];
+    for (let node = nodes.pop(); node !== undefined; node = nodes.pop()) {
+      const shift = shifts.pop() as number;
+      const start = shift > MAX_SHIFT ? 0 : HEAD;
+      const end = shift > MAX_SHIFT ? node.length : HEAD + 2 * popcount(node[0] as number);
+      for (let i = start; i < end; i += 2) yield f(node[i] as string, node[i + 1] as V);
+      for (let j = node.length - 1; j >= end; j--) {
+        nodes.push(node[j] as Node);
+        shifts.push(shift + BITS);
+      }
     }
   }
 }

@@ -21,12 +21,28 @@ export interface PoolHost {
   sendOutcomes(partition: number, outcomes: Outcome[]): void;
 }
 
-interface ActiveRun {
+export interface ActiveRun {
   readonly order: RunOrder;
-  readonly controller: AbortController;
   readonly startedAt: number;
+  /** Created on first use of `ctx.signal`: most handlers never read it, and creating one is costly. */
+  controller: AbortController | undefined;
+  /** Why the run was stopped, so a signal created afterwards is born aborted. */
+  abortReason: unknown;
   timer: TimerHandle | undefined;
   done: boolean;
+}
+
+function signalOf(run: ActiveRun): AbortSignal {
+  if (!run.controller) {
+    run.controller = new AbortController();
+    if (run.abortReason !== undefined) run.controller.abort(run.abortReason);
+  }
+  return run.controller.signal;
+}
+
+function abortRun(run: ActiveRun, reason: unknown): void {
+  run.abortReason = reason;
+  run.controller?.abort(reason);
 }
 
 export interface PoolStats {
@@ -42,8 +58,8 @@ export class ExecutionPool {
   private readonly busyByTier: Record<Tier, number> = { critical: 0, high: 0, medium: 0, low: 0 };
   private readonly busyByType = new Map<string, number>();
   private readonly demand: Array<readonly DemandEntry[]>;
-  /** Granted but not yet taken by the partition, by `partition|tier|type`. */
-  private readonly outstanding = new Map<string, number>();
+  /** Granted but not yet taken by the partition, by partition, tier and handler type. */
+  private readonly outstanding: Array<Record<Tier, Map<string, number>> | undefined> = [];
   private readonly runs = new Map<string, ActiveRun>();
   private readonly outbox = new Map<number, Outcome[]>();
   private toLaunch: RunOrder[] = [];
@@ -75,12 +91,7 @@ export class ExecutionPool {
 
   /** The partition has processed these grants (started what it could and released the rest). */
   acknowledge(partition: number, grants: readonly Grant[]): void {
-    for (const g of grants) {
-      const key = `${partition}|${g.tier}|${g.handlerType}`;
-      const left = (this.outstanding.get(key) ?? 0) - g.count;
-      if (left > 0) this.outstanding.set(key, left);
-      else this.outstanding.delete(key);
-    }
+    for (const g of grants) this.addOutstanding(partition, g.tier, g.handlerType, -g.count);
   }
 
   /** Slots granted that the partition could not use (its payloads were cancelled meanwhile). */
@@ -99,14 +110,14 @@ export class ExecutionPool {
     const run = this.runs.get(id);
     if (!run || run.done) return;
     this.finishRun(run);
-    run.controller.abort(new CancelledError(reason));
+    abortRun(run, new CancelledError(reason));
   }
 
   /** Aborts everything running (stop without drain). */
   abortAll(reason: string): void {
     for (const run of [...this.runs.values()]) {
       this.finishRun(run);
-      run.controller.abort(new CancelledError(reason));
+      abortRun(run, new CancelledError(reason));
     }
   }
 
@@ -122,49 +133,49 @@ export class ExecutionPool {
 
   private launch(order: RunOrder): void {
     const registered = this.host.handlerOf(order.handlerType);
-    const controller = new AbortController();
-    const hostLogger = this.host.logger;
-    const run: ActiveRun = { order, controller, startedAt: this.host.clock.now(), timer: undefined, done: false };
+    const run: ActiveRun = { order, startedAt: this.host.clock.now(), controller: undefined, abortReason: undefined, timer: undefined, done: false };
     this.runs.set(order.id, run);
     if (!registered) {
       this.settle(run, { kind: 'failed', id: order.id, attempt: order.attempt, retryable: false, error: toFailure(new NonRetryableError(`no handler for type ${order.handlerType}`)) });
       return;
     }
-    run.timer = this.host.clock.setTimer(order.timeout, () => {
-      if (run.done) return;
-      const error = new TimeoutError(order.timeout);
-      this.settle(run, { kind: 'failed', id: order.id, attempt: order.attempt, retryable: true, error: toFailure(error) });
-      controller.abort(error);
-    });
-    const ctx: HandlerContext = {
-      id: order.id,
-      clientId: order.clientId,
-      attempt: order.attempt,
-      degraded: order.degraded,
-      signal: controller.signal,
-      progress: (value) => {
-        if (!run.done) this.post(order.partition, { kind: 'progress', id: order.id, attempt: order.attempt, value });
-      },
-      get log() {
-        return scopedLogger(hostLogger, { payload: order.id, type: order.handlerType, attempt: order.attempt });
-      },
-    };
-    const fail = (error: unknown) => {
-      const nonRetryable = error instanceof NonRetryableError || registered.options.nonRetryable?.(error) === true;
-      this.settle(run, { kind: 'failed', id: order.id, attempt: order.attempt, retryable: !nonRetryable, error: toFailure(error) });
-    };
+    const ctx = new RunContext(run, this);
     let returned: unknown;
     try {
       returned = registered.fn(order.data, ctx);
     } catch (error) {
-      fail(error);
+      this.failRun(run, registered.options, error);
       return;
     }
-    if (isThenable(returned)) {
-      returned.then((result) => this.settle(run, { kind: 'completed', id: order.id, attempt: order.attempt, result }), fail);
-    } else {
+    if (!isThenable(returned)) {
       this.settle(run, { kind: 'completed', id: order.id, attempt: order.attempt, result: returned });
+      return;
     }
+    // Only work that is still pending needs a timeout.
+    run.timer = this.host.clock.setTimer(order.timeout, () => {
+      if (run.done) return;
+      const error = new TimeoutError(order.timeout);
+      this.settle(run, { kind: 'failed', id: order.id, attempt: order.attempt, retryable: true, error: toFailure(error) });
+      abortRun(run, error);
+    });
+    returned.then(
+      (result) => this.settle(run, { kind: 'completed', id: order.id, attempt: order.attempt, result }),
+      (error: unknown) => this.failRun(run, registered.options, error),
+    );
+  }
+
+  private failRun(run: ActiveRun, options: HandlerOptions, error: unknown): void {
+    const retryable = !(error instanceof NonRetryableError || options.nonRetryable?.(error) === true);
+    this.settle(run, { kind: 'failed', id: run.order.id, attempt: run.order.attempt, retryable, error: toFailure(error) });
+  }
+
+  /** `ctx.progress` of a running attempt. */
+  reportProgress(run: ActiveRun, value: unknown): void {
+    if (!run.done) this.post(run.order.partition, { kind: 'progress', id: run.order.id, attempt: run.order.attempt, value });
+  }
+
+  get logger(): Logger {
+    return this.host.logger;
   }
 
   private settle(run: ActiveRun, outcome: Outcome): void {
@@ -215,31 +226,28 @@ export class ExecutionPool {
     if (this.busy >= this.size) return;
     const now = this.host.clock.now();
     const { maxWait } = this.host.options;
-    const candidates: Array<{ partition: number; entry: DemandEntry; available: number; score: number }> = [];
+    const candidates: Candidate[] = [];
     for (let partition = 0; partition < this.demand.length; partition++) {
       for (const entry of this.demand[partition] as readonly DemandEntry[]) {
-        const available = entry.count - (this.outstanding.get(`${partition}|${entry.tier}|${entry.handlerType}`) ?? 0);
+        const available = entry.count - this.outstandingOf(partition, entry.tier, entry.handlerType);
         if (available > 0) candidates.push({ partition, entry, available, score: urgency(entry.tier, now - entry.oldestAt, maxWait[entry.tier]) });
       }
     }
-    if (candidates.length === 0) return;
-    candidates.sort((a, b) => b.score - a.score || a.entry.oldestAt - b.entry.oldestAt);
-    const lowerLimit = tierSlotLimit(this.host.options, this.size, 'low');
     const grants = new Map<number, Grant[]>();
-    for (const { partition, entry, available } of candidates) {
-      const free = this.size - this.busy;
-      if (free <= 0) break;
-      const { tier, handlerType } = entry;
-      let take = Math.min(available, free);
-      if (this.lowerTiers.has(tier)) take = Math.min(take, lowerLimit - this.lowerBusy());
-      const typeLimit = this.host.handlerOf(handlerType)?.options.concurrency;
-      if (typeLimit !== undefined) take = Math.min(take, typeLimit - (this.busyByType.get(handlerType) ?? 0));
+    // Most urgent first; each pick takes as many slots as it can use, so picks are few.
+    while (this.busy < this.size && candidates.length > 0) {
+      let bestAt = 0;
+      for (let i = 1; i < candidates.length; i++) if (moreUrgent(candidates[i] as Candidate, candidates[bestAt] as Candidate)) bestAt = i;
+      const { partition, entry, available } = candidates[bestAt] as Candidate;
+      candidates[bestAt] = candidates[candidates.length - 1] as Candidate;
+      candidates.pop();
+      const take = this.slotsFor(entry, available);
       if (take <= 0) continue;
+      const { tier, handlerType } = entry;
       this.busy += take;
       this.busyByTier[tier] += take;
       this.busyByType.set(handlerType, (this.busyByType.get(handlerType) ?? 0) + take);
-      const key = `${partition}|${tier}|${handlerType}`;
-      this.outstanding.set(key, (this.outstanding.get(key) ?? 0) + take);
+      this.addOutstanding(partition, tier, handlerType, take);
       let list = grants.get(partition);
       if (!list) grants.set(partition, (list = []));
       list.push({ tier, handlerType, count: take });
@@ -247,10 +255,71 @@ export class ExecutionPool {
     for (const [partition, list] of grants) this.host.sendGrants(partition, list);
   }
 
+  /** How many of `available` payloads of this entry may start now: free slots, reserved share, type limit. */
+  private slotsFor(entry: DemandEntry, available: number): number {
+    let take = Math.min(available, this.size - this.busy);
+    if (this.lowerTiers.has(entry.tier)) take = Math.min(take, tierSlotLimit(this.host.options, this.size, entry.tier) - this.lowerBusy());
+    const typeLimit = this.host.handlerOf(entry.handlerType)?.options.concurrency;
+    if (typeLimit !== undefined) take = Math.min(take, typeLimit - (this.busyByType.get(entry.handlerType) ?? 0));
+    return take;
+  }
+
+  private outstandingOf(partition: number, tier: Tier, handlerType: string): number {
+    return this.outstanding[partition]?.[tier].get(handlerType) ?? 0;
+  }
+
+  private addOutstanding(partition: number, tier: Tier, handlerType: string, delta: number): void {
+    let byTier = this.outstanding[partition];
+    if (!byTier) this.outstanding[partition] = byTier = { critical: new Map(), high: new Map(), medium: new Map(), low: new Map() };
+    const left = (byTier[tier].get(handlerType) ?? 0) + delta;
+    if (left > 0) byTier[tier].set(handlerType, left);
+    else byTier[tier].delete(handlerType);
+  }
+
   private lowerBusy(): number {
     let n = 0;
     for (const tier of this.lowerTiers) n += this.busyByTier[tier];
     return n;
+  }
+}
+
+interface Candidate {
+  readonly partition: number;
+  readonly entry: DemandEntry;
+  readonly available: number;
+  readonly score: number;
+}
+
+const moreUrgent = (a: Candidate, b: Candidate): boolean =>
+  a.score > b.score || (a.score === b.score && a.entry.oldestAt < b.entry.oldestAt);
+
+/** The handler's `ctx`: a class, so starting a run allocates one object and no closures. */
+class RunContext implements HandlerContext {
+  constructor(
+    private readonly run: ActiveRun,
+    private readonly pool: ExecutionPool,
+  ) {}
+  get id(): string {
+    return this.run.order.id;
+  }
+  get clientId(): string {
+    return this.run.order.clientId;
+  }
+  get attempt(): number {
+    return this.run.order.attempt;
+  }
+  get degraded(): boolean {
+    return this.run.order.degraded;
+  }
+  get signal(): AbortSignal {
+    return signalOf(this.run);
+  }
+  progress(value: unknown): void {
+    this.pool.reportProgress(this.run, value);
+  }
+  get log(): Logger {
+    const { order } = this.run;
+    return scopedLogger(this.pool.logger, { payload: order.id, type: order.handlerType, attempt: order.attempt });
   }
 }
 

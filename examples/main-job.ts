@@ -1,0 +1,82 @@
+/**
+ * The main job (`npm start`): a mixed workload on the embedded default. Prints what ran, in which
+ * tier, and how long each tier waited — high tiers stay fast while a flood of low work queues up.
+ */
+import { createRuntime, TIERS, type PayloadEvent, type Tier } from '../src/index.ts';
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export interface TierReport {
+  readonly tier: Tier;
+  readonly ran: number;
+  readonly failed: number;
+  readonly retried: number;
+  readonly waitP50: number;
+  readonly waitMax: number;
+}
+
+export async function runMainJob(scale = 1): Promise<TierReport[]> {
+  const runtime = createRuntime({ concurrency: 8, handlerDefaults: { retries: 2, backoff: { initialMs: 20, jitter: 0.5 } } });
+  runtime.handle('checkout', async (order: { total: number }) => {
+    await sleep(3);
+    return { charged: order.total };
+  });
+  runtime.handle('report', async (_: { day: number }, ctx) => {
+    for (let step = 1; step <= 3; step++) {
+      await sleep(2);
+      ctx.progress(step / 3);
+    }
+    return 'ok';
+  });
+  let flaky = 0;
+  runtime.handle('thumbnail', async (image: { pixels: number }) => {
+    await sleep(1 + image.pixels / 1_000);
+    if (++flaky % 25 === 0) throw new Error('transient storage error'); // retried with backoff
+    return image.pixels;
+  });
+
+  const waits = new Map<Tier, number[]>(TIERS.map((t) => [t, []]));
+  const submittedAt = new Map<string, number>();
+  type Counts = { ran: number; failed: number; retried: number };
+  const counts = new Map<Tier, Counts>(TIERS.map((t) => [t, { ran: 0, failed: 0, retried: 0 }]));
+  const count = (event: PayloadEvent, key: keyof Counts) => void ((counts.get(event.tier) as Counts)[key] += 1);
+  runtime.events.on('started', (e) => {
+    if (e.attempt === 1) waits.get(e.tier)?.push(e.at - (submittedAt.get(e.id) ?? e.at));
+  });
+  runtime.events.on('completed', (e) => count(e, 'ran'));
+  runtime.events.on('failed', (e) => count(e, 'failed'));
+  runtime.events.on('retrying', (e) => count(e, 'retried'));
+
+  const note = (ids: string[]) => ids.forEach((id) => submittedAt.set(id, Date.now()));
+  // A flood of low, sometimes heavy, background work arrives first…
+  note(await runtime.submitMany(Array.from({ length: 400 * scale }, (_, i) => ({
+    type: 'thumbnail', priority: 'low' as const, complexity: (i % 10) + 1, clientId: 'gallery', data: { pixels: (i % 5) * 1_000 },
+  }))));
+  note(await runtime.submitMany(Array.from({ length: 60 * scale }, (_, day) => ({ type: 'report', priority: 5, clientId: 'finance', data: { day } }))));
+  // …then customers check out while it runs; they must not wait behind the flood.
+  const checkouts: string[] = [];
+  for (let i = 0; i < 40 * scale; i++) {
+    const id = await runtime.submit({ type: 'checkout', priority: i % 10 === 0 ? 'critical' : 'high', clientId: 'shop', data: { total: 10 + i } });
+    note([id]);
+    checkouts.push(id);
+    await sleep(5);
+  }
+  await Promise.all(checkouts.map((id) => runtime.waitFor(id)));
+  await runtime.stop({ drain: true });
+
+  return TIERS.map((tier) => {
+    const sorted = [...(waits.get(tier) ?? [])].sort((a, b) => a - b);
+    const c = counts.get(tier) as Counts;
+    return { tier, ...c, waitP50: sorted[Math.floor(sorted.length / 2)] ?? 0, waitMax: sorted.at(-1) ?? 0 };
+  });
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const started = Date.now();
+  const report = await runMainJob();
+  console.log('tier       ran  failed  retried  wait p50 ms  wait max ms');
+  for (const r of report) {
+    console.log(`${r.tier.padEnd(9)} ${String(r.ran).padStart(4)} ${String(r.failed).padStart(7)} ${String(r.retried).padStart(8)} ${r.waitP50.toFixed(1).padStart(12)} ${r.waitMax.toFixed(1).padStart(12)}`);
+  }
+  console.log(`done in ${Date.now() - started} ms`);
+}
