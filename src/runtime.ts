@@ -3,6 +3,7 @@
  * the execution pool) on the embedded default and returns the API clients use.
  */
 import { spawnPartition, type PartitionHandle } from '../actors/partition/actor.ts';
+import { partitionStats, type PartitionStats } from '../actors/partition/state.ts';
 import type { CancelResult, EnqueueBatch, EnqueueResult } from '../actors/partition/messages.ts';
 import type { HandlerPolicy, PartitionEnv } from '../actors/partition/reducer.ts';
 import { ActorSystem, type ActorInfo } from './core/actor-system.ts';
@@ -14,7 +15,7 @@ import {
 } from './errors.ts';
 import { EventHub, type Listener, type PayloadEvent, type PayloadEventType } from './events.ts';
 import { stderrLogger, type Handler, type HandlerOptions, type Logger } from './execution/handlers.ts';
-import { ExecutionPool } from './execution/pool.ts';
+import { ExecutionPool, type PoolStats } from './execution/pool.ts';
 import { backoffProblems, compileBackoff, compileOptions, type CompiledOptions, type RuntimeOptions } from './options.ts';
 import type { Payload, PayloadInput, PayloadView } from './payload.ts';
 import { validatePayload, type ValidPayload } from './validation.ts';
@@ -45,6 +46,12 @@ interface RegisteredHandler {
 type Waiter = { resolve(value: unknown): void; reject(error: unknown): void };
 
 export type RuntimeStatus = 'running' | 'stopping' | 'stopped';
+
+export interface RuntimeStats {
+  readonly status: RuntimeStatus;
+  readonly pool: PoolStats;
+  readonly partitions: readonly PartitionStats[];
+}
 
 export class Runtime {
   readonly options: CompiledOptions;
@@ -223,8 +230,19 @@ export class Runtime {
     return this.system.tree();
   }
 
-  get pool_(): ExecutionPool {
-    return this.pool;
+  /** Execution-pool slots and each partition's queues, for inspection and metrics. */
+  stats(): RuntimeStats {
+    const now = this.options.clock.now();
+    return {
+      status: this.status,
+      pool: this.pool.stats(),
+      partitions: this.partitions.map((p) => partitionStats(p.state(), now)),
+    };
+  }
+
+  /** Registered handler types. */
+  handlerTypes(): string[] {
+    return [...this.handlers.keys()];
   }
 
   get state(): RuntimeStatus {

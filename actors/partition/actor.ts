@@ -9,7 +9,7 @@ import type { ExecutionPool } from '../../src/execution/pool.ts';
 import type { TimerHandle } from '../../src/clock.ts';
 import type { PartitionEffect, PartitionMessage } from './messages.ts';
 import { reducePartition, type PartitionEnv } from './reducer.ts';
-import { demandOf, initialPartitionState, nextWakeOf, summaryOf, type PartitionState } from './state.ts';
+import { demandOf, initialPartitionState, nextWakeOf, partitionStats, type PartitionState } from './state.ts';
 
 export interface PartitionWiring {
   readonly system: ActorSystem;
@@ -81,7 +81,7 @@ export function spawnPartition(wiring: PartitionWiring): PartitionHandle {
         scheduleWake(state);
       }
     },
-    summarize: (state) => summaryOf(state, clock.now()),
+    summarize: (state) => ({ ...partitionStats(state, clock.now()) }),
   });
 
   return {

@@ -141,12 +141,30 @@ export function viewOf(record: PayloadRecord, partition: number): PayloadView {
   };
 }
 
-/** Oldest-wait per tier (ms) for load reports and the actor tree. */
-export function summaryOf(state: PartitionState, now: number): Record<string, unknown> {
-  const oldestWait: Partial<Record<Tier, number>> = {};
-  for (const entry of demandOf(state)) {
-    const wait = now - entry.oldestAt;
-    if ((oldestWait[entry.tier] ?? -1) < wait) oldestWait[entry.tier] = wait;
-  }
-  return { depth: state.depth, running: state.running, delayed: state.delayed, retrying: state.retrying, parked: state.parked.size, oldestWait, totals: state.totals };
+/** A partition's queues at a glance: for load reports, metrics and the actor tree. */
+export interface PartitionStats {
+  readonly partition: number;
+  readonly depth: PerTier<number>;
+  /** Wait of the oldest queued payload per tier, ms (0 when the tier is empty). */
+  readonly oldestWait: PerTier<number>;
+  readonly running: number;
+  readonly delayed: number;
+  readonly retrying: number;
+  readonly parked: number;
+  readonly totals: PartitionTotals;
+}
+
+export function partitionStats(state: PartitionState, now: number): PartitionStats {
+  const oldestWait = perTier(() => 0);
+  for (const entry of demandOf(state)) oldestWait[entry.tier] = Math.max(oldestWait[entry.tier], now - entry.oldestAt);
+  return {
+    partition: state.index,
+    depth: state.depth,
+    oldestWait,
+    running: state.running,
+    delayed: state.delayed,
+    retrying: state.retrying,
+    parked: state.parked.size,
+    totals: state.totals,
+  };
 }
