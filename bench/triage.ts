@@ -5,6 +5,16 @@
 import { createRuntime, silentLogger, type Runtime } from '../src/index.ts';
 import { percentile } from './stats.ts';
 
+/** Deterministic shuffle (the same order every run), so runs compare. */
+function shuffle<T>(items: T[]): void {
+  let seed = 42;
+  for (let i = items.length - 1; i > 0; i--) {
+    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+    const j = seed % (i + 1);
+    [items[i], items[j]] = [items[j] as T, items[i] as T];
+  }
+}
+
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 function completions(runtime: Runtime, expected: number): Promise<void> {
@@ -76,12 +86,14 @@ export async function triageTimers(opts: { timers: number; spreadMs: number; con
   const lateness: number[] = [];
   runtime.handle('timer', (data: { due: number }) => void lateness.push(Date.now() - data.due));
   const finished = completions(runtime, opts.timers);
-  const now = Date.now();
-  const payloads = Array.from({ length: opts.timers }, (_, i) => {
-    const due = now + 200 + (i * opts.spreadMs) / opts.timers; // 200 ms head start so submitting is not measured as lateness
-    return { type: 'timer', runAt: due, data: { due } };
-  });
-  for (let i = 0; i < payloads.length; i += 5_000) await runtime.submitMany(payloads.slice(i, i + 5_000));
+  // Due = the moment just before the chunk is submitted + its delay, as on the BullMQ side, so the
+  // time spent submitting is not counted as lateness. Chunks go out in a shuffled order of delays.
+  const delays = Array.from({ length: opts.timers }, (_, i) => 1 + Math.floor((i * opts.spreadMs) / opts.timers));
+  shuffle(delays);
+  for (let i = 0; i < delays.length; i += 1_000) {
+    const base = Date.now();
+    await runtime.submitMany(delays.slice(i, i + 1_000).map((delay) => ({ type: 'timer', delay, data: { due: base + delay } })));
+  }
   await finished;
   await runtime.stop();
   return { p50: percentile(lateness, 50), p99: percentile(lateness, 99) };

@@ -13,10 +13,18 @@ export interface Clock {
   setTimer(ms: number, fn: () => void): TimerHandle;
 }
 
+/** Longest delay setTimeout honours; Node turns a longer one into 1 ms. */
+const MAX_TIMEOUT_MS = 2_147_483_647;
+
 export const systemClock: Clock = {
   now: () => performance.timeOrigin + performance.now(),
   setTimer(ms, fn) {
-    const handle = setTimeout(fn, Math.max(0, ms));
+    // A delay past setTimeout's range (a runAt weeks ahead) is armed in legs, so it never fires early.
+    let handle: ReturnType<typeof setTimeout>;
+    const arm = (left: number): void => {
+      handle = left > MAX_TIMEOUT_MS ? setTimeout(() => arm(left - MAX_TIMEOUT_MS), MAX_TIMEOUT_MS) : setTimeout(fn, Math.max(0, left));
+    };
+    arm(ms);
     return { cancel: () => clearTimeout(handle) };
   },
 };

@@ -161,7 +161,7 @@ export class Runtime {
     return new Promise((resolve, reject) => {
       const ids: string[] = new Array(prepared.length);
       let remaining = prepared.length;
-      let firstError: QueueFullError | undefined;
+      let firstError: QueueFullError | RuntimeStoppedError | undefined;
       const done = () => {
         if (--remaining > 0) return;
         if (!firstError) return resolve(ids);
@@ -261,6 +261,10 @@ export class Runtime {
       }
     } else {
       this.pool.abortAll('runtime stopped');
+    }
+    // Submits still parked for room (overflow `wait`) were never accepted: answer them, do not leave them pending.
+    for (const partition of this.partitions) {
+      for (const { batch, index } of partition.state().parked) batch.settle(index, { ok: false, error: new RuntimeStoppedError() });
     }
     for (const partition of this.partitions) partition.dispose();
     this.system.stop();

@@ -3,14 +3,14 @@
  * Messages arrive batched (one enqueue per partition per submit round, coalesced outcomes) because
  * nact handles every message on its own turn of the event loop.
  */
-import type { QueueFullError } from '../../src/errors.ts';
+import type { QueueFullError, RuntimeStoppedError } from '../../src/errors.ts';
 import type { Grant, Outcome, RunOrder } from '../../src/execution/protocol.ts';
 import type { PayloadEvent } from '../../src/events.ts';
 import type { Payload, PayloadView, Tier } from '../../src/payload.ts';
 
 export type EnqueueResult =
   | { readonly ok: true; readonly id: string; readonly duplicate: boolean }
-  | { readonly ok: false; readonly error: QueueFullError };
+  | { readonly ok: false; readonly error: QueueFullError | RuntimeStoppedError };
 
 /** Payloads bound for one partition, answered one by one (a `wait` overflow may answer late). */
 export interface EnqueueBatch {

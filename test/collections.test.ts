@@ -1,0 +1,263 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PMap, PQueue, PHeap } from '../src/collections/index.ts';
+import { hashString } from '../src/collections/pmap.ts';
+
+/** mulberry32: small seeded PRNG so failures reproduce. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const int = (rnd: () => number, n: number): number => Math.floor(rnd() * n);
+
+// Two groups of four keys with identical 32-bit hashes (found offline by extending FNV-1a
+// state collisions), so they exercise every trie level plus the Collision node.
+const QUAD_A = ['c651hfCagD8d', 'c6ktqrCagD8d', 'cgss39sa2wO', 'c22c9t9sa2wO'];
+const QUAD_B = ['c651hfw51s06', 'c6ktqrw51s06', 'cgss3DYMsVk', 'c22c9tDYMsVk'];
+
+function sortedEntries<V>(it: Iterable<readonly [string, V]>): Array<[string, V]> {
+  return [...it].map(([k, v]): [string, V] => [k, v]).sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
+}
+
+function assertMapEquals<V>(map: PMap<V>, model: Map<string, V>): void {
+  assert.equal(map.size, model.size);
+  assert.deepEqual(sortedEntries(map), sortedEntries(model));
+}
+
+test('hashString: the quad keys really collide', () => {
+  for (const quad of [QUAD_A, QUAD_B]) {
+    const hashes = new Set(quad.map(hashString));
+    assert.equal(hashes.size, 1);
+  }
+  assert.notEqual(hashString(QUAD_A[0]!), hashString(QUAD_B[0]!));
+});
+
+test('PMap: random set/delete/get against a Map model, old versions intact', () => {
+  const rnd = prng(1);
+  const pool = [...QUAD_A, ...QUAD_B];
+  for (let i = 0; i < 3000; i++) pool.push(`job-${int(rnd, 1e9).toString(36)}-${i}`);
+  let map = PMap.empty<number>();
+  const model = new Map<string, number>();
+  const snapshots: Array<[PMap<number>, Map<string, number>]> = [];
+  for (let op = 0; op < 30000; op++) {
+    // Collision keys are picked often so their node is built and torn down many times.
+    const key = rnd() < 0.1 ? pool[int(rnd, 8)]! : pool[int(rnd, pool.length)]!;
+    const r = rnd();
+    if (r < 0.5) {
+      const value = int(rnd, 5);
+      const next = map.set(key, value);
+      if (model.get(key) === value) assert.equal(next, map);
+      model.set(key, value);
+      map = next;
+    } else if (r < 0.8) {
+      const next = map.delete(key);
+      if (!model.has(key)) assert.equal(next, map);
+      model.delete(key);
+      map = next;
+    } else {
+      assert.equal(map.get(key), model.get(key));
+      assert.equal(map.has(key), model.has(key));
+    }
+    assert.equal(map.size, model.size);
+    if (op % 2000 === 0) snapshots.push([map, new Map(model)]);
+  }
+  assertMapEquals(map, model);
+  for (const [snap, snapModel] of snapshots) assertMapEquals(snap, snapModel);
+  for (const key of model.keys()) map = map.delete(key);
+  assert.equal(map, PMap.empty<number>());
+});
+
+test('PMap: collision node insert, replace, delete in every order', () => {
+  const orders = [
+    [0, 1, 2, 3],
+    [3, 2, 1, 0],
+    [1, 3, 0, 2],
+    [2, 0, 3, 1],
+  ];
+  for (const order of orders) {
+    let map = PMap.fromEntries(QUAD_A.map((k, i): [string, number] => [k, i]));
+    map = map.set('other', -1).set(QUAD_B[0]!, 100);
+    const full = map;
+    assert.equal(map.size, 6);
+    map = map.set(QUAD_A[2]!, 22);
+    assert.equal(map.get(QUAD_A[2]!), 22);
+    assert.equal(full.get(QUAD_A[2]!), 2);
+    const model = new Map(full);
+    for (const i of order) {
+      map = map.delete(QUAD_A[i]!);
+      model.delete(QUAD_A[i]!);
+      assert.equal(map.has(QUAD_A[i]!), false);
+      for (const k of QUAD_A) assert.equal(map.has(k), model.has(k), k);
+      assert.equal(map.delete(QUAD_A[i]!), map);
+    }
+    assertMapEquals(map, new Map([['other', -1], [QUAD_B[0]!, 100]]));
+    assert.equal(full.size, 6);
+    assert.equal(full.get(QUAD_A[3]!), 3);
+  }
+});
+
+test('PMap: empty, identity, undefined values, iteration', () => {
+  const empty = PMap.empty<string>();
+  assert.equal(empty, PMap.empty<number>() as unknown);
+  assert.equal(empty.size, 0);
+  assert.equal(empty.get('x'), undefined);
+  assert.equal(empty.delete('x'), empty);
+  const one = empty.set('x', 'a');
+  assert.equal(one.set('x', 'a'), one);
+  assert.equal(one.delete('x'), empty);
+  assert.equal(empty.size, 0);
+
+  const u = PMap.empty<undefined>().set('k', undefined);
+  assert.equal(u.has('k'), true);
+  assert.equal(u.has('j'), false);
+  assert.equal(u.size, 1);
+
+  const src = Array.from({ length: 500 }, (_, i): [string, number] => [`k${i}`, i]);
+  const map = PMap.fromEntries(src);
+  assert.equal(map.size, 500);
+  const entries = [...map];
+  assert.deepEqual(sortedEntries(entries), sortedEntries(src));
+  assert.deepEqual([...map.keys()], entries.map(([k]) => k));
+  assert.deepEqual([...map.values()], entries.map(([, v]) => v));
+  assert.deepEqual([...map.entries()], entries);
+});
+
+test('PQueue: random push/shift against an array model, branches and old versions intact', () => {
+  const rnd = prng(2);
+  let q = PQueue.empty<number>();
+  let model: number[] = [];
+  const snapshots: Array<[PQueue<number>, number[]]> = [];
+  let n = 0;
+  for (let op = 0; op < 30000; op++) {
+    const r = rnd();
+    // Bias toward growth in the first half, draining in the second, so chunks fill and empty.
+    if (r < (op < 15000 ? 0.65 : 0.35)) {
+      q = q.push(n);
+      model.push(n++);
+    } else if (r < 0.95) {
+      q = q.shift();
+      model.shift();
+    } else if (snapshots.length > 0) {
+      // Branch from an old version: its shared tail buffer must be copied, not overwritten.
+      const [old, oldModel] = snapshots[int(rnd, snapshots.length)]!;
+      q = old.push(-n);
+      model = [...oldModel, -n];
+      n++;
+    }
+    assert.equal(q.size, model.length);
+    assert.equal(q.peek(), model[0]);
+    if (op % 500 === 0) snapshots.push([q, [...model]]);
+  }
+  assert.deepEqual(q.toArray(), model);
+  for (const [snap, snapModel] of snapshots) {
+    assert.equal(snap.size, snapModel.length);
+    assert.deepEqual(snap.toArray(), snapModel);
+    assert.deepEqual([...snap], snapModel);
+  }
+});
+
+test('PQueue: FIFO across many chunks, empty behaviour', () => {
+  const empty = PQueue.empty<number>();
+  assert.equal(empty.shift(), empty);
+  assert.equal(empty.peek(), undefined);
+  assert.deepEqual(empty.toArray(), []);
+  let q = PQueue.from(Array.from({ length: 10000 }, (_, i) => i));
+  assert.equal(q.size, 10000);
+  for (let i = 0; i < 10000; i++) {
+    assert.equal(q.peek(), i);
+    if (i % 7 === 0) q = q.push(10000 + i);
+    q = q.shift();
+  }
+  const rest = q.toArray();
+  assert.equal(rest.length, Math.ceil(10000 / 7));
+  assert.deepEqual(rest, Array.from({ length: rest.length }, (_, i) => 10000 + 7 * i));
+  assert.equal(q.push(1).size, rest.length + 1);
+  assert.equal(empty.size, 0);
+});
+
+interface Item {
+  key: number;
+  value: number;
+}
+/** Reference order: by key, then by insertion (value is the insertion counter). */
+const byKeyThenSeq = (a: Item, b: Item): number => a.key - b.key || a.value - b.value;
+
+function drain(heap: PHeap<number>): Item[] {
+  const out: Item[] = [];
+  for (let h = heap; h.size > 0; h = h.pop()) out.push(h.peek()!);
+  return out;
+}
+
+test('PHeap: random inserts/pops against a sorted model, FIFO among equal keys', () => {
+  const rnd = prng(3);
+  let heap = PHeap.empty<number>();
+  const model: Item[] = [];
+  const snapshots: Array<[PHeap<number>, Item[]]> = [];
+  let seq = 0;
+  for (let op = 0; op < 20000; op++) {
+    if (rnd() < 0.6) {
+      const key = rnd() < 0.5 ? int(rnd, 10) : int(rnd, 1000) / 7; // many ties, some fractions
+      heap = heap.insert(key, seq);
+      // Binary-search the slot: after every existing key <= this one (it is the newest).
+      let lo = 0;
+      let hi = model.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (model[mid]!.key <= key) lo = mid + 1;
+        else hi = mid;
+      }
+      model.splice(lo, 0, { key, value: seq++ });
+    } else {
+      assert.deepEqual(heap.peek(), model[0]);
+      heap = heap.pop();
+      model.shift();
+    }
+    assert.equal(heap.size, model.length);
+    if (op % 1000 === 0) snapshots.push([heap, [...model]]);
+  }
+  assert.deepEqual(drain(heap), model);
+  for (const [snap, snapModel] of snapshots) {
+    assert.deepEqual(snap.toArray().sort(byKeyThenSeq), snapModel);
+    assert.deepEqual(drain(snap), snapModel);
+  }
+});
+
+test('PHeap: equal keys pop in insertion order; empty, from, NaN', () => {
+  let heap = PHeap.empty<string>();
+  assert.equal(heap.pop(), heap);
+  assert.equal(heap.peek(), undefined);
+  assert.deepEqual(heap.toArray(), []);
+  for (let i = 0; i < 1000; i++) heap = heap.insert(i % 3, `v${i}`);
+  const popped: string[] = [];
+  for (let h = heap; h.size > 0; h = h.pop()) popped.push(h.peek()!.value);
+  const expected = [0, 1, 2].flatMap((k) => Array.from({ length: 1000 }, (_, i) => i).filter((i) => i % 3 === k));
+  assert.deepEqual(popped, expected.map((i) => `v${i}`));
+  assert.equal(heap.size, 1000);
+
+  const h2 = PHeap.from([{ key: 5, value: 'a' }, { key: -1, value: 'b' }, { key: 5, value: 'c' }]);
+  assert.deepEqual(h2.peek(), { key: -1, value: 'b' });
+  assert.deepEqual(h2.pop().peek(), { key: 5, value: 'a' });
+  assert.deepEqual(h2.pop().pop().peek(), { key: 5, value: 'c' });
+  assert.equal(h2.pop().pop().pop(), PHeap.empty<string>());
+  assert.throws(() => h2.insert(NaN, 'x'), RangeError);
+});
+
+test('PHeap: 1,000,000 entries popped fully without stack overflow', () => {
+  const N = 1_000_000;
+  // Ascending keys give the root a million children: the worst case for the merge-pairs pass.
+  let heap = PHeap.empty<number>();
+  for (let i = 0; i < N; i++) heap = heap.insert(i >> 1, i);
+  assert.equal(heap.size, N);
+  for (let i = 0; i < N; i++) {
+    const top = heap.peek();
+    if (top?.value !== i) assert.fail(`pop ${i} returned ${top?.value}`);
+    heap = heap.pop();
+  }
+  assert.equal(heap.size, 0);
+  assert.equal(heap.peek(), undefined);
+});
