@@ -13,7 +13,12 @@ export type ErrorCode =
   | 'CANCELLED'
   | 'HANDLER_FAILED'
   | 'NON_RETRYABLE'
-  | 'SKIPPED';
+  | 'SKIPPED'
+  | 'DEPENDENCY_FAILED'
+  | 'INVALID_WORKFLOW'
+  | 'WORKFLOW_FAILED'
+  | 'UNKNOWN_WORKFLOW'
+  | 'STORE_UNAVAILABLE';
 
 export class TriageError extends Error {
   readonly code: ErrorCode;
@@ -72,6 +77,13 @@ export class RuntimeStoppedError extends TriageError {
   }
 }
 
+/** The durable store did not acknowledge the write; nothing was accepted. Retry later. */
+export class StoreUnavailableError extends TriageError {
+  constructor(cause?: unknown) {
+    super('STORE_UNAVAILABLE', `the store is unavailable; nothing was accepted${cause instanceof Error ? ` (${cause.message})` : ''}`, { cause });
+  }
+}
+
 export class TimeoutError extends TriageError {
   constructor(ms: number) {
     super('TIMEOUT', `handler did not finish within ${ms} ms`);
@@ -102,6 +114,8 @@ export interface PayloadFailure {
   readonly code: string;
   readonly message: string;
   readonly name: string;
+  /** For `DEPENDENCY_FAILED`: the dependency that ended without completing. */
+  readonly dependency?: string;
 }
 
 /** Turns anything a handler threw or rejected with into a journal-safe failure. */
@@ -124,5 +138,63 @@ export class PayloadFailedError extends Error {
     super(`payload ${id} failed: ${failure.message}`);
     this.name = 'PayloadFailedError';
     this.code = failure.code;
+  }
+}
+
+/**
+ * A payload that never ran because a dependency it needed ended without completing (its
+ * `onDependencyFailure` policy was `fail`). `dependency` names that dependency.
+ */
+export class DependencyFailedError extends PayloadFailedError {
+  readonly dependency: string;
+  constructor(id: string, failure: PayloadFailure) {
+    super(id, failure);
+    this.name = 'DependencyFailedError';
+    this.dependency = failure.dependency ?? '';
+  }
+
+  /** The stored failure of a dependent whose dependency `dependency` ended as `ended`. */
+  static failure(dependency: string, ended: string, cause: PayloadFailure | undefined): PayloadFailure {
+    const why = cause ? ` (${cause.code}: ${cause.message})` : '';
+    return { code: 'DEPENDENCY_FAILED', message: `dependency ${dependency} ${ended}${why}`, name: 'DependencyFailedError', dependency };
+  }
+}
+
+/** The error `waitFor` rejects with for a failed payload. */
+export function failedPayloadError(id: string, failure: PayloadFailure): PayloadFailedError {
+  return failure.code === 'DEPENDENCY_FAILED' ? new DependencyFailedError(id, failure) : new PayloadFailedError(id, failure);
+}
+
+/** One problem with one field of one step of a workflow definition. */
+export interface WorkflowProblem {
+  /** The step's name, or `(workflow)` for the definition itself. */
+  readonly step: string;
+  readonly field: string;
+  readonly problem: string;
+}
+
+/** A workflow definition that cannot run; every problem is listed, each naming step and field. */
+export class WorkflowDefinitionError extends TriageError {
+  readonly problems: readonly WorkflowProblem[];
+  constructor(readonly workflow: string, problems: readonly WorkflowProblem[]) {
+    super('INVALID_WORKFLOW', `invalid workflow ${JSON.stringify(workflow)}: ${problems.map((p) => `step ${JSON.stringify(p.step)} ${p.field} ${p.problem}`).join('; ')}`);
+    this.problems = problems;
+  }
+}
+
+/** A workflow instance that ended because a step failed (after its compensations ran). */
+export class WorkflowFailedError extends TriageError {
+  constructor(
+    readonly instanceId: string,
+    /** The step whose failure ended the workflow. */
+    readonly step: string,
+    /** The step's failure as stored. */
+    readonly failure: PayloadFailure,
+    /** Compensations that failed themselves, by step name. */
+    readonly compensationFailures: Readonly<Record<string, PayloadFailure>> = {},
+  ) {
+    const failedComps = Object.keys(compensationFailures);
+    const note = failedComps.length > 0 ? ` (compensation also failed for ${failedComps.join(', ')})` : '';
+    super('WORKFLOW_FAILED', `workflow ${instanceId} failed at step ${JSON.stringify(step)}: ${failure.message}${note}`);
   }
 }

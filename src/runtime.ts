@@ -7,10 +7,16 @@ import { partitionStats, type PartitionStats } from '../actors/partition/state.t
 import type { CancelResult, EnqueueBatch, EnqueueResult } from '../actors/partition/messages.ts';
 import type { HandlerPolicy, PartitionEnv } from '../actors/partition/reducer.ts';
 import { ActorSystem, type ActorInfo } from './core/actor-system.ts';
+import { restorePartition, type PartitionDelta, type PartitionSnapshotData } from '../actors/partition/codec.ts';
+import { demandOf } from '../actors/partition/state.ts';
+import { Durability } from './persistence/durability.ts';
+import type { PersistenceEngine } from './persistence/engine.ts';
+import { MemoryEngine } from './persistence/memory.ts';
+import { RedisEngine, type RedisEngineOptions } from './persistence/redis.ts';
 import { partitionOf } from './core/hash.ts';
 import { IdGenerator, partitionOfId, withPartition } from './core/ids.ts';
 import {
-  CancelledError, OptionsError, PayloadFailedError, QueueFullError, RuntimeStoppedError, SkippedError, TriageError,
+  CancelledError, OptionsError, StoreUnavailableError, PayloadFailedError, QueueFullError, RuntimeStoppedError, SkippedError, TriageError,
   ValidationError, type FieldProblem,
 } from './errors.ts';
 import { EventHub, type Listener, type PayloadEvent, type PayloadEventType } from './events.ts';
@@ -23,6 +29,12 @@ import { validatePayload, type ValidPayload } from './validation.ts';
 export interface CreateRuntimeOptions extends RuntimeOptions {
   /** Where the engine and `ctx.log` write. Default: warnings and errors to stderr as JSON lines. */
   readonly logger?: Logger;
+  /** Where state is journalled and snapshotted. Default: in memory (nothing survives the process). */
+  readonly persistence?: PersistenceEngine;
+  /** Shorthand for a Redis engine: a URL or its options (URL, TLS, password, key prefix). Ignored when `persistence` is given. */
+  readonly redis?: string | RedisEngineOptions;
+  /** Journal entries per partition between snapshots. Default 1,000. */
+  readonly snapshotEvery?: number;
 }
 
 export interface StopOptions {
@@ -65,6 +77,11 @@ export class Runtime {
   private readonly waiters = new Map<string, Waiter[]>();
   private pending = new Map<number, { payloads: Payload[]; settlers: Array<(result: EnqueueResult) => void> }>();
   private status: RuntimeStatus = 'running';
+  private readonly durability: Durability;
+  private readonly booted: Promise<void>;
+  private isBooted = false;
+  /** What the last boot recovered: records, payloads run again (they were running), time taken. */
+  recovery: { records: number; rerun: number; durationMs: number } | undefined;
 
   constructor(raw: CreateRuntimeOptions = {}) {
     this.options = compileOptions(raw);
@@ -88,10 +105,61 @@ export class Runtime {
       policyOf: (type) => this.handlers.get(type)?.policy ?? this.defaultPolicy,
       observed: (type, id) => this.events.observes(type) || (this.waiters.size > 0 && this.waiters.has(id)),
     };
+    const engine = raw.persistence ?? (raw.redis === undefined ? new MemoryEngine() : new RedisEngine(typeof raw.redis === 'string' ? { url: raw.redis } : raw.redis));
+    const snapshotEvery = raw.snapshotEvery ?? 1_000;
+    if (!Number.isInteger(snapshotEvery) || snapshotEvery < 1) throw new OptionsError([{ field: 'snapshotEvery', problem: 'must be a whole number ≥ 1' }]);
+    this.durability = new Durability(engine, this.options.clock, this.logger, snapshotEvery, raw.persistence === undefined);
+    this.booted = this.boot(env);
+    this.booted.catch((error: unknown) => this.logger.error('recovery failed; the runtime refuses work', { error: String(error) }));
+  }
+
+  /** Connects the store, recovers every partition from snapshot + journal, then spawns the actors. */
+  private async boot(env: PartitionEnv): Promise<void> {
+    const started = this.options.clock.now();
+    await this.durability.engine.connect();
     const publish = (event: PayloadEvent) => this.publish(event);
-    for (let index = 0; index < this.options.partitions; index++) {
-      this.partitions.push(spawnPartition({ system: this.system, index, env, pool: this.pool, publish }));
+    const recovered = await Promise.all(
+      Array.from({ length: this.options.partitions }, async (_, index) => {
+        const key = `partition-${index}`;
+        const { snapshot, entries } = await this.durability.load(key);
+        const restored = restorePartition(
+          index,
+          snapshot && { version: snapshot.version, data: snapshot.data as PartitionSnapshotData },
+          entries.map((e) => e.data as PartitionDelta),
+        );
+        return { index, key, restored, journalSeq: entries.at(-1)?.seq ?? snapshot?.seq ?? 0 };
+      }),
+    );
+    let rerun = 0;
+    let records = 0;
+    for (const { index, key, restored, journalSeq } of recovered) {
+      rerun += restored.rerun.length;
+      records += restored.state.records.size;
+      const durability = {
+        writer: this.durability.writer,
+        key,
+        journalSeq,
+        snapshotEvery: this.durability.snapshotEvery,
+        snapshot: (k: string, seq: number, version: number, data: unknown) => this.durability.snapshot(k, seq, version, data),
+      };
+      this.partitions.push(spawnPartition({ system: this.system, index, env, pool: this.pool, publish, initialState: restored.state, durability }));
     }
+    this.recovery = { records, rerun, durationMs: this.options.clock.now() - started };
+    if (rerun > 0) this.logger.warn('payloads that were running when the process stopped run again', { rerun });
+    // Recovered work is visible to the pool at once; submits made while booting go out now.
+    for (const partition of this.partitions) this.pool.setDemand(partition.state().index, demandOf(partition.state()));
+    this.isBooted = true;
+    this.flushSubmits();
+  }
+
+  /** Resolves once the runtime has recovered its state and accepts work; rejects if recovery failed. */
+  ready(): Promise<void> {
+    return this.booted;
+  }
+
+  /** The durable store's health and counters. */
+  get store(): Durability {
+    return this.durability;
   }
 
   private get defaultPolicy(): HandlerPolicy {
@@ -128,6 +196,7 @@ export class Runtime {
   /** Validates and enqueues one payload; resolves with its id once accepted. */
   submit<D>(input: PayloadInput<D>): Promise<string> {
     if (this.status !== 'running') return Promise.reject(new RuntimeStoppedError());
+    if (!this.durability.available) return Promise.reject(new StoreUnavailableError());
     let payload: Payload;
     let partition: number;
     try {
@@ -145,6 +214,7 @@ export class Runtime {
    */
   submitMany<D>(inputs: readonly PayloadInput<D>[]): Promise<string[]> {
     if (this.status !== 'running') return Promise.reject(new RuntimeStoppedError());
+    if (!this.durability.available) return Promise.reject(new StoreUnavailableError());
     if (!Array.isArray(inputs)) return Promise.reject(new ValidationError([{ field: 'payloads', problem: 'must be an array' }]));
     const ctx = this.validationContext();
     const problems: FieldProblem[] = [];
@@ -216,12 +286,14 @@ export class Runtime {
 
   /** Resolves once no actor has a message waiting (tests use it to let the runtime settle). */
   async idle(): Promise<void> {
+    await this.booted;
     // Check only after a macrotask turn: effects of the last message (handler launches, coalesced
     // outcomes, grants) are queued as microtasks and dispatch their messages after it returns.
     for (;;) {
       await new Promise<void>((resolve) => setImmediate(resolve));
-      if (this.system.pendingMessages === 0 && this.pending.size === 0) return;
+      if (this.system.pendingMessages === 0 && this.pending.size === 0 && this.durability.writer.pending === 0) return;
       await this.system.whenIdle();
+      await this.durability.writer.whenFlushed();
     }
   }
 
@@ -253,7 +325,8 @@ export class Runtime {
   async stop(options: StopOptions = {}): Promise<void> {
     if (this.status !== 'running') return;
     this.status = 'stopping';
-    await this.idle();
+    const booted = await this.booted.then(() => true, () => false);
+    if (booted && this.durability.available) await this.idle();
     if (options.drain) {
       while (!this.drained()) {
         await this.events.once('*', (e) => e.type === 'completed' || e.type === 'failed' || e.type === 'cancelled' || e.type === 'skipped' || e.type === 'retrying');
@@ -268,6 +341,7 @@ export class Runtime {
     }
     for (const partition of this.partitions) partition.dispose();
     this.system.stop();
+    await this.durability.close();
     this.status = 'stopped';
     for (const id of [...this.waiters.keys()]) this.settleWaiters(id, (w) => w.reject(new RuntimeStoppedError()));
   }
@@ -317,6 +391,7 @@ export class Runtime {
   }
 
   private flushSubmits(): void {
+    if (!this.isBooted) return; // boot sends them once partitions exist
     const pending = this.pending;
     this.pending = new Map();
     for (const [partition, { payloads, settlers }] of pending) {
@@ -329,6 +404,7 @@ export class Runtime {
     const partition = typeof id === 'string' ? partitionOfId(id, this.options.partitions) : undefined;
     if (partition === undefined) return Promise.resolve(unknown);
     if (this.status === 'stopped') return Promise.reject(new RuntimeStoppedError());
+    if (!this.isBooted) return this.booted.then(() => this.ask(id, build, unknown));
     return new Promise<T>((resolve) => this.partitionRef(partition).dispatch(build(resolve)));
   }
 

@@ -181,6 +181,7 @@ describe('submitMany', () => {
   test('sends one enqueue message per partition and returns ids in input order', async () => {
     const { rt } = setup({ partitions: 4 });
     rt.handle('job', () => 'ok');
+    await rt.ready(); // partitions exist once the runtime has recovered its (empty) state
     const before = processedByPartition(rt);
     // Delayed, so no grants or outcomes add messages: only the enqueues are counted.
     const inputs = Array.from({ length: 200 }, (_, i) => ({ type: 'job', data: i, delay: 60_000 }));

@@ -40,7 +40,11 @@ export interface PartitionEnv {
 export interface Transition {
   readonly state: PartitionState;
   readonly effects: PartitionEffect[];
+  /** Ids whose record was written or dropped: what a journal entry of this transition must carry. */
+  readonly touched: ReadonlySet<string>;
 }
+
+const UNTOUCHED: ReadonlySet<string> = new Set();
 
 export function reducePartition(state: PartitionState, message: PartitionMessage, env: PartitionEnv): Transition {
   const effects: PartitionEffect[] = [];
@@ -48,7 +52,7 @@ export function reducePartition(state: PartitionState, message: PartitionMessage
     const record = state.records.get(message.id);
     const view = record && viewOf(record, state.index);
     effects.push({ kind: 'reply', deliver: () => message.reply(view) });
-    return { state, effects };
+    return { state, effects, touched: UNTOUCHED };
   }
   const tx = new PartitionTx(state, effects, env);
   switch (message.type) {
@@ -69,9 +73,12 @@ export function reducePartition(state: PartitionState, message: PartitionMessage
     case 'tick':
       tx.sweep();
       break;
+    case 'rollback':
+      for (const id of message.ids) tx.rollback(id);
+      break;
   }
   tx.admitParked();
-  return { state: produce(state, (draft) => void Object.assign(draft, tx.changes(state))), effects };
+  return { state: produce(state, (draft) => void Object.assign(draft, tx.changes(state))), effects, touched: tx.touched };
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -101,6 +108,7 @@ class PartitionTx {
   private readonly queued: Record<Tier, Counts>;
   /** Tiers whose `queues`/`queued` maps were copied for writing. */
   private readonly copied = new Set<Tier>();
+  readonly touched = new Set<string>();
 
   constructor(base: PartitionState, private readonly effects: PartitionEffect[], private readonly env: PartitionEnv) {
     this.now = env.now();
@@ -155,7 +163,7 @@ class PartitionTx {
       if (payload.runAt !== undefined && payload.runAt > this.now) {
         this.accept(payload, tier, 'delayed');
         results[i] = { ok: true, id: payload.id, duplicate: false };
-      } else if (this.hasRoom(tier) || this.makeRoom(tier)) {
+      } else if (batch.admitted === true || this.hasRoom(tier) || this.makeRoom(tier)) {
         this.accept(payload, tier, 'queued');
         results[i] = { ok: true, id: payload.id, duplicate: false };
       } else if (this.env.options.overflow === 'wait') {
@@ -164,7 +172,13 @@ class PartitionTx {
         results[i] = { ok: false, error: new QueueFullError(this.index, tier) };
       }
     }
-    this.effects.push({ kind: 'reply', deliver: () => results.forEach((result, i) => result && batch.settle(i, result)) });
+    const accepted = results.flatMap((r) => (r?.ok && !r.duplicate ? [r.id] : []));
+    this.effects.push({
+      kind: 'reply',
+      deliver: () => results.forEach((result, i) => result && batch.settle(i, result)),
+      refuse: (error) => results.forEach((result, i) => result && batch.settle(i, result.ok && !result.duplicate ? { ok: false, error } : result)),
+      accepted,
+    });
   }
 
   /** Serves waiting `wait`-policy submits in arrival order while their tiers have room. */
@@ -241,6 +255,16 @@ class PartitionTx {
     }
     this.finish(record, 'cancelled', undefined, undefined, { reason: 'cancelled by request' });
     return 'cancelled';
+  }
+
+  /** Forgets a payload whose acceptance never became durable, if it has not started meanwhile. */
+  rollback(id: string): void {
+    const record = this.records.get(id);
+    if (!record || (record.status !== 'queued' && record.status !== 'delayed')) return;
+    if (record.status === 'queued') this.unqueue(record);
+    else this.undelay(record);
+    this.totals.accepted--;
+    this.forget(record);
   }
 
   /** Moves every due timer into its tier. Already-accepted work enters even a full tier: nothing accepted is lost. */
@@ -423,12 +447,14 @@ class PartitionTx {
 
   /** Drops a terminal record and the idempotency key that pointed at it. */
   private forget(record: PayloadRecord): void {
+    this.touched.add(record.id);
     this.records = this.records.delete(record.id);
     const key = record.idempotencyKey;
     if (key !== undefined && this.idempotency.get(key) === record.id) this.idempotency = this.idempotency.delete(key);
   }
 
   private put(record: PayloadRecord): void {
+    this.touched.add(record.id);
     this.records = this.records.set(record.id, record);
   }
 

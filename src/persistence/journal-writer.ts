@@ -1,0 +1,115 @@
+/**
+ * Group commit for every actor of a runtime: entries appended during one turn of the event loop go
+ * to the engine in one `persist` call (one Redis pipeline), one batch in flight at a time so each
+ * key's entries stay in order. A failed batch is retried with backoff until the store takes it;
+ * meanwhile the writer reports itself unavailable, so new work is refused instead of half-accepted.
+ */
+import type { Clock, TimerHandle } from '../clock.ts';
+import type { JournalEntry, PersistenceEngine } from './engine.ts';
+
+export interface PendingWrite {
+  readonly entry: JournalEntry;
+  /** The store acknowledged the entry. Called once, in append order. */
+  durable(): void;
+  /** The first attempt to store the entry failed (it stays queued and is retried). */
+  failed(error: unknown): void;
+}
+
+export interface JournalWriterHooks {
+  onError(error: unknown): void;
+  onAvailabilityChange(available: boolean): void;
+}
+
+export class JournalWriter {
+  private queue: PendingWrite[] = [];
+  private readonly reportedFailure = new WeakSet<PendingWrite>();
+  private flushing = false;
+  private scheduled = false;
+  private retryTimer: TimerHandle | undefined;
+  private retryDelay = 0;
+  private isAvailable = true;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(
+    private readonly engine: PersistenceEngine,
+    private readonly clock: Clock,
+    private readonly hooks: JournalWriterHooks,
+    private readonly retry = { initialMs: 50, maxMs: 2_000 },
+  ) {}
+
+  get available(): boolean {
+    return this.isAvailable;
+  }
+
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  append(write: PendingWrite): void {
+    this.queue.push(write);
+    this.schedule();
+  }
+
+  /** Resolves once everything appended so far is stored (or the writer is closed). */
+  whenFlushed(): Promise<void> {
+    if (this.queue.length === 0 && !this.flushing) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  close(): void {
+    this.retryTimer?.cancel();
+    this.retryTimer = undefined;
+    this.wakeIdle();
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.flushing || this.retryTimer) return;
+    this.scheduled = true;
+    queueMicrotask(() => {
+      this.scheduled = false;
+      void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    if (this.flushing || this.queue.length === 0) return;
+    this.flushing = true;
+    const batch = this.queue.slice();
+    try {
+      await this.engine.persist(batch.map((w) => w.entry));
+      this.queue.splice(0, batch.length);
+      this.retryDelay = 0;
+      this.setAvailable(true);
+      for (const write of batch) write.durable();
+    } catch (error) {
+      this.hooks.onError(error);
+      this.setAvailable(false);
+      for (const write of batch) {
+        if (this.reportedFailure.has(write)) continue;
+        this.reportedFailure.add(write);
+        write.failed(error);
+      }
+      this.retryDelay = Math.min(this.retry.maxMs, Math.max(this.retry.initialMs, this.retryDelay * 2));
+      this.retryTimer = this.clock.setTimer(this.retryDelay, () => {
+        this.retryTimer = undefined;
+        this.schedule();
+      });
+    } finally {
+      this.flushing = false;
+      if (this.queue.length > 0) this.schedule();
+      else this.wakeIdle();
+    }
+  }
+
+  private setAvailable(available: boolean): void {
+    if (this.isAvailable === available) return;
+    this.isAvailable = available;
+    this.hooks.onAvailabilityChange(available);
+  }
+
+  private wakeIdle(): void {
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+}

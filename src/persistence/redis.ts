@@ -1,0 +1,99 @@
+/**
+ * The durable engine: a Redis stream per persistence key for the journal, a hash for its latest
+ * snapshot. Streams rather than lists: entries are addressed by id (`<seq>-1`), so "everything
+ * after seq" is one XRANGE and "drop what the snapshot covers" is one XTRIM MINID — no counting
+ * against concurrent appends. One pipeline per `persist` call, so throughput is not one round
+ * trip per entry.
+ */
+import { Redis, type RedisOptions } from 'ioredis';
+import type { JournalEntry, PersistenceEngine, Snapshot } from './engine.ts';
+import { redisKeys, type RedisKeys } from './keys.ts';
+import { APPEND, TAKE_SNAPSHOT, TAKE_SNAPSHOT_STORED } from './scripts.ts';
+
+export interface RedisEngineOptions {
+  /** A `redis://` or `rediss://` (TLS) URL; password and database may be in it. Default redis://127.0.0.1:6379. */
+  readonly url?: string;
+  /** Extra ioredis options (tls, password, username, connectTimeout, …). */
+  readonly redis?: RedisOptions;
+  /** Prefix of every key this engine writes. Default `triage`. */
+  readonly prefix?: string;
+  /** An existing connection to use instead of opening one (not closed by `close`). */
+  readonly client?: Redis;
+}
+
+type TriageRedis = Redis & {
+  triageTakeSnapshot(snapshotKey: string, journalKey: string, seq: string, body: string): Promise<number>;
+  triageAppend(journalKey: string, ...seqAndBodies: string[]): Promise<number>;
+};
+type TriagePipeline = ReturnType<Redis['pipeline']> & { triageAppend(journalKey: string, ...seqAndBodies: string[]): unknown };
+
+export class RedisEngine implements PersistenceEngine {
+  readonly durable = true;
+  readonly keys: RedisKeys;
+  private readonly client: TriageRedis;
+  private readonly ownsClient: boolean;
+
+  constructor(options: RedisEngineOptions = {}) {
+    this.keys = redisKeys(options.prefix ?? 'triage');
+    this.ownsClient = !options.client;
+    // Fail fast instead of queueing while disconnected, and bound every command, so an outage or a
+    // paused server surfaces as StoreUnavailableError rather than a submit that hangs.
+    const client = options.client ?? new Redis(options.url ?? 'redis://127.0.0.1:6379', { enableOfflineQueue: false, commandTimeout: 5_000, maxRetriesPerRequest: 1, ...options.redis });
+    client.defineCommand('triageTakeSnapshot', { numberOfKeys: 2, lua: TAKE_SNAPSHOT });
+    client.defineCommand('triageAppend', { numberOfKeys: 1, lua: APPEND });
+    this.client = client as TriageRedis;
+  }
+
+  async connect(): Promise<void> {
+    if (this.client.status === 'ready') return;
+    if (this.client.status === 'wait') await this.client.connect();
+    else await new Promise<void>((resolve, reject) => {
+      const onReady = () => { this.client.off('error', onError); resolve(); };
+      const onError = (error: unknown) => { this.client.off('ready', onReady); reject(error); };
+      this.client.once('ready', onReady);
+      this.client.once('error', onError);
+    });
+  }
+
+  get connection(): Redis {
+    return this.client;
+  }
+
+  async persist(entries: readonly JournalEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    // One script call per key (a key's entries stay in one Redis Cluster slot), all in one pipeline.
+    const byKey = new Map<string, string[]>();
+    for (const entry of entries) {
+      let args = byKey.get(entry.key);
+      if (!args) byKey.set(entry.key, (args = []));
+      args.push(String(entry.seq), JSON.stringify(entry.data));
+    }
+    const pipeline = this.client.pipeline() as TriagePipeline;
+    for (const [key, args] of byKey) pipeline.triageAppend(this.keys.journal(key), ...args);
+    const results = (await pipeline.exec()) ?? [];
+    const failed = results.find(([error]) => error);
+    if (failed) throw failed[0];
+  }
+
+  async events(key: string, afterSeq: number): Promise<JournalEntry[]> {
+    const rows = await this.client.xrange(this.keys.journal(key), `${afterSeq + 1}-0`, '+');
+    return rows.map(([id, fields]) => ({ key, seq: Number(id.slice(0, id.indexOf('-'))), data: JSON.parse(fields[1] as string) as unknown }));
+  }
+
+  async latestSnapshot(key: string): Promise<Snapshot | undefined> {
+    const [seq, body] = await this.client.hmget(this.keys.snapshot(key), 'seq', 'body');
+    if (seq == null || body == null) return undefined;
+    const { version, data } = JSON.parse(body) as { version: number; data: unknown };
+    return { key, seq: Number(seq), version, data };
+  }
+
+  async takeSnapshot(snapshot: Snapshot): Promise<boolean> {
+    const body = JSON.stringify({ version: snapshot.version, data: snapshot.data });
+    const result = await this.client.triageTakeSnapshot(this.keys.snapshot(snapshot.key), this.keys.journal(snapshot.key), String(snapshot.seq), body);
+    return result === TAKE_SNAPSHOT_STORED;
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsClient) await this.client.quit().catch(() => this.client.disconnect());
+  }
+}
