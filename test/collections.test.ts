@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PMap, PQueue, PHeap } from '../src/collections/index.ts';
+import { PMap, PQueue, PHeap, type TransientPMap } from '../src/collections/index.ts';
 import { hashString } from '../src/collections/pmap.ts';
 
 /** mulberry32: small seeded PRNG so failures reproduce. */
@@ -125,6 +125,154 @@ test('PMap: empty, identity, undefined values, iteration', () => {
   assert.deepEqual([...map.keys()], entries.map(([k]) => k));
   assert.deepEqual([...map.values()], entries.map(([, v]) => v));
   assert.deepEqual([...map.entries()], entries);
+});
+
+/** Applies one random write to both a transient and a plain PMap + Map model; checks reads. */
+function randomOp(
+  rnd: () => number,
+  pool: readonly string[],
+  tx: TransientPMap<number>,
+  plain: PMap<number>,
+  model: Map<string, number>,
+): PMap<number> {
+  // Collision keys are picked often so their node is built and torn down inside transients.
+  const key = rnd() < 0.1 ? pool[int(rnd, 8)]! : pool[int(rnd, pool.length)]!;
+  const r = rnd();
+  if (r < 0.5) {
+    const value = int(rnd, 5);
+    tx.set(key, value);
+    model.set(key, value);
+    plain = plain.set(key, value);
+  } else if (r < 0.8) {
+    tx.delete(key);
+    model.delete(key);
+    plain = plain.delete(key);
+  } else {
+    assert.equal(tx.get(key), model.get(key));
+    assert.equal(tx.has(key), model.has(key));
+  }
+  assert.equal(tx.size, model.size);
+  return plain;
+}
+
+test('TransientPMap: random batches against a Map model; bases and earlier results intact', () => {
+  const rnd = prng(4);
+  const pool = [...QUAD_A, ...QUAD_B];
+  for (let i = 0; i < 1500; i++) pool.push(`job-${int(rnd, 1e9).toString(36)}-${i}`);
+  let map = PMap.empty<number>();
+  let model = new Map<string, number>();
+  const snapshots: Array<[PMap<number>, Map<string, number>]> = [[map, new Map()]];
+  for (let batch = 0; batch < 250; batch++) {
+    // Sometimes branch from an older result: its nodes may carry a dead transient's token.
+    if (rnd() < 0.2) {
+      [map, model] = snapshots[int(rnd, snapshots.length)]!;
+      model = new Map(model);
+    }
+    const base = map;
+    const baseModel = new Map(model);
+    const tx = map.asTransient();
+    // A second live transient on the same base must not see, or be seen by, the first one.
+    const other = rnd() < 0.3 ? base.asTransient() : undefined;
+    const otherModel = new Map(baseModel);
+    let otherPlain = base;
+    let plain = base;
+    const ops = rnd() < 0.5 ? 1 + int(rnd, 10) : 1 + int(rnd, 300);
+    for (let op = 0; op < ops; op++) {
+      plain = randomOp(rnd, pool, tx, plain, model);
+      if (other) otherPlain = randomOp(rnd, pool, other, otherPlain, otherModel);
+    }
+    map = tx.persistent();
+    assertMapEquals(map, model);
+    // Same keys in the same trie order as plain set/delete: transients keep the canonical form.
+    assert.deepEqual([...map.keys()], [...plain.keys()]);
+    if (other) {
+      const otherMap = other.persistent();
+      assertMapEquals(otherMap, otherModel);
+      assert.deepEqual([...otherMap.keys()], [...otherPlain.keys()]);
+    }
+    assertMapEquals(base, baseModel);
+    if (batch % 10 === 0) snapshots.push([map, new Map(model)]);
+  }
+  for (const [snap, snapModel] of snapshots) assertMapEquals(snap, snapModel);
+});
+
+test('TransientPMap: colliding keys inserted, replaced, deleted in every order', () => {
+  const base = PMap.fromEntries([['other', -1], [QUAD_B[0]!, 100]]);
+  for (const order of [[0, 1, 2, 3], [3, 2, 1, 0], [1, 3, 0, 2], [2, 0, 3, 1]]) {
+    const tx = base.asTransient();
+    for (const i of order) tx.set(QUAD_A[i]!, i);
+    assert.equal(tx.size, 6);
+    tx.set(QUAD_A[order[1]!]!, 22);
+    assert.equal(tx.size, 6);
+    const full = tx.persistent();
+    const model = new Map(full);
+    const tx2 = full.asTransient();
+    for (const i of order) {
+      tx2.delete(QUAD_A[i]!);
+      model.delete(QUAD_A[i]!);
+      for (const k of QUAD_A) assert.equal(tx2.has(k), model.has(k), k);
+      assert.equal(tx2.size, model.size);
+    }
+    assertMapEquals(tx2.persistent(), new Map([['other', -1], [QUAD_B[0]!, 100]]));
+    assert.equal(full.size, 6);
+    assert.equal(full.get(QUAD_A[order[1]!]!), 22);
+    assertMapEquals(base, new Map([['other', -1], [QUAD_B[0]!, 100]]));
+  }
+});
+
+test('TransientPMap: size bookkeeping, identity of unchanged and emptied results', () => {
+  const base = PMap.fromEntries(Array.from({ length: 100 }, (_, i): [string, number] => [`k${i}`, i]));
+  const tx = base.asTransient();
+  tx.set('k1', 1); // identical value
+  tx.delete('absent');
+  assert.equal(tx.size, 100);
+  assert.equal(tx.persistent(), base, 'no change: the base itself comes back');
+
+  const t2 = base.asTransient();
+  t2.set('new', -1);
+  assert.equal(t2.size, 101);
+  t2.set('new', -2); // replace
+  t2.set('k5', 50);
+  assert.equal(t2.size, 101);
+  t2.delete('k7');
+  t2.delete('k7');
+  assert.equal(t2.size, 100);
+  assert.equal(t2.get('new'), -2);
+  assert.equal(t2.has('k7'), false);
+  const m2 = t2.persistent();
+  assert.equal(m2.size, 100);
+  assert.equal(m2.get('k5'), 50);
+  assert.equal(base.get('k5'), 5);
+  assert.equal(base.has('new'), false);
+
+  const t3 = m2.asTransient();
+  for (const k of m2.keys()) t3.delete(k);
+  assert.equal(t3.size, 0);
+  assert.equal(t3.persistent(), PMap.empty<number>());
+  assert.equal(m2.size, 100);
+
+  const t4 = PMap.empty<undefined>().asTransient();
+  t4.set('u', undefined);
+  assert.equal(t4.has('u'), true);
+  assert.equal(t4.get('u'), undefined);
+  assert.equal(t4.size, 1);
+  assert.equal(t4.persistent().has('u'), true);
+});
+
+test('TransientPMap: every call throws once persistent() was called; the result stays put', () => {
+  const base = PMap.empty<number>().set('a', 1);
+  const tx = base.asTransient();
+  tx.set('b', 2);
+  const done = tx.persistent();
+  const dead = /already made persistent/;
+  assert.throws(() => tx.set('c', 3), dead);
+  assert.throws(() => tx.delete('a'), dead);
+  assert.throws(() => tx.get('a'), dead);
+  assert.throws(() => tx.has('a'), dead);
+  assert.throws(() => tx.size, dead);
+  assert.throws(() => tx.persistent(), dead);
+  assertMapEquals(done, new Map([['a', 1], ['b', 2]]));
+  assertMapEquals(base, new Map([['a', 1]]));
 });
 
 test('PQueue: random push/shift against an array model, branches and old versions intact', () => {

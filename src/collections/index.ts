@@ -1,3 +1,3 @@
-export { PMap } from './pmap.ts';
+export { PMap, type TransientPMap } from './pmap.ts';
 export { PQueue } from './pqueue.ts';
 export { PHeap } from './pheap.ts';

@@ -1,0 +1,104 @@
+/**
+ * Durability figures: submit→complete throughput and submit latency on Redis next to the
+ * in-memory default, and snapshot / recovery time with many pending payloads.
+ */
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { createRuntime, silentLogger, type CreateRuntimeOptions, type Runtime } from '../src/index.ts';
+import { percentile } from './stats.ts';
+
+export type Store = { kind: 'memory' } | { kind: 'redis'; url: string };
+
+function storeOptions(store: Store, prefix: string): Partial<CreateRuntimeOptions> {
+  return store.kind === 'memory' ? {} : { redis: { url: store.url, prefix } };
+}
+
+async function dropPrefix(url: string, prefix: string): Promise<void> {
+  const redis = new Redis(url);
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await redis.del(...keys);
+  } while (cursor !== '0');
+  await redis.quit();
+}
+
+async function withRuntime<T>(store: Store, options: Partial<CreateRuntimeOptions>, fn: (rt: Runtime, prefix: string) => Promise<T>): Promise<T> {
+  const prefix = `triage-bench-${randomBytes(4).toString('hex')}`;
+  const rt = createRuntime({ partitions: 16, logger: silentLogger, ...storeOptions(store, prefix), ...options });
+  try {
+    return await fn(rt, prefix);
+  } finally {
+    await rt.stop();
+    if (store.kind === 'redis') await dropPrefix(store.url, prefix);
+  }
+}
+
+/** No-op payloads, submitMany in chunks, submit → complete: payloads/s. */
+export function storeThroughput(store: Store, opts: { payloads: number; chunk: number; concurrency: number }): Promise<number> {
+  return withRuntime(store, { concurrency: opts.concurrency, retainTerminal: 0 }, async (rt) => {
+    rt.handle('noop', () => undefined);
+    let done = 0;
+    const finished = new Promise<void>((resolve) => rt.events.on('completed', () => void (++done === opts.payloads && resolve())));
+    await rt.ready();
+    const started = performance.now();
+    const submits: Promise<unknown>[] = [];
+    for (let offset = 0; offset < opts.payloads; offset += opts.chunk) {
+      const size = Math.min(opts.chunk, opts.payloads - offset);
+      submits.push(rt.submitMany(Array.from({ length: size }, (_, i) => ({ type: 'noop', priority: ((offset + i) % 10) + 1 }))));
+    }
+    await Promise.all(submits);
+    await finished;
+    return opts.payloads / ((performance.now() - started) / 1000);
+  });
+}
+
+/** Latency of single `submit` calls (8 callers in parallel), ms. */
+export function submitLatency(store: Store, opts: { submits: number }): Promise<{ p50: number; p99: number }> {
+  return withRuntime(store, { concurrency: 64 }, async (rt) => {
+    rt.handle('noop', () => undefined);
+    await rt.ready();
+    const latencies: number[] = [];
+    const perCaller = Math.ceil(opts.submits / 8);
+    await Promise.all(Array.from({ length: 8 }, async () => {
+      for (let i = 0; i < perCaller; i++) {
+        const t = performance.now();
+        await rt.submit({ type: 'noop' });
+        latencies.push(performance.now() - t);
+      }
+    }));
+    return { p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+  });
+}
+
+/** Time to snapshot `pending` queued payloads, and for a fresh runtime to recover them. */
+export async function snapshotAndRecovery(url: string, opts: { pending: number }): Promise<{ snapshotMs: number; recoveryMs: number; recovered: number }> {
+  const prefix = `triage-bench-${randomBytes(4).toString('hex')}`;
+  const options: CreateRuntimeOptions = { partitions: 16, concurrency: 1, logger: silentLogger, redis: { url, prefix }, snapshotEvery: 1_000_000 };
+  try {
+    const first = createRuntime(options);
+    first.handle('block', () => new Promise(() => {}));
+    first.handle('work', () => undefined);
+    await first.submit({ type: 'block', priority: 'critical' });
+    for (let i = 0; i < opts.pending; i += 10_000) {
+      await first.submitMany(Array.from({ length: Math.min(10_000, opts.pending - i) }, (_, j) => ({ type: 'work', data: { n: i + j }, priority: ((i + j) % 10) + 1 })));
+    }
+    await first.idle();
+    const t = performance.now();
+    await first.snapshotNow();
+    const snapshotMs = performance.now() - t;
+    await first.stop();
+    const second = createRuntime({ ...options, concurrency: 32 });
+    second.handle('block', () => undefined);
+    second.handle('work', () => undefined);
+    const r = performance.now();
+    await second.ready();
+    const recoveryMs = performance.now() - r;
+    const recovered = second.recovery?.records ?? 0;
+    await second.stop();
+    return { snapshotMs, recoveryMs, recovered };
+  } finally {
+    await dropPrefix(url, prefix);
+  }
+}

@@ -1,0 +1,171 @@
+// Durability on a real Redis and on deliberately broken engines: recovery, snapshots, refusals.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { encodeSnapshot, restorePartition } from '../actors/partition/codec.ts';
+import { viewOf } from '../actors/partition/state.ts';
+import { createRuntime, silentLogger, type Runtime } from '../src/index.ts';
+import type { JournalEntry, PersistenceEngine, Snapshot } from '../src/persistence/engine.ts';
+import { MemoryEngine } from '../src/persistence/memory.ts';
+import { RedisEngine } from '../src/persistence/redis.ts';
+import { deferred, setup } from './helpers.ts';
+import { REDIS_URL, dropPrefix, freshPrefix } from './redis-support.ts';
+
+/** An engine that can be told to fail or to hold its writes. */
+class BrokenEngine implements PersistenceEngine {
+  readonly durable = true;
+  readonly inner = new MemoryEngine();
+  failWrites = false;
+  failSnapshots = false;
+  hold: Promise<void> | undefined;
+  async connect() {}
+  async persist(entries: readonly JournalEntry[]) {
+    if (this.hold) await this.hold;
+    if (this.failWrites) throw new Error('disk on fire');
+    return this.inner.persist(entries);
+  }
+  events(key: string, after: number) { return this.inner.events(key, after); }
+  latestSnapshot(key: string) { return this.inner.latestSnapshot(key); }
+  async takeSnapshot(snapshot: Snapshot) {
+    if (this.failSnapshots) throw new Error('snapshot store full');
+    return this.inner.takeSnapshot(snapshot);
+  }
+  async close() {}
+}
+
+const accepted = (rt: Runtime) => rt.stats().partitions.reduce((n, p) => n + p.totals.accepted, 0);
+
+describe('snapshot encoding', () => {
+  test('a partition survives a JSON round trip of its snapshot (running payloads come back queued)', async () => {
+    const { rt, clock } = setup({ partitions: 1, concurrency: 1, handlerDefaults: { retries: 1, backoff: { initialMs: 1000, jitter: 0 } } });
+    const block = deferred();
+    rt.handle('block', () => block.promise);
+    rt.handle('ok', (n: number) => n * 2);
+    rt.handle('bad', () => { throw new Error('no'); }, { retries: 0 });
+    const done = await rt.submit({ type: 'ok', data: 21, priority: 'critical' });
+    const bad = await rt.submit({ type: 'bad', priority: 'critical' });
+    await rt.idle();
+    const running = await rt.submit({ type: 'block', priority: 'high' });
+    await rt.idle();
+    const queued = await rt.submitMany([{ type: 'ok', data: 1, priority: 'low' }, { type: 'ok', data: 2, priority: 'high', idempotencyKey: 'k' }]);
+    const later = await rt.submit({ type: 'ok', data: 3, delay: 5_000 });
+    await rt.idle();
+    const state = (rt as unknown as { partitions: Array<{ state(): import('../actors/partition/state.ts').PartitionState }> }).partitions[0]!.state();
+    const json = JSON.parse(JSON.stringify({ version: 1, data: encodeSnapshot(state) }));
+    const { state: back, rerun } = restorePartition(0, json, []);
+    assert.deepEqual(rerun, [running]);
+    for (const id of [done, bad, ...queued, later]) assert.deepEqual(viewOf(back.records.get(id)!, 0), viewOf(state.records.get(id)!, 0), id);
+    assert.equal(back.records.get(running)?.status, 'queued');
+    assert.equal(back.records.get(running)?.tier, 'high');
+    assert.equal(back.idempotency.get('k'), queued[1]);
+    assert.deepEqual(back.depth, { critical: 0, high: 2, medium: 0, low: 1 });
+    assert.equal(back.delayed, 1);
+    assert.equal(back.timers.peek()?.value, later);
+    block.resolve(undefined);
+    clock.advance(0);
+    await rt.stop();
+  });
+
+  test('an unknown snapshot version is refused with a clear error', () => {
+    assert.throws(() => restorePartition(0, { version: 99, data: { seq: 0, totals: {} as never, records: [] } }, []), /version 99/);
+  });
+});
+
+describe('recovery on Redis', () => {
+  test('a new runtime on the same prefix finishes every acknowledged payload; tiers survive', async () => {
+    const prefix = freshPrefix('recover');
+    try {
+      const first = createRuntime({ partitions: 4, concurrency: 2, logger: silentLogger, redis: { url: REDIS_URL, prefix }, snapshotEvery: 3 });
+      first.handle('work', () => new Promise(() => {})); // never finishes: the "crash" leaves it running
+      const low = await first.submitMany(Array.from({ length: 30 }, (_, i) => ({ type: 'work', data: i, priority: 'low' as const })));
+      const high = await first.submitMany(Array.from({ length: 5 }, (_, i) => ({ type: 'work', data: i, priority: 'high' as const })));
+      const delayed = await first.submit({ type: 'work', delay: 50 });
+      await first.idle();
+      assert.ok(first.store.stats().snapshotsTaken > 0, 'snapshots were taken');
+      // The first runtime is abandoned without stopping, as a crashed process would be.
+      const second = createRuntime({ partitions: 4, concurrency: 1, logger: silentLogger, redis: { url: REDIS_URL, prefix } });
+      const order: string[] = [];
+      second.handle('work', (_, ctx) => void order.push(ctx.id));
+      await second.ready();
+      assert.equal(second.recovery?.records, 36);
+      assert.equal(second.recovery?.rerun, 2, 'the two running payloads run again');
+      await Promise.all([...low, ...high, delayed].map((id) => second.waitFor(id)));
+      assert.deepEqual(order.slice(0, high.length).sort(), [...high].sort(), 'recovered high payloads run before the low ones');
+      await second.stop();
+      await first.stop(); // release the abandoned runtime's connection and timers
+    } finally {
+      await dropPrefix(prefix);
+    }
+  });
+});
+
+describe('broken engines', () => {
+  test('a failing journal refuses the submit with STORE_UNAVAILABLE and accepts nothing; work resumes when it heals', async () => {
+    const engine = new BrokenEngine();
+    const rt = createRuntime({ partitions: 2, logger: silentLogger, persistence: engine });
+    rt.handle('job', () => 'done');
+    await rt.ready();
+    const errors: unknown[] = [];
+    rt.store.on('journal-error', (e) => errors.push(e));
+    engine.failWrites = true;
+    await assert.rejects(rt.submit({ type: 'job' }), { code: 'STORE_UNAVAILABLE' });
+    assert.equal(errors.length >= 1, true, 'the failure is an event');
+    assert.equal(rt.store.stats().journalFailures >= 1, true, 'and a counter');
+    assert.equal(rt.store.available, false);
+    await assert.rejects(rt.submit({ type: 'job' }), { code: 'STORE_UNAVAILABLE' }, 'refused at once while unavailable');
+    engine.failWrites = false;
+    await new Promise<void>((resolve) => rt.store.once('available', resolve));
+    await rt.idle();
+    assert.equal(accepted(rt), 0, 'the refused payload was rolled back');
+    const id = await rt.submit({ type: 'job' });
+    assert.equal(await rt.waitFor(id), 'done');
+    await rt.stop();
+  });
+
+  test('submit resolves only once a slow journal has acknowledged the entry', async () => {
+    const engine = new BrokenEngine();
+    const rt = createRuntime({ partitions: 1, logger: silentLogger, persistence: engine });
+    rt.handle('job', () => 'done');
+    await rt.ready();
+    const gate = deferred<void>();
+    engine.hold = gate.promise;
+    let resolved = false;
+    const submitted = rt.submit({ type: 'job' }).then((id) => ((resolved = true), id));
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(resolved, false);
+    engine.hold = undefined;
+    gate.resolve();
+    assert.equal(await rt.waitFor(await submitted), 'done');
+    await rt.stop();
+  });
+
+  test('a failing snapshot is reported and counted; the journal keeps everything and work goes on', async () => {
+    const engine = new BrokenEngine();
+    engine.failSnapshots = true;
+    const rt = createRuntime({ partitions: 1, logger: silentLogger, persistence: engine, snapshotEvery: 2 });
+    rt.handle('job', (n: number) => n);
+    const failures: string[] = [];
+    rt.store.on('snapshot-error', (_e, key) => failures.push(key));
+    const ids = await rt.submitMany(Array.from({ length: 5 }, (_, i) => ({ type: 'job', data: i })));
+    assert.deepEqual(await Promise.all(ids.map((id) => rt.waitFor(id))), [0, 1, 2, 3, 4]);
+    await rt.idle();
+    assert.ok(failures.length >= 1 && failures.every((k) => k === 'partition-0'));
+    assert.ok(rt.store.stats().snapshotFailures >= 1);
+    assert.ok(engine.inner.journalLength('partition-0') >= 3, 'nothing was trimmed');
+    await rt.stop();
+  });
+});
+
+describe('redis engine options', () => {
+  test('every key lives under the prefix, with the partition in a hash tag', async () => {
+    const prefix = freshPrefix('keys');
+    const engine = new RedisEngine({ url: REDIS_URL, prefix });
+    try {
+      assert.equal(engine.keys.journal('partition-3'), `${prefix}:j:{partition-3}`);
+      assert.equal(engine.keys.snapshot('partition-3'), `${prefix}:s:{partition-3}`);
+      assert.throws(() => new RedisEngine({ url: REDIS_URL, prefix: 'bad prefix!' }), /prefix/);
+    } finally {
+      await engine.close();
+      await dropPrefix(prefix);
+    }
+  });
+});
