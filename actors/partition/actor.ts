@@ -11,9 +11,10 @@ import type { PayloadEvent } from '../../src/events.ts';
 import type { ExecutionPool } from '../../src/execution/pool.ts';
 import type { JournalWriter } from '../../src/persistence/journal-writer.ts';
 import { deltaOf, encodeSnapshot, PARTITION_SNAPSHOT_VERSION } from './codec.ts';
-import type { PartitionEffect, PartitionMessage } from './messages.ts';
+import type { Grant, PartitionEffect, PartitionMessage } from './messages.ts';
 import { reducePartition, type PartitionEnv } from './reducer.ts';
-import { demandOf, initialPartitionState, nextWakeOf, partitionStats, type PartitionState } from './state.ts';
+import { demandOf, initialPartitionState, nextWakeOf, partitionStats, type PartitionState, type PartitionStats } from './state.ts';
+import type { LedgerEntry } from '../coordinator/ledger.ts';
 
 /** How a partition journals and snapshots. */
 export interface PartitionDurability {
@@ -24,8 +25,10 @@ export interface PartitionDurability {
   readonly journalSeq: number;
   /** Take a snapshot every this many journal entries. */
   readonly snapshotEvery: number;
-  /** Stores a snapshot; the caller reports failures (they are never swallowed). */
+  /** Stores a snapshot in the background; the caller reports failures (they are never swallowed). */
   snapshot(key: string, seq: number, version: number, data: unknown): void;
+  /** Stores a snapshot and resolves once it is stored. */
+  snapshotNow(key: string, seq: number, version: number, data: unknown): Promise<void>;
 }
 
 export interface PartitionWiring {
@@ -36,12 +39,23 @@ export interface PartitionWiring {
   readonly publish: (event: PayloadEvent) => void;
   readonly initialState?: PartitionState;
   readonly durability?: PartitionDurability;
+  readonly coordination?: PartitionCoordination;
+}
+
+/** Where a partition's load-aware effects go: the coordinator, and the other partitions. */
+export interface PartitionCoordination {
+  report(load: PartitionStats): void;
+  ledger(entries: readonly LedgerEntry[]): void;
+  unledger(ledgerIds: readonly string[]): void;
+  forward(to: number, message: PartitionMessage): void;
 }
 
 export interface PartitionHandle {
   readonly ref: ActorRef<PartitionMessage>;
   /** The last committed state (read-only; for drain checks and inspection). */
   readonly state: () => PartitionState;
+  /** Snapshots the state as of the last stored journal entry. */
+  snapshotNow(): Promise<void>;
   dispose(): void;
 }
 
@@ -54,6 +68,8 @@ export function spawnPartition(wiring: PartitionWiring): PartitionHandle {
   let wake: { at: number; timer: TimerHandle } | undefined;
   let journalSeq = durability?.journalSeq ?? 0;
   let sinceSnapshot = 0;
+  /** The newest state whose journal entry is stored, and that entry's seq. */
+  let stored = { state: committed, seq: journalSeq };
 
   const perform = (effect: PartitionEffect): void => {
     switch (effect.kind) {
@@ -71,6 +87,15 @@ export function spawnPartition(wiring: PartitionWiring): PartitionHandle {
         return;
       case 'reply':
         effect.deliver();
+        return;
+      case 'ledger':
+        wiring.coordination?.ledger(effect.entries);
+        return;
+      case 'unledger':
+        wiring.coordination?.unledger(effect.ledgerIds);
+        return;
+      case 'forward':
+        wiring.coordination?.forward(effect.to, effect.message);
         return;
     }
   };
@@ -91,24 +116,42 @@ export function spawnPartition(wiring: PartitionWiring): PartitionHandle {
     return kept;
   };
 
-  const journal = (state: PartitionState, todo: PartitionEffect[], changed: ReadonlySet<string>): void => {
-    if (!durability) {
+  /**
+   * What follows a transition (its effects, and telling the pool what was granted and what waits)
+   * happens in transition order, and only once the transition's journal entry is stored: the pool
+   * never hands out a payload whose acceptance is not yet durable.
+   */
+  const backlog: Array<{ stored: boolean; effects: PartitionEffect[]; grants: readonly Grant[] | undefined; state: PartitionState }> = [];
+  const drainBacklog = (): void => {
+    while (backlog[0]?.stored) {
+      const { effects: todo, grants, state } = backlog.shift() as (typeof backlog)[number];
+      if (grants) pool.acknowledge(index, grants);
       for (const effect of todo) perform(effect);
+      pool.setDemand(index, demandOf(state));
+    }
+  };
+
+  const follow = (state: PartitionState, todo: PartitionEffect[], grants: readonly Grant[] | undefined, changed: ReadonlySet<string>): void => {
+    const item = { stored: !durability || changed.size === 0, effects: todo, grants, state };
+    backlog.push(item);
+    if (item.stored || !durability) {
+      drainBacklog();
       return;
     }
     const seq = ++journalSeq;
-    let held = todo;
     const snapshotDue = ++sinceSnapshot >= durability.snapshotEvery;
     if (snapshotDue) sinceSnapshot = 0;
     durability.writer.append({
       entry: { key: durability.key, seq, data: deltaOf(state, changed) },
       durable: () => {
-        for (const effect of held) perform(effect);
-        // The state is immutable, so the snapshot of this very transition is taken after it is stored.
+        item.stored = true;
+        stored = { state, seq };
+        drainBacklog();
+        // The state is immutable, so this very transition's state can be snapshotted once it is stored.
         if (snapshotDue) durability.snapshot(durability.key, seq, PARTITION_SNAPSHOT_VERSION, encodeSnapshot(state));
       },
       failed: (error) => {
-        held = refuse(held, error);
+        item.effects = refuse(item.effects, error);
       },
     });
   };
@@ -133,15 +176,17 @@ export function spawnPartition(wiring: PartitionWiring): PartitionHandle {
     afterMessage(state, message) {
       committed = state;
       const todo = effects;
-      const changed = touched;
       effects = [];
-      if (message.type === 'grant') pool.acknowledge(index, message.grants);
-      if (changed.size === 0) for (const effect of todo) perform(effect);
-      else journal(state, todo, changed);
-      if (message.type !== 'get') {
-        pool.setDemand(index, demandOf(state));
-        scheduleWake(state);
+      if (message.type === 'report') {
+        wiring.coordination?.report(partitionStats(state, clock.now()));
+        return;
       }
+      if (message.type === 'get') {
+        for (const effect of todo) perform(effect); // reads change nothing and need not wait
+        return;
+      }
+      follow(state, todo, message.type === 'grant' ? message.grants : undefined, touched);
+      scheduleWake(state);
     },
     summarize: (state) => ({ ...partitionStats(state, clock.now()) }),
   });
@@ -149,6 +194,11 @@ export function spawnPartition(wiring: PartitionWiring): PartitionHandle {
   return {
     ref,
     state: () => committed,
+    async snapshotNow() {
+      if (!durability) return;
+      sinceSnapshot = 0;
+      await durability.snapshotNow(durability.key, stored.seq, PARTITION_SNAPSHOT_VERSION, encodeSnapshot(stored.state));
+    },
     dispose() {
       wake?.timer.cancel();
       wake = undefined;

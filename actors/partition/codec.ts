@@ -98,7 +98,7 @@ function rebuild(index: number, seq: number, totals: PartitionTotals, records: P
       timers = timers.insert(record.runAt ?? 0, record.id);
       delayed++;
       if (record.attempt > 0) retrying++;
-    } else if (isTerminal(record.status)) terminal.push(record);
+    } else if (isTerminal(record.status) || record.status === 'moved') terminal.push(record); // a moved stub is retained like an ended record
   }
   // FIFO within a tier is the order payloads entered it.
   waiting.sort((a, b) => a.enqueuedAt - b.enqueuedAt || a.seq - b.seq);

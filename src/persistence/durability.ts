@@ -84,9 +84,14 @@ export class Durability extends EventEmitter<DurabilityEvents> {
   /** Stores a snapshot in the background; one at a time per key (a newer one waits for the next turn). */
   snapshot(key: string, seq: number, version: number, data: unknown): void {
     if (this.snapshotting.has(key)) return;
+    this.store(key, seq, version, data).catch(() => {}); // reported by store(): counted, logged, emitted
+  }
+
+  /** Stores a snapshot now; resolves when stored (failures are reported, then rethrown). */
+  store(key: string, seq: number, version: number, data: unknown): Promise<void> {
     this.snapshotting.add(key);
     const started = this.clock.now();
-    this.engine.takeSnapshot({ key, seq, version, data }).then(
+    return this.engine.takeSnapshot({ key, seq, version, data }).then(
       () => {
         this.snapshotsTaken++;
         this.lastSnapshotMs = this.clock.now() - started;
@@ -95,6 +100,7 @@ export class Durability extends EventEmitter<DurabilityEvents> {
         this.snapshotFailures++;
         this.logger.error('snapshot failed; the journal keeps everything until the next one', { key, error: String(error) });
         this.emit('snapshot-error', error, key);
+        throw error;
       },
     ).finally(() => this.snapshotting.delete(key));
   }

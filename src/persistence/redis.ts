@@ -19,6 +19,8 @@ export interface RedisEngineOptions {
   readonly prefix?: string;
   /** An existing connection to use instead of opening one (not closed by `close`). */
   readonly client?: Redis;
+  /** Connection errors (ioredis reconnects by itself). Default: kept as `lastConnectionError`. */
+  readonly onConnectionError?: (error: Error) => void;
 }
 
 type TriageRedis = Redis & {
@@ -32,6 +34,8 @@ export class RedisEngine implements PersistenceEngine {
   readonly keys: RedisKeys;
   private readonly client: TriageRedis;
   private readonly ownsClient: boolean;
+  /** The most recent connection error, for health checks. */
+  lastConnectionError: Error | undefined;
 
   constructor(options: RedisEngineOptions = {}) {
     this.keys = redisKeys(options.prefix ?? 'triage');
@@ -39,6 +43,10 @@ export class RedisEngine implements PersistenceEngine {
     // Fail fast instead of queueing while disconnected, and bound every command, so an outage or a
     // paused server surfaces as StoreUnavailableError rather than a submit that hangs.
     const client = options.client ?? new Redis(options.url ?? 'redis://127.0.0.1:6379', { enableOfflineQueue: false, commandTimeout: 5_000, maxRetriesPerRequest: 1, ...options.redis });
+    client.on('error', (error: Error) => {
+      this.lastConnectionError = error;
+      options.onConnectionError?.(error);
+    });
     client.defineCommand('triageTakeSnapshot', { numberOfKeys: 2, lua: TAKE_SNAPSHOT });
     client.defineCommand('triageAppend', { numberOfKeys: 1, lua: APPEND });
     this.client = client as TriageRedis;
