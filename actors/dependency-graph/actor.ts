@@ -1,0 +1,185 @@
+/**
+ * The dependency-graph actor: the reducer from reducer.ts, wired to the edge. The runtime talks to
+ * it through `DependencyGraph`: it hands over submits with `dependsOn`, forwards terminal events
+ * of watched ids (coalesced into one message per turn), and asks it about payloads it holds.
+ * Payloads without `dependsOn` never come here.
+ */
+import type { ActorRef, ActorSystem } from '../../src/core/actor-system.ts';
+import { ValidationError, toFailure, type FieldProblem, type TriageError } from '../../src/errors.ts';
+import type { PayloadEvent } from '../../src/events.ts';
+import type { Logger } from '../../src/execution/handlers.ts';
+import type { DependencyOutcome, Payload, PayloadView } from '../../src/payload.ts';
+import type { EnqueueBatch, EnqueueResult } from '../partition/messages.ts';
+import type { ResolvedBatch } from './batch.ts';
+import type { GraphEffect, GraphMessage, Settlement } from './messages.ts';
+import { reduceGraph, type GraphEnv } from './reducer.ts';
+import { graphSummary, graphView, initialGraphState, outcomeOfEvent, type GraphState } from './state.ts';
+
+export interface GraphHost {
+  readonly system: ActorSystem;
+  readonly env: GraphEnv;
+  readonly logger: Logger;
+  /** Sends a batch to a partition now (released payloads, marked `admitted`). */
+  dispatchEnqueue(partition: number, batch: EnqueueBatch): void;
+  /** The ordinary micro-batched enqueue, for a batch's payloads without dependencies. */
+  enqueue(partition: number, payload: Payload, settle: (result: EnqueueResult) => void): void;
+  /** The owning partition's view of a payload. */
+  lookup(id: string): Promise<PayloadView | undefined>;
+  /** Publishes an event of a payload the graph ended. */
+  publish(event: PayloadEvent): void;
+}
+
+export class DependencyGraph {
+  private readonly ref: ActorRef<GraphMessage>;
+  private committed: GraphState = initialGraphState();
+  private effects: GraphEffect[] = [];
+  private settlements: Settlement[] = [];
+
+  constructor(private readonly host: GraphHost) {
+    this.ref = host.system.spawn<GraphState, GraphMessage>('dependency-graph', 'dependency-graph', this.committed, {
+      receive: (state, message) => {
+        const transition = reduceGraph(state, message, host.env);
+        this.effects = transition.effects;
+        return transition.state;
+      },
+      afterMessage: (state) => {
+        this.committed = state;
+        const todo = this.effects;
+        this.effects = [];
+        this.perform(todo);
+      },
+      summarize: graphSummary,
+    });
+  }
+
+  /** The last committed state (read-only). */
+  state(): GraphState {
+    return this.committed;
+  }
+
+  /** Whether payloads wait on `id` (its terminal event must then be built and forwarded here). */
+  watches(id: string): boolean {
+    const watch = this.committed.watch;
+    return watch.size > 0 && watch.has(id);
+  }
+
+  /** `get` for a payload the graph holds or ended; undefined otherwise (ask its partition). */
+  view(id: string): PayloadView | undefined {
+    const { nodes, ended } = this.committed;
+    return nodes.size === 0 && ended.size === 0 ? undefined : graphView(this.committed, id);
+  }
+
+  holds(id: string): boolean {
+    const nodes = this.committed.nodes;
+    return nodes.size > 0 && nodes.has(id);
+  }
+
+  /** Cancels a held payload; resolves false if the graph no longer holds it (it was released meanwhile). */
+  cancel(id: string): Promise<boolean> {
+    return new Promise((resolve) => this.ref.dispatch({ type: 'cancel', id, reply: resolve }));
+  }
+
+  /** A terminal event from a partition: forwarded if payloads wait on its id. */
+  observe(event: PayloadEvent): void {
+    if (!this.watches(event.id)) return;
+    const outcome = outcomeOfEvent(event);
+    if (outcome) this.report(event.id, outcome);
+  }
+
+  /**
+   * Registers a batch that has payloads with dependencies; resolves with all ids once it is
+   * accepted, after which its payloads without dependencies are enqueued. Rejects with a
+   * ValidationError naming every unknown dependency, and then nothing was enqueued.
+   */
+  submit(batch: ResolvedBatch): Promise<string[]> {
+    return new Promise((resolve, reject) => {
+      this.ref.dispatch({
+        type: 'register',
+        waiting: batch.waiting,
+        external: batch.external,
+        reply: (result) => {
+          if (result.ok) return this.enqueueDirect(batch, resolve, reject);
+          if (!('unknown' in result)) return reject(result.error);
+          const problems: FieldProblem[] = [];
+          for (const id of result.unknown) {
+            for (const field of batch.fieldsOf.get(id) ?? ['dependsOn']) {
+              problems.push({ field, problem: `names no known payload (${JSON.stringify(id)}: never submitted, or forgotten after it ended)` });
+            }
+          }
+          reject(new ValidationError(problems));
+        },
+      });
+    });
+  }
+
+  private enqueueDirect(batch: ResolvedBatch, resolve: (ids: string[]) => void, reject: (error: unknown) => void): void {
+    let remaining = batch.direct.length;
+    if (remaining === 0) return resolve([...batch.ids]);
+    const rejected = new Set<string>();
+    let firstError: TriageError | undefined;
+    for (const { payload, partition } of batch.direct) {
+      this.host.enqueue(partition, payload, (result) => {
+        if (!result.ok) {
+          firstError ??= result.error;
+          rejected.add(payload.id);
+          // Its dependents were accepted: they must learn that it will never run.
+          this.report(payload.id, { status: 'failed', error: toFailure(result.error) });
+        }
+        if (--remaining > 0) return;
+        if (!firstError) return resolve([...batch.ids]);
+        reject(Object.assign(firstError, { accepted: batch.ids.filter((id) => !rejected.has(id)) }));
+      });
+    }
+  }
+
+  private report(id: string, outcome: DependencyOutcome): void {
+    this.settlements.push({ id, outcome });
+    if (this.settlements.length > 1) return;
+    queueMicrotask(() => {
+      const settlements = this.settlements;
+      this.settlements = [];
+      this.ref.dispatch({ type: 'settled', settlements });
+    });
+  }
+
+  private perform(effects: readonly GraphEffect[]): void {
+    let released: Map<number, Payload[]> | undefined;
+    for (const effect of effects) {
+      switch (effect.kind) {
+        case 'release': {
+          released ??= new Map();
+          const list = released.get(effect.partition);
+          if (list) list.push(effect.payload);
+          else released.set(effect.partition, [effect.payload]);
+          break;
+        }
+        case 'lookup':
+          this.lookup(effect.registration, effect.ids);
+          break;
+        case 'event':
+          this.host.publish(effect.event);
+          break;
+        case 'reply':
+          effect.deliver();
+          break;
+      }
+    }
+    if (!released) return;
+    for (const [partition, payloads] of released) {
+      this.host.dispatchEnqueue(partition, {
+        payloads,
+        admitted: true,
+        settle: (index, result) => {
+          if (!result.ok) this.host.logger.error('released payload not enqueued', { id: payloads[index]?.id, error: String(result.error) });
+        },
+      });
+    }
+  }
+
+  private lookup(registration: number, ids: readonly string[]): void {
+    Promise.all(ids.map((id) => this.host.lookup(id))).then(
+      (views) => this.ref.dispatch({ type: 'looked-up', registration, found: new Map(ids.map((id, i) => [id, views[i]])) }),
+      (error: unknown) => this.ref.dispatch({ type: 'lookup-failed', registration, error }),
+    );
+  }
+}

@@ -1,0 +1,286 @@
+/**
+ * `runtime.workflows`: starts instances (one actor each), routes the outcomes of their step
+ * payloads back to them, and answers `waitFor`, `cancel`, `get`, `list` and workflow events.
+ *
+ * Every payload of an instance carries the instance id as its shard key, so all of an instance's
+ * steps live on one partition. The ids of step payloads are watched: their terminal events are
+ * built (even when no one else listens) and forwarded, coalesced, one message per instance per turn.
+ */
+import type { Clock } from '../../src/clock.ts';
+import type { ActorSystem } from '../../src/core/actor-system.ts';
+import { IdGenerator } from '../../src/core/ids.ts';
+import { isWorkflowDefinition, type WorkflowDefinition } from '../../src/dsl/definition.ts';
+import {
+  CancelledError, RuntimeStoppedError, toFailure, TriageError, ValidationError, WorkflowDefinitionError, WorkflowFailedError,
+  type PayloadFailure, type WorkflowProblem,
+} from '../../src/errors.ts';
+import type { PayloadEvent } from '../../src/events.ts';
+import type { Logger } from '../../src/execution/handlers.ts';
+import type { PayloadInput } from '../../src/payload.ts';
+import { outcomeOfEvent } from '../dependency-graph/state.ts';
+import { spawnWorkflow, type WorkflowHandle } from './actor.ts';
+import type { Purpose, StepOutcome, SubmittedRef, WorkflowEffect, WorkflowEvent, WorkflowEventType } from './messages.ts';
+import type { WorkflowEnv } from './reducer.ts';
+import { initialWorkflowState, workflowView, type WorkflowState, type WorkflowView } from './state.ts';
+
+export interface WorkflowsHost {
+  readonly system: ActorSystem;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Finished instances kept for `get`/`waitFor`/`list`, oldest forgotten first. */
+  readonly retainFinished: number;
+  /** Validates and enqueues a payload. The id is known at once, so its events are watched from the start. Throws ValidationError. */
+  submit(input: PayloadInput): { readonly id: string; readonly accepted: Promise<string> };
+  cancel(id: string): Promise<boolean>;
+  hasHandler(type: string): boolean;
+  isRunning(): boolean;
+}
+
+export interface StartOptions {
+  /** Client of the instance's payloads (per-client events, fairness). Default `"default"`. */
+  readonly clientId?: string;
+}
+
+export type WorkflowListener = (event: WorkflowEvent) => void;
+
+interface Instance {
+  readonly id: string;
+  readonly definition: WorkflowDefinition;
+  readonly handle: WorkflowHandle;
+}
+
+interface Owner {
+  readonly instance: Instance;
+  readonly step: string;
+  readonly index: number;
+  readonly purpose: Purpose;
+}
+
+type Waiter = { resolve(value: unknown): void; reject(error: unknown): void };
+
+export class Workflows {
+  private readonly running = new Map<string, Instance>();
+  /** Views of finished instances, oldest first (a Map keeps insertion order). */
+  private readonly finished = new Map<string, WorkflowView>();
+  /** Step and compensation payload id → the instance item it runs. */
+  private readonly owners = new Map<string, Owner>();
+  private readonly waiters = new Map<string, Waiter[]>();
+  private readonly listeners = new Map<WorkflowEventType | '*', Set<WorkflowListener>>();
+  private readonly ids = new IdGenerator();
+  private outbox = new Map<Instance, StepOutcome[]>();
+
+  constructor(private readonly host: WorkflowsHost) {}
+
+  /**
+   * Starts an instance of `definition` with `input`; resolves with its id. Rejects with
+   * WorkflowDefinitionError if a handler it needs is not registered.
+   */
+  start<I, O>(definition: WorkflowDefinition<I, O>, input: I, options: StartOptions = {}): Promise<string> {
+    if (!this.host.isRunning()) return Promise.reject(new RuntimeStoppedError());
+    if (!isWorkflowDefinition(definition)) {
+      return Promise.reject(new WorkflowDefinitionError('(unknown)', [{ step: '(workflow)', field: 'definition', problem: 'is not a workflow definition (build one with workflow() or defineWorkflow())' }]));
+    }
+    const def = definition as WorkflowDefinition;
+    const problems: WorkflowProblem[] = [];
+    for (const step of def.steps) {
+      if (!this.host.hasHandler(step.handler)) problems.push({ step: step.name, field: 'handler', problem: `has no handler registered (${JSON.stringify(step.handler)})` });
+      if (step.compensate && !this.host.hasHandler(step.compensate.handler)) {
+        problems.push({ step: step.name, field: 'compensate.handler', problem: `has no handler registered (${JSON.stringify(step.compensate.handler)})` });
+      }
+    }
+    if (problems.length > 0) return Promise.reject(new WorkflowDefinitionError(def.name, problems));
+    if (options.clientId !== undefined && (typeof options.clientId !== 'string' || options.clientId.length === 0)) {
+      return Promise.reject(new ValidationError([{ field: 'clientId', problem: 'must be a non-empty string' }]));
+    }
+    const id = `wf-${this.ids.next()}`;
+    const env: WorkflowEnv = {
+      definition: def,
+      stepsByName: new Map(def.steps.map((s) => [s.name, s])),
+      now: () => this.host.clock.now(),
+      clientId: options.clientId ?? 'default',
+      shardKey: id,
+    };
+    const instance: Instance = {
+      id,
+      definition: def,
+      handle: spawnWorkflow(this.host.system, initialWorkflowState(id, def, input, this.host.clock.now()), env, (effects, state) => this.perform(instance, effects, state)),
+    };
+    this.running.set(id, instance);
+    instance.handle.ref.dispatch({ type: 'start' });
+    return Promise.resolve(id);
+  }
+
+  /** Resolves with the instance's result; rejects with WorkflowFailedError or CancelledError. */
+  waitFor<O = unknown>(id: string): Promise<O> {
+    const view = this.finished.get(id);
+    if (view) return settled(view) as Promise<O>;
+    if (!this.running.has(id)) return Promise.reject(new TriageError('UNKNOWN_WORKFLOW', `no workflow instance with id ${JSON.stringify(id)}`));
+    return new Promise<O>((resolve, reject) => {
+      const waiter: Waiter = { resolve: resolve as (value: unknown) => void, reject };
+      const list = this.waiters.get(id);
+      if (list) list.push(waiter);
+      else this.waiters.set(id, [waiter]);
+    });
+  }
+
+  /** Cancels a running instance: outstanding steps are cancelled and compensations run. False if it had ended (or is unknown). */
+  cancel(id: string): Promise<boolean> {
+    const instance = this.running.get(id);
+    if (!instance) return Promise.resolve(false);
+    return new Promise((resolve) => instance.handle.ref.dispatch({ type: 'cancel', reply: resolve }));
+  }
+
+  /** The instance's status and step states; undefined if unknown (or forgotten after it ended). */
+  get(id: string): WorkflowView | undefined {
+    const instance = this.running.get(id);
+    if (instance) return workflowView(instance.handle.state(), instance.definition);
+    return this.finished.get(id);
+  }
+
+  /** Running instances, then retained finished ones (oldest first). */
+  list(): WorkflowView[] {
+    return [...[...this.running.values()].map((i) => workflowView(i.handle.state(), i.definition)), ...this.finished.values()];
+  }
+
+  /** Subscribes to workflow events of one type, or `*` for all. Returns the unsubscribe function. */
+  on(type: WorkflowEventType | '*', listener: WorkflowListener): () => void {
+    let set = this.listeners.get(type);
+    if (!set) this.listeners.set(type, (set = new Set()));
+    set.add(listener);
+    return () => void set.delete(listener);
+  }
+
+  /** Whether `id` is a step payload of a running instance (its terminal event must be built). */
+  watches(id: string): boolean {
+    return this.owners.size > 0 && this.owners.has(id);
+  }
+
+  /** A payload event: a terminal one of a step payload goes to its instance. */
+  observe(event: PayloadEvent): void {
+    if (this.owners.size === 0) return;
+    const owner = this.owners.get(event.id);
+    if (!owner) return;
+    const outcome = outcomeOfEvent(event) ?? this.yielded(owner, event);
+    if (!outcome) return; // not terminal (a retry, a load skip of a step that must run)
+    this.owners.delete(event.id);
+    this.report(owner, { status: outcome.status, result: outcome.result, error: outcome.error });
+  }
+
+  /**
+   * A step payload skipped under load waits in the coordinator's ledger to run later. An optional
+   * step does not wait for that: it yields — the payload is cancelled and the item counts as
+   * skipped, so speculative work never holds up the instance.
+   */
+  private yielded(owner: Owner, event: PayloadEvent): { status: 'skipped'; result?: undefined; error: PayloadFailure } | undefined {
+    if (event.type !== 'skipped' || owner.purpose !== 'step') return undefined;
+    if (owner.instance.definition.steps.find((s) => s.name === owner.step)?.optional !== true) return undefined;
+    this.host.cancel(event.id).catch((error: unknown) => this.host.logger.warn('could not cancel a deferred optional step', { id: event.id, error: String(error) }));
+    return { status: 'skipped', error: { code: 'SKIPPED', message: event.reason ?? 'skipped under load', name: 'SkippedError' } };
+  }
+
+  /** The runtime stopped: pending `waitFor` calls reject. */
+  stopped(): void {
+    for (const [id, list] of [...this.waiters]) {
+      this.waiters.delete(id);
+      for (const w of list) w.reject(new RuntimeStoppedError());
+    }
+  }
+
+  private perform(instance: Instance, effects: readonly WorkflowEffect[], state: WorkflowState): void {
+    const refs: SubmittedRef[] = [];
+    for (const effect of effects) {
+      switch (effect.kind) {
+        case 'submit':
+          this.submit(instance, effect.step, effect.index, effect.purpose, effect.payload, refs);
+          break;
+        case 'cancel':
+          for (const id of effect.ids) this.host.cancel(id).catch((error: unknown) => this.host.logger.warn('could not cancel a workflow step', { id, error: String(error) }));
+          break;
+        case 'event':
+          this.emit(effect.event);
+          break;
+        case 'reply':
+          effect.deliver();
+          break;
+        case 'finish':
+          this.finish(instance, state);
+          break;
+      }
+    }
+    if (refs.length > 0 && this.running.has(instance.id)) instance.handle.ref.dispatch({ type: 'submitted', refs });
+  }
+
+  private submit(instance: Instance, step: string, index: number, purpose: Purpose, payload: PayloadInput, refs: SubmittedRef[]): void {
+    const owner: Owner = { instance, step, index, purpose };
+    let submitted: { id: string; accepted: Promise<string> };
+    try {
+      submitted = this.host.submit(payload);
+    } catch (error) {
+      this.report(owner, { status: 'failed', error: toFailure(error) });
+      return;
+    }
+    const { id } = submitted;
+    this.owners.set(id, owner);
+    refs.push({ step, index, purpose, id });
+    submitted.accepted.catch((error: unknown) => {
+      // Never accepted (a full queue, a stopping runtime): no event will come for it.
+      if (this.owners.delete(id)) this.report(owner, { status: 'failed', error: toFailure(error) });
+    });
+  }
+
+  private report(owner: Owner, outcome: Omit<StepOutcome, 'step' | 'index' | 'purpose'>): void {
+    const { instance, step, index, purpose } = owner;
+    if (this.outbox.size === 0) queueMicrotask(() => this.flush());
+    let list = this.outbox.get(instance);
+    if (!list) this.outbox.set(instance, (list = []));
+    list.push({ step, index, purpose, ...outcome });
+  }
+
+  private flush(): void {
+    const outbox = this.outbox;
+    this.outbox = new Map();
+    for (const [instance, outcomes] of outbox) {
+      if (this.running.has(instance.id)) instance.handle.ref.dispatch({ type: 'settled', outcomes });
+    }
+  }
+
+  private finish(instance: Instance, state: WorkflowState): void {
+    const view = workflowView(state, instance.definition);
+    this.running.delete(instance.id);
+    this.host.system.retire(instance.handle.ref.path);
+    if (this.host.retainFinished > 0) {
+      this.finished.set(instance.id, view);
+      for (const oldest of this.finished.keys()) {
+        if (this.finished.size <= this.host.retainFinished) break;
+        this.finished.delete(oldest);
+      }
+    }
+    const list = this.waiters.get(instance.id);
+    if (!list) return;
+    this.waiters.delete(instance.id);
+    const outcome = settled(view);
+    for (const w of list) outcome.then(w.resolve, w.reject);
+  }
+
+  private emit(event: WorkflowEvent): void {
+    for (const key of [event.type, '*'] as const) {
+      const set = this.listeners.get(key);
+      if (!set) continue;
+      for (const listener of set) {
+        try {
+          listener(event);
+        } catch (error) {
+          this.host.logger.error('workflow event listener threw', { event: event.type, error: String(error) });
+        }
+      }
+    }
+  }
+}
+
+/** The `waitFor` outcome of a finished instance. */
+function settled(view: WorkflowView): Promise<unknown> {
+  if (view.status === 'completed') return Promise.resolve(view.result);
+  if (view.status === 'cancelled') return Promise.reject(new CancelledError(`workflow ${view.id} was cancelled`));
+  const error = view.error ?? { code: 'WORKFLOW_FAILED', message: 'failed', name: 'Error' };
+  return Promise.reject(new WorkflowFailedError(view.id, view.failedStep ?? '(unknown)', error, view.compensationFailures));
+}

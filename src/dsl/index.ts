@@ -1,0 +1,11 @@
+/**
+ * The workflow DSL: the only module a workflow definition imports (plus `import type` of its
+ * handlers). Definitions are plain typed values; the engine runs them with
+ * `runtime.workflows.start(definition, input)` and `triage run` runs a definition file.
+ */
+export { workflow, WorkflowBuilder, type WorkflowOptions } from './builder.ts';
+export {
+  defineWorkflow, isWorkflowDefinition, WORKFLOW_DEFINITION,
+  type WorkflowDefinition, type StepDefinition, type CompensationDefinition, type RawWorkflow, type RuntimeScope,
+} from './definition.ts';
+export type { HandlerTypes, InputOf, OutputOf, Scope, ItemScope, StepOptions, StepSpec, EachSpec, CompensationSpec } from './types.ts';

@@ -1,0 +1,111 @@
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Writable } from 'node:stream';
+import { main } from '../src/cli/main.ts';
+import type { CliIo } from '../src/cli/command.ts';
+
+const root = resolve(import.meta.dirname, '..');
+const dsl = join(root, 'src', 'dsl', 'index.ts');
+
+function capture(tty = false): { io: CliIo; out: () => string; err: () => string } {
+  let out = '';
+  let err = '';
+  const sink = (append: (s: string) => void) => new Writable({ write(chunk, _enc, done) { append(String(chunk)); done(); } });
+  const stdout = Object.assign(sink((s) => (out += s)), { isTTY: false });
+  const stderr = Object.assign(sink((s) => (err += s)), { isTTY: tty, columns: 100 });
+  return { io: { stdout, stderr, env: {} }, out: () => out, err: () => err };
+}
+
+const run = async (args: string[], tty = false) => {
+  const c = capture(tty);
+  const code = await main(['run', ...args], c.io);
+  return { code, out: c.out(), err: c.err() };
+};
+
+describe('triage run', () => {
+  let dir = '';
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'triage-run-'));
+    const good = `import { workflow } from ${JSON.stringify(dsl)};
+export default workflow<{ n: number }>('double', { sample: { n: 2 } })
+  .step('twice', { handler: 'math.double', input: ({ input }) => input.n })
+  .output(({ results }) => ({ doubled: results.twice }));
+`;
+    writeFileSync(join(dir, 'double.ts'), good);
+    writeFileSync(join(dir, 'double.handlers.ts'), `export const handlers = { 'math.double': (n: number) => n * 2 };\n`);
+    writeFileSync(join(dir, 'lonely.ts'), good);
+    writeFileSync(join(dir, 'broken.ts'), `import { defineWorkflow } from ${JSON.stringify(dsl)};
+export default defineWorkflow({ name: 'broken', steps: [{ name: 'a', handler: 'x', after: ['ghost'], input: () => 1, priority: 99 }], output: () => 1 });
+`);
+    writeFileSync(join(dir, 'nothing.ts'), `export const answer = 42;\n`);
+    writeFileSync(join(dir, 'syntax.ts'), `export default workflow(;\n`);
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('runs a workflow with --input and prints the result as JSON on stdout, progress lines on stderr', async () => {
+    const { code, out, err } = await run([join(dir, 'double.ts'), '--input', '{"n":21}']);
+    assert.equal(code, 0, err);
+    assert.deepEqual(JSON.parse(out), { doubled: 42 });
+    assert.deepEqual(err.trim().split('\n'), [
+      'double [0/1] started', 'double [0/1] step-started twice', 'double [1/1] step-completed twice', 'double [1/1] completed',
+    ]);
+  });
+
+  test('draws a progress bar on a terminal and clears it before the result', async () => {
+    const { code, out, err } = await run([join(dir, 'double.ts')], true);
+    assert.equal(code, 0);
+    assert.deepEqual(JSON.parse(out), { doubled: 4 }, 'the sample input');
+    assert.match(err, /\r\x1b\[Kdouble \[░+\] 0\/1 {2}twice/);
+    assert.match(err, /double \[█+\] 1\/1/);
+    assert.ok(err.endsWith('\r\x1b[K'), 'the bar is cleared');
+    assert.ok(!err.includes('\n'), 'no plain lines on a terminal');
+  });
+
+  test('every workflow in workflows/ runs from its sample input', async () => {
+    for (const name of ['planning', 'etl', 'order-fulfilment']) {
+      const { code, out, err } = await run([join(root, 'workflows', `${name}.ts`)]);
+      assert.equal(code, 0, `${name}: ${err}`);
+      assert.equal(typeof JSON.parse(out), 'object');
+    }
+  });
+
+  test('a failing workflow exits 1 with a readable error and nothing on stdout', async () => {
+    const input = JSON.stringify({ orderId: 'o9', lines: [{ sku: 'book', qty: 1 }], country: 'XX', express: false });
+    const { code, out, err } = await run([join(root, 'workflows', 'order-fulfilment.ts'), `--input=${input}`]);
+    assert.equal(code, 1);
+    assert.equal(out, '');
+    assert.match(err, /triage run: workflow "order-fulfilment" failed at step "ship": no carrier ships to XX \[NON_RETRYABLE\]/);
+    assert.match(err, /compensation-completed charge/);
+  });
+
+  test('bad files and bad input get a readable error and a non-zero exit', async () => {
+    const cases: Array<[string[], number, RegExp]> = [
+      [[join(dir, 'missing.ts')], 1, /no such file: .*missing\.ts/],
+      [[join(dir, 'broken.ts')], 1, /invalid workflow "broken":\n {2}step "a" after\[0\]: names no step of this workflow \("ghost"\)\n {2}step "a" priority: must be/],
+      [[join(dir, 'nothing.ts')], 1, /exports no workflow definition/],
+      [[join(dir, 'syntax.ts')], 1, /could not load workflow file .*syntax\.ts/],
+      [[join(dir, 'lonely.ts')], 1, /no handlers module: expected .*lonely\.handlers\.ts/],
+      [[join(dir, 'double.ts'), '--input', '{nope'], 2, /--input is not valid JSON/],
+      [[join(dir, 'double.ts'), '--bogus'], 2, /unknown option --bogus/],
+      [[], 2, /which workflow file/],
+    ];
+    for (const [args, expected, message] of cases) {
+      const { code, out, err } = await run(args);
+      assert.equal(code, expected, `${args.join(' ')}: ${err}`);
+      assert.match(err, message);
+      assert.equal(out, '');
+    }
+  });
+
+  test('the installed command exits non-zero on failure', () => {
+    const input = JSON.stringify({ orderId: 'o9', lines: [{ sku: 'book', qty: 1 }], country: 'XX', express: false });
+    const child = spawnSync(process.execPath, [join(root, 'bin', 'triage.js'), 'run', 'workflows/order-fulfilment.ts', '--input', input], { cwd: root, encoding: 'utf8' });
+    assert.equal(child.status, 1, child.stderr);
+    assert.equal(child.stdout, '');
+    assert.match(child.stderr, /failed at step "ship"/);
+  });
+});
