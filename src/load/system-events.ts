@@ -1,0 +1,52 @@
+/**
+ * Engine-level events: what the coordinator decided and why, and slots found stuck. They are not
+ * about one payload, so they travel apart from payload events (`EventHub.on('coordinator.decision')`).
+ */
+import type { Tier } from '../payload.ts';
+import type { LoadLevel, LoadSignals } from './levels.ts';
+
+export type DecisionAction =
+  | 'level' | 'degrade' | 'restore' | 'elevate' | 'unelevate' | 'transfer' | 'scale' | 'pin' | 'release'
+  | 'makeup' | 'expire' | 'throttle';
+
+/** One decision, with the reason in words and the numbers behind it. */
+export interface Decision {
+  readonly at: number;
+  readonly action: DecisionAction;
+  /** The load level when it was taken (after it, for `level`). */
+  readonly level: LoadLevel;
+  readonly reason: string;
+  /** degrade / restore / elevate / transfer: the tier concerned. */
+  readonly tier?: Tier;
+  /** degrade: `degrade` or `skip`. */
+  readonly mode?: 'degrade' | 'skip';
+  /** elevate / unelevate / transfer (source): the partition concerned. */
+  readonly partition?: number;
+  /** transfer: the receiving partition. */
+  readonly to?: number;
+  /** transfer / makeup / expire: how many payloads. */
+  readonly count?: number;
+  /** scale: the new pool size; throttle: the new limit (undefined = unlimited). */
+  readonly size?: number;
+  /** level: the previous level. */
+  readonly from?: LoadLevel;
+  /** level: the signals it was decided on. */
+  readonly signals?: LoadSignals;
+}
+
+/** A handler still running past its timeout plus grace: its slot was replaced. */
+export interface StuckReport {
+  readonly at: number;
+  readonly slot: number;
+  readonly id: string;
+  readonly handlerType: string;
+  readonly partition: number;
+  readonly startedAt: number;
+  readonly timeout: number;
+}
+
+export interface SystemEventMap {
+  readonly 'coordinator.decision': Decision;
+  readonly 'pool.stuck': StuckReport;
+}
+export type SystemEventType = keyof SystemEventMap;
