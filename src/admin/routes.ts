@@ -1,0 +1,181 @@
+/**
+ * The admin endpoints as a table: method, path pattern, whether it is an operator action (bearer
+ * token required), which query parameters it takes, and the handler. The server matches, checks
+ * and dispatches; handlers validate their own input and read only `AdminSources`.
+ */
+import { randomBytes } from 'node:crypto';
+import { AdminError } from './errors.ts';
+import { checkQuery, decodeSegment, intParam } from './http.ts';
+import { renderPage } from './page.ts';
+import { LOAD_LEVELS, type AdminSources, type LoadLevel } from './sources.ts';
+
+export interface RouteContext {
+  readonly sources: AdminSources;
+  /** Path parameters, percent-decoded, in pattern order. */
+  readonly params: readonly string[];
+  readonly query: URLSearchParams;
+  readonly body: unknown;
+}
+
+export type Reply =
+  | { readonly status: number; readonly json: unknown }
+  | { readonly status: number; readonly contentType: string; readonly text: string; readonly headers?: Record<string, string> };
+
+export interface Route {
+  readonly method: 'GET' | 'POST';
+  /** As documented in `/api`. */
+  readonly path: string;
+  readonly pattern: RegExp;
+  /** Operator action: needs the bearer token. */
+  readonly action: boolean;
+  readonly query: readonly string[];
+  readonly doc: string;
+  handle(ctx: RouteContext): Reply | Promise<Reply>;
+}
+
+const LIMIT_MAX = 1_000;
+const ok = (json: unknown): Reply => ({ status: 200, json });
+const limitOf = (ctx: RouteContext, fallback: number) => intParam(ctx.query, 'limit', fallback, 1, LIMIT_MAX);
+
+/** Ids look like `<unique>.<partition in base 36>`; anything else cannot name a payload. */
+const PAYLOAD_ID = /^[A-Za-z0-9_-]{1,100}\.[0-9a-z]{1,8}$/;
+const WORKFLOW_ID = /^[A-Za-z0-9_.:-]{1,200}$/;
+
+function payloadId(ctx: RouteContext): string {
+  const id = ctx.params[0] ?? '';
+  if (!PAYLOAD_ID.test(id)) throw new AdminError('INVALID_ID', `${JSON.stringify(id)} is not a payload id (expected <unique>.<partition>)`, 'id');
+  return id;
+}
+
+/** The body as an object with only the named fields, each required. */
+function fields(body: unknown, names: readonly string[]): Record<string, unknown> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new AdminError('BAD_REQUEST', `request body must be a JSON object with ${names.map((n) => JSON.stringify(n)).join(', ')}`);
+  }
+  const record = body as Record<string, unknown>;
+  for (const key of Object.keys(record)) {
+    if (!names.includes(key)) throw new AdminError('BAD_REQUEST', `unknown field ${JSON.stringify(key)} in request body`, key);
+  }
+  for (const name of names) {
+    if (!(name in record)) throw new AdminError('BAD_REQUEST', `request body is missing ${JSON.stringify(name)}`, name);
+  }
+  return record;
+}
+
+function noBody(body: unknown): void {
+  if (body !== undefined && !(typeof body === 'object' && body !== null && !Array.isArray(body) && Object.keys(body).length === 0)) {
+    throw new AdminError('BAD_REQUEST', 'this action takes no request body (or an empty JSON object)');
+  }
+}
+
+const route = (method: Route['method'], path: string, doc: string, handle: Route['handle'], extra: Partial<Pick<Route, 'action' | 'query'>> = {}): Route => ({
+  method,
+  path,
+  doc,
+  handle,
+  action: extra.action ?? false,
+  query: extra.query ?? [],
+  pattern: new RegExp(`^${path.replace(/:[a-z]+/g, '([^/]+)')}/?$`),
+});
+
+function page(ctx: RouteContext): Reply {
+  const refreshMs = intParam(ctx.query, 'refresh', 1_000, 100, 60_000);
+  const nonce = randomBytes(16).toString('base64');
+  return {
+    status: 200,
+    contentType: 'text/html; charset=utf-8',
+    text: renderPage({ name: ctx.sources.name, nonce, refreshMs }),
+    headers: {
+      'content-security-policy': `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
+      'referrer-policy': 'no-referrer',
+    },
+  };
+}
+
+export const ROUTES: readonly Route[] = [
+  route('GET', '/', 'the admin page: actor tree, queues, running payloads, load and ledger, refreshing live', page, { query: ['refresh'] }),
+  route('GET', '/api', 'this list of endpoints', () => ok({ endpoints: ROUTES.map(({ method, path, action, query, doc }) => ({ method, path, action, query, doc })) })),
+  route('GET', '/api/tree', 'the live actor tree: path, kind, mailbox length and state summary of every actor', (ctx) => ok(ctx.sources.tree())),
+  route('GET', '/api/partitions', 'the execution pool and every partition: depth and oldest wait per tier, running, delayed, totals', (ctx) => ok(ctx.sources.partitions())),
+  route('GET', '/api/partitions/:n', 'one partition', (ctx) => {
+    const raw = ctx.params[0] ?? '';
+    if (!/^\d{1,6}$/.test(raw)) throw new AdminError('BAD_REQUEST', `partition must be a whole number, got ${JSON.stringify(raw)}`, 'partition');
+    const view = ctx.sources.partitions();
+    const partition = view.partitions[Number(raw)];
+    if (!partition) throw new AdminError('NOT_FOUND', `no partition ${raw}: this runtime has ${view.partitions.length} (0–${view.partitions.length - 1})`, 'partition');
+    return ok({ at: view.at, partition });
+  }),
+  route('GET', '/api/running', 'attempts running now, longest-running first', (ctx) => ok(ctx.sources.running(limitOf(ctx, 100))), { query: ['limit'] }),
+  route('GET', '/api/payloads/:id', 'one payload: status, tier, partition, attempts, timestamps, progress, result or error', async (ctx) => {
+    const id = payloadId(ctx);
+    const view = await ctx.sources.payload(id);
+    if (!view) throw new AdminError('UNKNOWN_PAYLOAD', `no payload with id ${JSON.stringify(id)}`, 'id');
+    return ok(view);
+  }),
+  route('POST', '/api/payloads/:id/cancel', 'cancel a queued, delayed or running payload', async (ctx) => {
+    const id = payloadId(ctx);
+    noBody(ctx.body);
+    const result = await ctx.sources.cancel(id);
+    if (result.outcome === 'unknown') throw new AdminError('UNKNOWN_PAYLOAD', `no payload with id ${JSON.stringify(id)}`, 'id');
+    if (result.outcome === 'already-finished') throw new AdminError('ALREADY_FINISHED', `payload ${id} already finished (${result.view.status}); nothing to cancel`, 'id');
+    return ok({ id, cancelled: true, payload: result.view });
+  }, { action: true }),
+  route('GET', '/api/ledger', 'payloads skipped or degraded under load, oldest first', (ctx) => ok(ctx.sources.ledger(limitOf(ctx, 100))), { query: ['limit'] }),
+  route('POST', '/api/ledger/reschedule', 'reschedule every ledger entry now', async (ctx) => {
+    noBody(ctx.body);
+    return ok(await ctx.sources.rescheduleLedger());
+  }, { action: true }),
+  route('GET', '/api/workflows', 'workflow instances, most recent first, with step counts', (ctx) => ok(ctx.sources.workflows(limitOf(ctx, 100))), { query: ['limit'] }),
+  route('GET', '/api/workflows/:id', 'one workflow instance and its steps', async (ctx) => {
+    const id = ctx.params[0] ?? '';
+    if (!WORKFLOW_ID.test(id)) throw new AdminError('INVALID_ID', `${JSON.stringify(id)} is not a workflow instance id`, 'id');
+    const detail = await ctx.sources.workflow(id);
+    if (!detail) throw new AdminError('UNKNOWN_WORKFLOW', `no workflow instance with id ${JSON.stringify(id)}`, 'id');
+    return ok(detail);
+  }),
+  route('GET', '/api/load', 'the load level, whether it is pinned, the low-tier throttle, and the latest decisions', (ctx) =>
+    ok({ ...ctx.sources.load(), decisions: ctx.sources.decisions(10) })),
+  route('GET', '/api/decisions', 'recent coordinator decisions, most recent first', (ctx) => ok({ decisions: ctx.sources.decisions(limitOf(ctx, 50)) }), { query: ['limit'] }),
+  route('POST', '/api/load/pin', 'pin the load level: body {"level": "normal"|"elevated"|"critical"}', async (ctx) => {
+    const { level } = fields(ctx.body, ['level']);
+    if (!LOAD_LEVELS.includes(level as LoadLevel)) {
+      throw new AdminError('BAD_REQUEST', `level must be one of ${LOAD_LEVELS.join(', ')}, got ${JSON.stringify(level)}`, 'level');
+    }
+    return ok(await ctx.sources.pinLoad(level as LoadLevel));
+  }, { action: true }),
+  route('POST', '/api/load/release', 'release a pinned load level', async (ctx) => {
+    noBody(ctx.body);
+    return ok(await ctx.sources.releaseLoad());
+  }, { action: true }),
+  route('POST', '/api/throttle/low', 'limit low-tier starts per second: body {"perSecond": n} (null lifts the limit)', async (ctx) => {
+    const { perSecond } = fields(ctx.body, ['perSecond']);
+    if (perSecond !== null && (typeof perSecond !== 'number' || !Number.isFinite(perSecond) || perSecond < 0 || perSecond > 1_000_000_000)) {
+      throw new AdminError('BAD_REQUEST', `perSecond must be a number between 0 and 1000000000, or null for no limit; got ${JSON.stringify(perSecond)}`, 'perSecond');
+    }
+    return ok(await ctx.sources.setLowThrottle(perSecond));
+  }, { action: true }),
+  route('GET', '/api/health', 'liveness and readiness together, always 200', (ctx) => ok(ctx.sources.health())),
+  route('GET', '/api/health/live', 'liveness: 200 while the process answers', () => ok({ live: true })),
+  route('GET', '/api/health/ready', 'readiness: 200 when the runtime accepts work and every check passes, else 503', (ctx) => {
+    const { ready, status, checks } = ctx.sources.health();
+    return { status: ready ? 200 : 503, json: { ready, status, checks } };
+  }),
+  route('GET', '/metrics', 'Prometheus metrics (text exposition format)', async (ctx) => {
+    const { contentType, body } = await ctx.sources.metrics();
+    return { status: 200, contentType, text: body };
+  }),
+];
+
+/** Matches a path against the table: the route for this method, or the methods the path allows. */
+export function match(method: string, path: string): { route: Route; params: string[] } | { allowed: string[] } | undefined {
+  const allowed: string[] = [];
+  for (const r of ROUTES) {
+    const m = r.pattern.exec(path);
+    if (!m) continue;
+    if (r.method === method || (method === 'HEAD' && r.method === 'GET')) {
+      return { route: r, params: m.slice(1).map((segment, i) => decodeSegment(segment, r.path.match(/:[a-z]+/g)?.[i]?.slice(1) ?? 'segment')) };
+    }
+    allowed.push(r.method === 'GET' ? 'GET, HEAD' : r.method);
+  }
+  return allowed.length > 0 ? { allowed } : undefined;
+}

@@ -1,0 +1,88 @@
+/**
+ * `AdminSources` for a Runtime. What the runtime has today is answered in full (actor tree, queues,
+ * payloads, running attempts, cancel, health, metrics); the coordinator's and the workflow engine's
+ * parts come from `AdminPlugins` and fall back to what is true without them.
+ */
+import { TERMINAL_STATUSES } from '../payload.ts';
+import type { Runtime } from '../runtime.ts';
+import { notAvailable } from './errors.ts';
+import {
+  actorTree, type AdminPlugins, type AdminSources, type CoordinatorSource, type HealthCheck, type LoadView,
+} from './sources.ts';
+
+/** Without a coordinator the level never moves and nothing is throttled. */
+const STEADY_LOAD: LoadView = { level: 'normal', pinned: false, lowThrottle: null, since: undefined };
+
+export function runtimeSources(runtime: Runtime, plugins: () => AdminPlugins): AdminSources {
+  const now = () => runtime.options.clock.now();
+  // Recovery runs asynchronously from creation; readiness waits for it.
+  let recovery: HealthCheck = { name: 'recovery', ok: false, detail: 'recovering state from the store' };
+  runtime.ready().then(
+    () => (recovery = { name: 'recovery', ok: true, detail: 'state recovered' }),
+    (error: unknown) => (recovery = { name: 'recovery', ok: false, detail: `recovery failed: ${error instanceof Error ? error.message : String(error)}` }),
+  );
+  const coordinator = (action: string): CoordinatorSource => {
+    const source = plugins().coordinator;
+    if (!source) throw notAvailable(action, 'coordinator');
+    return source;
+  };
+  return {
+    name: runtime.options.name,
+    tree() {
+      const actors = runtime.tree();
+      return { at: now(), actors: actors.length, root: actorTree(runtime.options.name, actors) };
+    },
+    partitions() {
+      const { status, pool, partitions } = runtime.stats();
+      return { at: now(), status, pool, partitions };
+    },
+    running(limit) {
+      const at = now();
+      const all = runtime.metrics.running();
+      return {
+        at,
+        total: all.length,
+        running: all.slice(0, limit).map((r) => ({ ...r, runningMs: Math.max(0, at - r.startedAt) })),
+      };
+    },
+    payload: (id) => runtime.get(id),
+    ledger: (limit) => plugins().coordinator?.ledger(limit) ?? { total: 0, entries: [] },
+    workflows: (limit) => plugins().workflows?.list(limit) ?? { total: 0, instances: [] },
+    workflow: async (id) => plugins().workflows?.get(id),
+    load: () => plugins().coordinator?.load() ?? STEADY_LOAD,
+    decisions: (limit) => plugins().coordinator?.decisions(limit) ?? [],
+    health() {
+      const status = runtime.state;
+      const store = runtime.store.stats();
+      const checks: HealthCheck[] = [
+        { name: 'runtime', ok: status === 'running', detail: `runtime is ${status}` },
+        recovery,
+        { name: 'store', ok: store.available, detail: `${store.durable ? 'durable' : 'in-memory'} store ${store.available ? 'available' : 'unavailable: new work is refused'}` },
+      ];
+      for (const check of plugins().checks ?? []) checks.push(runSafely(check));
+      return { live: true, ready: checks.every((c) => c.ok), status, checks };
+    },
+    metrics: () => runtime.metrics.exposition(),
+    async cancel(id) {
+      const before = await runtime.get(id);
+      if (!before) return { outcome: 'unknown' };
+      if (TERMINAL_STATUSES.has(before.status)) return { outcome: 'already-finished', view: before };
+      const cancelled = await runtime.cancel(id);
+      const after = (await runtime.get(id)) ?? before;
+      return cancelled ? { outcome: 'cancelled', view: after } : { outcome: 'already-finished', view: after };
+    },
+    pinLoad: async (level) => coordinator('pinning the load level').pin(level),
+    releaseLoad: async () => coordinator('releasing the load level').release(),
+    rescheduleLedger: async () => coordinator('rescheduling the ledger').reschedule(),
+    setLowThrottle: async (perSecond) => coordinator('throttling the low tier').setLowThrottle(perSecond),
+  };
+}
+
+/** A readiness check that throws counts as failing; its error must not take the probe down. */
+function runSafely(check: () => HealthCheck): HealthCheck {
+  try {
+    return check();
+  } catch (error) {
+    return { name: check.name || 'check', ok: false, detail: error instanceof Error ? error.message : String(error) };
+  }
+}

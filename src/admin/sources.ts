@@ -1,0 +1,228 @@
+/**
+ * What the admin server reads and acts on, as one narrow interface (`AdminSources`). The server
+ * knows nothing else about the runtime; `runtimeSources` builds the interface from a Runtime plus
+ * the optional parts the runtime may have (`AdminPlugins`: coordinator, workflows, readiness
+ * checks). A part that is missing answers with what is true today — load level `normal`, an empty
+ * ledger, no decisions, no workflows — and its operator actions answer 501 `NOT_AVAILABLE`.
+ */
+import type { PartitionStats } from '../../actors/partition/state.ts';
+import type { ActorInfo } from '../core/actor-system.ts';
+import type { PoolStats } from '../execution/pool.ts';
+import type { PayloadView, Tier } from '../payload.ts';
+import type { RuntimeStatus } from '../runtime.ts';
+
+export const LOAD_LEVELS = ['normal', 'elevated', 'critical'] as const;
+export type LoadLevel = (typeof LOAD_LEVELS)[number];
+
+/** One node of the live actor tree; `children` nest by path. */
+export interface ActorNode {
+  readonly path: string;
+  readonly kind: string;
+  /** Messages dispatched to it but not yet processed (0 for grouping nodes). */
+  readonly mailbox: number;
+  readonly processed: number;
+  readonly summary: Record<string, unknown>;
+  readonly children: readonly ActorNode[];
+}
+
+export interface TreeView {
+  readonly at: number;
+  readonly actors: number;
+  readonly root: ActorNode;
+}
+
+export interface PartitionsView {
+  readonly at: number;
+  readonly status: RuntimeStatus;
+  readonly pool: PoolStats;
+  readonly partitions: readonly PartitionStats[];
+}
+
+/** An attempt running now, as the admin page and `triage inspect` list it. */
+export interface RunningPayload {
+  readonly id: string;
+  readonly type: string;
+  readonly clientId: string;
+  readonly partition: number;
+  readonly tier: Tier;
+  readonly attempt: number;
+  readonly startedAt: number;
+  readonly runningMs: number;
+}
+
+export interface RunningView {
+  readonly at: number;
+  readonly total: number;
+  readonly running: readonly RunningPayload[];
+}
+
+export interface LoadView {
+  readonly level: LoadLevel;
+  /** An operator pinned the level; the coordinator leaves it until released. */
+  readonly pinned: boolean;
+  /** Most low-tier starts per second; null = unlimited. */
+  readonly lowThrottle: number | null;
+  /** When the level last changed (epoch ms); undefined when it never has. */
+  readonly since: number | undefined;
+}
+
+export interface CoordinatorDecision {
+  readonly at: number;
+  /** What the coordinator did: `elevate`, `degrade`, `restore`, `transfer`, `scale`, `pin`, … */
+  readonly action: string;
+  readonly level: LoadLevel;
+  readonly reason: string;
+}
+
+/** A payload skipped or degraded because of load, waiting in the ledger to be rescheduled. */
+export interface LedgerEntryView {
+  readonly id: string;
+  readonly type: string;
+  readonly clientId: string;
+  readonly partition: number;
+  readonly tier: Tier;
+  readonly kind: 'skipped' | 'degraded';
+  readonly at: number;
+  readonly reason: string;
+}
+
+export interface LedgerView {
+  readonly total: number;
+  readonly entries: readonly LedgerEntryView[];
+}
+
+export type WorkflowStatus = 'running' | 'compensating' | 'completed' | 'failed' | 'cancelled';
+
+export type WorkflowStepStatus =
+  | 'pending' | 'running' | 'completed' | 'failed' | 'skipped' | 'cancelled' | 'compensating' | 'compensated' | 'compensation-failed';
+
+export interface WorkflowStepView {
+  readonly name: string;
+  readonly status: WorkflowStepStatus;
+  /** The step's payloads: one, or one per item of a fan-out. */
+  readonly payloads: readonly string[];
+  readonly startedAt: number | undefined;
+  readonly finishedAt: number | undefined;
+}
+
+export interface WorkflowInstanceSummary {
+  readonly id: string;
+  readonly workflow: string;
+  readonly status: WorkflowStatus;
+  readonly startedAt: number;
+  readonly finishedAt: number | undefined;
+  readonly steps: { readonly total: number; readonly completed: number; readonly running: number; readonly failed: number };
+}
+
+export interface WorkflowInstanceDetail extends Omit<WorkflowInstanceSummary, 'steps'> {
+  readonly steps: readonly WorkflowStepView[];
+}
+
+export interface WorkflowsView {
+  readonly total: number;
+  readonly instances: readonly WorkflowInstanceSummary[];
+}
+
+export interface HealthCheck {
+  readonly name: string;
+  readonly ok: boolean;
+  readonly detail: string;
+}
+
+export interface HealthView {
+  /** The process answers and its event loop turns. */
+  readonly live: boolean;
+  /** The runtime accepts work and every readiness check passes. */
+  readonly ready: boolean;
+  readonly status: RuntimeStatus;
+  readonly checks: readonly HealthCheck[];
+}
+
+export type CancelOutcome =
+  | { readonly outcome: 'cancelled'; readonly view: PayloadView }
+  | { readonly outcome: 'already-finished'; readonly view: PayloadView }
+  | { readonly outcome: 'unknown' };
+
+export interface MetricsExposition {
+  readonly contentType: string;
+  readonly body: string;
+}
+
+/** Everything the admin server reads and does. */
+export interface AdminSources {
+  readonly name: string;
+  tree(): TreeView;
+  partitions(): PartitionsView;
+  running(limit: number): RunningView;
+  payload(id: string): Promise<PayloadView | undefined>;
+  ledger(limit: number): LedgerView;
+  workflows(limit: number): WorkflowsView;
+  workflow(id: string): Promise<WorkflowInstanceDetail | undefined>;
+  load(): LoadView;
+  decisions(limit: number): readonly CoordinatorDecision[];
+  health(): HealthView;
+  metrics(): Promise<MetricsExposition>;
+  // Operator actions. Each throws AdminError NOT_AVAILABLE when the part it needs is missing.
+  cancel(id: string): Promise<CancelOutcome>;
+  pinLoad(level: LoadLevel): Promise<LoadView>;
+  releaseLoad(): Promise<LoadView>;
+  rescheduleLedger(): Promise<{ readonly rescheduled: number }>;
+  setLowThrottle(perSecond: number | null): Promise<LoadView>;
+}
+
+/**
+ * The coordinator's part, plugged in with `runtime.admin.provide({ coordinator })`. Every method is
+ * required: a coordinator that exists can answer all of them.
+ */
+export interface CoordinatorSource {
+  load(): LoadView;
+  /** Most recent first, at most `limit`. */
+  decisions(limit: number): readonly CoordinatorDecision[];
+  /** Oldest first, at most `limit`; `total` counts all entries. */
+  ledger(limit: number): LedgerView;
+  pin(level: LoadLevel): LoadView | Promise<LoadView>;
+  release(): LoadView | Promise<LoadView>;
+  /** Reschedules every ledger entry now, whatever the load. */
+  reschedule(): { readonly rescheduled: number } | Promise<{ readonly rescheduled: number }>;
+  /** Most low-tier starts per second; null lifts the limit. */
+  setLowThrottle(perSecond: number | null): LoadView | Promise<LoadView>;
+}
+
+/** The workflow engine's part, plugged in with `runtime.admin.provide({ workflows })`. */
+export interface WorkflowSource {
+  /** Most recently started first, at most `limit`; `total` counts all instances. */
+  list(limit: number): WorkflowsView;
+  get(id: string): WorkflowInstanceDetail | undefined | Promise<WorkflowInstanceDetail | undefined>;
+}
+
+export interface AdminPlugins {
+  readonly coordinator?: CoordinatorSource;
+  readonly workflows?: WorkflowSource;
+  /** Extra readiness checks (a Redis connection, a lease); each runs on every readiness probe. */
+  readonly checks?: readonly (() => HealthCheck)[];
+}
+
+/** Nests the flat actor list by path under the system's root. */
+export function actorTree(system: string, actors: readonly ActorInfo[]): ActorNode {
+  type Mutable = { path: string; kind: string; mailbox: number; processed: number; summary: Record<string, unknown>; children: Mutable[] };
+  const root: Mutable = { path: `/${system}`, kind: 'system', mailbox: 0, processed: 0, summary: {}, children: [] };
+  const nodes = new Map<string, Mutable>([[root.path, root]]);
+  const nodeAt = (path: string): Mutable => {
+    let node = nodes.get(path);
+    if (node) return node;
+    const cut = path.lastIndexOf('/');
+    const parent = nodeAt(cut > 0 ? path.slice(0, cut) : root.path);
+    node = { path, kind: 'group', mailbox: 0, processed: 0, summary: {}, children: [] };
+    nodes.set(path, node);
+    parent.children.push(node);
+    return node;
+  };
+  for (const actor of actors) {
+    const node = nodeAt(actor.path);
+    node.kind = actor.kind;
+    node.mailbox = actor.mailbox;
+    node.processed = actor.processed;
+    node.summary = actor.summary;
+  }
+  return root;
+}

@@ -1,0 +1,288 @@
+/**
+ * `triage start`: a runtime (embedded default, or durable on Redis), its admin endpoint, the modules
+ * of a workflow folder, and optionally the main job's workload as a live demo. Runs until SIGINT or SIGTERM, then
+ * stops (running attempts are aborted).
+ */
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
+import { AdminError } from '../../admin/errors.ts';
+import type { AdminListener } from '../../admin/server.ts';
+import type { Handler, HandlerOptions } from '../../execution/handlers.ts';
+import { createRuntime, type CreateRuntimeOptions, type Runtime } from '../../runtime.ts';
+import { EXIT, UsageError, type CliIo, type Command } from '../command.ts';
+
+export interface StartOptions {
+  readonly port: number;
+  readonly host: string;
+  readonly token: string | undefined;
+  /** Folder of modules to load; undefined = none. */
+  readonly workflows: string | undefined;
+  readonly demo: boolean;
+  readonly runtime: CreateRuntimeOptions;
+}
+
+export interface Started {
+  readonly runtime: Runtime;
+  readonly admin: AdminListener;
+  /** What the workflow folder held. */
+  readonly loaded: LoadedFolder;
+  stop(): Promise<void>;
+}
+
+const usage = `usage: triage start [options]
+
+Starts a runtime with its admin endpoint and prints the admin page's URL: on the embedded default
+(in-process, in memory), or durable on Redis with --redis. Runs until interrupted (SIGINT/SIGTERM),
+then stops cleanly.
+
+options:
+  --port <n>            admin port (0 = any free port)        env TRIAGE_ADMIN_PORT   default 7070
+  --host <address>      admin address                         env TRIAGE_ADMIN_HOST   default 127.0.0.1
+                        any address but loopback needs a token
+  --token-file <path>   file holding the bearer token for operator actions (or env TRIAGE_ADMIN_TOKEN);
+                        without a token, operator actions are off
+  --workflows <dir>     load the workflow folder: <name>.handlers.ts modules register their handlers,
+                        <name>.ts modules hold workflow definitions (or export register(runtime))
+                                                                                 default ./workflows if present
+  --redis <url>         journal and snapshot on Redis; state is recovered at start
+                                                              env TRIAGE_REDIS_URL
+  --redis-prefix <p>    prefix of every Redis key             env TRIAGE_REDIS_PREFIX default triage
+  --partitions <n>      virtual partitions                    default 16
+  --concurrency <n>     execution slots                       default 32 (8 with --demo)
+  --name <name>         runtime name (actor system, metric label)
+  --demo                run the main job's mixed workload, wave after wave, to watch
+  --help                show this help
+
+exit codes: 0 stopped on a signal
+            1 failed to start or run (port in use, Redis unreachable, a module failed to load)
+            2 bad usage or configuration (bad flag, public address without a token)
+`;
+
+const int = (flag: string, raw: string | undefined, min: number, max: number): number | undefined => {
+  if (raw === undefined) return undefined;
+  const value = /^\d+$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(value) || value < min || value > max) throw new UsageError(`${flag} must be a whole number between ${min} and ${max}, got ${JSON.stringify(raw)}`);
+  return value;
+};
+
+/** Flags and environment → options. Throws UsageError naming the problem. */
+export function parseStartArgs(args: string[], env: NodeJS.ProcessEnv, cwd = process.cwd()): StartOptions {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        port: { type: 'string' }, host: { type: 'string' }, 'token-file': { type: 'string' }, workflows: { type: 'string' },
+        redis: { type: 'string' }, 'redis-prefix': { type: 'string' }, partitions: { type: 'string' }, concurrency: { type: 'string' }, name: { type: 'string' },
+        demo: { type: 'boolean' },
+      },
+    }));
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  let token = env['TRIAGE_ADMIN_TOKEN'] || undefined;
+  if (values['token-file'] !== undefined) {
+    try {
+      token = readFileSync(values['token-file'], 'utf8').trim();
+    } catch (error) {
+      throw new UsageError(`cannot read --token-file ${values['token-file']}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+  }
+  let workflows: string | undefined;
+  if (values.workflows !== undefined) {
+    workflows = resolve(cwd, values.workflows);
+    if (!existsSync(workflows) || !statSync(workflows).isDirectory()) throw new UsageError(`--workflows ${values.workflows} is not a folder`);
+  } else if (existsSync(join(cwd, 'workflows')) && statSync(join(cwd, 'workflows')).isDirectory()) {
+    workflows = join(cwd, 'workflows');
+  }
+  const demo = values.demo === true;
+  const redis = values.redis ?? (env['TRIAGE_REDIS_URL'] || undefined);
+  const prefix = values['redis-prefix'] ?? (env['TRIAGE_REDIS_PREFIX'] || undefined);
+  if (redis !== undefined && !/^rediss?:\/\//.test(redis)) throw new UsageError(`--redis must be a redis:// or rediss:// URL, got ${JSON.stringify(redis)}`);
+  if (prefix !== undefined && !/^[\w.:-]+$/.test(prefix)) throw new UsageError(`--redis-prefix must be letters, digits, . : _ -, got ${JSON.stringify(prefix)}`);
+  if (prefix !== undefined && redis === undefined) throw new UsageError('--redis-prefix goes with --redis');
+  const partitions = int('--partitions', values.partitions, 1, 65_536);
+  const concurrency = int('--concurrency', values.concurrency, 1, 1_000_000);
+  return {
+    port: int('--port', values.port ?? (env['TRIAGE_ADMIN_PORT'] || undefined), 0, 65_535) ?? 7070,
+    host: values.host ?? (env['TRIAGE_ADMIN_HOST'] || '127.0.0.1'),
+    token,
+    workflows,
+    demo,
+    runtime: {
+      ...(redis === undefined ? {} : { redis: { url: redis, ...(prefix === undefined ? {} : { prefix }) } }),
+      ...(values.name === undefined ? {} : { name: values.name }),
+      ...(partitions === undefined ? {} : { partitions }),
+      ...(concurrency === undefined ? (demo ? { concurrency: 8 } : {}) : { concurrency }),
+    },
+  };
+}
+
+const MODULE = /\.(?:m?ts|m?js)$/;
+const NOT_A_MODULE = /(?:\.d\.ts|\.test\.[mc]?[jt]s)$/;
+const HANDLERS_MODULE = /\.handlers\.[mc]?[jt]s$/;
+/** How a workflow definition marks itself (`src/dsl/definition.ts`), so this loader needs no DSL import. */
+const DEFINITION_KIND = 'triage.workflow';
+
+export interface LoadedFolder {
+  /** Modules imported, in name order. */
+  readonly modules: readonly string[];
+  /** Handler types registered from `*.handlers.ts` modules. */
+  readonly handlerTypes: readonly string[];
+  /** Names of the workflow definitions found (imported, so a broken one fails the start). */
+  readonly workflows: readonly string[];
+}
+
+/**
+ * Loads a workflow folder as `triage run` reads one: `<name>.handlers.ts` modules export `handlers`
+ * (payload type → handler) and optionally `handlerOptions`, registered on the runtime; `<name>.ts`
+ * modules export a workflow definition (listed) or a `register(runtime)` function (called).
+ */
+export async function loadWorkflowFolder(runtime: Runtime, dir: string, warn: (line: string) => void): Promise<LoadedFolder> {
+  const loaded = { modules: [] as string[], handlerTypes: [] as string[], workflows: [] as string[] };
+  for (const file of readdirSync(dir).filter((f) => MODULE.test(f) && !NOT_A_MODULE.test(f)).sort()) {
+    const path = join(dir, file);
+    let module: Record<string, unknown>;
+    try {
+      module = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+    } catch (error) {
+      throw new Error(`cannot load ${path}: ${(error as Error).message}`);
+    }
+    loaded.modules.push(path);
+    if (HANDLERS_MODULE.test(file)) {
+      const { handlers, handlerOptions } = module as { handlers?: unknown; handlerOptions?: Record<string, HandlerOptions> };
+      if (typeof handlers !== 'object' || handlers === null || !Object.values(handlers).every((h) => typeof h === 'function')) {
+        throw new Error(`${path} must export \`handlers\`: an object of handler functions by payload type`);
+      }
+      for (const [type, fn] of Object.entries(handlers as Record<string, Handler>)) runtime.handle(type, fn, handlerOptions?.[type] ?? {});
+      loaded.handlerTypes.push(...Object.keys(handlers));
+    } else if (typeof module['register'] === 'function') {
+      await (module['register'] as (runtime: Runtime) => unknown)(runtime);
+    } else {
+      const definitions = Object.values(module).filter((v): v is { name: string } => (v as { kind?: unknown } | null)?.kind === DEFINITION_KIND);
+      if (definitions.length === 0) warn(`triage start: ${path} exports no workflow definition, handlers or register(runtime); nothing to load`);
+      for (const definition of new Set(definitions)) loaded.workflows.push(definition.name);
+    }
+  }
+  return loaded;
+}
+
+/** Runs waves of the main job's workload until `signal` aborts. */
+async function demoWaves(runtime: Runtime, signal: AbortSignal, warn: (line: string) => void): Promise<void> {
+  const { submitMainJob } = await import('../../../examples/main-job.ts');
+  while (!signal.aborted) {
+    try {
+      await submitMainJob(runtime, 1);
+      await sleep(1_000, undefined, { signal });
+    } catch (error) {
+      if (signal.aborted || runtime.state !== 'running') return;
+      warn(`triage start: demo wave failed: ${(error as Error).message}`);
+      await sleep(3_000, undefined, { signal }).catch(() => undefined);
+    }
+  }
+}
+
+/** Starts everything; the caller stops it. Errors are thrown (AdminError for the admin endpoint). */
+export async function startServer(options: StartOptions, io: Pick<CliIo, 'stderr'>): Promise<Started> {
+  const warn = (line: string) => void io.stderr.write(`${line}\n`);
+  let runtimeOptions = options.runtime;
+  if (options.demo) {
+    const { mainJobOptions } = await import('../../../examples/main-job.ts');
+    runtimeOptions = { ...mainJobOptions, ...runtimeOptions };
+  }
+  // The engine's warnings and errors go where the command's own do.
+  const line = (level: string) => (message: string, fields?: Record<string, unknown>) => void io.stderr.write(`${JSON.stringify({ level, message, ...fields })}\n`);
+  const runtime = createRuntime({ logger: { debug() {}, info() {}, warn: line('warn'), error: line('error') }, ...runtimeOptions });
+  let admin: AdminListener;
+  let loaded: LoadedFolder = { modules: [], handlerTypes: [], workflows: [] };
+  try {
+    // Connected to the store and recovered: nothing listens before that.
+    await runtime.ready().catch((error: unknown) => {
+      throw new Error(`cannot recover from the store: ${error instanceof Error ? error.message : String(error)}`);
+    });
+    if (options.demo) (await import('../../../examples/main-job.ts')).registerMainJob(runtime);
+    if (options.workflows !== undefined) loaded = await loadWorkflowFolder(runtime, options.workflows, warn);
+    admin = await runtime.admin.listen({ port: options.port, host: options.host, ...(options.token === undefined ? {} : { token: options.token }) });
+  } catch (error) {
+    await runtime.stop();
+    throw error;
+  }
+  const demo = new AbortController();
+  const waves = options.demo ? demoWaves(runtime, demo.signal, warn) : Promise.resolve();
+  return {
+    runtime,
+    admin,
+    loaded,
+    async stop() {
+      demo.abort();
+      await runtime.admin.close();
+      await waves;
+      // Not a drain: a slow handler must not keep a signalled process alive. Running attempts are aborted.
+      await runtime.stop();
+    },
+  };
+}
+
+/** The Redis URL without its password, for printing. */
+function redactUrl(redis: CreateRuntimeOptions['redis']): string {
+  const raw = typeof redis === 'string' ? redis : redis?.url ?? 'redis';
+  try {
+    const url = new URL(raw);
+    if (url.password) url.password = '***';
+    return url.href;
+  } catch {
+    return 'redis';
+  }
+}
+
+/** Resolves with the name of the first SIGINT or SIGTERM. */
+function nextStopSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const on = (signal: NodeJS.Signals) => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+      resolve(signal);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+}
+
+export const start: Command = {
+  name: 'start',
+  summary: 'run a runtime with its admin endpoint (and a demo workload with --demo)',
+  usage,
+  async run(args, io) {
+    const options = parseStartArgs(args, io.env);
+    let started: Started;
+    try {
+      started = await startServer(options, io);
+    } catch (error) {
+      const configuration = error instanceof AdminError && (error.code === 'INSECURE_BIND' || error.code === 'INVALID_ADMIN_OPTIONS');
+      const code = (error as { code?: unknown }).code;
+      const reason = code === 'EADDRINUSE' ? `${options.host}:${options.port} is already in use (try --port 0)` : (error as Error).message;
+      io.stderr.write(`triage start: ${reason}\n`);
+      return configuration || (error as { code?: unknown }).code === 'INVALID_OPTIONS' ? EXIT.usage : EXIT.failed;
+    }
+    const { admin, loaded, runtime } = started;
+    const store = runtime.store.stats().durable ? `durable on ${redactUrl(options.runtime.redis)}, ${runtime.recovery?.records ?? 0} records recovered` : 'in memory';
+    io.stdout.write(`triage: runtime ${runtime.options.name} running (${runtime.options.partitions} partitions, ${runtime.options.concurrency} slots, ${store})\n`);
+    if (loaded.modules.length > 0) {
+      const workflows = loaded.workflows.length === 0 ? 'no workflows' : `workflows ${loaded.workflows.join(', ')}`;
+      io.stdout.write(`triage: workflow folder ${options.workflows}: ${workflows}; ${loaded.handlerTypes.length} handler types\n`);
+    }
+    if (options.demo) io.stdout.write('triage: demo workload running (the main job, wave after wave)\n');
+    io.stdout.write(`triage: admin page ${admin.url}\ntriage: metrics ${admin.url}metrics\n`);
+    if (options.token === undefined) io.stdout.write('triage: operator actions are off (no TRIAGE_ADMIN_TOKEN)\n');
+    const signal = await nextStopSignal();
+    io.stdout.write(`triage: ${signal}, stopping\n`);
+    await started.stop();
+    io.stdout.write('triage: stopped\n');
+    return EXIT.ok;
+  },
+};

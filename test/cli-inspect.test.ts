@@ -1,0 +1,143 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { main } from '../src/cli/main.ts';
+import { fetchSnapshot, renderSnapshot } from '../src/cli/commands/inspect.ts';
+import { deferred } from './helpers.ts';
+import { captureIo, closedPort, serve, spawnTriage, within, type Served } from './admin-support.ts';
+
+/** One slot: a high payload runs (blocked), two medium ones queue behind it. */
+async function busy(): Promise<Served & { running: string; queued: string[]; release(): void }> {
+  const s = await serve({ partitions: 3, concurrency: 1 });
+  const gate = deferred<void>();
+  s.rt.handle('render', async () => gate.promise);
+  const running = await s.rt.submit({ type: 'render', priority: 'high', clientId: 'studio' });
+  await s.rt.idle();
+  const queued = await s.rt.submitMany([{ type: 'render', priority: 'medium' }, { type: 'render', priority: 'medium' }]);
+  await s.rt.idle();
+  s.clock.advance(2_500);
+  await s.rt.idle(); // the coordinator's rounds that the advance fired have settled: mailboxes read 0
+  return { ...s, running, queued, release: () => gate.resolve() };
+}
+
+describe('triage inspect', () => {
+  test('draws the queues per partition and tier, the running payloads, the actor tree and the ledger', async () => {
+    const s = await busy();
+    try {
+      const io = captureIo();
+      assert.equal(await main(['inspect', s.admin.url], io), 0, io.err());
+      const out = io.out();
+      const name = s.rt.options.name;
+      assert.match(out, new RegExp(`^Triage ${name} — running · load normal · pool 1/1 busy \\(c0 h1 m0 l0\\)`));
+      const running = await s.rt.get(s.running);
+      assert.match(out, new RegExp(`^RUNNING  1\\npayload .*\\n${s.running.replace('.', '\\.')}\\s+render\\s+studio\\s+p${running!.partition}\\s+high\\s+1\\s+2\\.5 s$`, 'm'));
+      for (const id of s.queued) {
+        const view = await s.rt.get(id);
+        assert.match(out, new RegExp(`^p${view!.partition}\\s+·\\s+·\\s+\\d \\(2\\.5 s\\)\\s+·`, 'm'), `partition ${view!.partition} shows its medium queue`);
+      }
+      // The tree lists the engine's other actors (coordinator, analyzer, dependency graph) before the partitions.
+      assert.match(out, new RegExp(`^ACTORS  \\d+\\n/${name}  system\\n(?:  .*\\n)*  partition-0  partition  mailbox 0  msgs \\d+  c0 h\\d m\\d l0  running \\d`, 'm'));
+      assert.match(out, /^LEDGER  0 entries$/m);
+    } finally {
+      s.release();
+      await s.close();
+    }
+  });
+
+  test('actors other than partitions show the scalar fields of their summary', async () => {
+    const s = await busy();
+    try {
+      const snapshot = await fetchSnapshot(new URL(s.admin.url));
+      const root = snapshot.tree.root;
+      const coordinator = { path: `${root.path}/coordinator`, kind: 'coordinator', mailbox: 1, processed: 3, summary: { level: 'elevated', pinned: true, signals: { cpu: 1 } }, children: [] };
+      const text = renderSnapshot({ ...snapshot, tree: { ...snapshot.tree, root: { ...root, children: [coordinator, ...root.children] } } });
+      assert.match(text, /^  coordinator  coordinator  mailbox 1  msgs 3  level elevated  pinned true$/m);
+    } finally {
+      s.release();
+      await s.close();
+    }
+  });
+
+  test('--json prints the raw views; the URL may come from TRIAGE_ADMIN_URL and may omit the scheme', async () => {
+    const s = await busy();
+    try {
+      const io = captureIo({ TRIAGE_ADMIN_URL: `127.0.0.1:${s.admin.port}` });
+      assert.equal(await main(['inspect', '--json'], io), 0, io.err());
+      const snapshot = JSON.parse(io.out()) as Record<string, any>;
+      assert.deepEqual(Object.keys(snapshot), ['partitions', 'tree', 'running', 'load', 'ledger']);
+      assert.equal(snapshot['running'].running[0].id, s.running);
+      assert.equal(snapshot['tree'].actors, snapshot['tree'].root.children.length);
+      assert.equal(snapshot['tree'].root.children.filter((c: { kind: string }) => c.kind === 'partition').length, 3);
+    } finally {
+      s.release();
+      await s.close();
+    }
+  });
+
+  test('--watch redraws: --count bounds it, and the change shows', async () => {
+    const s = await busy();
+    try {
+      const io = captureIo();
+      const watching = main(['inspect', s.admin.url, '--watch', '--interval', '100', '--count', '3'], io);
+      // Let the running payload finish between redraws: the next one starts, and later frames show it.
+      await within('the first frame', (async () => {
+        while (!io.out().includes('RUNNING')) await new Promise((r) => setTimeout(r, 10));
+      })());
+      s.release();
+      assert.equal(await within('three frames', watching), 0, io.err());
+      const frames = io.out().split(/^Triage /m).slice(1);
+      assert.equal(frames.length, 3);
+      assert.match(frames[0] as string, new RegExp(s.running.replace('.', '\\.')));
+      assert.doesNotMatch(frames[2] as string, new RegExp(`^${s.running.replace('.', '\\.')}`, 'm'));
+    } finally {
+      s.release();
+      await s.close();
+    }
+  });
+
+  test('an endpoint that cannot be reached, or is not Triage, exits 1; bad usage exits 2', async () => {
+    const unreachable = captureIo();
+    assert.equal(await main(['inspect', `http://127.0.0.1:${await closedPort()}/`], unreachable), 1);
+    assert.match(unreachable.err(), /^triage inspect: cannot reach http:\/\/127\.0\.0\.1:\d+\/: ECONNREFUSED/);
+
+    const other = createServer((_req, res) => res.end('<html>hello</html>'));
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+    try {
+      const io = captureIo();
+      assert.equal(await main(['inspect', `http://127.0.0.1:${(other.address() as AddressInfo).port}`], io), 1);
+      assert.match(io.err(), /answered 200 with something that is not JSON: is this a Triage admin endpoint\?/);
+    } finally {
+      other.closeAllConnections();
+      await new Promise<void>((resolve) => other.close(() => resolve()));
+    }
+
+    const usage: Array<[string[], RegExp]> = [
+      [['ftp://example.com'], /the url must be http or https, got ftp:/],
+      [['http://a', 'http://b'], /expected at most one url, got 2/],
+      [['--count', '2'], /--interval and --count go with --watch/],
+      [['--watch', '--interval', '10'], /--interval must be a whole number ≥ 100/],
+      [['--colour'], /Unknown option '--colour'/],
+    ];
+    for (const [args, message] of usage) {
+      const io = captureIo();
+      assert.equal(await main(['inspect', ...args], io), 2, args.join(' '));
+      assert.match(io.err(), message);
+    }
+  });
+
+  test('as a process, --watch runs until SIGINT and then exits 0', async () => {
+    const s = await busy();
+    const triage = spawnTriage(['inspect', '--watch', '--interval', '100', s.admin.url]);
+    try {
+      await triage.waitFor(/RUNNING[\s\S]*RUNNING/); // two frames
+      triage.child.kill('SIGINT');
+      const { code } = await within('exit after SIGINT', triage.exited);
+      assert.equal(code, 0, triage.stderr());
+    } finally {
+      triage.kill();
+      s.release();
+      await s.close();
+    }
+  });
+});
