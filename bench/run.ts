@@ -3,7 +3,8 @@
  * measured in the same run. Prints a table and one JSON line.
  *
  *   --quick        smaller sizes (a smoke run, not for quoting)
- *   --only=a,b     run only these sections (a throughput, b qos, c timers, d memory)
+ *   --only=a,b     run only these sections (a throughput, b qos, c timers, d memory, s durable store, w workflows,
+ *                  q coordination under 3× overload: the Triage column is the coordinator on, the BullMQ column off)
  *   --no-bullmq    skip the reference column
  * REDIS_URL (default redis://127.0.0.1:6379) is where BullMQ runs.
  */
@@ -11,6 +12,9 @@ import { cpus, totalmem } from 'node:os';
 import { bullmqQos, bullmqThroughput, bullmqTimers } from './bullmq.ts';
 import { median, round } from './stats.ts';
 import { triageMemory, triageQos, triageThroughput, triageTimers } from './triage.ts';
+import { triageCoordination } from './coordination.ts';
+import { workflowBench } from './workflows.ts';
+import { snapshotAndRecovery, storeThroughput, submitLatency } from './durability.ts';
 
 const args = new Set(process.argv.slice(2));
 const quick = args.has('--quick');
@@ -73,6 +77,67 @@ if (runs('d')) {
   log(`d: ${round(bytes)} bytes per queued payload`);
   rows.push({ measure: `(d) heap bytes per queued payload (${sizes.queued.toLocaleString('en')} queued)`, triage: Math.round(bytes), bullmq: undefined, target: '≤ 400', met: bytes <= 400 });
   result.memory = { bytesPerQueued: round(bytes), queued: sizes.queued };
+}
+
+if (runs('w')) {
+  const w = await workflowBench({ instances: quick ? 200 : 1_000, chainSteps: 10, fanout: 100 });
+  log(`w: ${JSON.stringify(w)}`);
+  const n = w.chain.instances.toLocaleString('en');
+  rows.push({ measure: `(w) 10-step chain × ${n}: instances/s`, triage: Math.round(w.chain.instancesPerSecond), bullmq: undefined, target: '', met: true });
+  rows.push({ measure: '(w) 10-step chain: gate cost per edge, µs', triage: round(w.chain.gateMicrosPerEdge), bullmq: undefined, target: '', met: true });
+  rows.push({ measure: `(w) 100-way fan-out/fan-in × ${n}: instances/s`, triage: round(w.fanout.instancesPerSecond), bullmq: undefined, target: '', met: true });
+  rows.push({ measure: '(w) fan-out/fan-in: gate cost per edge, µs', triage: round(w.fanout.gateMicrosPerEdge), bullmq: undefined, target: '', met: true });
+  rows.push({ measure: '(w) 10-step dependsOn chain: gate cost per edge, µs', triage: round(w.dependsOnChain.gateMicrosPerEdge), bullmq: undefined, target: '', met: true });
+  result.workflows = w;
+}
+
+if (runs('s')) {
+  const redis = { kind: 'redis' as const, url: redisUrl };
+  const memory = { kind: 'memory' as const };
+  const n = quick ? 20_000 : 100_000;
+  const tput = { payloads: n, chunk: 1_000, concurrency: 256 };
+  const durable: number[] = [];
+  const inMemory: number[] = [];
+  const bull: number[] = [];
+  for (let i = 0; i < sizes.runs; i++) {
+    inMemory.push(await storeThroughput(memory, tput));
+    durable.push(await storeThroughput(redis, tput));
+    if (withBullmq) bull.push(await bullmqThroughput({ redisUrl, jobs: quick ? 5_000 : 20_000, concurrency: 256 }));
+    log(`s: run ${i + 1}: memory ${Math.round(inMemory.at(-1) as number)}/s, redis ${Math.round(durable.at(-1) as number)}/s${withBullmq ? `, bullmq ${Math.round(bull.at(-1) as number)}/s` : ''}`);
+  }
+  const latMemory = await submitLatency(memory, { submits: 4_000 });
+  const latRedis = await submitLatency(redis, { submits: 4_000 });
+  const recovery = await snapshotAndRecovery(redisUrl, { pending: quick ? 20_000 : 100_000 });
+  log(`s: latency memory ${JSON.stringify(latMemory)} redis ${JSON.stringify(latRedis)}; ${JSON.stringify(recovery)}`);
+  const d = median(durable);
+  const b = withBullmq ? median(bull) : undefined;
+  rows.push({ measure: '(s) durable submit→complete on Redis, payloads/s (median)', triage: Math.round(d), bullmq: b && Math.round(b), target: '≥ 25,000', met: d >= 25_000 });
+  rows.push({ measure: '(s) same, in-memory default, payloads/s (median)', triage: Math.round(median(inMemory)), bullmq: undefined, target: '', met: true });
+  for (const [name, lat] of [['on Redis', latRedis], ['in memory', latMemory]] as const) {
+    rows.push({ measure: `(s) submit latency ${name} p50, ms`, triage: round(lat.p50), bullmq: undefined, target: '', met: true });
+    rows.push({ measure: `(s) submit latency ${name} p99, ms`, triage: round(lat.p99), bullmq: undefined, target: '', met: true });
+  }
+  rows.push({ measure: `(s) snapshot of ${recovery.recovered.toLocaleString('en')} pending, ms`, triage: Math.round(recovery.snapshotMs), bullmq: undefined, target: '', met: true });
+  rows.push({ measure: `(s) recovery of ${recovery.recovered.toLocaleString('en')} pending, ms`, triage: Math.round(recovery.recoveryMs), bullmq: undefined, target: '≤ 3,000', met: recovery.recoveryMs <= 3_000 });
+  result.durability = { redis: durable.map(Math.round), memory: inMemory.map(Math.round), bullmq: bull.map(Math.round), latency: { memory: latMemory, redis: latRedis }, recovery };
+}
+
+if (runs('q')) {
+  const seconds = quick ? 4 : 10;
+  const { on, off } = await triageCoordination({ seconds, slots: 20, overload: 3, drainLimitSeconds: quick ? 30 : 60 });
+  log(`q: coordinator on ${JSON.stringify(on)}`);
+  log(`q: coordinator off ${JSON.stringify(off)}`);
+  const ratio = off.highP99 / on.highP99;
+  const q = (measure: string, value: number, target = '', met = true) => rows.push({ measure: `(q) ${measure}`, triage: round(value), bullmq: undefined, target, met });
+  q('3× overload: high wait p50, coordinator off, ms', off.highP50);
+  q('3× overload: high wait p50, coordinator on, ms', on.highP50);
+  q('3× overload: high wait p99, coordinator off, ms', off.highP99);
+  q('3× overload: high wait p99, coordinator on, ms', on.highP99, `≤ off / 5 (${round(ratio)}× lower)`, ratio >= 5);
+  q('3× overload: medium payloads run degraded (on)', on.mediumDegraded);
+  q('3× overload: low payloads skipped into the ledger (on)', on.lowSkipped);
+  q(`3× overload: ledger drained after the ${seconds} s overload (on), ms`, on.drainMs, `≤ ${(2 * seconds * 1_000).toLocaleString('en')}`, on.drainMs <= 2 * seconds * 1_000);
+  q(`3× overload: backlog drained after the ${seconds} s overload (off), ms`, off.drainMs);
+  result.coordination = { seconds, on, off, highP99OffOverOn: round(ratio) };
 }
 
 const cell = (v: number | undefined) => (v === undefined ? '—' : v.toLocaleString('en'));

@@ -2,7 +2,7 @@
  * The main job (`npm start`): a mixed workload on the embedded default. Prints what ran, in which
  * tier, and how long each tier waited — high tiers stay fast while a flood of low work queues up.
  */
-import { createRuntime, TIERS, type PayloadEvent, type Tier } from '../src/index.ts';
+import { createRuntime, TIERS, type CreateRuntimeOptions, type PayloadEvent, type Runtime, type Tier } from '../src/index.ts';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -15,8 +15,11 @@ export interface TierReport {
   readonly waitMax: number;
 }
 
-export async function runMainJob(scale = 1): Promise<TierReport[]> {
-  const runtime = createRuntime({ concurrency: 8, handlerDefaults: { retries: 2, backoff: { initialMs: 20, jitter: 0.5 } } });
+/** The runtime settings the main job runs with (also `triage start --demo`). */
+export const mainJobOptions: CreateRuntimeOptions = { concurrency: 8, handlerDefaults: { retries: 2, backoff: { initialMs: 20, jitter: 0.5 } } };
+
+/** The main job's handlers: quick checkouts, reports that report progress, flaky thumbnails. */
+export function registerMainJob(runtime: Runtime): void {
   runtime.handle('checkout', async (order: { total: number }) => {
     await sleep(3);
     return { charged: order.total };
@@ -34,20 +37,10 @@ export async function runMainJob(scale = 1): Promise<TierReport[]> {
     if (++flaky % 25 === 0) throw new Error('transient storage error'); // retried with backoff
     return image.pixels;
   });
+}
 
-  const waits = new Map<Tier, number[]>(TIERS.map((t) => [t, []]));
-  const submittedAt = new Map<string, number>();
-  type Counts = { ran: number; failed: number; retried: number };
-  const counts = new Map<Tier, Counts>(TIERS.map((t) => [t, { ran: 0, failed: 0, retried: 0 }]));
-  const count = (event: PayloadEvent, key: keyof Counts) => void ((counts.get(event.tier) as Counts)[key] += 1);
-  runtime.events.on('started', (e) => {
-    if (e.attempt === 1) waits.get(e.tier)?.push(e.at - (submittedAt.get(e.id) ?? e.at));
-  });
-  runtime.events.on('completed', (e) => count(e, 'ran'));
-  runtime.events.on('failed', (e) => count(e, 'failed'));
-  runtime.events.on('retrying', (e) => count(e, 'retried'));
-
-  const note = (ids: string[]) => ids.forEach((id) => submittedAt.set(id, Date.now()));
+/** One round of the workload; `note` hears every id as it is accepted. Resolves with the checkout ids. */
+export async function submitMainJob(runtime: Runtime, scale: number, note: (ids: string[]) => void = () => {}): Promise<string[]> {
   // A flood of low, sometimes heavy, background work arrives first…
   note(await runtime.submitMany(Array.from({ length: 400 * scale }, (_, i) => ({
     type: 'thumbnail', priority: 'low' as const, complexity: (i % 10) + 1, clientId: 'gallery', data: { pixels: (i % 5) * 1_000 },
@@ -61,6 +54,26 @@ export async function runMainJob(scale = 1): Promise<TierReport[]> {
     checkouts.push(id);
     await sleep(5);
   }
+  return checkouts;
+}
+
+export async function runMainJob(scale = 1): Promise<TierReport[]> {
+  const runtime = createRuntime(mainJobOptions);
+  registerMainJob(runtime);
+
+  const waits = new Map<Tier, number[]>(TIERS.map((t) => [t, []]));
+  const submittedAt = new Map<string, number>();
+  type Counts = { ran: number; failed: number; retried: number };
+  const counts = new Map<Tier, Counts>(TIERS.map((t) => [t, { ran: 0, failed: 0, retried: 0 }]));
+  const count = (event: PayloadEvent, key: keyof Counts) => void ((counts.get(event.tier) as Counts)[key] += 1);
+  runtime.events.on('started', (e) => {
+    if (e.attempt === 1) waits.get(e.tier)?.push(e.at - (submittedAt.get(e.id) ?? e.at));
+  });
+  runtime.events.on('completed', (e) => count(e, 'ran'));
+  runtime.events.on('failed', (e) => count(e, 'failed'));
+  runtime.events.on('retrying', (e) => count(e, 'retried'));
+
+  const checkouts = await submitMainJob(runtime, scale, (ids) => ids.forEach((id) => submittedAt.set(id, Date.now())));
   await Promise.all(checkouts.map((id) => runtime.waitFor(id)));
   await runtime.stop({ drain: true });
 

@@ -18,7 +18,10 @@ export type ErrorCode =
   | 'INVALID_WORKFLOW'
   | 'WORKFLOW_FAILED'
   | 'UNKNOWN_WORKFLOW'
-  | 'STORE_UNAVAILABLE';
+  | 'STORE_UNAVAILABLE'
+  | 'EXPIRED'
+  | 'INVALID_LEVEL'
+  | 'COORDINATOR_OFF';
 
 export class TriageError extends Error {
   readonly code: ErrorCode;
@@ -99,6 +102,27 @@ export class CancelledError extends TriageError {
 export class SkippedError extends TriageError {
   constructor(reason: string) {
     super('SKIPPED', `skipped: ${reason}`);
+  }
+}
+
+/** The payload's `deadline` passed before it could run (in its queue or in the ledger). */
+export class ExpiredError extends TriageError {
+  constructor(readonly id: string, reason = 'its deadline passed before it could run') {
+    super('EXPIRED', `payload ${id} expired: ${reason}`);
+  }
+}
+
+/** An operator asked for a load level that does not exist. */
+export class InvalidLevelError extends TriageError {
+  constructor(readonly level: unknown) {
+    super('INVALID_LEVEL', `unknown load level ${JSON.stringify(level)}: use normal, elevated or critical`);
+  }
+}
+
+/** A coordinator action on a runtime created with `coordinator: false`. */
+export class CoordinatorOffError extends TriageError {
+  constructor(action: string) {
+    super('COORDINATOR_OFF', `${action} needs the coordinator, which this runtime was created without`);
   }
 }
 

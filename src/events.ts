@@ -4,10 +4,17 @@
  * break the runtime.
  */
 import type { PayloadFailure } from './errors.ts';
+import type { SystemEventMap, SystemEventType } from './load/system-events.ts';
 import type { Tier } from './payload.ts';
 
+/**
+ * `skipped` has two meanings, told apart by `ledgerId`: with one, the payload was skipped under
+ * load and waits in the coordinator's ledger (not terminal: `rescheduled` or `expired` follows);
+ * without one, it was evicted by the `drop-lowest` overflow policy (terminal).
+ */
 export const PAYLOAD_EVENTS = [
   'accepted', 'started', 'progress', 'completed', 'failed', 'retrying', 'cancelled', 'skipped', 'degraded',
+  'rescheduled', 'expired',
 ] as const;
 export type PayloadEventType = (typeof PAYLOAD_EVENTS)[number];
 
@@ -26,6 +33,10 @@ export interface PayloadEvent {
   readonly reason?: string;
   /** For `retrying`: when the next attempt is due. */
   readonly retryAt?: number;
+  /** For a load `skipped` and for `rescheduled`: the payload's entry in the coordinator's ledger. */
+  readonly ledgerId?: string;
+  /** For `rescheduled`: the priority it runs with (boosted). */
+  readonly priority?: number;
 }
 
 export type Listener = (event: PayloadEvent) => void;
@@ -37,12 +48,37 @@ export class EventHub {
   private listenerErrors = 0;
   /** Listeners per topic, global and per client together: lets emitters skip building unobserved events. */
   private readonly counts = new Map<Topic, number>();
+  /** Engine-level events (coordinator decisions, stuck slots): rare, so always built. */
+  private readonly system = new Map<SystemEventType, Set<(event: never) => void>>();
 
   constructor(private readonly onListenerError: (error: unknown, event: PayloadEvent) => void = defaultListenerError) {}
 
-  /** Subscribes to one event type, or `*` for all. Returns the unsubscribe function. */
-  on(type: Topic, listener: Listener): () => void {
-    return this.counted(type, add(this.global, type, listener));
+  /** Subscribes to one event type, or `*` for all payload events. Returns the unsubscribe function. */
+  on(type: Topic, listener: Listener): () => void;
+  /** Subscribes to an engine event (`coordinator.decision`, `pool.stuck`); `*` does not include these. */
+  on<K extends SystemEventType>(type: K, listener: (event: SystemEventMap[K]) => void): () => void;
+  on(type: Topic | SystemEventType, listener: (event: never) => void): () => void {
+    if (isSystemType(type)) {
+      let set = this.system.get(type);
+      if (!set) this.system.set(type, (set = new Set()));
+      set.add(listener);
+      return () => void set.delete(listener);
+    }
+    return this.counted(type, add(this.global, type, listener as Listener));
+  }
+
+  /** Delivers an engine event to its listeners. */
+  emitSystem<K extends SystemEventType>(type: K, event: SystemEventMap[K]): void {
+    const set = this.system.get(type);
+    if (!set) return;
+    for (const listener of set) {
+      try {
+        (listener as (e: SystemEventMap[K]) => void)(event);
+      } catch (error) {
+        this.listenerErrors++;
+        process.emitWarning(`a Triage listener for "${type}" threw: ${String(error)}`, 'TriageListenerWarning');
+      }
+    }
   }
 
   /** Whether anyone listens to `type` (directly or through `*`). */
@@ -114,6 +150,8 @@ export class EventHub {
     }
   }
 }
+
+const isSystemType = (type: string): type is SystemEventType => type === 'coordinator.decision' || type === 'pool.stuck';
 
 function add(topics: Map<Topic, Set<Listener>>, type: Topic, listener: Listener): () => void {
   let set = topics.get(type);

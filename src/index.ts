@@ -5,4 +5,22 @@ export { silentLogger, stderrLogger } from './execution/handlers.ts';
 export { SimulatedClock, systemClock, type Clock, type TimerHandle } from './clock.ts';
 export { EventHub, PAYLOAD_EVENTS, type PayloadEvent, type PayloadEventType, type Listener } from './events.ts';
 export { TIERS, NAMED_PRIORITY, type Tier, type PayloadInput, type PayloadView, type PayloadStatus, type BackoffOptions } from './payload.ts';
+export {
+  DEPENDENCY_FAILURE_POLICIES, type DependencyFailurePolicy, type DependencyOutcome, type DependencyOutcomes,
+} from './payload.ts';
+export * from './dsl/index.ts';
+export type { Workflows, StartOptions as WorkflowStartOptions, WorkflowListener } from '../actors/workflow/manager.ts';
+export type { WorkflowView, StepView, WorkflowStatus, StepStatus } from '../actors/workflow/state.ts';
+export { WORKFLOW_EVENTS, type WorkflowEvent, type WorkflowEventType } from '../actors/workflow/messages.ts';
 export * from './errors.ts';
+export { ScriptedLoadSampler, systemLoadSampler, type LoadSampler, type ProcessLoad } from './load/sampler.ts';
+export { LOAD_LEVELS, type LoadLevel, type LoadSignals, type SignalName, type LevelThreshold } from './load/levels.ts';
+export type {
+  CoordinatorOptions, MakeupOptions, ElevateOptions, TransferOptions, PoolOptions, ThrottleOptions, BoostRule, BoostSubject,
+  ComplexityOptions, TierMode,
+} from './load/options.ts';
+export type { Decision, DecisionAction, StuckReport, SystemEventMap, SystemEventType } from './load/system-events.ts';
+export type { CoordinatorApi } from '../actors/coordinator/actor.ts';
+export type { LedgerEntry } from '../actors/coordinator/ledger.ts';
+export type { ComplexitySuggestion } from '../actors/complexity/actor.ts';
+export type { SlotStats, SlotState } from './execution/slots.ts';

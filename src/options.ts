@@ -5,10 +5,16 @@
 import { systemClock, type Clock } from './clock.ts';
 import { OptionsError, type FieldProblem } from './errors.ts';
 import { TIERS, type BackoffOptions, type Tier } from './payload.ts';
+import { compileCoordination, type CompiledCoordination, type CoordinationInput } from './load/options.ts';
 
 export type OverflowPolicy = 'reject' | 'drop-lowest' | 'wait';
 
-export interface RuntimeOptions {
+/**
+ * Load-aware coordination (src/load/options.ts documents every field and default):
+ * `coordinator` (on by default; `false` switches it off), `pool` (adaptive size, stuck detection),
+ * `throttle` (low-tier starts per second), `boostRules`, `complexity` (the analyzer; `false` off).
+ */
+export interface RuntimeOptions extends CoordinationInput {
   /** Name of the runtime (actor-system name, metric label). Default: a random id. */
   readonly name?: string;
   /** Number of virtual partitions P; a payload goes to `hash(shardKey) mod P`. Default 16. */
@@ -77,6 +83,7 @@ export interface CompiledOptions {
   readonly retainTerminal: number;
   readonly clock: Clock;
   readonly random: () => number;
+  readonly coordination: CompiledCoordination;
 }
 
 const DEFAULT_MAX_WAIT: Record<Tier, number> = { critical: 1_000, high: 5_000, medium: 30_000, low: 120_000 };
@@ -103,10 +110,11 @@ export function compileOptions(raw: RuntimeOptions = {}): CompiledOptions {
   }
   const defaults = raw.handlerDefaults ?? {};
   problems.push(...backoffProblems(defaults.backoff, 'handlerDefaults.backoff'));
+  const concurrency = num('concurrency', raw.concurrency, 32, 1, 1_000_000, true);
   const compiled: CompiledOptions = {
     name: raw.name ?? `triage-${Math.random().toString(36).slice(2, 8)}`,
     partitions: num('partitions', raw.partitions, 16, 1, 65_536, true),
-    concurrency: num('concurrency', raw.concurrency, 32, 1, 1_000_000, true),
+    concurrency,
     reservedShare: num('reservedShare', raw.reservedShare, 0.2, 0, 0.9),
     reservedFor: raw.reservedFor ?? 'high',
     tierCapacity: perTier('tierCapacity', raw.tierCapacity, { critical: 250_000, high: 250_000, medium: 250_000, low: 250_000 }, 1),
@@ -121,6 +129,7 @@ export function compileOptions(raw: RuntimeOptions = {}): CompiledOptions {
     retainTerminal: num('retainTerminal', raw.retainTerminal, 10_000, 0, Number.MAX_SAFE_INTEGER, true),
     clock: raw.clock ?? systemClock,
     random: raw.random ?? Math.random,
+    coordination: compileCoordination(raw, concurrency, num, problems),
   };
   if (problems.length > 0) throw new OptionsError(problems);
   return compiled;

@@ -55,7 +55,36 @@ export interface PayloadInput<D = unknown> {
   readonly shardKey?: string;
   /** Free-form labels (boost rules match on them). */
   readonly tags?: readonly string[];
+  /**
+   * Payloads that must end before this one runs: ids of accepted payloads, or, within one
+   * `submitMany` call, the `ref` of another payload of the same call. Unknown ids and cycles are
+   * rejected at submit. The handler reads their outcomes from `ctx.dependencies`.
+   */
+  readonly dependsOn?: readonly string[];
+  /**
+   * What happens when a dependency ends without completing (failed, cancelled or skipped):
+   * `fail` (default) fails this payload with `DependencyFailedError`, `skip` skips it, `continue`
+   * runs it anyway once every dependency has ended.
+   */
+  readonly onDependencyFailure?: DependencyFailurePolicy;
+  /** A name for this payload within one `submitMany` call, for other payloads' `dependsOn`. */
+  readonly ref?: string;
 }
+
+export const DEPENDENCY_FAILURE_POLICIES = ['fail', 'skip', 'continue'] as const;
+export type DependencyFailurePolicy = (typeof DEPENDENCY_FAILURE_POLICIES)[number];
+
+/** How one dependency ended, as a dependent's handler sees it in `ctx.dependencies`. */
+export interface DependencyOutcome {
+  readonly status: 'completed' | 'failed' | 'cancelled' | 'skipped';
+  /** The dependency's result, when it completed. */
+  readonly result?: unknown;
+  /** Why it did not complete. */
+  readonly error?: PayloadFailure;
+}
+
+/** Outcomes of a payload's dependencies, by dependency id. */
+export type DependencyOutcomes = Readonly<Record<string, DependencyOutcome>>;
 
 /**
  * A validated, normalised payload, ready for a partition. Plain data: safe to journal. Every field
@@ -76,10 +105,25 @@ export interface Payload {
   readonly retries: number | undefined;
   readonly backoff: BackoffOptions | undefined;
   readonly tags: readonly string[] | undefined;
+  /** Outcomes of its dependencies, set when the dependency graph releases it; undefined without `dependsOn`. */
+  readonly dependencies: DependencyOutcomes | undefined;
+  /**
+   * The shard key the client gave (undefined when it gave none). Keyed payloads never move between
+   * partitions: the key says their order and ownership matter. Records always carry the field.
+   */
+  readonly shardKey?: string | undefined;
 }
 
-export type PayloadStatus = 'delayed' | 'queued' | 'running' | 'completed' | 'failed' | 'cancelled' | 'skipped';
-export const TERMINAL_STATUSES: ReadonlySet<PayloadStatus> = new Set(['completed', 'failed', 'cancelled', 'skipped']);
+/** `waiting`: held by the dependency graph until its dependencies end. */
+/**
+ * `deferred`: skipped under load, waiting in the coordinator's ledger to be rescheduled (not
+ * terminal). `skipped`: evicted by the `drop-lowest` overflow policy (terminal). `expired`: its
+ * `deadline` passed before it could run (terminal). `moved`: handed to another partition by a
+ * transfer; this partition only forwards lookups (the payload's status is the other partition's).
+ */
+export type PayloadStatus =
+  | 'waiting' | 'delayed' | 'queued' | 'running' | 'deferred' | 'moved' | 'completed' | 'failed' | 'cancelled' | 'skipped' | 'expired';
+export const TERMINAL_STATUSES: ReadonlySet<PayloadStatus> = new Set(['completed', 'failed', 'cancelled', 'skipped', 'expired']);
 
 /** What `get(id)` returns. */
 export interface PayloadView {
@@ -94,6 +138,8 @@ export interface PayloadView {
   /** Attempts started so far. */
   readonly attempts: number;
   readonly degraded: boolean;
+  /** While `deferred`: its entry in the coordinator's ledger. */
+  readonly ledgerId?: string | undefined;
   readonly submittedAt: number;
   readonly runAt: number | undefined;
   readonly startedAt: number | undefined;

@@ -16,19 +16,34 @@ import { RedisEngine, type RedisEngineOptions } from './persistence/redis.ts';
 import { partitionOf } from './core/hash.ts';
 import { IdGenerator, partitionOfId, withPartition } from './core/ids.ts';
 import {
-  CancelledError, OptionsError, StoreUnavailableError, PayloadFailedError, QueueFullError, RuntimeStoppedError, SkippedError, TriageError,
+  CancelledError, ExpiredError, OptionsError, StoreUnavailableError, QueueFullError, RuntimeStoppedError, SkippedError, TriageError, failedPayloadError,
   ValidationError, type FieldProblem,
 } from './errors.ts';
 import { EventHub, type Listener, type PayloadEvent, type PayloadEventType } from './events.ts';
 import { stderrLogger, type Handler, type HandlerOptions, type Logger } from './execution/handlers.ts';
 import { ExecutionPool, type PoolStats } from './execution/pool.ts';
+import type { SlotStats } from './execution/slots.ts';
 import { backoffProblems, compileBackoff, compileOptions, type CompiledOptions, type RuntimeOptions } from './options.ts';
 import type { Payload, PayloadInput, PayloadView } from './payload.ts';
 import { validatePayload, type ValidPayload } from './validation.ts';
+import { chooseSampler, Coordination } from './load/coordination.ts';
+import type { CoordinatorApi } from '../actors/coordinator/actor.ts';
+import type { ComplexitySuggestion } from '../actors/complexity/actor.ts';
+import { AdminHandle } from './admin/handle.ts';
+import { RuntimeMetrics, type MetricsOptions } from './metrics/runtime-metrics.ts';
+import { DependencyGraph } from '../actors/dependency-graph/actor.ts';
+import { hasDependencies, resolveBatch, type FieldName, type PreparedPayload } from '../actors/dependency-graph/batch.ts';
+import { Workflows } from '../actors/workflow/manager.ts';
+import { workflowAdminSource } from '../actors/workflow/admin-source.ts';
+
+/** Events after which a payload never runs again: dependents and workflow steps wait for these. */
+const ENDING_EVENTS: ReadonlySet<PayloadEventType> = new Set(['completed', 'failed', 'cancelled', 'skipped', 'expired']);
 
 export interface CreateRuntimeOptions extends RuntimeOptions {
   /** Where the engine and `ctx.log` write. Default: warnings and errors to stderr as JSON lines. */
   readonly logger?: Logger;
+  /** Prometheus metrics (labels, process metrics). Given: metrics count from creation; otherwise from first use. */
+  readonly metrics?: MetricsOptions;
   /** Where state is journalled and snapshotted. Default: in memory (nothing survives the process). */
   readonly persistence?: PersistenceEngine;
   /** Shorthand for a Redis engine: a URL or its options (URL, TLS, password, key prefix). Ignored when `persistence` is given. */
@@ -71,12 +86,21 @@ export class Runtime {
   private readonly logger: Logger;
   private readonly system: ActorSystem;
   private readonly pool: ExecutionPool;
+  /** Load-aware coordination: coordinator, complexity analyzer, boost rules, throttle (src/load). */
+  private readonly coordination: Coordination;
   private readonly partitions: PartitionHandle[] = [];
   private readonly handlers = new Map<string, RegisteredHandler>();
   private readonly ids = new IdGenerator();
   private readonly waiters = new Map<string, Waiter[]>();
   private pending = new Map<number, { payloads: Payload[]; settlers: Array<(result: EnqueueResult) => void> }>();
   private status: RuntimeStatus = 'running';
+  /** Workflow instances: start, waitFor, cancel, get, list, events. */
+  readonly workflows: Workflows;
+  /** Holds payloads with `dependsOn` until their dependencies end; others never pass through it. */
+  private readonly graph: DependencyGraph;
+  private readonly metricsOptions: MetricsOptions | undefined;
+  private metricsState: RuntimeMetrics | undefined;
+  private adminState: AdminHandle | undefined;
   private readonly durability: Durability;
   private readonly booted: Promise<void>;
   private isBooted = false;
@@ -87,10 +111,13 @@ export class Runtime {
     this.options = compileOptions(raw);
     this.logger = raw.logger ?? stderrLogger;
     this.events = new EventHub((error, event) => this.logger.error('event listener threw', { event: event.type, error: String(error) }));
+    this.metricsOptions = raw.metrics;
+    if (raw.metrics) void this.metrics;
     this.system = new ActorSystem(this.options.name, {
       onDeadLetter: (path, message) => this.logger.warn('message to a stopped actor', { path, message: (message as { type?: string }).type }),
       onFault: (path, error) => this.logger.error('actor fault; state kept, message dropped', { path, error: String(error) }),
     });
+    const sampler = chooseSampler(this.options);
     this.pool = new ExecutionPool({
       options: this.options,
       clock: this.options.clock,
@@ -98,12 +125,46 @@ export class Runtime {
       handlerOf: (type) => this.handlers.get(type),
       sendGrants: (partition, grants) => this.partitionRef(partition).dispatch({ type: 'grant', grants }),
       sendOutcomes: (partition, outcomes) => this.partitionRef(partition).dispatch({ type: 'outcomes', outcomes }),
+      costSource: sampler,
+      onStuck: (report) => this.events.emitSystem('pool.stuck', report),
+    });
+    this.coordination = new Coordination({
+      options: this.options,
+      system: this.system,
+      logger: this.logger,
+      events: this.events,
+      pool: this.pool,
+      sampler,
+      dispatch: (partition, message) => this.partitionRef(partition).dispatch(message),
+      partitionStates: () => this.partitions.map((p) => p.state()),
+    });
+    this.graph = new DependencyGraph({
+      system: this.system,
+      env: { now: () => this.options.clock.now(), retainTerminal: this.options.retainTerminal },
+      logger: this.logger,
+      dispatchEnqueue: (partition, batch) => this.partitionRef(partition).dispatch({ type: 'enqueue', batch }),
+      enqueue: (partition, payload, settle) => this.enqueueSoon(partition, payload, settle),
+      lookup: (id) => this.ready().then(() => this.ask<PayloadView | undefined>(id, (reply) => ({ type: 'get', id, reply }), undefined)),
+      publish: (event) => this.publish(event),
+    });
+    this.workflows = new Workflows({
+      system: this.system,
+      clock: this.options.clock,
+      logger: this.logger,
+      retainFinished: this.options.retainTerminal,
+      submit: (input) => this.submitTracked(input),
+      cancel: (id) => this.cancel(id),
+      hasHandler: (type) => this.handlers.has(type),
+      isRunning: () => this.status === 'running',
     });
     const env: PartitionEnv = {
       options: this.options,
+      load: this.coordination.partitionLoad,
       now: () => this.options.clock.now(),
       policyOf: (type) => this.handlers.get(type)?.policy ?? this.defaultPolicy,
-      observed: (type, id) => this.events.observes(type) || (this.waiters.size > 0 && this.waiters.has(id)),
+      // Ending events of ids that dependents or workflow steps wait on are built even when no one else listens.
+      observed: (type, id) =>
+        this.events.observes(type) || (this.waiters.size > 0 && this.waiters.has(id)) || (ENDING_EVENTS.has(type) && (this.graph.watches(id) || this.workflows.watches(id))),
     };
     const engine = raw.persistence ?? (raw.redis === undefined ? new MemoryEngine() : new RedisEngine(typeof raw.redis === 'string' ? { url: raw.redis } : raw.redis));
     const snapshotEvery = raw.snapshotEvery ?? 1_000;
@@ -141,20 +202,29 @@ export class Runtime {
         journalSeq,
         snapshotEvery: this.durability.snapshotEvery,
         snapshot: (k: string, seq: number, version: number, data: unknown) => this.durability.snapshot(k, seq, version, data),
+        snapshotNow: (k: string, seq: number, version: number, data: unknown) => this.durability.store(k, seq, version, data),
       };
-      this.partitions.push(spawnPartition({ system: this.system, index, env, pool: this.pool, publish, initialState: restored.state, durability }));
+      this.partitions.push(spawnPartition({ system: this.system, index, env, pool: this.pool, publish, initialState: restored.state, durability, coordination: this.coordination.partitionWiring }));
     }
     this.recovery = { records, rerun, durationMs: this.options.clock.now() - started };
     if (rerun > 0) this.logger.warn('payloads that were running when the process stopped run again', { rerun });
     // Recovered work is visible to the pool at once; submits made while booting go out now.
     for (const partition of this.partitions) this.pool.setDemand(partition.state().index, demandOf(partition.state()));
     this.isBooted = true;
+    this.coordination.recoverLedger(this.partitions.map((p) => p.state()));
     this.flushSubmits();
   }
 
   /** Resolves once the runtime has recovered its state and accepts work; rejects if recovery failed. */
   ready(): Promise<void> {
     return this.booted;
+  }
+
+  /** Snapshots every partition now (e.g. before a planned restart, so recovery replays nothing). */
+  async snapshotNow(): Promise<void> {
+    await this.booted;
+    await this.durability.writer.whenFlushed();
+    await Promise.all(this.partitions.map((p) => p.snapshotNow()));
   }
 
   /** The durable store's health and counters. */
@@ -182,6 +252,11 @@ export class Runtime {
     positive('retries', options.retries, true);
     problems.push(...backoffProblems(options.backoff, 'backoff'));
     if (options.nonRetryable !== undefined && typeof options.nonRetryable !== 'function') problems.push({ field: 'nonRetryable', problem: 'must be a function' });
+    const { batch } = options;
+    if (batch !== undefined && (typeof batch !== 'object' || batch === null || !Number.isInteger(batch.max) || batch.max < 1
+      || typeof batch.waitMs !== 'number' || !Number.isFinite(batch.waitMs) || batch.waitMs < 0)) {
+      problems.push({ field: 'batch', problem: 'must be { max: a whole number ≥ 1, waitMs: a number ≥ 0 }' });
+    }
     if (problems.length > 0) throw new OptionsError(problems);
     if (this.handlers.has(type)) throw new TriageError('HANDLER_EXISTS', `a handler for ${JSON.stringify(type)} is already registered`);
     const policy: HandlerPolicy = {
@@ -199,11 +274,14 @@ export class Runtime {
     if (!this.durability.available) return Promise.reject(new StoreUnavailableError());
     let payload: Payload;
     let partition: number;
+    let valid: ValidPayload;
     try {
-      [payload, partition] = this.prepare(validatePayload(input, this.validationContext()));
+      valid = validatePayload(input, this.validationContext());
+      [payload, partition] = this.prepare(valid);
     } catch (error) {
       return Promise.reject(error);
     }
+    if (hasDependencies(valid)) return this.submitDependent([{ payload, partition, valid }], (_, field) => field).then((ids) => ids[0] as string);
     return new Promise((resolve, reject) => this.enqueueSoon(partition, payload, (r) => (r.ok ? resolve(r.id) : reject(r.error))));
   }
 
@@ -219,15 +297,21 @@ export class Runtime {
     const ctx = this.validationContext();
     const problems: FieldProblem[] = [];
     const prepared: Array<[Payload, number]> = [];
+    const valids: ValidPayload[] = [];
     inputs.forEach((input, i) => {
       try {
-        prepared.push(this.prepare(validatePayload(input, ctx)));
+        const valid = validatePayload(input, ctx);
+        prepared.push(this.prepare(valid));
+        valids.push(valid);
       } catch (error) {
         if (!(error instanceof ValidationError)) throw error;
         for (const p of error.problems) problems.push({ field: `payloads[${i}].${p.field}`, problem: p.problem });
       }
     });
     if (problems.length > 0) return Promise.reject(new ValidationError(problems));
+    if (valids.some(hasDependencies)) {
+      return this.submitDependent(prepared.map(([payload, partition], i) => ({ payload, partition, valid: valids[i] as ValidPayload })), (i, field) => `payloads[${i}].${field}`);
+    }
     return new Promise((resolve, reject) => {
       const ids: string[] = new Array(prepared.length);
       let remaining = prepared.length;
@@ -250,12 +334,15 @@ export class Runtime {
 
   /** Cancels a queued, delayed or running payload. Resolves false if it had already finished. */
   async cancel(id: string): Promise<boolean> {
+    if (this.graph.holds(id) && (await this.graph.cancel(id))) return true;
     const result = await this.ask<CancelResult>(id, (reply) => ({ type: 'cancel', id, reply }), 'unknown');
     return result === 'cancelled';
   }
 
   /** The payload's current status, tier, attempts, timestamps and result or error; undefined if unknown. */
   get(id: string): Promise<PayloadView | undefined> {
+    const held = this.graph.view(id); // waiting on dependencies, or ended by them
+    if (held) return Promise.resolve(held);
     return this.ask<PayloadView | undefined>(id, (reply) => ({ type: 'get', id, reply }), undefined);
   }
 
@@ -272,9 +359,10 @@ export class Runtime {
       this.get(id).then((view) => {
         if (!view) this.settleWaiters(id, (w) => w.reject(new TriageError('UNKNOWN_PAYLOAD', `no payload with id ${JSON.stringify(id)}`)));
         else if (view.status === 'completed') this.settleWaiters(id, (w) => w.resolve(view.result));
-        else if (view.status === 'failed' && view.error) this.settleWaiters(id, (w) => w.reject(new PayloadFailedError(id, view.error!)));
+        else if (view.status === 'failed' && view.error) this.settleWaiters(id, (w) => w.reject(failedPayloadError(id, view.error!)));
         else if (view.status === 'cancelled') this.settleWaiters(id, (w) => w.reject(new CancelledError(`payload ${id} was cancelled`)));
         else if (view.status === 'skipped') this.settleWaiters(id, (w) => w.reject(new SkippedError(`payload ${id}`)));
+        else if (view.status === 'expired') this.settleWaiters(id, (w) => w.reject(new ExpiredError(id)));
       }, reject);
     });
   }
@@ -317,6 +405,53 @@ export class Runtime {
     return [...this.handlers.keys()];
   }
 
+  /**
+   * The coordinator: load level, signals, decisions, the ledger of skipped payloads, and the
+   * operator actions (pin, release, reschedule now, low-tier throttle). Undefined with `coordinator: false`.
+   */
+  get coordinator(): CoordinatorApi | undefined {
+    return this.coordination.api;
+  }
+
+  /**
+   * The effective complexity the engine would route a payload of this client and type on now, for
+   * a client estimate of `clientScore` (default 1), with the evidence: samples and average costs.
+   */
+  suggestComplexity(clientId: string, type: string, clientScore = 1): ComplexitySuggestion {
+    return this.coordination.suggest(clientId, type, clientScore);
+  }
+
+  /** Most low-tier starts per second, changed at once without restart; undefined lifts the limit. */
+  setLowThrottle(perSecond: number | undefined): void {
+    this.coordination.setLowThrottle(perSecond);
+  }
+
+  /** Every execution slot with its counters (completed, failed, mean run time, last active, state). */
+  slots(): SlotStats[] {
+    return this.pool.slotStats();
+  }
+
+  /**
+   * Prometheus metrics on this runtime's own registry. Created on first use (or at creation with the
+   * `metrics` option): counting by tier and type needs events, and unheard events are not built.
+   */
+  get metrics(): RuntimeMetrics {
+    return (this.metricsState ??= new RuntimeMetrics({
+      name: this.options.name,
+      events: this.events,
+      stats: () => this.stats(),
+      tree: () => this.tree(),
+      handlerTypes: () => this.handlerTypes(),
+      readySince: (partition, id) => this.partitions[partition]?.state().records.get(id)?.enqueuedAt,
+      loadLevel: () => this.admin.sources.load().level,
+    }, this.metricsOptions));
+  }
+
+  /** The admin endpoint: `admin.listen({ port, host, token })`; closed when the runtime stops. */
+  get admin(): AdminHandle {
+    return (this.adminState ??= new AdminHandle(this, this.logger).provide({ workflows: workflowAdminSource(this.workflows), coordinator: this.coordination.adminSource() }));
+  }
+
   get state(): RuntimeStatus {
     return this.status;
   }
@@ -340,10 +475,15 @@ export class Runtime {
       for (const { batch, index } of partition.state().parked) batch.settle(index, { ok: false, error: new RuntimeStoppedError() });
     }
     for (const partition of this.partitions) partition.dispose();
+    this.coordination.dispose();
+    this.pool.dispose();
     this.system.stop();
     await this.durability.close();
     this.status = 'stopped';
     for (const id of [...this.waiters.keys()]) this.settleWaiters(id, (w) => w.reject(new RuntimeStoppedError()));
+    this.workflows.stopped();
+    this.metricsState?.dispose();
+    await this.adminState?.close();
   }
 
   private drained(): boolean {
@@ -375,8 +515,28 @@ export class Runtime {
       retries: valid.retries,
       backoff: valid.backoff,
       tags: valid.tags,
+      dependencies: undefined,
+      shardKey: valid.shardKey,
     };
     return [payload, partition];
+  }
+
+  /** A batch with `dependsOn`: checked (refs, cycles) at once, then registered with the dependency graph. */
+  private submitDependent(batch: readonly PreparedPayload[], field: FieldName): Promise<string[]> {
+    try {
+      return this.graph.submit(resolveBatch(batch, this.options, field));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** A submit whose id is known before it is accepted, so a workflow watches its events from the start. Throws ValidationError. */
+  private submitTracked(input: PayloadInput): { id: string; accepted: Promise<string> } {
+    if (this.status !== 'running') throw new RuntimeStoppedError();
+    if (!this.durability.available) throw new StoreUnavailableError();
+    const [payload, partition] = this.prepare(validatePayload(input, this.validationContext()));
+    const accepted = new Promise<string>((resolve, reject) => this.enqueueSoon(partition, payload, (r) => (r.ok ? resolve(r.id) : reject(r.error))));
+    return { id: payload.id, accepted };
   }
 
   /** Collects submits made in the same tick into one enqueue message per partition. */
@@ -394,6 +554,7 @@ export class Runtime {
     if (!this.isBooted) return; // boot sends them once partitions exist
     const pending = this.pending;
     this.pending = new Map();
+    this.coordination.poke();
     for (const [partition, { payloads, settlers }] of pending) {
       const batch: EnqueueBatch = { payloads, settle: (index, result) => settlers[index]?.(result) };
       this.partitionRef(partition).dispatch({ type: 'enqueue', batch });
@@ -414,17 +575,26 @@ export class Runtime {
 
   private publish(event: PayloadEvent): void {
     this.events.emit(event);
+    // Dependents and workflow steps judge load skips themselves (an optional step yields to one).
+    if (ENDING_EVENTS.has(event.type)) {
+      this.graph.observe(event);
+      this.workflows.observe(event);
+    }
+    // A load skip (it has a ledger id) is not an end: the payload waits in the ledger to run later.
+    if (event.ledgerId !== undefined && event.type === 'skipped') return;
     if (this.waiters.size === 0 || !this.waiters.has(event.id)) return;
     const { id } = event;
     switch (event.type) {
       case 'completed':
         return this.settleWaiters(id, (w) => w.resolve(event.result));
       case 'failed':
-        return this.settleWaiters(id, (w) => w.reject(new PayloadFailedError(id, event.error ?? { code: 'HANDLER_FAILED', message: 'failed', name: 'Error' })));
+        return this.settleWaiters(id, (w) => w.reject(failedPayloadError(id, event.error ?? { code: 'HANDLER_FAILED', message: 'failed', name: 'Error' })));
       case 'cancelled':
         return this.settleWaiters(id, (w) => w.reject(new CancelledError(`payload ${id} was cancelled`)));
       case 'skipped':
         return this.settleWaiters(id, (w) => w.reject(new SkippedError(event.reason ?? `payload ${id}`)));
+      case 'expired':
+        return this.settleWaiters(id, (w) => w.reject(new ExpiredError(id, event.reason)));
       default:
         return;
     }

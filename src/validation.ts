@@ -3,7 +3,9 @@
  * its field; a payload with any problem is not enqueued.
  */
 import { ValidationError, type FieldProblem } from './errors.ts';
-import { NAMED_PRIORITY, TIERS, type BackoffOptions, type Payload, type PayloadInput, type Tier } from './payload.ts';
+import {
+  DEPENDENCY_FAILURE_POLICIES, NAMED_PRIORITY, TIERS, type BackoffOptions, type DependencyFailurePolicy, type Payload, type PayloadInput, type Tier,
+} from './payload.ts';
 
 export interface ValidationContext {
   readonly hasHandler: (type: string) => boolean;
@@ -13,14 +15,20 @@ export interface ValidationContext {
 }
 
 /** A payload that passed validation, before the runtime gives it an id. */
-export interface ValidPayload extends Omit<Payload, 'id' | 'submittedAt'> {
+export interface ValidPayload extends Omit<Payload, 'id' | 'submittedAt' | 'dependencies'> {
   readonly shardKey: string | undefined;
+  /** As submitted (ids or refs); resolved against the batch by the runtime. */
+  readonly dependsOn: readonly string[] | undefined;
+  readonly onDependencyFailure: DependencyFailurePolicy;
+  readonly ref: string | undefined;
 }
 
 const KNOWN_FIELDS = new Set([
   'type', 'data', 'clientId', 'priority', 'complexity', 'runAt', 'delay', 'deadline',
-  'idempotencyKey', 'timeout', 'retries', 'backoff', 'shardKey', 'tags',
+  'idempotencyKey', 'timeout', 'retries', 'backoff', 'shardKey', 'tags', 'dependsOn', 'onDependencyFailure', 'ref',
 ]);
+/** Most dependencies one payload may list. */
+export const MAX_DEPENDENCIES = 10_000;
 const MAX_KEY_LENGTH = 512;
 const MAX_TIMER_MS = 2_147_483_647;
 
@@ -59,6 +67,15 @@ export function validatePayload(input: unknown, ctx: ValidationContext, index?: 
 
   checkData(raw.data, ctx.maxDataBytes, problems);
 
+  const dependsOn = raw.dependsOn === undefined ? undefined : parseDependsOn(raw.dependsOn, problems);
+  if (dependsOn !== undefined && idempotencyKey !== undefined) report(problems, 'idempotencyKey', 'cannot be combined with dependsOn');
+  let onDependencyFailure: DependencyFailurePolicy = 'fail';
+  if (raw.onDependencyFailure !== undefined) {
+    if ((DEPENDENCY_FAILURE_POLICIES as readonly unknown[]).includes(raw.onDependencyFailure)) onDependencyFailure = raw.onDependencyFailure;
+    else report(problems, 'onDependencyFailure', `must be one of ${DEPENDENCY_FAILURE_POLICIES.join('|')}, got ${describe(raw.onDependencyFailure)}`);
+  }
+  const ref = optionalKey(raw.ref, 'ref', problems);
+
   if (problems.length > 0) throw new ValidationError(problems, index);
   return {
     type: type as string,
@@ -74,7 +91,27 @@ export function validatePayload(input: unknown, ctx: ValidationContext, index?: 
     backoff,
     tags,
     shardKey,
+    dependsOn,
+    onDependencyFailure,
+    ref,
   };
+}
+
+function parseDependsOn(value: unknown, problems: Problems): readonly string[] | undefined {
+  if (!Array.isArray(value)) return report(problems, 'dependsOn', 'must be an array of payload ids or refs');
+  if (value.length > MAX_DEPENDENCIES) return report(problems, 'dependsOn', `lists ${value.length} dependencies, over the limit of ${MAX_DEPENDENCIES}`);
+  const seen = new Set<string>();
+  let ok = true;
+  value.forEach((entry: unknown, i) => {
+    if (typeof entry !== 'string' || entry.length === 0 || entry.length > MAX_KEY_LENGTH) {
+      ok = false;
+      report(problems, `dependsOn[${i}]`, `must be a payload id or ref (a non-empty string), got ${describe(entry)}`);
+    } else if (seen.has(entry)) {
+      ok = false;
+      report(problems, `dependsOn[${i}]`, `repeats ${JSON.stringify(entry)}`);
+    } else seen.add(entry);
+  });
+  return ok ? (value as string[]) : undefined;
 }
 
 /** Problems found so far; helpers append and return undefined for the bad value. */

@@ -7,6 +7,8 @@ import type { TriageError } from '../../src/errors.ts';
 import type { Grant, Outcome, RunOrder } from '../../src/execution/protocol.ts';
 import type { PayloadEvent } from '../../src/events.ts';
 import type { Payload, PayloadView, Tier } from '../../src/payload.ts';
+import type { LedgerEntry } from '../coordinator/ledger.ts';
+import type { PayloadRecord } from './state.ts';
 
 export type EnqueueResult =
   | { readonly ok: true; readonly id: string; readonly duplicate: boolean }
@@ -33,13 +35,37 @@ export type PartitionMessage =
   | { readonly type: 'get'; readonly id: string; readonly reply: (view: PayloadView | undefined) => void }
   | { readonly type: 'tick' }
   /** Undo the acceptance of payloads whose journal entry the store did not take (their submit was refused). */
-  | { readonly type: 'rollback'; readonly ids: readonly string[] };
+  | { readonly type: 'rollback'; readonly ids: readonly string[] }
+  // From the coordinator (actors/coordinator). Per-tier decisions, applied at grant time.
+  /** Send a load report to the coordinator (the runtime asks every interval). */
+  | { readonly type: 'report' }
+  /** Run a tier degraded, or skip its due payloads into the ledger. */
+  | { readonly type: 'degrade'; readonly tier: Tier; readonly mode: 'degrade' | 'skip' }
+  | { readonly type: 'restore'; readonly tier: Tier }
+  /** Serve `tier` with the urgency and slots of `as` (`as === tier` ends it). */
+  | { readonly type: 'elevate'; readonly tier: Tier; readonly as: Tier }
+  /** Move up to `max` queued payloads of `tier` that have no shard key to partition `to`. */
+  | { readonly type: 'transfer-out'; readonly tier: Tier; readonly to: number; readonly max: number }
+  | { readonly type: 'transfer-in'; readonly from: number; readonly records: readonly PayloadRecord[] }
+  /**
+   * Ledger entries due again: queue them with their priority raised by `boost`. `force` (an
+   * operator's "reschedule now") queues them even into a tier that is skipping.
+   */
+  | { readonly type: 'reschedule'; readonly entries: readonly LedgerEntry[]; readonly boost: number; readonly force?: boolean }
+  /** Ledger entries whose deadline passed. */
+  | { readonly type: 'expire'; readonly entries: readonly LedgerEntry[] };
 
 export type PartitionEffect =
   | { readonly kind: 'event'; readonly event: PayloadEvent }
   | { readonly kind: 'run'; readonly order: RunOrder }
   | { readonly kind: 'release'; readonly tier: Tier; readonly handlerType: string; readonly count: number }
   | { readonly kind: 'abort'; readonly id: string; readonly reason: string }
+  /** Payloads skipped into the ledger, for the coordinator that owns it. */
+  | { readonly kind: 'ledger'; readonly entries: readonly LedgerEntry[] }
+  /** Ledger entries whose payloads were cancelled while waiting there. */
+  | { readonly kind: 'unledger'; readonly ledgerIds: readonly string[] }
+  /** A message for another partition (transferred payloads, lookups of a moved payload). */
+  | { readonly kind: 'forward'; readonly to: number; readonly message: PartitionMessage }
   | {
       readonly kind: 'reply';
       readonly deliver: () => void;

@@ -24,6 +24,8 @@ export function newRecord(p: Payload, status: 'queued' | 'delayed', tier: Tier, 
     retries: p.retries,
     backoff: p.backoff,
     tags: p.tags,
+    dependencies: p.dependencies,
+    shardKey: p.shardKey,
     status,
     tier,
     attempt: 0,
@@ -35,6 +37,8 @@ export function newRecord(p: Payload, status: 'queued' | 'delayed', tier: Tier, 
     error: undefined,
     progress: undefined,
     degraded: undefined,
+    ledgerId: undefined,
+    movedTo: undefined,
   };
 }
 
@@ -55,6 +59,8 @@ export function copyRecord(r: PayloadRecord): MutableRecord {
     retries: r.retries,
     backoff: r.backoff,
     tags: r.tags,
+    dependencies: r.dependencies,
+    shardKey: r.shardKey,
     status: r.status,
     tier: r.tier,
     attempt: r.attempt,
@@ -66,5 +72,7 @@ export function copyRecord(r: PayloadRecord): MutableRecord {
     error: r.error,
     progress: r.progress,
     degraded: r.degraded,
+    ledgerId: r.ledgerId,
+    movedTo: r.movedTo,
   };
 }

@@ -14,10 +14,14 @@ import type { PayloadEvent, PayloadEventType } from '../../src/events.ts';
 import { backoffDelay } from '../../src/execution/backoff.ts';
 import type { CompiledBackoff, CompiledOptions } from '../../src/options.ts';
 import { TIERS, type Payload, type Tier } from '../../src/payload.ts';
+import type { TierMode } from '../../src/load/options.ts';
+import type { LedgerEntry } from '../coordinator/ledger.ts';
 import type { CancelResult, EnqueueBatch, EnqueueResult, Grant, Outcome, PartitionEffect, PartitionMessage } from './messages.ts';
-import { copyRecord, newRecord } from './record.ts';
-import { routeTier } from './routing.ts';
-import { isLiveIn, isTerminal, viewOf, type ParkedSubmit, type PartitionState, type PartitionTotals, type PayloadRecord } from './state.ts';
+import { copyRecord, newRecord, type MutableRecord } from './record.ts';
+import { routeTier, routeTierOf } from './routing.ts';
+import {
+  isLiveIn, isTerminal, viewOf, type FlowTotals, type ParkedSubmit, type PartitionState, type PartitionTotals, type PayloadRecord,
+} from './state.ts';
 
 // A private instance: the engine's settings never leak into an application's own use of immer.
 const { produce } = new Immer({ autoFreeze: true });
@@ -35,7 +39,20 @@ export interface PartitionEnv {
   policyOf(handlerType: string): HandlerPolicy;
   /** Whether an event of this type about this payload has anyone to hear it (unheard ones are not built). */
   observed(type: PayloadEventType, id: string): boolean;
+  /** Load-aware routing; without it a payload routes on its own priority and complexity. */
+  readonly load?: PartitionLoadEnv;
 }
+
+export interface PartitionLoadEnv {
+  /** The priority after boost rules, 1–10. */
+  priorityOf(payload: Payload): number;
+  /** The effective complexity: the client's score refined by observed cost, inflated under load. */
+  complexityOf(payload: PayloadRecord | Payload): number;
+  /** A degraded payload's timeout is multiplied by this. */
+  readonly degradedTimeoutFactor: number;
+}
+
+const SKIP_REASON = 'skipped under critical load; rescheduled when load falls';
 
 export interface Transition {
   readonly state: PartitionState;
@@ -48,12 +65,18 @@ const UNTOUCHED: ReadonlySet<string> = new Set();
 
 export function reducePartition(state: PartitionState, message: PartitionMessage, env: PartitionEnv): Transition {
   const effects: PartitionEffect[] = [];
+  if (message.type === 'get' || message.type === 'cancel') {
+    // A transferred payload's lookups follow it to the partition that owns it now.
+    const movedTo = state.records.get(message.id)?.movedTo;
+    if (movedTo !== undefined) return { state, effects: [{ kind: 'forward', to: movedTo, message }], touched: UNTOUCHED };
+  }
   if (message.type === 'get') {
     const record = state.records.get(message.id);
     const view = record && viewOf(record, state.index);
     effects.push({ kind: 'reply', deliver: () => message.reply(view) });
     return { state, effects, touched: UNTOUCHED };
   }
+  if (message.type === 'report') return { state, effects, touched: UNTOUCHED }; // the actor wrapper sends it
   const tx = new PartitionTx(state, effects, env);
   switch (message.type) {
     case 'enqueue':
@@ -76,8 +99,30 @@ export function reducePartition(state: PartitionState, message: PartitionMessage
     case 'rollback':
       for (const id of message.ids) tx.rollback(id);
       break;
+    case 'degrade':
+      tx.setMode(message.tier, message.mode);
+      break;
+    case 'restore':
+      tx.setMode(message.tier, 'normal');
+      break;
+    case 'elevate':
+      tx.serve(message.tier, message.as);
+      break;
+    case 'transfer-out':
+      tx.transferOut(message.tier, message.to, message.max);
+      break;
+    case 'transfer-in':
+      tx.transferIn(message.records);
+      break;
+    case 'reschedule':
+      tx.reschedule(message.entries, message.boost, message.force === true);
+      break;
+    case 'expire':
+      tx.expire(message.entries);
+      break;
   }
   tx.admitParked();
+  tx.flushLedger();
   return { state: produce(state, (draft) => void Object.assign(draft, tx.changes(state))), effects, touched: tx.touched };
 }
 
@@ -109,6 +154,13 @@ class PartitionTx {
   /** Tiers whose `queues`/`queued` maps were copied for writing. */
   private readonly copied = new Set<Tier>();
   readonly touched = new Set<string>();
+  private modes: PartitionState['modes'];
+  private serveAs: PartitionState['serveAs'];
+  private ledgerSeq: number;
+  private flow: Mutable<FlowTotals> | undefined;
+  /** Skipped into the ledger / cancelled out of it during this transition: one message each to the coordinator. */
+  private readonly ledgerOut: LedgerEntry[] = [];
+  private readonly unledgered: string[] = [];
 
   constructor(base: PartitionState, private readonly effects: PartitionEffect[], private readonly env: PartitionEnv) {
     this.now = env.now();
@@ -126,6 +178,17 @@ class PartitionTx {
     this.totals = { ...base.totals };
     this.queues = { ...base.queues } as Record<Tier, Record<string, PQueue<string>>>;
     this.queued = { ...base.queued } as Record<Tier, Counts>;
+    this.modes = base.modes;
+    this.serveAs = base.serveAs;
+    this.ledgerSeq = base.ledgerSeq;
+    this.base = base;
+  }
+
+  private readonly base: PartitionState;
+
+  /** Flow counters, copied on first write (they change only under load). */
+  private get flows(): Mutable<FlowTotals> {
+    return (this.flow ??= { ...this.base.flow });
   }
 
   /** The fields that changed, for immer to merge into the next state (unchanged ones keep their identity). */
@@ -146,6 +209,10 @@ class PartitionTx {
       changed.queues = this.queues;
       changed.queued = this.queued;
     }
+    if (this.modes !== base.modes) changed.modes = this.modes;
+    if (this.serveAs !== base.serveAs) changed.serveAs = this.serveAs;
+    if (this.ledgerSeq !== base.ledgerSeq) changed.ledgerSeq = this.ledgerSeq;
+    if (this.flow) changed.flow = this.flow;
     return changed;
   }
 
@@ -159,12 +226,13 @@ class PartitionTx {
         results[i] = { ok: true, id: duplicateOf, duplicate: true };
         continue;
       }
-      const tier = routeTier(payload, this.env.options);
+      const priority = this.env.load ? this.env.load.priorityOf(payload) : payload.priority;
+      const tier = this.env.load ? routeTierOf(priority, this.env.load.complexityOf(payload), this.env.options) : routeTier(payload, this.env.options);
       if (payload.runAt !== undefined && payload.runAt > this.now) {
-        this.accept(payload, tier, 'delayed');
+        this.accept(payload, tier, 'delayed', priority);
         results[i] = { ok: true, id: payload.id, duplicate: false };
       } else if (batch.admitted === true || this.hasRoom(tier) || this.makeRoom(tier)) {
-        this.accept(payload, tier, 'queued');
+        this.accept(payload, tier, 'queued', priority);
         results[i] = { ok: true, id: payload.id, duplicate: false };
       } else if (this.env.options.overflow === 'wait') {
         this.parked = this.parked.push({ payload, batch, index: i, expiresAt: this.now + this.env.options.overflowWaitMs });
@@ -187,10 +255,11 @@ class PartitionTx {
     let still = PQueue.empty<ParkedSubmit>();
     for (const parked of this.parked) {
       const { payload, batch, index } = parked;
-      const tier = routeTier(payload, this.env.options);
+      const priority = this.env.load ? this.env.load.priorityOf(payload) : payload.priority;
+      const tier = this.env.load ? routeTierOf(priority, this.env.load.complexityOf(payload), this.env.options) : routeTier(payload, this.env.options);
       let result: EnqueueResult;
       if (this.hasRoom(tier)) {
-        this.accept(payload, tier, 'queued');
+        this.accept(payload, tier, 'queued', priority);
         result = { ok: true, id: payload.id, duplicate: false };
       } else if (parked.expiresAt <= this.now) {
         result = { ok: false, error: new QueueFullError(this.index, tier, `stayed full for ${this.env.options.overflowWaitMs} ms`) };
@@ -204,20 +273,25 @@ class PartitionTx {
   }
 
   grant(grants: readonly Grant[]): void {
-    for (const { tier, handlerType, count } of grants) {
+    for (const grant of grants) {
+      const { tier, handlerType, count } = grant;
+      const slotTier = grant.serveAs ?? tier;
       const queues = this.writableQueues(tier);
       let queue = queues[handlerType];
       let started = 0;
+      // A batch grant holds one slot for all its payloads; the first one's id names the batch.
+      let batchKey: string | undefined;
       while (queue && queue.size > 0 && started < count) {
         const id = queue.peek() as string;
         queue = queue.shift();
         const record = this.records.get(id);
         if (!isLiveIn(record, tier)) continue;
-        this.start(record);
-        started++;
+        if (grant.batch === true) batchKey ??= id;
+        if (this.start(record, slotTier, batchKey)) started++;
       }
       if (queue) queues[handlerType] = this.dropDeadHead(queue, tier);
-      if (started < count) this.effects.push({ kind: 'release', tier, handlerType, count: count - started });
+      const unused = grant.batch === true ? (started === 0 ? 1 : 0) : count - started;
+      if (unused > 0) this.effects.push({ kind: 'release', tier: slotTier, handlerType, count: unused });
     }
   }
 
@@ -249,6 +323,7 @@ class PartitionTx {
     if (isTerminal(record.status)) return 'already-finished';
     if (record.status === 'queued') this.unqueue(record);
     else if (record.status === 'delayed') this.undelay(record); // its timer entry is skipped when it falls due
+    else if (record.status === 'deferred') this.unledgered.push(record.ledgerId as string);
     else if (record.status === 'running') {
       this.running--;
       this.effects.push({ kind: 'abort', id, reason: 'cancelled' });
@@ -260,8 +335,9 @@ class PartitionTx {
   /** Forgets a payload whose acceptance never became durable, if it has not started meanwhile. */
   rollback(id: string): void {
     const record = this.records.get(id);
-    if (!record || (record.status !== 'queued' && record.status !== 'delayed')) return;
+    if (!record || (record.status !== 'queued' && record.status !== 'delayed' && record.status !== 'deferred')) return;
     if (record.status === 'queued') this.unqueue(record);
+    else if (record.status === 'deferred') this.unledgered.push(record.ledgerId as string);
     else this.undelay(record);
     this.totals.accepted--;
     this.forget(record);
@@ -279,6 +355,125 @@ class PartitionTx {
       next.enqueuedAt = top.key; // age counts from when it fell due, not from when the sweep ran
       this.queue(next);
     }
+  }
+
+  // ── Load-aware coordination: messages from the coordinator ─────────────────────────────────
+
+  /** A tier's mode; entering `skip` moves every payload queued in it to the ledger at once. */
+  setMode(tier: Tier, mode: TierMode): void {
+    if (tier === 'critical' || this.modes[tier] === mode) return;
+    this.modes = { ...this.modes, [tier]: mode };
+    if (mode !== 'skip' || this.depth[tier] === 0) return;
+    for (const queue of Object.values(this.queues[tier])) {
+      for (const id of queue) {
+        const record = this.records.get(id);
+        if (isLiveIn(record, tier)) this.defer(record, SKIP_REASON);
+      }
+    }
+    // Every live payload of the tier left; what remains in its FIFOs are tombstones.
+    this.copied.add(tier);
+    this.queues[tier] = {};
+    this.queued[tier] = {};
+    this.depth[tier] = 0;
+  }
+
+  serve(tier: Tier, as: Tier): void {
+    if (this.serveAs[tier] !== as) this.serveAs = { ...this.serveAs, [tier]: as };
+  }
+
+  /**
+   * Hands up to `max` queued payloads of `tier` to partition `to`, oldest first. Payloads with a
+   * shard key or an idempotency key stay: their key pins order and ownership to this partition.
+   * A `moved` stub stays behind so lookups by id (which names this partition) follow the payload.
+   */
+  transferOut(tier: Tier, to: number, max: number): void {
+    if (to === this.index) return;
+    const moved: PayloadRecord[] = [];
+    for (const queue of Object.values(this.queues[tier])) {
+      for (const id of queue) {
+        if (moved.length >= max) break;
+        const record = this.records.get(id);
+        if (!isLiveIn(record, tier) || record.shardKey !== undefined || record.idempotencyKey !== undefined) continue;
+        this.unqueue(record);
+        const stub = copyRecord(record);
+        stub.status = 'moved';
+        stub.movedTo = to;
+        stub.finishedAt = this.now;
+        this.put(stub);
+        this.retain(id);
+        moved.push(record);
+      }
+    }
+    if (moved.length === 0) return;
+    this.flows.transferredOut += moved.length;
+    this.effects.push({ kind: 'forward', to, message: { type: 'transfer-in', from: this.index, records: moved } });
+  }
+
+  /** Payloads from another partition join this one's queues, keeping their tier and their wait. */
+  transferIn(records: readonly PayloadRecord[]): void {
+    for (const record of records) {
+      const next = copyRecord(record);
+      next.status = 'queued';
+      next.seq = this.seq++;
+      next.movedTo = undefined;
+      next.finishedAt = undefined;
+      this.queue(next);
+    }
+    this.flows.transferredIn += records.length;
+  }
+
+  /** Ledger entries due again: queued with a raised priority, unless their deadline passed. */
+  reschedule(entries: readonly LedgerEntry[], boost: number, force: boolean): void {
+    for (const entry of entries) {
+      const record = this.deferredOf(entry);
+      if (!record) continue;
+      if (record.deadline !== undefined && record.deadline <= this.now) {
+        this.finish(record, 'expired', undefined, undefined, { reason: 'its deadline passed in the ledger', ledgerId: entry.ledgerId });
+        continue;
+      }
+      const next = copyRecord(record);
+      next.priority = Math.min(10, record.priority + boost);
+      next.tier = routeTierOf(next.priority, this.env.load ? this.env.load.complexityOf(record) : record.complexity, this.env.options);
+      next.status = 'queued';
+      next.enqueuedAt = this.now;
+      next.ledgerId = undefined;
+      this.flows.rescheduled++;
+      this.emit('rescheduled', next, { ledgerId: entry.ledgerId, priority: next.priority, reason: force ? 'rescheduled by an operator' : 'load fell; made up' });
+      this.queue(next, force);
+    }
+  }
+
+  expire(entries: readonly LedgerEntry[]): void {
+    for (const entry of entries) {
+      const record = this.deferredOf(entry);
+      if (record) this.finish(record, 'expired', undefined, undefined, { reason: 'its deadline passed in the ledger', ledgerId: entry.ledgerId });
+    }
+  }
+
+  /** Sends the ledger what this transition skipped into it or cancelled out of it. */
+  flushLedger(): void {
+    if (this.ledgerOut.length > 0) this.effects.push({ kind: 'ledger', entries: this.ledgerOut });
+    if (this.unledgered.length > 0) this.effects.push({ kind: 'unledger', ledgerIds: this.unledgered });
+  }
+
+  /** The record an entry refers to, if it still waits for that very entry (not cancelled, not skipped again since). */
+  private deferredOf(entry: LedgerEntry): PayloadRecord | undefined {
+    const record = this.records.get(entry.id);
+    return record && record.status === 'deferred' && record.ledgerId === entry.ledgerId ? record : undefined;
+  }
+
+  /** Skips a due payload into the ledger: the client is told, the coordinator records it. */
+  private defer(record: PayloadRecord, reason: string): void {
+    const next = copyRecord(record);
+    next.status = 'deferred';
+    next.ledgerId = `${this.index.toString(36)}-${this.ledgerSeq++}`;
+    this.put(next);
+    this.flows.deferred++;
+    this.ledgerOut.push({
+      ledgerId: next.ledgerId, id: next.id, partition: this.index, clientId: next.clientId, type: next.type, tier: next.tier,
+      priority: next.priority, deadline: next.deadline, skippedAt: this.now, reason,
+    });
+    this.emit('skipped', next, { reason, ledgerId: next.ledgerId });
   }
 
   private failed(record: PayloadRecord, error: PayloadFailure, retryable: boolean): void {
@@ -307,10 +502,12 @@ class PartitionTx {
     if (record.attempt > 0) this.retrying--;
   }
 
-  private accept(payload: Payload, tier: Tier, status: 'queued' | 'delayed'): void {
+  private accept(payload: Payload, tier: Tier, status: 'queued' | 'delayed', priority: number): void {
     const record = newRecord(payload, status, tier, this.seq++, this.now);
+    if (priority !== payload.priority) (record as MutableRecord).priority = priority; // boosted at routing
     if (payload.idempotencyKey !== undefined) this.idempotency = this.idempotency.set(payload.idempotencyKey, payload.id);
     this.totals.accepted++;
+    this.emit('accepted', record, undefined);
     if (status === 'delayed') {
       this.put(record);
       this.timers = this.timers.insert(payload.runAt as number, payload.id);
@@ -318,11 +515,12 @@ class PartitionTx {
     } else {
       this.queue(record);
     }
-    this.emit('accepted', record, undefined);
   }
 
-  private queue(record: PayloadRecord): void {
+  /** Queues a due record, or skips it into the ledger while its tier is skipping (unless `force`). */
+  private queue(record: PayloadRecord, force = false): void {
     const { tier, type } = record;
+    if (!force && this.modes[tier] === 'skip') return this.defer(record, SKIP_REASON);
     this.put(record);
     const queues = this.writableQueues(tier);
     queues[type] = (queues[type] ?? PQueue.empty<string>()).push(record.id);
@@ -341,18 +539,32 @@ class PartitionTx {
     if (queue) queues[type] = this.dropDeadHead(queue, tier, record.id);
   }
 
-  private start(record: PayloadRecord): void {
+  /** Starts a live queued record; false when its deadline had passed (it expires instead). */
+  private start(record: PayloadRecord, slotTier: Tier, batch: string | undefined): boolean {
     const { tier, type } = record;
     this.queued[tier][type] = (this.queued[tier][type] ?? 1) - 1;
     this.depth[tier]--;
+    if (record.deadline !== undefined && record.deadline <= this.now) {
+      this.finish(record, 'expired', undefined, undefined, { reason: 'its deadline passed while it was queued' });
+      return false;
+    }
     this.running++;
     this.totals.started++;
     const next = copyRecord(record);
     next.status = 'running';
     next.attempt = record.attempt + 1;
     next.startedAt = this.now;
+    // Degrading is a per-tier decision read here, at grant time: nothing per payload while queued.
+    const degraded = this.modes[tier] === 'degrade';
+    next.degraded = degraded ? true : undefined; // this attempt's, not an earlier one's
     this.put(next);
     const policy = this.env.policyOf(type);
+    let timeout = record.timeout ?? policy.timeout;
+    if (degraded) {
+      timeout = Math.max(1, Math.round(timeout * (this.env.load?.degradedTimeoutFactor ?? 1)));
+      this.flows.degraded++;
+      this.emit('degraded', next, { attempt: next.attempt, reason: `${tier} tier degraded under load` });
+    }
     this.effects.push({
       kind: 'run',
       order: {
@@ -363,11 +575,15 @@ class PartitionTx {
         tier,
         data: record.data,
         attempt: next.attempt,
-        timeout: record.timeout ?? policy.timeout,
-        degraded: record.degraded === true,
+        timeout,
+        degraded,
+        slotTier,
+        batch,
+        dependencies: record.dependencies,
       },
     });
     this.emit('started', next, { attempt: next.attempt });
+    return true;
   }
 
   private writableQueues(tier: Tier): Record<string, PQueue<string>> {
@@ -419,7 +635,7 @@ class PartitionTx {
 
   private finish(
     record: PayloadRecord,
-    status: 'completed' | 'failed' | 'cancelled' | 'skipped',
+    status: 'completed' | 'failed' | 'cancelled' | 'skipped' | 'expired',
     result: unknown,
     error: PayloadFailure | undefined,
     event: EventFields | undefined,
@@ -429,19 +645,25 @@ class PartitionTx {
     next.finishedAt = this.now;
     next.result = result;
     if (error) next.error = error;
-    this.totals[status]++;
+    if (status === 'expired') this.flows.expired++;
+    else this.totals[status]++;
     this.emit(status, record, event);
     if (this.env.options.retainTerminal === 0) {
       this.forget(record);
       return;
     }
     this.put(next);
-    this.retained = this.retained.push(record.id);
+    this.retain(record.id);
+  }
+
+  /** Keeps a record that no longer waits (terminal, or a moved stub) for lookups, within `retainTerminal`. */
+  private retain(id: string): void {
+    this.retained = this.retained.push(id);
     while (this.retained.size > this.env.options.retainTerminal) {
       const oldest = this.retained.peek() as string;
       this.retained = this.retained.shift();
       const evicted = this.records.get(oldest);
-      if (evicted && isTerminal(evicted.status)) this.forget(evicted);
+      if (evicted && (isTerminal(evicted.status) || evicted.status === 'moved')) this.forget(evicted);
     }
   }
 
@@ -474,9 +696,11 @@ class PartitionTx {
       progress: fields?.progress,
       reason: fields?.reason,
       retryAt: fields?.retryAt,
+      ledgerId: fields?.ledgerId,
+      priority: fields?.priority,
     };
     this.effects.push({ kind: 'event', event });
   }
 }
 
-type EventFields = Partial<Pick<PayloadEvent, 'attempt' | 'result' | 'error' | 'progress' | 'reason' | 'retryAt'>>;
+type EventFields = Partial<Pick<PayloadEvent, 'attempt' | 'result' | 'error' | 'progress' | 'reason' | 'retryAt' | 'ledgerId' | 'priority'>>;

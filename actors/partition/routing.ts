@@ -29,7 +29,12 @@ export function tierOfPriority(priority: number): Tier {
  * Critical work is never demoted: it is critical because someone is waiting on it.
  */
 export function routeTier(input: RoutingInput, policy: RoutingPolicy): Tier {
-  const base = tierOfPriority(input.priority);
-  if (base === 'critical' || input.complexity < policy.heavyComplexity) return base;
+  return routeTierOf(input.priority, input.complexity, policy);
+}
+
+/** `routeTier` on plain numbers: the hot path routes with a boosted priority and an effective score without building an object. */
+export function routeTierOf(priority: number, complexity: number, policy: RoutingPolicy): Tier {
+  const base = tierOfPriority(priority);
+  if (base === 'critical' || complexity < policy.heavyComplexity) return base;
   return TIERS[Math.min(TIERS.length - 1, TIERS.indexOf(base) + 1)] as Tier;
 }

@@ -7,6 +7,7 @@ import { PHeap, PMap, PQueue } from '../../src/collections/index.ts';
 import type { PayloadFailure } from '../../src/errors.ts';
 import { TERMINAL_STATUSES, TIERS, type Payload, type PayloadStatus, type PayloadView, type Tier } from '../../src/payload.ts';
 import type { DemandEntry } from '../../src/execution/protocol.ts';
+import type { TierMode } from '../../src/load/options.ts';
 import type { EnqueueBatch } from './messages.ts';
 
 export interface PayloadRecord extends Payload {
@@ -24,6 +25,10 @@ export interface PayloadRecord extends Payload {
   readonly error?: PayloadFailure;
   readonly progress?: unknown;
   readonly degraded?: boolean;
+  /** While `deferred`: its entry in the coordinator's ledger. */
+  readonly ledgerId?: string;
+  /** When `moved`: the partition that owns it now. */
+  readonly movedTo?: number;
 }
 
 /** A submit waiting for room under the `wait` overflow policy (not yet accepted, so never journalled). */
@@ -46,6 +51,17 @@ export interface PartitionTotals {
 
 export type PerTier<T> = Readonly<Record<Tier, T>>;
 
+/** Counters of load-aware coordination (kept apart from `totals`, whose shape the journal pins). */
+export interface FlowTotals {
+  /** Skipped under load into the ledger. */
+  readonly deferred: number;
+  readonly rescheduled: number;
+  readonly expired: number;
+  readonly degraded: number;
+  readonly transferredIn: number;
+  readonly transferredOut: number;
+}
+
 export interface PartitionState {
   readonly index: number;
   readonly seq: number;
@@ -67,9 +83,20 @@ export interface PartitionState {
   /** Opaque to immer: it holds callbacks and is never journalled. */
   readonly parked: PQueue<ParkedSubmit>;
   readonly totals: PartitionTotals;
+  /** How each tier runs, as the coordinator last said (critical always `normal`); read at grant time. */
+  readonly modes: PerTier<TierMode>;
+  /** The tier whose urgency and slots each tier is served with (elevate: medium served as high). */
+  readonly serveAs: PerTier<Tier>;
+  /** Ledger ids handed out, for the next one. */
+  readonly ledgerSeq: number;
+  readonly flow: FlowTotals;
 }
 
 const perTier = <T>(make: () => T): Record<Tier, T> => Object.fromEntries(TIERS.map((t) => [t, make()])) as Record<Tier, T>;
+
+const NORMAL_MODES: PerTier<TierMode> = { critical: 'normal', high: 'normal', medium: 'normal', low: 'normal' };
+const SERVE_AS_ITSELF: PerTier<Tier> = { critical: 'critical', high: 'high', medium: 'medium', low: 'low' };
+const NO_FLOW: FlowTotals = { deferred: 0, rescheduled: 0, expired: 0, degraded: 0, transferredIn: 0, transferredOut: 0 };
 
 export function initialPartitionState(index: number): PartitionState {
   return {
@@ -87,6 +114,10 @@ export function initialPartitionState(index: number): PartitionState {
     idempotency: PMap.empty(),
     parked: PQueue.empty(),
     totals: { accepted: 0, started: 0, completed: 0, failed: 0, retried: 0, cancelled: 0, skipped: 0 },
+    modes: NORMAL_MODES,
+    serveAs: SERVE_AS_ITSELF,
+    ledgerSeq: 0,
+    flow: NO_FLOW,
   };
 }
 
@@ -106,7 +137,7 @@ export function demandOf(state: PartitionState): DemandEntry[] {
       if (count === 0) continue;
       const head = state.queues[tier][handlerType]?.peek();
       const record = head === undefined ? undefined : state.records.get(head);
-      demand.push({ tier, handlerType, count, oldestAt: record?.enqueuedAt ?? 0 });
+      demand.push({ tier, handlerType, count, oldestAt: record?.enqueuedAt ?? 0, serveAs: state.serveAs[tier], yielding: state.modes[tier] !== 'normal' });
     }
   }
   return demand;
@@ -131,6 +162,7 @@ export function viewOf(record: PayloadRecord, partition: number): PayloadView {
     complexity: record.complexity,
     attempts: record.attempt,
     degraded: record.degraded === true,
+    ledgerId: record.ledgerId,
     submittedAt: record.submittedAt,
     runAt: record.runAt,
     startedAt: record.startedAt,
@@ -152,6 +184,9 @@ export interface PartitionStats {
   readonly retrying: number;
   readonly parked: number;
   readonly totals: PartitionTotals;
+  readonly flow: FlowTotals;
+  readonly modes: PerTier<TierMode>;
+  readonly serveAs: PerTier<Tier>;
 }
 
 export function partitionStats(state: PartitionState, now: number): PartitionStats {
@@ -166,5 +201,8 @@ export function partitionStats(state: PartitionState, now: number): PartitionSta
     retrying: state.retrying,
     parked: state.parked.size,
     totals: state.totals,
+    flow: state.flow,
+    modes: state.modes,
+    serveAs: state.serveAs,
   };
 }

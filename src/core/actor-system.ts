@@ -61,6 +61,9 @@ interface Cell {
   inFlight: number;
   processed: number;
   stopped: boolean;
+  /** Retire once the mailbox is empty (short-lived actors, e.g. one per workflow instance). */
+  retiring: boolean;
+  ref: NactRef | undefined;
   readonly summarize: ((state: never) => Record<string, unknown>) | undefined;
 }
 
@@ -77,7 +80,7 @@ export class ActorSystem {
   spawn<S, M>(name: string, kind: string, initialState: S, behaviour: ActorBehaviour<S, M>): ActorRef<M> {
     const path = `/${this.name}/${name}`;
     if (this.cells.has(path)) throw new Error(`actor ${path} already exists`);
-    const cell: Cell = { kind, state: initialState, inFlight: 0, processed: 0, stopped: false, summarize: behaviour.summarize as Cell['summarize'] };
+    const cell: Cell = { kind, state: initialState, inFlight: 0, processed: 0, stopped: false, retiring: false, ref: undefined, summarize: behaviour.summarize as Cell['summarize'] };
     this.cells.set(path, cell);
     const reduce = (state: S, message: M): S => {
       let next = state;
@@ -90,11 +93,13 @@ export class ActorSystem {
       } finally {
         cell.processed++;
         cell.inFlight--;
+        if (cell.retiring && cell.inFlight === 0) this.retireNow(path, cell);
         this.messageDone();
       }
       return next;
     };
     const ref = spawn(this.root, reduce, name, { initialState });
+    cell.ref = ref;
     const system = this;
     return {
       path,
@@ -109,6 +114,23 @@ export class ActorSystem {
         dispatch(ref, message);
       },
     };
+  }
+
+  /**
+   * Stops one actor once its mailbox is empty (at once if it is): it leaves the tree, and later
+   * messages to it are reported as dead letters. Messages already queued are still processed.
+   */
+  retire(path: string): void {
+    const cell = this.cells.get(path);
+    if (!cell || cell.stopped) return;
+    cell.retiring = true;
+    if (cell.inFlight === 0) this.retireNow(path, cell);
+  }
+
+  private retireNow(path: string, cell: Cell): void {
+    cell.stopped = true;
+    this.cells.delete(path);
+    if (cell.ref) stop(cell.ref);
   }
 
   /** Every actor with its mailbox length and state summary: the live actor tree. */

@@ -1,7 +1,7 @@
 /**
  * Handlers: what runs a payload type, the context it gets, and the per-type options.
  */
-import type { BackoffOptions } from '../payload.ts';
+import type { BackoffOptions, DependencyOutcomes } from '../payload.ts';
 
 export interface Logger {
   debug(message: string, fields?: Record<string, unknown>): void;
@@ -22,6 +22,10 @@ export interface HandlerContext {
   /** Reports progress (any JSON value); becomes a `progress` event and shows in `get`. */
   progress(value: unknown): void;
   readonly log: Logger;
+  /** How each of the payload's dependencies ended, by id (empty without `dependsOn`). */
+  readonly dependencies: DependencyOutcomes;
+  /** For a handler with `batch`: the ids of the payloads in this call, in the order of the data array. */
+  readonly batchIds?: readonly string[] | undefined;
 }
 
 export type Handler<D = unknown, R = unknown> = (data: D, ctx: HandlerContext) => R | Promise<R>;
@@ -36,6 +40,13 @@ export interface HandlerOptions {
   readonly backoff?: BackoffOptions;
   /** Errors for which retrying cannot help. `NonRetryableError` is always non-retryable. */
   readonly nonRetryable?: (error: unknown) => boolean;
+  /**
+   * Opt-in batching of low-tier payloads of this type: up to `max` run in one call, which receives
+   * an array of their data (and `ctx.batchIds`) and may return one result per item, in order. A
+   * batch goes when it is full or its oldest payload has waited `waitMs`. Payloads of other tiers
+   * still run one by one, as an array of one. Default: no batching.
+   */
+  readonly batch?: { readonly max: number; readonly waitMs: number };
 }
 
 export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };

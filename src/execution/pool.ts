@@ -1,16 +1,21 @@
 /**
  * The execution pool: the effect edge where handlers run. It owns the slots (how many, which tiers
- * may use the reserved share, per-type limits), decides which partition's work gets a free slot
- * (highest urgency first, so aging holds across partitions), and turns handler outcomes into
- * coalesced messages back to the partitions. Handler code never runs inside an actor function.
+ * may use the reserved share, per-type limits, the low-tier throttle and slot share), decides which
+ * partition's work gets a free slot (highest urgency first, so aging holds across partitions), and
+ * hands grants to the partitions. Running the handlers is runner.ts; handler code never runs inside
+ * an actor function.
  */
 import type { Clock, TimerHandle } from '../clock.ts';
-import { CancelledError, NonRetryableError, TimeoutError, toFailure } from '../errors.ts';
+import type { StuckReport } from '../load/system-events.ts';
 import { tierSlotLimit, type CompiledOptions } from '../options.ts';
-import { TIERS, type Tier } from '../payload.ts';
-import { scopedLogger, type Handler, type HandlerContext, type HandlerOptions, type Logger } from './handlers.ts';
+import { TIER_RANK, TIERS, type Tier } from '../payload.ts';
 import { urgency } from './aging.ts';
+import type { Handler, HandlerOptions, Logger } from './handlers.ts';
+import { RunMeter, type CostSource, type CostSums } from './meter.ts';
 import type { DemandEntry, Grant, Outcome, RunOrder } from './protocol.ts';
+import { Runner } from './runner.ts';
+import { SlotTable, type SlotStats } from './slots.ts';
+import { StartThrottle } from './throttle.ts';
 
 export interface PoolHost {
   readonly options: CompiledOptions;
@@ -19,30 +24,9 @@ export interface PoolHost {
   handlerOf(type: string): { readonly fn: Handler; readonly options: HandlerOptions } | undefined;
   sendGrants(partition: number, grants: Grant[]): void;
   sendOutcomes(partition: number, outcomes: Outcome[]): void;
-}
-
-export interface ActiveRun {
-  readonly order: RunOrder;
-  readonly startedAt: number;
-  /** Created on first use of `ctx.signal`: most handlers never read it, and creating one is costly. */
-  controller: AbortController | undefined;
-  /** Why the run was stopped, so a signal created afterwards is born aborted. */
-  abortReason: unknown;
-  timer: TimerHandle | undefined;
-  done: boolean;
-}
-
-function signalOf(run: ActiveRun): AbortSignal {
-  if (!run.controller) {
-    run.controller = new AbortController();
-    if (run.abortReason !== undefined) run.controller.abort(run.abortReason);
-  }
-  return run.controller.signal;
-}
-
-function abortRun(run: ActiveRun, reason: unknown): void {
-  run.abortReason = reason;
-  run.controller?.abort(reason);
+  /** CPU and heap meters for the complexity analyzer; without them only wall time is measured. */
+  readonly costSource?: CostSource;
+  onStuck?(report: StuckReport): void;
 }
 
 export interface PoolStats {
@@ -50,6 +34,15 @@ export interface PoolStats {
   readonly busy: number;
   readonly running: number;
   readonly byTier: Readonly<Record<Tier, number>>;
+  /** Slots found stuck since the start, and stuck now. */
+  readonly stuck: number;
+  readonly stuckNow: number;
+  /** Moving average of run wall time, ms. */
+  readonly meanRunMs: number;
+  /** Low-tier starts allowed per second (undefined: no limit). */
+  readonly lowThrottle: number | undefined;
+  /** Share of the slots the low tier may occupy (1: no limit beyond the reserved share). */
+  readonly lowShare: number;
 }
 
 export class ExecutionPool {
@@ -60,26 +53,81 @@ export class ExecutionPool {
   private readonly demand: Array<readonly DemandEntry[]>;
   /** Granted but not yet taken by the partition, by partition, tier and handler type. */
   private readonly outstanding: Array<Record<Tier, Map<string, number>> | undefined> = [];
-  private readonly runs = new Map<string, ActiveRun>();
-  private readonly outbox = new Map<number, Outcome[]>();
-  private toLaunch: RunOrder[] = [];
   private pumpQueued = false;
-  private flushQueued = false;
   private readonly lowerTiers: ReadonlySet<Tier>;
+  private readonly runner: Runner;
+  private readonly slots = new SlotTable();
+  private readonly meter: RunMeter;
+  private readonly lowThrottle: StartThrottle;
+  private lowShare = 1;
+  /** One clock timer for the earliest moment a pump could grant more (a throttle refill, a batch's wait). */
+  private wake: { at: number; timer: TimerHandle } | undefined;
 
   constructor(private readonly host: PoolHost) {
-    this.size = host.options.concurrency;
-    this.demand = Array.from({ length: host.options.partitions }, () => []);
-    this.lowerTiers = new Set(TIERS.slice(TIERS.indexOf(host.options.reservedFor) + 1));
+    const { options } = host;
+    this.size = options.concurrency;
+    this.demand = Array.from({ length: options.partitions }, () => []);
+    this.lowerTiers = new Set(TIERS.slice(TIERS.indexOf(options.reservedFor) + 1));
+    const complexity = options.coordination.complexity;
+    this.meter = new RunMeter(complexity ? host.costSource : undefined, complexity ? complexity.sampleEvery : 1);
+    this.lowThrottle = new StartThrottle(options.coordination.throttleLow, host.clock.now());
+    this.runner = new Runner({
+      clock: host.clock,
+      logger: host.logger,
+      meter: this.meter,
+      slots: this.slots,
+      stuckGraceMs: options.coordination.pool.stuckGraceMs,
+      handlerOf: (type) => host.handlerOf(type),
+      sendOutcomes: (partition, outcomes) => host.sendOutcomes(partition, outcomes),
+      free: (tier, type, count) => this.free(tier, type, count),
+      onStuck: (report) => host.onStuck?.(report),
+    });
   }
 
   stats(): PoolStats {
-    return { size: this.size, busy: this.busy, running: this.runs.size, byTier: { ...this.busyByTier } };
+    return {
+      size: this.size,
+      busy: this.busy,
+      running: this.runner.runningCount,
+      byTier: { ...this.busyByTier },
+      stuck: this.slots.stuck,
+      stuckNow: this.slots.stuckNow,
+      meanRunMs: this.meter.meanRunMs,
+      lowThrottle: this.lowThrottle.perSecond,
+      lowShare: this.lowShare,
+    };
+  }
+
+  /** Every slot with its counters and state. */
+  slotStats(): SlotStats[] {
+    return this.slots.stats();
+  }
+
+  get currentSize(): number {
+    return this.size;
+  }
+
+  /** Costs measured since the last call, per client and type (for the complexity analyzer). */
+  drainCosts(): CostSums[] {
+    return this.meter.drain();
   }
 
   /** Changes the number of slots; running work is never interrupted by a shrink. */
   resize(size: number): void {
     this.size = Math.max(1, Math.floor(size));
+    this.slots.trim(this.size);
+    this.schedulePump();
+  }
+
+  /** Most low-tier starts per second; undefined lifts the limit. Takes effect at the next grant. */
+  setLowThrottle(perSecond: number | undefined): void {
+    this.lowThrottle.set(perSecond, this.host.clock.now());
+    this.schedulePump();
+  }
+
+  /** Share (0–1) of the slots the low tier may occupy. */
+  setLowShare(share: number): void {
+    this.lowShare = Math.min(1, Math.max(0, share));
     this.schedulePump();
   }
 
@@ -101,110 +149,27 @@ export class ExecutionPool {
 
   /** Runs an attempt in a slot already held by its grant; starts after the current actor turn. */
   start(order: RunOrder): void {
-    this.toLaunch.push(order);
-    if (this.toLaunch.length === 1) queueMicrotask(() => this.launchAll());
+    this.runner.start(order);
   }
 
   /** Stops a running attempt (cancellation): its signal fires and its slot is freed now. */
   abort(id: string, reason: string): void {
-    const run = this.runs.get(id);
-    if (!run || run.done) return;
-    this.finishRun(run);
-    abortRun(run, new CancelledError(reason));
+    this.runner.abort(id, reason);
   }
 
   /** Aborts everything running (stop without drain). */
   abortAll(reason: string): void {
-    for (const run of [...this.runs.values()]) {
-      this.finishRun(run);
-      abortRun(run, new CancelledError(reason));
-    }
+    this.runner.abortAll(reason);
+  }
+
+  /** Stops the pool's own timer (the runtime is stopping). */
+  dispose(): void {
+    this.wake?.timer.cancel();
+    this.wake = undefined;
   }
 
   get runningCount(): number {
-    return this.runs.size;
-  }
-
-  private launchAll(): void {
-    const orders = this.toLaunch;
-    this.toLaunch = [];
-    for (const order of orders) this.launch(order);
-  }
-
-  private launch(order: RunOrder): void {
-    const registered = this.host.handlerOf(order.handlerType);
-    const run: ActiveRun = { order, startedAt: this.host.clock.now(), controller: undefined, abortReason: undefined, timer: undefined, done: false };
-    this.runs.set(order.id, run);
-    if (!registered) {
-      this.settle(run, { kind: 'failed', id: order.id, attempt: order.attempt, retryable: false, error: toFailure(new NonRetryableError(`no handler for type ${order.handlerType}`)) });
-      return;
-    }
-    const ctx = new RunContext(run, this);
-    let returned: unknown;
-    try {
-      returned = registered.fn(order.data, ctx);
-    } catch (error) {
-      this.failRun(run, registered.options, error);
-      return;
-    }
-    if (!isThenable(returned)) {
-      this.settle(run, { kind: 'completed', id: order.id, attempt: order.attempt, result: returned });
-      return;
-    }
-    // Only work that is still pending needs a timeout.
-    run.timer = this.host.clock.setTimer(order.timeout, () => {
-      if (run.done) return;
-      const error = new TimeoutError(order.timeout);
-      this.settle(run, { kind: 'failed', id: order.id, attempt: order.attempt, retryable: true, error: toFailure(error) });
-      abortRun(run, error);
-    });
-    returned.then(
-      (result) => this.settle(run, { kind: 'completed', id: order.id, attempt: order.attempt, result }),
-      (error: unknown) => this.failRun(run, registered.options, error),
-    );
-  }
-
-  private failRun(run: ActiveRun, options: HandlerOptions, error: unknown): void {
-    const retryable = !(error instanceof NonRetryableError || options.nonRetryable?.(error) === true);
-    this.settle(run, { kind: 'failed', id: run.order.id, attempt: run.order.attempt, retryable, error: toFailure(error) });
-  }
-
-  /** `ctx.progress` of a running attempt. */
-  reportProgress(run: ActiveRun, value: unknown): void {
-    if (!run.done) this.post(run.order.partition, { kind: 'progress', id: run.order.id, attempt: run.order.attempt, value });
-  }
-
-  get logger(): Logger {
-    return this.host.logger;
-  }
-
-  private settle(run: ActiveRun, outcome: Outcome): void {
-    if (run.done) return; // timed out or cancelled earlier: a late result is ignored
-    this.finishRun(run);
-    this.post(run.order.partition, outcome);
-  }
-
-  private finishRun(run: ActiveRun): void {
-    run.done = true;
-    run.timer?.cancel();
-    if (this.runs.get(run.order.id) === run) this.runs.delete(run.order.id);
-    this.free(run.order.tier, run.order.handlerType, 1);
-  }
-
-  private post(partition: number, outcome: Outcome): void {
-    let list = this.outbox.get(partition);
-    if (!list) this.outbox.set(partition, (list = []));
-    list.push(outcome);
-    if (!this.flushQueued) {
-      this.flushQueued = true;
-      queueMicrotask(() => this.flush());
-    }
-  }
-
-  private flush(): void {
-    this.flushQueued = false;
-    for (const [partition, outcomes] of this.outbox) this.host.sendOutcomes(partition, outcomes);
-    this.outbox.clear();
+    return this.runner.runningCount;
   }
 
   private free(tier: Tier, handlerType: string, count: number): void {
@@ -220,6 +185,17 @@ export class ExecutionPool {
     queueMicrotask(() => this.pump());
   }
 
+  /** Pumps again at `at` (the earliest such moment wins). */
+  private wakeAt(at: number): void {
+    if (this.wake && this.wake.at <= at) return;
+    this.wake?.timer.cancel();
+    const timer = this.host.clock.setTimer(at - this.host.clock.now(), () => {
+      this.wake = undefined;
+      this.schedulePump();
+    });
+    this.wake = { at, timer };
+  }
+
   /** Hands free slots to the most urgent waiting work across all partitions. */
   private pump(): void {
     this.pumpQueued = false;
@@ -230,7 +206,7 @@ export class ExecutionPool {
     for (let partition = 0; partition < this.demand.length; partition++) {
       for (const entry of this.demand[partition] as readonly DemandEntry[]) {
         const available = entry.count - this.outstandingOf(partition, entry.tier, entry.handlerType);
-        if (available > 0) candidates.push({ partition, entry, available, score: urgency(entry.tier, now - entry.oldestAt, maxWait[entry.tier]) });
+        if (available > 0) candidates.push({ partition, entry, available, score: scoreOf(entry, now, maxWait) });
       }
     }
     const grants = new Map<number, Grant[]>();
@@ -241,24 +217,51 @@ export class ExecutionPool {
       const { partition, entry, available } = candidates[bestAt] as Candidate;
       candidates[bestAt] = candidates[candidates.length - 1] as Candidate;
       candidates.pop();
-      const take = this.slotsFor(entry, available);
-      if (take <= 0) continue;
-      const { tier, handlerType } = entry;
-      this.busy += take;
-      this.busyByTier[tier] += take;
-      this.busyByType.set(handlerType, (this.busyByType.get(handlerType) ?? 0) + take);
-      this.addOutstanding(partition, tier, handlerType, take);
+      const grant = this.grantFor(entry, available, now);
+      if (!grant) continue;
+      const slots = grant.batch ? 1 : grant.count;
+      this.busy += slots;
+      this.busyByTier[entry.serveAs] += slots;
+      this.busyByType.set(entry.handlerType, (this.busyByType.get(entry.handlerType) ?? 0) + slots);
+      this.addOutstanding(partition, entry.tier, entry.handlerType, grant.count);
       let list = grants.get(partition);
       if (!list) grants.set(partition, (list = []));
-      list.push({ tier, handlerType, count: take });
+      list.push(grant);
     }
     for (const [partition, list] of grants) this.host.sendGrants(partition, list);
   }
 
-  /** How many of `available` payloads of this entry may start now: free slots, reserved share, type limit. */
-  private slotsFor(entry: DemandEntry, available: number): number {
-    let take = Math.min(available, this.size - this.busy);
-    if (this.lowerTiers.has(entry.tier)) take = Math.min(take, tierSlotLimit(this.host.options, this.size, entry.tier) - this.lowerBusy());
+  /** What this entry may start now: free slots, reserved share, type limit, low throttle and share, batching. */
+  private grantFor(entry: DemandEntry, available: number, now: number): Grant | undefined {
+    const { tier, handlerType, serveAs } = entry;
+    const batch = tier === 'low' ? this.host.handlerOf(handlerType)?.options.batch : undefined;
+    let slots = this.slotsFor(entry, batch ? 1 : available);
+    if (serveAs === 'low' && slots > 0) {
+      slots = Math.min(slots, this.lowThrottle.available(now));
+      if (slots <= 0) {
+        const next = this.lowThrottle.nextAt(now);
+        if (next !== undefined) this.wakeAt(next);
+      }
+    }
+    if (slots <= 0) return undefined;
+    if (!batch) {
+      if (serveAs === 'low') this.lowThrottle.take(slots);
+      return { tier, handlerType, count: slots, serveAs, batch: false };
+    }
+    // A batch goes when it is full or its oldest payload has waited `waitMs`.
+    if (available < batch.max && now - entry.oldestAt < batch.waitMs) {
+      this.wakeAt(entry.oldestAt + batch.waitMs);
+      return undefined;
+    }
+    if (serveAs === 'low') this.lowThrottle.take(1);
+    return { tier, handlerType, count: Math.min(available, batch.max), serveAs, batch: true };
+  }
+
+  /** How many slots this entry may take now: free slots, reserved share, low share, type limit. */
+  private slotsFor(entry: DemandEntry, wanted: number): number {
+    let take = Math.min(wanted, this.size - this.busy);
+    if (this.lowerTiers.has(entry.serveAs)) take = Math.min(take, tierSlotLimit(this.host.options, this.size, entry.serveAs) - this.lowerBusy());
+    if (entry.serveAs === 'low' && this.lowShare < 1) take = Math.min(take, Math.floor(this.size * this.lowShare) - this.busyByTier.low);
     const typeLimit = this.host.handlerOf(entry.handlerType)?.options.concurrency;
     if (typeLimit !== undefined) take = Math.min(take, typeLimit - (this.busyByType.get(entry.handlerType) ?? 0));
     return take;
@@ -290,39 +293,11 @@ interface Candidate {
   readonly score: number;
 }
 
+/** Urgency with aging; a yielding tier ages only within its own band, never above the tiers over it. */
+function scoreOf(entry: DemandEntry, now: number, maxWait: Readonly<Record<Tier, number>>): number {
+  const score = urgency(entry.serveAs, now - entry.oldestAt, maxWait[entry.serveAs]);
+  return entry.yielding ? Math.min(score, TIER_RANK[entry.serveAs] + 0.999) : score;
+}
+
 const moreUrgent = (a: Candidate, b: Candidate): boolean =>
   a.score > b.score || (a.score === b.score && a.entry.oldestAt < b.entry.oldestAt);
-
-/** The handler's `ctx`: a class, so starting a run allocates one object and no closures. */
-class RunContext implements HandlerContext {
-  constructor(
-    private readonly run: ActiveRun,
-    private readonly pool: ExecutionPool,
-  ) {}
-  get id(): string {
-    return this.run.order.id;
-  }
-  get clientId(): string {
-    return this.run.order.clientId;
-  }
-  get attempt(): number {
-    return this.run.order.attempt;
-  }
-  get degraded(): boolean {
-    return this.run.order.degraded;
-  }
-  get signal(): AbortSignal {
-    return signalOf(this.run);
-  }
-  progress(value: unknown): void {
-    this.pool.reportProgress(this.run, value);
-  }
-  get log(): Logger {
-    const { order } = this.run;
-    return scopedLogger(this.pool.logger, { payload: order.id, type: order.handlerType, attempt: order.attempt });
-  }
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
-}

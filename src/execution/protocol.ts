@@ -3,7 +3,7 @@
  * pool grants slots; partitions answer a grant with run orders; the pool reports outcomes back.
  */
 import type { PayloadFailure } from '../errors.ts';
-import type { Tier } from '../payload.ts';
+import type { DependencyOutcomes, Tier } from '../payload.ts';
 
 /** Work a partition can hand out: live queued payloads of one tier and handler type. */
 export interface DemandEntry {
@@ -12,13 +12,25 @@ export interface DemandEntry {
   readonly count: number;
   /** `enqueuedAt` of the oldest of them (the queue head): the age aging measures. */
   readonly oldestAt: number;
+  /** The tier whose urgency and slot share it is served with: itself, or higher while elevated. */
+  readonly serveAs: Tier;
+  /**
+   * The tier runs degraded or skips under load: it yields its aging promotion (an overdue head
+   * would otherwise jump above high work) until the coordinator restores it.
+   */
+  readonly yielding: boolean;
 }
 
 /** Permission to start `count` payloads of one tier and handler type; the slots are already held. */
 export interface Grant {
   readonly tier: Tier;
   readonly handlerType: string;
+  /** Payloads to start. */
   readonly count: number;
+  /** The tier the slots are charged to (the demand's `serveAs`; the pool always sets it). Default `tier`. */
+  readonly serveAs?: Tier;
+  /** One slot runs all `count` payloads as one batch (a handler with `batch`); else one slot each. */
+  readonly batch?: boolean;
 }
 
 /** Everything the pool needs to run one attempt. */
@@ -32,6 +44,12 @@ export interface RunOrder {
   readonly attempt: number;
   readonly timeout: number;
   readonly degraded: boolean;
+  /** The tier whose slot it holds (its grant's `serveAs`). */
+  readonly slotTier: Tier;
+  /** Orders with the same key run as one batch call; undefined for a single run. */
+  readonly batch: string | undefined;
+  /** Outcomes of the payload's dependencies (undefined without `dependsOn`). */
+  readonly dependencies: DependencyOutcomes | undefined;
 }
 
 export type Outcome =

@@ -1,0 +1,303 @@
+/**
+ * The run half of the execution pool: launching handlers (singly or as a batch), their contexts,
+ * timeouts, cancellation, coalesced outcomes, cost metering and stuck detection. Capacity (who may
+ * run) is decided in pool.ts; a run hands its capacity back through `host.free` when it ends.
+ */
+import type { Clock, TimerHandle } from '../clock.ts';
+import { CancelledError, NonRetryableError, TimeoutError, toFailure } from '../errors.ts';
+import type { StuckReport } from '../load/system-events.ts';
+import { backgroundTimer } from '../load/timers.ts';
+import type { DependencyOutcomes, Tier } from '../payload.ts';
+import { scopedLogger, type Handler, type HandlerContext, type HandlerOptions, type Logger } from './handlers.ts';
+import type { MeterMark, RunMeter } from './meter.ts';
+import type { Outcome, RunOrder } from './protocol.ts';
+import type { Slot, SlotTable } from './slots.ts';
+
+export interface RunnerHost {
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly meter: RunMeter;
+  readonly slots: SlotTable;
+  /** How long a timed-out handler may take to settle before its slot is reported stuck, ms. */
+  readonly stuckGraceMs: number;
+  handlerOf(type: string): { readonly fn: Handler; readonly options: HandlerOptions } | undefined;
+  sendOutcomes(partition: number, outcomes: Outcome[]): void;
+  /** Capacity back to the pool. */
+  free(slotTier: Tier, handlerType: string, count: number): void;
+  onStuck?(report: StuckReport): void;
+}
+
+export interface ActiveRun extends MeterMark {
+  readonly order: RunOrder;
+  /** A batch's orders, in the order of the data array (the first is `order`); undefined for a single run. */
+  readonly members: readonly RunOrder[] | undefined;
+  /** Batch members cancelled while the batch runs: they get no outcome. */
+  cancelled: Set<string> | undefined;
+  readonly startedAt: number;
+  /** Created on first use of `ctx.signal`: most handlers never read it, and creating one is costly. */
+  controller: AbortController | undefined;
+  /** Why the run was stopped, so a signal created afterwards is born aborted. */
+  abortReason: unknown;
+  timer: TimerHandle | undefined;
+  slot: Slot | undefined;
+  done: boolean;
+  timedOut: boolean;
+}
+
+function signalOf(run: ActiveRun): AbortSignal {
+  if (!run.controller) {
+    run.controller = new AbortController();
+    if (run.abortReason !== undefined) run.controller.abort(run.abortReason);
+  }
+  return run.controller.signal;
+}
+
+function abortRun(run: ActiveRun, reason: unknown): void {
+  run.abortReason = reason;
+  run.controller?.abort(reason);
+}
+
+export class Runner {
+  private readonly runs = new Map<string, ActiveRun>();
+  private readonly outbox = new Map<number, Outcome[]>();
+  private toLaunch: RunOrder[] = [];
+  private flushQueued = false;
+
+  constructor(private readonly host: RunnerHost) {}
+
+  /** Runs an attempt in a slot already held by its grant; starts after the current actor turn. */
+  start(order: RunOrder): void {
+    this.toLaunch.push(order);
+    if (this.toLaunch.length === 1) queueMicrotask(() => this.launchAll());
+  }
+
+  /** Stops a running attempt (cancellation): its signal fires and its capacity is freed now. */
+  abort(id: string, reason: string): void {
+    const run = this.runs.get(id);
+    if (!run || run.done) return;
+    if (run.members && run.members.length > 1) {
+      // One member of a batch: it leaves the batch, which goes on for the others while any is left.
+      (run.cancelled ??= new Set()).add(id);
+      this.runs.delete(id);
+      if (run.cancelled.size < run.members.length) return;
+    }
+    this.finishRun(run, undefined);
+    abortRun(run, new CancelledError(reason));
+  }
+
+  /** Aborts everything running (stop without drain). */
+  abortAll(reason: string): void {
+    for (const run of new Set(this.runs.values())) {
+      this.finishRun(run, undefined);
+      abortRun(run, new CancelledError(reason));
+    }
+  }
+
+  get runningCount(): number {
+    return this.runs.size;
+  }
+
+  get logger(): Logger {
+    return this.host.logger;
+  }
+
+  /** `ctx.progress` of a running attempt (a batch reports it for every member). */
+  reportProgress(run: ActiveRun, value: unknown): void {
+    if (run.done) return;
+    for (const order of this.live(run)) this.post(order.partition, { kind: 'progress', id: order.id, attempt: order.attempt, value });
+  }
+
+  private launchAll(): void {
+    const orders = this.toLaunch;
+    this.toLaunch = [];
+    for (let i = 0; i < orders.length; i++) {
+      const order = orders[i] as RunOrder;
+      if (order.batch === undefined) {
+        // A handler that batches always gets an array: a payload run alone is a batch of one.
+        this.launch(order, this.host.handlerOf(order.handlerType)?.options.batch ? [order] : undefined);
+        continue;
+      }
+      // A batch's orders come from one grant, so they are adjacent.
+      const members = [order];
+      while (i + 1 < orders.length && orders[i + 1]?.batch === order.batch) members.push(orders[++i] as RunOrder);
+      this.launch(order, members);
+    }
+  }
+
+  private launch(order: RunOrder, members: RunOrder[] | undefined): void {
+    const now = this.host.clock.now();
+    const run: ActiveRun = {
+      order, members, cancelled: undefined, startedAt: now, controller: undefined, abortReason: undefined, timer: undefined, slot: undefined,
+      done: false, timedOut: false, cpu0: -1, heap0: 0, integral0: 0,
+    };
+    if (members) for (const member of members) this.runs.set(member.id, run);
+    else this.runs.set(order.id, run);
+    run.slot = this.host.slots.acquire(order.id, now);
+    this.host.meter.begin(run, now);
+    const registered = this.host.handlerOf(order.handlerType);
+    if (!registered) {
+      this.fail(run, false, toFailure(new NonRetryableError(`no handler for type ${order.handlerType}`)));
+      return;
+    }
+    const ctx = new RunContext(run, this);
+    let returned: unknown;
+    try {
+      returned = registered.fn(members ? members.map((m) => m.data) : order.data, ctx);
+    } catch (error) {
+      this.failWith(run, registered.options, error);
+      return;
+    }
+    if (!isThenable(returned)) {
+      this.complete(run, returned);
+      return;
+    }
+    // Only work that is still pending needs a timeout.
+    const timeout = members ? Math.max(...members.map((m) => m.timeout)) : order.timeout;
+    run.timer = this.host.clock.setTimer(timeout, () => this.timeOut(run, timeout));
+    returned.then(
+      (result) => this.complete(run, result),
+      (error: unknown) => this.failWith(run, registered.options, error),
+    );
+  }
+
+  /** The attempt fails and its signal fires; the capacity goes on, the slot waits out the grace period. */
+  private timeOut(run: ActiveRun, timeout: number): void {
+    if (run.done) return;
+    const error = new TimeoutError(timeout);
+    this.fail(run, true, toFailure(error));
+    abortRun(run, error);
+  }
+
+  private complete(run: ActiveRun, result: unknown): void {
+    if (run.done) return this.lateSettle(run);
+    const { members, cancelled } = run;
+    this.finishRun(run, true);
+    if (!members) return this.post(run.order.partition, { kind: 'completed', id: run.order.id, attempt: run.order.attempt, result });
+    // A batch handler may return one result per member, in order; anything else goes to every member.
+    const each = Array.isArray(result) && result.length === members.length;
+    members.forEach((m, i) => {
+      if (!cancelled?.has(m.id)) this.post(m.partition, { kind: 'completed', id: m.id, attempt: m.attempt, result: each ? (result as unknown[])[i] : result });
+    });
+  }
+
+  private failWith(run: ActiveRun, options: HandlerOptions, error: unknown): void {
+    if (run.done) return this.lateSettle(run);
+    const retryable = !(error instanceof NonRetryableError || options.nonRetryable?.(error) === true);
+    this.fail(run, retryable, toFailure(error));
+  }
+
+  private fail(run: ActiveRun, retryable: boolean, error: ReturnType<typeof toFailure>): void {
+    if (run.done) return;
+    const timedOut = error.code === 'TIMEOUT';
+    const live = this.live(run);
+    this.finishRun(run, timedOut ? 'timeout' : false);
+    for (const m of live) this.post(m.partition, { kind: 'failed', id: m.id, attempt: m.attempt, retryable, error });
+  }
+
+  private live(run: ActiveRun): readonly RunOrder[] {
+    if (!run.members) return [run.order];
+    const { cancelled } = run;
+    return cancelled ? run.members.filter((m) => !cancelled.has(m.id)) : run.members;
+  }
+
+  /** A handler settled after its run ended (timed out or cancelled): its detached or stuck slot leaves. */
+  private lateSettle(run: ActiveRun): void {
+    if (!run.timedOut || !run.slot) return;
+    this.host.slots.release(run.slot, undefined, 0, this.host.clock.now());
+    run.slot = undefined;
+  }
+
+  /** `ok`: completed (true), failed (false), timed out, or cancelled/aborted (undefined). */
+  private finishRun(run: ActiveRun, ok: boolean | 'timeout' | undefined): void {
+    const now = this.host.clock.now();
+    run.done = true;
+    run.timer?.cancel();
+    if (run.members) {
+      for (const m of run.members) if (this.runs.get(m.id) === run) this.runs.delete(m.id);
+    } else if (this.runs.get(run.order.id) === run) this.runs.delete(run.order.id);
+    const { order } = run;
+    const costed = ok !== undefined; // a timeout is a cost observation too: the payload ran that long
+    this.host.meter.end(run, run.startedAt, now, costed ? order.clientId : undefined, order.handlerType, run.members?.length ?? 1);
+    const slot = run.slot;
+    if (slot && ok === 'timeout') {
+      run.timedOut = true;
+      this.host.slots.detach(slot, now);
+      this.watchForStuck(run, slot);
+    } else if (slot) {
+      this.host.slots.release(slot, ok === true || ok === false ? ok : undefined, now - run.startedAt, now);
+      run.slot = undefined;
+    }
+    this.host.free(order.slotTier, order.handlerType, 1);
+  }
+
+  private watchForStuck(run: ActiveRun, slot: Slot): void {
+    const { order } = run;
+    backgroundTimer(this.host.clock, this.host.stuckGraceMs, () => {
+      if (run.slot !== slot || !this.host.slots.markStuck(slot)) return; // it settled within the grace period
+      const report: StuckReport = {
+        at: this.host.clock.now(), slot: slot.id, id: order.id, handlerType: order.handlerType, partition: order.partition,
+        startedAt: run.startedAt, timeout: order.timeout,
+      };
+      this.host.logger.warn('handler stuck past its timeout and grace; its slot was replaced', { ...report });
+      this.host.onStuck?.(report);
+    });
+  }
+
+  private post(partition: number, outcome: Outcome): void {
+    let list = this.outbox.get(partition);
+    if (!list) this.outbox.set(partition, (list = []));
+    list.push(outcome);
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushQueued = false;
+    for (const [partition, outcomes] of this.outbox) this.host.sendOutcomes(partition, outcomes);
+    this.outbox.clear();
+  }
+}
+
+const NO_DEPENDENCIES: DependencyOutcomes = Object.freeze({});
+
+/** The handler's `ctx`: a class, so starting a run allocates one object and no closures. */
+class RunContext implements HandlerContext {
+  constructor(
+    private readonly run: ActiveRun,
+    private readonly runner: Runner,
+  ) {}
+  get id(): string {
+    return this.run.order.id;
+  }
+  get batchIds(): readonly string[] | undefined {
+    return this.run.members?.map((m) => m.id);
+  }
+  get clientId(): string {
+    return this.run.order.clientId;
+  }
+  get attempt(): number {
+    return this.run.order.attempt;
+  }
+  get degraded(): boolean {
+    return this.run.order.degraded;
+  }
+  get signal(): AbortSignal {
+    return signalOf(this.run);
+  }
+  get dependencies(): DependencyOutcomes {
+    return this.run.order.dependencies ?? NO_DEPENDENCIES;
+  }
+  progress(value: unknown): void {
+    this.runner.reportProgress(this.run, value);
+  }
+  get log(): Logger {
+    const { order } = this.run;
+    return scopedLogger(this.runner.logger, { payload: order.id, type: order.handlerType, attempt: order.attempt });
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}
