@@ -1,0 +1,111 @@
+/**
+ * Load-aware transitions: the coordinator's messages (degrade/restore a tier, serve one tier as
+ * another, transfer queued payloads, reschedule or expire ledger entries) applied to a partition.
+ */
+import type { Tier } from '../../src/payload.ts';
+import type { TierMode } from '../../src/load/options.ts';
+import type { LedgerEntry } from '../coordinator/ledger.ts';
+import { copyRecord } from './record.ts';
+import { routeTierOf } from './routing.ts';
+import { isLiveIn, type PayloadRecord } from './state.ts';
+import { MailboxTx, SKIP_REASON } from './transaction.ts';
+
+/** What the coordinator asks of a partition: tier modes, serving a tier as another, transfers, make-up. */
+export abstract class LoadTx extends MailboxTx {
+  /** A tier's mode; entering `skip` moves every payload queued in it to the ledger at once. */
+  setMode(tier: Tier, mode: TierMode): void {
+    if (tier === 'critical' || this.modes[tier] === mode) return;
+    this.modes = { ...this.modes, [tier]: mode };
+    if (mode !== 'skip' || this.depth[tier] === 0) return;
+    for (const queue of Object.values(this.queues[tier])) {
+      for (const id of queue) {
+        const record = this.records.get(id);
+        if (isLiveIn(record, tier)) this.defer(record, SKIP_REASON);
+      }
+    }
+    // Every live payload of the tier left; what remains in its FIFOs are tombstones.
+    this.copied.add(tier);
+    this.queues[tier] = {};
+    this.queued[tier] = {};
+    this.depth[tier] = 0;
+  }
+
+  serve(tier: Tier, as: Tier): void {
+    if (this.serveAs[tier] !== as) this.serveAs = { ...this.serveAs, [tier]: as };
+  }
+
+  /**
+   * Hands up to `max` queued payloads of `tier` to partition `to`, oldest first. Payloads with a
+   * shard key or an idempotency key stay: their key pins order and ownership to this partition.
+   * A `moved` stub stays behind so lookups by id (which names this partition) follow the payload.
+   */
+  transferOut(tier: Tier, to: number, max: number): void {
+    if (to === this.index) return;
+    const moved: PayloadRecord[] = [];
+    for (const queue of Object.values(this.queues[tier])) {
+      for (const id of queue) {
+        if (moved.length >= max) break;
+        const record = this.records.get(id);
+        if (!isLiveIn(record, tier) || record.shardKey !== undefined || record.idempotencyKey !== undefined) continue;
+        this.unqueue(record);
+        const stub = copyRecord(record);
+        stub.status = 'moved';
+        stub.movedTo = to;
+        stub.finishedAt = this.now;
+        this.put(stub);
+        this.retain(id);
+        moved.push(record);
+      }
+    }
+    if (moved.length === 0) return;
+    this.flows.transferredOut += moved.length;
+    this.effects.push({ kind: 'forward', to, message: { type: 'transfer-in', from: this.index, records: moved } });
+  }
+
+  /** Payloads from another partition join this one's queues, keeping their tier and their wait. */
+  transferIn(records: readonly PayloadRecord[]): void {
+    for (const record of records) {
+      const next = copyRecord(record);
+      next.status = 'queued';
+      next.seq = this.seq++;
+      next.movedTo = undefined;
+      next.finishedAt = undefined;
+      this.queue(next);
+    }
+    this.flows.transferredIn += records.length;
+  }
+
+  /** Ledger entries due again: queued with a raised priority, unless their deadline passed. */
+  reschedule(entries: readonly LedgerEntry[], boost: number, force: boolean): void {
+    for (const entry of entries) {
+      const record = this.deferredOf(entry);
+      if (!record) continue;
+      if (record.deadline !== undefined && record.deadline <= this.now) {
+        this.finish(record, 'expired', undefined, undefined, { reason: 'its deadline passed in the ledger', ledgerId: entry.ledgerId });
+        continue;
+      }
+      const next = copyRecord(record);
+      next.priority = Math.min(10, record.priority + boost);
+      next.tier = routeTierOf(next.priority, this.env.load ? this.env.load.complexityOf(record) : record.complexity, this.env.options);
+      next.status = 'queued';
+      next.enqueuedAt = this.now;
+      next.ledgerId = undefined;
+      this.flows.rescheduled++;
+      this.emit('rescheduled', next, { ledgerId: entry.ledgerId, priority: next.priority, reason: force ? 'rescheduled by an operator' : 'load fell; made up' });
+      this.queue(next, force);
+    }
+  }
+
+  expire(entries: readonly LedgerEntry[]): void {
+    for (const entry of entries) {
+      const record = this.deferredOf(entry);
+      if (record) this.finish(record, 'expired', undefined, undefined, { reason: 'its deadline passed in the ledger', ledgerId: entry.ledgerId });
+    }
+  }
+
+  /** Sends the ledger what this transition skipped into it or cancelled out of it. */
+  flushLedger(): void {
+    if (this.ledgerOut.length > 0) this.effects.push({ kind: 'ledger', entries: this.ledgerOut });
+    if (this.unledgered.length > 0) this.effects.push({ kind: 'unledger', ledgerIds: this.unledgered });
+  }
+}
