@@ -4,19 +4,22 @@
  */
 import { spawnPartition, type PartitionHandle } from '../actors/partition/actor.ts';
 import { partitionStats, type PartitionStats } from '../actors/partition/state.ts';
-import type { CancelResult, EnqueueBatch, EnqueueResult } from '../actors/partition/messages.ts';
+import type { CancelResult } from '../actors/partition/messages.ts';
 import type { HandlerPolicy, PartitionEnv } from '../actors/partition/reducer.ts';
 import { ActorSystem, type ActorInfo } from './core/actor-system.ts';
 import { restorePartition, type PartitionDelta, type PartitionSnapshotData } from '../actors/partition/codec.ts';
 import { demandOf } from '../actors/partition/state.ts';
 import { Durability } from './persistence/durability.ts';
+import { Waiters } from './runtime/waiters.ts';
+import { SubmitBatcher } from './runtime/submit-batcher.ts';
+import { handlerProblems } from './runtime/handler-options.ts';
 import type { PersistenceEngine } from './persistence/engine.ts';
 import { MemoryEngine } from './persistence/memory.ts';
 import { RedisEngine, type RedisEngineOptions } from './persistence/redis.ts';
 import { partitionOf } from './core/hash.ts';
 import { IdGenerator, partitionOfId, withPartition } from './core/ids.ts';
 import {
-  CancelledError, ExpiredError, OptionsError, StoreUnavailableError, QueueFullError, RuntimeStoppedError, SkippedError, TriageError, failedPayloadError,
+  OptionsError, StoreUnavailableError, QueueFullError, RuntimeStoppedError, TriageError,
   ValidationError, type FieldProblem,
 } from './errors.ts';
 import { EventHub, type Listener, type PayloadEvent, type PayloadEventType } from './events.ts';
@@ -70,7 +73,6 @@ interface RegisteredHandler {
   readonly policy: HandlerPolicy;
 }
 
-type Waiter = { resolve(value: unknown): void; reject(error: unknown): void };
 
 export type RuntimeStatus = 'running' | 'stopping' | 'stopped';
 
@@ -91,8 +93,12 @@ export class Runtime {
   private readonly partitions: PartitionHandle[] = [];
   private readonly handlers = new Map<string, RegisteredHandler>();
   private readonly ids = new IdGenerator();
-  private readonly waiters = new Map<string, Waiter[]>();
-  private pending = new Map<number, { payloads: Payload[]; settlers: Array<(result: EnqueueResult) => void> }>();
+  private readonly waiters = new Waiters();
+  private readonly batcher = new SubmitBatcher(
+    (partition, batch) => this.partitionRef(partition).dispatch({ type: 'enqueue', batch }),
+    () => this.isBooted,
+    () => this.coordination.poke(),
+  );
   private status: RuntimeStatus = 'running';
   /** Workflow instances: start, waitFor, cancel, get, list, events. */
   readonly workflows: Workflows;
@@ -143,7 +149,7 @@ export class Runtime {
       env: { now: () => this.options.clock.now(), retainTerminal: this.options.retainTerminal },
       logger: this.logger,
       dispatchEnqueue: (partition, batch) => this.partitionRef(partition).dispatch({ type: 'enqueue', batch }),
-      enqueue: (partition, payload, settle) => this.enqueueSoon(partition, payload, settle),
+      enqueue: (partition, payload, settle) => this.batcher.add(partition, payload, settle),
       lookup: (id) => this.ready().then(() => this.ask<PayloadView | undefined>(id, (reply) => ({ type: 'get', id, reply }), undefined)),
       publish: (event) => this.publish(event),
     });
@@ -212,7 +218,7 @@ export class Runtime {
     for (const partition of this.partitions) this.pool.setDemand(partition.state().index, demandOf(partition.state()));
     this.isBooted = true;
     this.coordination.recoverLedger(this.partitions.map((p) => p.state()));
-    this.flushSubmits();
+    this.batcher.flush();
   }
 
   /** Resolves once the runtime has recovered its state and accepts work; rejects if recovery failed. */
@@ -238,25 +244,7 @@ export class Runtime {
 
   /** Registers the handler for a payload type. */
   handle<D = unknown, R = unknown>(type: string, fn: Handler<D, R>, options: HandlerOptions = {}): this {
-    const problems: FieldProblem[] = [];
-    if (typeof type !== 'string' || type.length === 0) problems.push({ field: 'type', problem: 'must be a non-empty string' });
-    if (typeof fn !== 'function') problems.push({ field: 'handler', problem: 'must be a function' });
-    const positive = (field: keyof HandlerOptions, value: unknown, integer: boolean, max = Number.MAX_SAFE_INTEGER) => {
-      if (value === undefined) return;
-      if (typeof value !== 'number' || !Number.isFinite(value) || value < (field === 'retries' ? 0 : 1) || value > max || (integer && !Number.isInteger(value))) {
-        problems.push({ field, problem: `must be a ${integer ? 'whole ' : ''}number between ${field === 'retries' ? 0 : 1} and ${max}` });
-      }
-    };
-    positive('concurrency', options.concurrency, true);
-    positive('timeout', options.timeout, false, 2_147_483_647);
-    positive('retries', options.retries, true);
-    problems.push(...backoffProblems(options.backoff, 'backoff'));
-    if (options.nonRetryable !== undefined && typeof options.nonRetryable !== 'function') problems.push({ field: 'nonRetryable', problem: 'must be a function' });
-    const { batch } = options;
-    if (batch !== undefined && (typeof batch !== 'object' || batch === null || !Number.isInteger(batch.max) || batch.max < 1
-      || typeof batch.waitMs !== 'number' || !Number.isFinite(batch.waitMs) || batch.waitMs < 0)) {
-      problems.push({ field: 'batch', problem: 'must be { max: a whole number ≥ 1, waitMs: a number ≥ 0 }' });
-    }
+    const problems = handlerProblems(type, fn, options);
     if (problems.length > 0) throw new OptionsError(problems);
     if (this.handlers.has(type)) throw new TriageError('HANDLER_EXISTS', `a handler for ${JSON.stringify(type)} is already registered`);
     const policy: HandlerPolicy = {
@@ -282,7 +270,7 @@ export class Runtime {
       return Promise.reject(error);
     }
     if (hasDependencies(valid)) return this.submitDependent([{ payload, partition, valid }], (_, field) => field).then((ids) => ids[0] as string);
-    return new Promise((resolve, reject) => this.enqueueSoon(partition, payload, (r) => (r.ok ? resolve(r.id) : reject(r.error))));
+    return new Promise((resolve, reject) => this.batcher.add(partition, payload, (r) => (r.ok ? resolve(r.id) : reject(r.error))));
   }
 
   /**
@@ -323,7 +311,7 @@ export class Runtime {
       };
       if (remaining === 0) return resolve(ids);
       prepared.forEach(([payload, partition], i) =>
-        this.enqueueSoon(partition, payload, (r) => {
+        this.batcher.add(partition, payload, (r) => {
           if (r.ok) ids[i] = r.id;
           else firstError ??= r.error;
           done();
@@ -351,20 +339,7 @@ export class Runtime {
    * CancelledError or SkippedError when it ends otherwise.
    */
   waitFor<R = unknown>(id: string): Promise<R> {
-    return new Promise<R>((resolve, reject) => {
-      const waiter: Waiter = { resolve: resolve as (v: unknown) => void, reject };
-      const list = this.waiters.get(id);
-      if (list) list.push(waiter);
-      else this.waiters.set(id, [waiter]);
-      this.get(id).then((view) => {
-        if (!view) this.settleWaiters(id, (w) => w.reject(new TriageError('UNKNOWN_PAYLOAD', `no payload with id ${JSON.stringify(id)}`)));
-        else if (view.status === 'completed') this.settleWaiters(id, (w) => w.resolve(view.result));
-        else if (view.status === 'failed' && view.error) this.settleWaiters(id, (w) => w.reject(failedPayloadError(id, view.error!)));
-        else if (view.status === 'cancelled') this.settleWaiters(id, (w) => w.reject(new CancelledError(`payload ${id} was cancelled`)));
-        else if (view.status === 'skipped') this.settleWaiters(id, (w) => w.reject(new SkippedError(`payload ${id}`)));
-        else if (view.status === 'expired') this.settleWaiters(id, (w) => w.reject(new ExpiredError(id)));
-      }, reject);
-    });
+    return this.waiters.wait<R>(id, () => this.get(id));
   }
 
   /** Events of one client's payloads. */
@@ -379,7 +354,7 @@ export class Runtime {
     // outcomes, grants) are queued as microtasks and dispatch their messages after it returns.
     for (;;) {
       await new Promise<void>((resolve) => setImmediate(resolve));
-      if (this.system.pendingMessages === 0 && this.pending.size === 0 && this.durability.writer.pending === 0) return;
+      if (this.system.pendingMessages === 0 && this.batcher.size === 0 && this.durability.writer.pending === 0) return;
       await this.system.whenIdle();
       await this.durability.writer.whenFlushed();
     }
@@ -480,7 +455,7 @@ export class Runtime {
     this.system.stop();
     await this.durability.close();
     this.status = 'stopped';
-    for (const id of [...this.waiters.keys()]) this.settleWaiters(id, (w) => w.reject(new RuntimeStoppedError()));
+    this.waiters.rejectAll();
     this.workflows.stopped();
     this.metricsState?.dispose();
     await this.adminState?.close();
@@ -535,30 +510,8 @@ export class Runtime {
     if (this.status !== 'running') throw new RuntimeStoppedError();
     if (!this.durability.available) throw new StoreUnavailableError();
     const [payload, partition] = this.prepare(validatePayload(input, this.validationContext()));
-    const accepted = new Promise<string>((resolve, reject) => this.enqueueSoon(partition, payload, (r) => (r.ok ? resolve(r.id) : reject(r.error))));
+    const accepted = new Promise<string>((resolve, reject) => this.batcher.add(partition, payload, (r) => (r.ok ? resolve(r.id) : reject(r.error))));
     return { id: payload.id, accepted };
-  }
-
-  /** Collects submits made in the same tick into one enqueue message per partition. */
-  private enqueueSoon(partition: number, payload: Payload, settle: (result: EnqueueResult) => void): void {
-    let batch = this.pending.get(partition);
-    if (!batch) {
-      if (this.pending.size === 0) queueMicrotask(() => this.flushSubmits());
-      this.pending.set(partition, (batch = { payloads: [], settlers: [] }));
-    }
-    batch.payloads.push(payload);
-    batch.settlers.push(settle);
-  }
-
-  private flushSubmits(): void {
-    if (!this.isBooted) return; // boot sends them once partitions exist
-    const pending = this.pending;
-    this.pending = new Map();
-    this.coordination.poke();
-    for (const [partition, { payloads, settlers }] of pending) {
-      const batch: EnqueueBatch = { payloads, settle: (index, result) => settlers[index]?.(result) };
-      this.partitionRef(partition).dispatch({ type: 'enqueue', batch });
-    }
   }
 
   private ask<T>(id: string, build: (reply: (value: T) => void) => Parameters<PartitionHandle['ref']['dispatch']>[0], unknown: T): Promise<T> {
@@ -582,29 +535,7 @@ export class Runtime {
     }
     // A load skip (it has a ledger id) is not an end: the payload waits in the ledger to run later.
     if (event.ledgerId !== undefined && event.type === 'skipped') return;
-    if (this.waiters.size === 0 || !this.waiters.has(event.id)) return;
-    const { id } = event;
-    switch (event.type) {
-      case 'completed':
-        return this.settleWaiters(id, (w) => w.resolve(event.result));
-      case 'failed':
-        return this.settleWaiters(id, (w) => w.reject(failedPayloadError(id, event.error ?? { code: 'HANDLER_FAILED', message: 'failed', name: 'Error' })));
-      case 'cancelled':
-        return this.settleWaiters(id, (w) => w.reject(new CancelledError(`payload ${id} was cancelled`)));
-      case 'skipped':
-        return this.settleWaiters(id, (w) => w.reject(new SkippedError(event.reason ?? `payload ${id}`)));
-      case 'expired':
-        return this.settleWaiters(id, (w) => w.reject(new ExpiredError(id, event.reason)));
-      default:
-        return;
-    }
-  }
-
-  private settleWaiters(id: string, fn: (waiter: Waiter) => void): void {
-    const list = this.waiters.get(id);
-    if (!list) return;
-    this.waiters.delete(id);
-    for (const waiter of list) fn(waiter);
+    if (this.waiters.size > 0) this.waiters.end(event.id, { status: event.type, result: event.result, error: event.error, reason: event.reason });
   }
 }
 
