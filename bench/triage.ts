@@ -100,10 +100,15 @@ export async function triageTimers(opts: { timers: number; spreadMs: number; con
 }
 
 /** (d) Heap bytes per queued payload, beyond the data, with `queued` payloads waiting. */
-export async function triageMemory(opts: { queued: number }): Promise<number> {
+/**
+ * With the coordinator on, a million waiting payloads is critical load: low work is moved into the
+ * ledger (deferred), which costs more than waiting in a mailbox. `coordinator: false` measures the
+ * mailbox itself; `true` what the same backlog costs once deferred.
+ */
+export async function triageMemory(opts: { queued: number; coordinator: boolean }): Promise<number> {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (!gc) throw new Error('run with --expose-gc');
-  const runtime = createRuntime({ partitions: 16, concurrency: 1, logger: silentLogger });
+  const runtime = createRuntime({ partitions: 16, concurrency: 1, logger: silentLogger, ...(opts.coordinator ? {} : { coordinator: false }) });
   let release: () => void = () => {};
   runtime.handle('block', () => new Promise<void>((resolve) => (release = resolve)));
   runtime.handle('work', () => undefined);
