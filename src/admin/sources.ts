@@ -5,6 +5,7 @@
  * checks). A part that is missing answers with what is true today — load level `normal`, an empty
  * ledger, no decisions, no workflows — and its operator actions answer 501 `NOT_AVAILABLE`.
  */
+import type { InFlightRun } from '../metrics/recorder.ts';
 import type { PartitionStats } from '../../actors/partition/state.ts';
 import type { ActorInfo } from '../core/actor-system.ts';
 import type { PoolStats } from '../execution/pool.ts';
@@ -39,14 +40,7 @@ export interface PartitionsView {
 }
 
 /** An attempt running now, as the admin page and `triage inspect` list it. */
-export interface RunningPayload {
-  readonly id: string;
-  readonly type: string;
-  readonly clientId: string;
-  readonly partition: number;
-  readonly tier: Tier;
-  readonly attempt: number;
-  readonly startedAt: number;
+export interface RunningPayload extends InFlightRun {
   readonly runningMs: number;
 }
 
