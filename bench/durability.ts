@@ -3,7 +3,7 @@
  * in-memory default, and snapshot / recovery time with many pending payloads.
  */
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { deletePrefix } from '../src/persistence/redis-tools.ts';
 import { createRuntime, silentLogger, type CreateRuntimeOptions, type Runtime } from '../src/index.ts';
 import { percentile } from './stats.ts';
 
@@ -13,17 +13,6 @@ function storeOptions(store: Store, prefix: string): Partial<CreateRuntimeOption
   return store.kind === 'memory' ? {} : { redis: { url: store.url, prefix } };
 }
 
-async function dropPrefix(url: string, prefix: string): Promise<void> {
-  const redis = new Redis(url);
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
-  await redis.quit();
-}
-
 async function withRuntime<T>(store: Store, options: Partial<CreateRuntimeOptions>, fn: (rt: Runtime, prefix: string) => Promise<T>): Promise<T> {
   const prefix = `triage-bench-${randomBytes(4).toString('hex')}`;
   const rt = createRuntime({ partitions: 16, logger: silentLogger, ...storeOptions(store, prefix), ...options });
@@ -31,7 +20,7 @@ async function withRuntime<T>(store: Store, options: Partial<CreateRuntimeOption
     return await fn(rt, prefix);
   } finally {
     await rt.stop();
-    if (store.kind === 'redis') await dropPrefix(store.url, prefix);
+    if (store.kind === 'redis') await deletePrefix(store.url, prefix);
   }
 }
 
@@ -99,6 +88,6 @@ export async function snapshotAndRecovery(url: string, opts: { pending: number }
     await second.stop();
     return { snapshotMs, recoveryMs, recovered };
   } finally {
-    await dropPrefix(url, prefix);
+    await deletePrefix(url, prefix);
   }
 }
