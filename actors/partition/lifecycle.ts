@@ -95,8 +95,20 @@ export class PartitionTx extends LoadTx {
 
   outcome(outcome: Outcome): void {
     const record = this.records.get(outcome.id);
-    if (!record || record.status !== 'running' || record.attempt !== outcome.attempt) return; // stale: cancelled or timed out
+    if (!record || record.status !== 'running' || record.attempt !== outcome.attempt) {
+      // Stale: cancelled or timed out. A checkpoint of an attempt that is over is refused, not stored.
+      if (outcome.kind === 'checkpoint') this.effects.push({ kind: 'reply', deliver: () => outcome.stored(false) });
+      return;
+    }
     switch (outcome.kind) {
+      case 'checkpoint': {
+        const next = copyRecord(record);
+        next.checkpoint = outcome.value;
+        this.put(next);
+        // A reply waits for the journal entry, so the handler's await ends once the value is durable.
+        this.effects.push({ kind: 'reply', deliver: () => outcome.stored(true) });
+        return;
+      }
       case 'progress': {
         const next = copyRecord(record);
         next.progress = outcome.value;
@@ -232,6 +244,7 @@ export class PartitionTx extends LoadTx {
         slotTier,
         batch,
         dependencies: record.dependencies,
+        lastCheckpoint: record.checkpoint,
       },
     });
     this.emit('started', next, { attempt: next.attempt });

@@ -37,6 +37,7 @@ export function newRecord(p: Payload, status: 'queued' | 'delayed', tier: Tier, 
     error: undefined,
     progress: undefined,
     degraded: undefined,
+    checkpoint: undefined,
     ledgerId: undefined,
     movedTo: undefined,
   };
@@ -72,6 +73,7 @@ export function copyRecord(r: PayloadRecord): MutableRecord {
     error: r.error,
     progress: r.progress,
     degraded: r.degraded,
+    checkpoint: r.checkpoint,
     ledgerId: r.ledgerId,
     movedTo: r.movedTo,
   };

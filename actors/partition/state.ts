@@ -25,6 +25,8 @@ export interface PayloadRecord extends Payload {
   readonly error?: PayloadFailure;
   readonly progress?: unknown;
   readonly degraded?: boolean;
+  /** The last `ctx.checkpoint(value)` stored for it; the next attempt reads it as `ctx.lastCheckpoint`. */
+  readonly checkpoint?: unknown;
   /** While `deferred`: its entry in the coordinator's ledger. */
   readonly ledgerId?: string;
   /** When `moved`: the partition that owns it now. */

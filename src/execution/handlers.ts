@@ -21,6 +21,14 @@ export interface HandlerContext {
   readonly signal: AbortSignal;
   /** Reports progress (any JSON value); becomes a `progress` event and shows in `get`. */
   progress(value: unknown): void;
+  /**
+   * Stores how far this payload got (any JSON value). Resolves once it is journalled (durably, on
+   * Redis); rejects with `CANCELLED` if this attempt is already over. A later attempt — a retry, a
+   * rerun after a timeout or a crash — receives it as `lastCheckpoint` and can resume from there.
+   */
+  checkpoint(value: unknown): Promise<void>;
+  /** The value the last `checkpoint` of an earlier attempt stored; undefined if none. */
+  readonly lastCheckpoint: unknown;
   readonly log: Logger;
   /** How each of the payload's dependencies ended, by id (empty without `dependsOn`). */
   readonly dependencies: DependencyOutcomes;

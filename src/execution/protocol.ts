@@ -50,9 +50,13 @@ export interface RunOrder {
   readonly batch: string | undefined;
   /** Outcomes of the payload's dependencies (undefined without `dependsOn`). */
   readonly dependencies: DependencyOutcomes | undefined;
+  /** What an earlier attempt stored with `ctx.checkpoint` (undefined if none). */
+  readonly lastCheckpoint: unknown;
 }
 
 export type Outcome =
   | { readonly kind: 'completed'; readonly id: string; readonly attempt: number; readonly result: unknown }
   | { readonly kind: 'failed'; readonly id: string; readonly attempt: number; readonly error: PayloadFailure; readonly retryable: boolean }
-  | { readonly kind: 'progress'; readonly id: string; readonly attempt: number; readonly value: unknown };
+  | { readonly kind: 'progress'; readonly id: string; readonly attempt: number; readonly value: unknown }
+  /** `ctx.checkpoint(value)`: `stored(true)` once the value is journalled, `stored(false)` if the attempt is over. */
+  | { readonly kind: 'checkpoint'; readonly id: string; readonly attempt: number; readonly value: unknown; readonly stored: (ok: boolean) => void };

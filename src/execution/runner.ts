@@ -101,6 +101,16 @@ export class Runner {
     return this.host.logger;
   }
 
+  /** `ctx.checkpoint` of a running attempt: the partition journals it, then the promise resolves. */
+  storeCheckpoint(run: ActiveRun, value: unknown): Promise<void> {
+    const { order } = run;
+    if (run.done) return Promise.reject(new CancelledError('this attempt is over; its checkpoint was not stored'));
+    return new Promise<void>((resolve, reject) => {
+      const stored = (ok: boolean) => (ok ? resolve() : reject(new CancelledError('this attempt is over; its checkpoint was not stored')));
+      this.post(order.partition, { kind: 'checkpoint', id: order.id, attempt: order.attempt, value, stored });
+    });
+  }
+
   /** `ctx.progress` of a running attempt (a batch reports it for every member). */
   reportProgress(run: ActiveRun, value: unknown): void {
     if (run.done) return;
@@ -291,6 +301,12 @@ class RunContext implements HandlerContext {
   }
   progress(value: unknown): void {
     this.runner.reportProgress(this.run, value);
+  }
+  checkpoint(value: unknown): Promise<void> {
+    return this.runner.storeCheckpoint(this.run, value);
+  }
+  get lastCheckpoint(): unknown {
+    return this.run.order.lastCheckpoint;
   }
   get log(): Logger {
     const { order } = this.run;
