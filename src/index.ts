@@ -24,3 +24,12 @@ export type { CoordinatorApi } from '../actors/coordinator/actor.ts';
 export type { LedgerEntry } from '../actors/coordinator/ledger.ts';
 export type { ComplexitySuggestion } from '../actors/complexity/actor.ts';
 export type { SlotStats, SlotState } from './execution/slots.ts';
+export {
+  AdminHandle, AdminError, createAdminServer, runtimeSources, DEFAULT_ADMIN_PORT,
+  type AdminErrorCode, type AdminServerOptions, type ListenOptions, type AdminListener, type AdminSources,
+} from './admin/index.ts';
+export { RuntimeMetrics, type MetricsOptions } from './metrics/index.ts';
+export type { PersistenceEngine, JournalEntry, Snapshot } from './persistence/engine.ts';
+export { MemoryEngine } from './persistence/memory.ts';
+export { RedisEngine, type RedisEngineOptions } from './persistence/redis.ts';
+export type { DurabilityStats } from './persistence/durability.ts';
