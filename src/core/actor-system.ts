@@ -144,6 +144,11 @@ export class ActorSystem {
     }));
   }
 
+  /** An actor's last committed state (read-only), e.g. to snapshot it; undefined for an unknown path. */
+  stateOf(path: string): unknown {
+    return this.cells.get(path)?.state;
+  }
+
   /** Resolves once no actor has an unprocessed message. */
   whenIdle(): Promise<void> {
     if (this.inFlight === 0) return Promise.resolve();
