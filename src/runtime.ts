@@ -57,8 +57,9 @@ export interface CreateRuntimeOptions extends RuntimeOptions {
 
 export interface StopOptions {
   /**
-   * Finish queued and running payloads, and retries, before stopping; payloads scheduled for later
-   * (`runAt`/`delay`) are left. Default false: running payloads are aborted.
+   * Finish queued and running payloads, retries, and payloads skipped into the ledger (once load
+   * lets them be rescheduled; not while the level is pinned) before stopping; payloads scheduled
+   * for later (`runAt`/`delay`) are left. Default false: running payloads are aborted.
    */
   readonly drain?: boolean;
 }
@@ -439,7 +440,7 @@ export class Runtime {
     if (booted && this.durability.available) await this.idle();
     if (options.drain) {
       while (!this.drained()) {
-        await this.events.once('*', (e) => e.type === 'completed' || e.type === 'failed' || e.type === 'cancelled' || e.type === 'skipped' || e.type === 'retrying');
+        await this.events.once('*', (e) => e.type === 'completed' || e.type === 'failed' || e.type === 'cancelled' || e.type === 'skipped' || e.type === 'retrying' || e.type === 'expired' || e.type === 'rescheduled');
         await this.idle();
       }
     } else {
@@ -462,6 +463,10 @@ export class Runtime {
   }
 
   private drained(): boolean {
+    // Payloads skipped into the ledger are accepted work too: a drain waits for their make-up,
+    // unless an operator pinned the level (then make-up cannot start, and they stay in the ledger).
+    const coordinator = this.coordinator;
+    if (coordinator && !coordinator.pinned() && coordinator.ledger(0).total > 0) return false;
     return this.partitions.every((p) => {
       const s = p.state();
       return s.running === 0 && s.retrying === 0 && s.depth.critical + s.depth.high + s.depth.medium + s.depth.low === 0;
