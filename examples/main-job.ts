@@ -57,39 +57,55 @@ export async function submitMainJob(runtime: Runtime, scale: number, note: (ids:
   return checkouts;
 }
 
-export async function runMainJob(scale = 1): Promise<TierReport[]> {
-  const runtime = createRuntime(mainJobOptions);
-  registerMainJob(runtime);
-
+/** Watches one round: what ran in which tier, and how long each tier waited to start. */
+export function trackTiers(runtime: Runtime): { note(ids: string[]): void; report(): TierReport[]; off(): void } {
   const waits = new Map<Tier, number[]>(TIERS.map((t) => [t, []]));
   const submittedAt = new Map<string, number>();
   type Counts = { ran: number; failed: number; retried: number };
   const counts = new Map<Tier, Counts>(TIERS.map((t) => [t, { ran: 0, failed: 0, retried: 0 }]));
-  const count = (event: PayloadEvent, key: keyof Counts) => void ((counts.get(event.tier) as Counts)[key] += 1);
-  runtime.events.on('started', (e) => {
-    if (e.attempt === 1) waits.get(e.tier)?.push(e.at - (submittedAt.get(e.id) ?? e.at));
-  });
-  runtime.events.on('completed', (e) => count(e, 'ran'));
-  runtime.events.on('failed', (e) => count(e, 'failed'));
-  runtime.events.on('retrying', (e) => count(e, 'retried'));
+  const count = (event: PayloadEvent, key: keyof Counts) => {
+    if (submittedAt.has(event.id)) (counts.get(event.tier) as Counts)[key] += 1;
+  };
+  const offs = [
+    runtime.events.on('started', (e) => {
+      const at = submittedAt.get(e.id);
+      if (e.attempt === 1 && at !== undefined) waits.get(e.tier)?.push(e.at - at);
+    }),
+    runtime.events.on('completed', (e) => count(e, 'ran')),
+    runtime.events.on('failed', (e) => count(e, 'failed')),
+    runtime.events.on('retrying', (e) => count(e, 'retried')),
+  ];
+  return {
+    note: (ids) => ids.forEach((id) => submittedAt.set(id, Date.now())),
+    report: () =>
+      TIERS.map((tier) => {
+        const sorted = [...(waits.get(tier) ?? [])].sort((a, b) => a - b);
+        const c = counts.get(tier) as Counts;
+        return { tier, ...c, waitP50: sorted[Math.floor(sorted.length / 2)] ?? 0, waitMax: sorted.at(-1) ?? 0 };
+      }),
+    off: () => offs.forEach((off) => off()),
+  };
+}
 
-  const checkouts = await submitMainJob(runtime, scale, (ids) => ids.forEach((id) => submittedAt.set(id, Date.now())));
+/** The report as a small table. */
+export function formatReport(report: readonly TierReport[]): string {
+  const rows = report.map((r) =>
+    `${r.tier.padEnd(9)} ${String(r.ran).padStart(4)} ${String(r.failed).padStart(7)} ${String(r.retried).padStart(8)} ${r.waitP50.toFixed(1).padStart(12)} ${r.waitMax.toFixed(1).padStart(12)}`);
+  return ['tier       ran  failed  retried  wait p50 ms  wait max ms', ...rows].join('\n');
+}
+
+export async function runMainJob(scale = 1): Promise<TierReport[]> {
+  const runtime = createRuntime(mainJobOptions);
+  registerMainJob(runtime);
+  const tracker = trackTiers(runtime);
+  const checkouts = await submitMainJob(runtime, scale, tracker.note);
   await Promise.all(checkouts.map((id) => runtime.waitFor(id)));
   await runtime.stop({ drain: true });
-
-  return TIERS.map((tier) => {
-    const sorted = [...(waits.get(tier) ?? [])].sort((a, b) => a - b);
-    const c = counts.get(tier) as Counts;
-    return { tier, ...c, waitP50: sorted[Math.floor(sorted.length / 2)] ?? 0, waitMax: sorted.at(-1) ?? 0 };
-  });
+  return tracker.report();
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const started = Date.now();
-  const report = await runMainJob();
-  console.log('tier       ran  failed  retried  wait p50 ms  wait max ms');
-  for (const r of report) {
-    console.log(`${r.tier.padEnd(9)} ${String(r.ran).padStart(4)} ${String(r.failed).padStart(7)} ${String(r.retried).padStart(8)} ${r.waitP50.toFixed(1).padStart(12)} ${r.waitMax.toFixed(1).padStart(12)}`);
-  }
+  console.log(formatReport(await runMainJob()));
   console.log(`done in ${Date.now() - started} ms`);
 }

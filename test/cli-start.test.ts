@@ -144,6 +144,9 @@ describe('triage start as a process', () => {
         return done > 0 ? done : undefined;
       });
       assert.ok(completed > 0);
+      // Each wave ends with what ran in which tier and how long each tier waited.
+      await triage.waitFor(/demo wave 1\ntier +ran +failed +retried +wait p50 ms +wait max ms\ncritical +4 /);
+      assert.match(triage.stdout(), /\nlow +400 +0 /);
       triage.child.kill('SIGTERM');
       const { code } = await within('exit after SIGTERM', triage.exited);
       assert.equal(code, 0, triage.stderr());

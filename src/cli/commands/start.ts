@@ -172,23 +172,32 @@ export async function loadWorkflowFolder(runtime: Runtime, dir: string, warn: (l
   return loaded;
 }
 
-/** Runs waves of the main job's workload until `signal` aborts. */
-async function demoWaves(runtime: Runtime, signal: AbortSignal, warn: (line: string) => void): Promise<void> {
-  const { submitMainJob } = await import('../../../examples/main-job.ts');
-  while (!signal.aborted) {
+/** Runs waves of the main job's workload until `signal` aborts, printing what ran in which tier and how long each tier waited. */
+async function demoWaves(runtime: Runtime, signal: AbortSignal, warn: (line: string) => void, print: (text: string) => void): Promise<void> {
+  const { submitMainJob, trackTiers, formatReport } = await import('../../../examples/main-job.ts');
+  for (let wave = 1; !signal.aborted; wave++) {
+    const tracker = trackTiers(runtime);
+    const ids: string[] = [];
     try {
-      await submitMainJob(runtime, 1);
+      await submitMainJob(runtime, 1, (accepted) => {
+        tracker.note(accepted);
+        ids.push(...accepted);
+      });
+      await Promise.allSettled(ids.map((id) => runtime.waitFor(id)));
+      if (!signal.aborted) print(`triage: demo wave ${wave}\n${formatReport(tracker.report())}\n`);
       await sleep(1_000, undefined, { signal });
     } catch (error) {
       if (signal.aborted || runtime.state !== 'running') return;
       warn(`triage start: demo wave failed: ${(error as Error).message}`);
       await sleep(3_000, undefined, { signal }).catch(() => undefined);
+    } finally {
+      tracker.off();
     }
   }
 }
 
 /** Starts everything; the caller stops it. Errors are thrown (AdminError for the admin endpoint). */
-export async function startServer(options: StartOptions, io: Pick<CliIo, 'stderr'>): Promise<Started> {
+export async function startServer(options: StartOptions, io: Pick<CliIo, 'stderr'> & Partial<Pick<CliIo, 'stdout'>>): Promise<Started> {
   const warn = (line: string) => void io.stderr.write(`${line}\n`);
   let runtimeOptions = options.runtime;
   if (options.demo) {
@@ -213,7 +222,8 @@ export async function startServer(options: StartOptions, io: Pick<CliIo, 'stderr
     throw error;
   }
   const demo = new AbortController();
-  const waves = options.demo ? demoWaves(runtime, demo.signal, warn) : Promise.resolve();
+  const print = (text: string) => void (io.stdout ?? io.stderr).write(text);
+  const waves = options.demo ? demoWaves(runtime, demo.signal, warn, print) : Promise.resolve();
   return {
     runtime,
     admin,
