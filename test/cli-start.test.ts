@@ -162,7 +162,7 @@ describe('triage start as a process', () => {
     try {
       const [, url] = await triage.waitFor(/admin page (http:\/\/127\.0\.0\.1:\d+\/)\n/);
       assert.match(triage.stdout(), /durable on redis:\/\/[^,]+, 0 records recovered/);
-      assert.match(triage.stdout(), /operator actions are off \(no TRIAGE_ADMIN_TOKEN\)/);
+      await triage.waitFor(/operator actions are off \(no TRIAGE_ADMIN_TOKEN\)/); // printed just after the URLs
       const ready = (await (await fetch(new URL('api/health/ready', url))).json()) as { ready: boolean; checks: Array<{ name: string; ok: boolean; detail: string }> };
       assert.equal(ready.ready, true);
       assert.deepEqual(ready.checks.find((c) => c.name === 'store'), { name: 'store', ok: true, detail: 'durable store available' });
