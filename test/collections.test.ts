@@ -2,17 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PMap, PQueue, PHeap, type TransientPMap } from '../src/collections/index.ts';
 import { hashString } from '../src/collections/pmap.ts';
+import { prng } from './helpers.ts';
 
-/** mulberry32: small seeded PRNG so failures reproduce. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const int = (rnd: () => number, n: number): number => Math.floor(rnd() * n);
 
 // Two groups of four keys with identical 32-bit hashes (found offline by extending FNV-1a
