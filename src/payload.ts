@@ -111,7 +111,7 @@ export interface Payload {
    * The shard key the client gave (undefined when it gave none). Keyed payloads never move between
    * partitions: the key says their order and ownership matter. Records always carry the field.
    */
-  readonly shardKey?: string | undefined;
+  readonly shardKey: string | undefined;
 }
 
 /** `waiting`: held by the dependency graph until its dependencies end. */

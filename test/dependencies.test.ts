@@ -230,3 +230,15 @@ describe('failure policies', () => {
     await rt.stop();
   });
 });
+
+test('a released dependent keeps every field of its payload, shard key included', async () => {
+  const { withDependencies } = await import('../actors/dependency-graph/state.ts');
+  const payload = {
+    id: 'a.0', type: 't', data: { n: 1 }, clientId: 'c', priority: 7, complexity: 3, submittedAt: 10, runAt: 20, deadline: 30,
+    idempotencyKey: undefined, timeout: 40, retries: 2, backoff: { initialMs: 5 }, tags: ['x'], dependencies: undefined, shardKey: 'order-9',
+  };
+  const outcomes: DependencyOutcomes = { 'b.0': { status: 'completed', result: 1 } };
+  const released = withDependencies(payload, outcomes);
+  assert.deepEqual(released, { ...payload, dependencies: outcomes });
+  assert.deepEqual(Object.keys(released).sort(), Object.keys(payload).sort(), 'same fields: one hidden class for every payload');
+});

@@ -159,6 +159,7 @@ export function withDependencies(p: Payload, dependencies: DependencyOutcomes): 
     backoff: p.backoff,
     tags: p.tags,
     dependencies,
+    shardKey: p.shardKey,
   };
 }
 
