@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { deletePrefix } from '../src/persistence/redis-tools.ts';
 import { createRuntime, silentLogger, type CreateRuntimeOptions, type Runtime } from '../src/index.ts';
 import { percentile } from './stats.ts';
+import { produce } from './producer.ts';
 
 export type Store = { kind: 'memory' } | { kind: 'redis'; url: string };
 
@@ -24,20 +25,15 @@ async function withRuntime<T>(store: Store, options: Partial<CreateRuntimeOption
   }
 }
 
-/** No-op payloads, submitMany in chunks, submit → complete: payloads/s. */
-export function storeThroughput(store: Store, opts: { payloads: number; chunk: number; concurrency: number }): Promise<number> {
+/** No-op payloads submitted by the shared producer (bench/producer.ts), submit → complete: payloads/s. */
+export function storeThroughput(store: Store, opts: { payloads: number; chunk: number; concurrency: number; inFlight: number }): Promise<number> {
   return withRuntime(store, { concurrency: opts.concurrency, retainTerminal: 0 }, async (rt) => {
     rt.handle('noop', () => undefined);
     let done = 0;
     const finished = new Promise<void>((resolve) => rt.events.on('completed', () => void (++done === opts.payloads && resolve())));
     await rt.ready();
     const started = performance.now();
-    const submits: Promise<unknown>[] = [];
-    for (let offset = 0; offset < opts.payloads; offset += opts.chunk) {
-      const size = Math.min(opts.chunk, opts.payloads - offset);
-      submits.push(rt.submitMany(Array.from({ length: size }, (_, i) => ({ type: 'noop', priority: ((offset + i) % 10) + 1 }))));
-    }
-    await Promise.all(submits);
+    await produce(rt, opts, (n) => ({ type: 'noop', priority: (n % 10) + 1 }));
     await finished;
     return opts.payloads / ((performance.now() - started) / 1000);
   });

@@ -36,7 +36,7 @@ if (runs('a')) {
   const triage: number[] = [];
   const bull: number[] = [];
   for (let i = 0; i < sizes.runs; i++) {
-    triage.push(await triageThroughput({ payloads: sizes.payloads, partitions: 16, concurrency: 100, chunk: 1_000 }));
+    triage.push(await triageThroughput({ payloads: sizes.payloads, partitions: 16, concurrency: 100, chunk: 1_000, inFlight: 4 }));
     log(`a: triage run ${i + 1}: ${Math.round(triage.at(-1) as number)} payloads/s`);
     if (withBullmq) {
       bull.push(await bullmqThroughput({ redisUrl, jobs: sizes.bullJobs, concurrency: 100 }));
@@ -97,7 +97,7 @@ if (runs('s')) {
   const redis = { kind: 'redis' as const, url: redisUrl };
   const memory = { kind: 'memory' as const };
   const n = quick ? 20_000 : 100_000;
-  const tput = { payloads: n, chunk: 1_000, concurrency: 256 };
+  const tput = { payloads: n, chunk: 1_000, concurrency: 256, inFlight: 4 };
   const durable: number[] = [];
   const inMemory: number[] = [];
   const bull: number[] = [];

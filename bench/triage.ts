@@ -4,6 +4,7 @@
  */
 import { createRuntime, silentLogger, type Runtime } from '../src/index.ts';
 import { percentile } from './stats.ts';
+import { produce } from './producer.ts';
 
 /** Deterministic shuffle (the same order every run), so runs compare. */
 function shuffle<T>(items: T[]): void {
@@ -27,15 +28,12 @@ function completions(runtime: Runtime, expected: number): Promise<void> {
 }
 
 /** (a) No-op payloads, mixed priorities, submit → complete: payloads/s. */
-export async function triageThroughput(opts: { payloads: number; partitions: number; concurrency: number; chunk: number }): Promise<number> {
+export async function triageThroughput(opts: { payloads: number; partitions: number; concurrency: number; chunk: number; inFlight: number }): Promise<number> {
   const runtime = createRuntime({ partitions: opts.partitions, concurrency: opts.concurrency, logger: silentLogger, retainTerminal: 1_000 });
   runtime.handle('noop', () => undefined);
   const finished = completions(runtime, opts.payloads);
   const started = performance.now();
-  for (let offset = 0; offset < opts.payloads; offset += opts.chunk) {
-    const size = Math.min(opts.chunk, opts.payloads - offset);
-    void runtime.submitMany(Array.from({ length: size }, (_, i) => ({ type: 'noop', priority: ((offset + i) % 10) + 1 })));
-  }
+  await produce(runtime, opts, (n) => ({ type: 'noop', priority: (n % 10) + 1 }));
   await finished;
   const seconds = (performance.now() - started) / 1000;
   await runtime.stop();

@@ -21,7 +21,8 @@ export type ErrorCode =
   | 'STORE_UNAVAILABLE'
   | 'EXPIRED'
   | 'INVALID_LEVEL'
-  | 'COORDINATOR_OFF';
+  | 'COORDINATOR_OFF'
+  | 'FENCED';
 
 export class TriageError extends Error {
   readonly code: ErrorCode;

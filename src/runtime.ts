@@ -35,9 +35,23 @@ import type { ComplexitySuggestion } from '../actors/complexity/actor.ts';
 import { AdminHandle } from './admin/handle.ts';
 import { RuntimeMetrics, type MetricsOptions } from './metrics/runtime-metrics.ts';
 import { DependencyGraph } from '../actors/dependency-graph/actor.ts';
+import { encodeGraph, restoreGraph } from '../actors/dependency-graph/codec.ts';
+import { encodeWorkflows, restoreWorkflows, type WorkflowDelta } from '../actors/workflow/codec.ts';
+import { ActorJournal } from './persistence/actor-journal.ts';
+import { PeriodicSnapshot } from './persistence/periodic-snapshot.ts';
+import { decodeCoordinator, encodeCoordinator } from '../actors/coordinator/codec.ts';
+import { emptyLedger } from '../actors/coordinator/ledger.ts';
+import type { CoordinatorState } from '../actors/coordinator/state.ts';
+import { decodeComplexity, encodeComplexity } from '../actors/complexity/codec.ts';
 import { hasDependencies, resolveBatch, type FieldName, type PreparedPayload } from '../actors/dependency-graph/batch.ts';
 import { Workflows } from '../actors/workflow/manager.ts';
 import { workflowAdminSource } from '../actors/workflow/admin-source.ts';
+
+/** Persistence keys of the actors that are not partitions. */
+const GRAPH_KEY = 'dependency-graph';
+const WORKFLOWS_KEY = 'workflows';
+const COORDINATOR_KEY = 'coordinator';
+const COMPLEXITY_KEY = 'complexity';
 
 /** Events after which a payload never runs again: dependents and workflow steps wait for these. */
 const ENDING_EVENTS: ReadonlySet<PayloadEventType> = new Set(['completed', 'failed', 'cancelled', 'skipped', 'expired']);
@@ -53,6 +67,11 @@ export interface CreateRuntimeOptions extends RuntimeOptions {
   readonly redis?: string | RedisEngineOptions;
   /** Journal entries per partition between snapshots. Default 1,000. */
   readonly snapshotEvery?: number;
+  /**
+   * Most often the coordinator and the complexity analyzer (which keep no journal) are snapshotted,
+   * ms. Operator actions (pin, release, throttle) are snapshotted at once. Default 1,000.
+   */
+  readonly snapshotIntervalMs?: number;
 }
 
 export interface StopOptions {
@@ -109,10 +128,11 @@ export class Runtime {
   private metricsState: RuntimeMetrics | undefined;
   private adminState: AdminHandle | undefined;
   private readonly durability: Durability;
+  private readonly snapshotIntervalMs: number;
   private readonly booted: Promise<void>;
   private isBooted = false;
-  /** What the last boot recovered: records, payloads run again (they were running), time taken. */
-  recovery: { records: number; rerun: number; durationMs: number } | undefined;
+  /** What the last boot recovered: records, payloads run again (they were running), payloads waiting in the ledger, time taken. */
+  recovery: { records: number; rerun: number; deferred: number; durationMs: number } | undefined;
 
   constructor(raw: CreateRuntimeOptions = {}) {
     this.options = compileOptions(raw);
@@ -153,6 +173,7 @@ export class Runtime {
       enqueue: (partition, payload, settle) => this.batcher.add(partition, payload, settle),
       lookup: (id) => this.ready().then(() => this.ask<PayloadView | undefined>(id, (reply) => ({ type: 'get', id, reply }), undefined)),
       publish: (event) => this.publish(event),
+      retryLater: (ms, fn) => void this.options.clock.setTimer(ms, fn),
     });
     this.workflows = new Workflows({
       system: this.system,
@@ -163,6 +184,8 @@ export class Runtime {
       cancel: (id) => this.cancel(id),
       hasHandler: (type) => this.handlers.has(type),
       isRunning: () => this.status === 'running',
+      ready: () => this.ready(),
+      lookup: (id) => this.get(id),
     });
     const env: PartitionEnv = {
       options: this.options,
@@ -176,12 +199,17 @@ export class Runtime {
     const engine = raw.persistence ?? (raw.redis === undefined ? new MemoryEngine() : new RedisEngine(typeof raw.redis === 'string' ? { url: raw.redis } : raw.redis));
     const snapshotEvery = raw.snapshotEvery ?? 1_000;
     if (!Number.isInteger(snapshotEvery) || snapshotEvery < 1) throw new OptionsError([{ field: 'snapshotEvery', problem: 'must be a whole number ≥ 1' }]);
+    this.snapshotIntervalMs = raw.snapshotIntervalMs ?? 1_000;
+    if (typeof this.snapshotIntervalMs !== 'number' || !(this.snapshotIntervalMs >= 0)) throw new OptionsError([{ field: 'snapshotIntervalMs', problem: 'must be a number of ms ≥ 0' }]);
     this.durability = new Durability(engine, this.options.clock, this.logger, snapshotEvery, raw.persistence === undefined);
     this.booted = this.boot(env);
     this.booted.catch((error: unknown) => this.logger.error('recovery failed; the runtime refuses work', { error: String(error) }));
   }
 
-  /** Connects the store, recovers every partition from snapshot + journal, then spawns the actors. */
+  /**
+   * Connects the store, rebuilds every partition, the dependency graph and workflow instances from
+   * snapshot + journal and the coordinator and analyzer from their snapshots, then starts them.
+   */
   private async boot(env: PartitionEnv): Promise<void> {
     const started = this.options.clock.now();
     await this.durability.engine.connect();
@@ -198,11 +226,23 @@ export class Runtime {
         return { index, key, restored, journalSeq: entries.at(-1)?.seq ?? snapshot?.seq ?? 0 };
       }),
     );
+    const retain = this.options.retainTerminal;
+    const [graph, workflows, coordinator, complexity] = await Promise.all([
+      this.recoverActor(GRAPH_KEY, restoreGraph, encodeGraph),
+      this.recoverActor(WORKFLOWS_KEY, (snapshot: Parameters<typeof restoreWorkflows>[0], deltas: WorkflowDelta[]) => restoreWorkflows(snapshot, deltas, retain), encodeWorkflows),
+      // The ledger and the partitions' reports stay out of the coordinator's snapshot: the ledger is
+      // rebuilt from the partitions' records, and at critical load it can hold a million entries.
+      this.recoverSnapshotOnly(COORDINATOR_KEY, decodeCoordinator, (state: CoordinatorState) => encodeCoordinator({ ...state, ledger: emptyLedger(), reports: [] })),
+      this.recoverSnapshotOnly(COMPLEXITY_KEY, decodeComplexity, encodeComplexity),
+    ]);
+    this.graph.start(graph.state, graph.journal);
     let rerun = 0;
     let records = 0;
+    let deferred = 0;
     for (const { index, key, restored, journalSeq } of recovered) {
       rerun += restored.rerun.length;
       records += restored.state.records.size;
+      for (const record of restored.state.records.values()) if (record.status === 'deferred') deferred++;
       const durability = {
         writer: this.durability.writer,
         key,
@@ -213,13 +253,52 @@ export class Runtime {
       };
       this.partitions.push(spawnPartition({ system: this.system, index, env, pool: this.pool, publish, initialState: restored.state, durability, coordination: this.coordination.partitionWiring }));
     }
-    this.recovery = { records, rerun, durationMs: this.options.clock.now() - started };
+    this.recovery = { records, rerun, deferred, durationMs: this.options.clock.now() - started };
     if (rerun > 0) this.logger.warn('payloads that were running when the process stopped run again', { rerun });
     // Recovered work is visible to the pool at once; submits made while booting go out now.
     for (const partition of this.partitions) this.pool.setDemand(partition.state().index, demandOf(partition.state()));
-    this.isBooted = true;
+    this.coordination.restore(coordinator, complexity);
     this.coordination.recoverLedger(this.partitions.map((p) => p.state()));
+    // The restored level and pin are in force before the first submit is admitted.
+    await this.coordination.settled();
+    this.isBooted = true;
+    this.graph.resync();
+    this.workflows.recover(workflows.state, workflows.journal);
     this.batcher.flush();
+  }
+
+  /** Loads the snapshot of an actor that keeps no journal (see PeriodicSnapshot). */
+  private async recoverSnapshotOnly<S, Snap>(
+    key: string,
+    decode: (snapshot: Snap) => S,
+    encode: (state: S) => { version: number; data: unknown },
+  ): Promise<{ saved: S | undefined; snapshots: PeriodicSnapshot<S> }> {
+    const snapshot = await this.durability.engine.latestSnapshot(key);
+    const saved = snapshot && decode({ version: snapshot.version, data: snapshot.data } as Snap);
+    const snapshots = new PeriodicSnapshot<S>({
+      key, snapshots: this.durability, clock: this.options.clock, intervalMs: this.snapshotIntervalMs, seq: snapshot?.seq ?? 0, initial: saved as S, encode,
+    });
+    return { saved, snapshots };
+  }
+
+  /** Loads an actor's snapshot and journal, rebuilds its state, and opens its journal where recovery left off. */
+  private async recoverActor<S, Snap, Delta>(
+    key: string,
+    restore: (snapshot: Snap | undefined, deltas: Delta[]) => S,
+    encode: (state: S) => { version: number; data: unknown },
+  ): Promise<{ state: S; journal: ActorJournal<S> }> {
+    const { snapshot, entries } = await this.durability.load(key);
+    const state = restore(snapshot && ({ version: snapshot.version, data: snapshot.data } as Snap), entries.map((e) => e.data as Delta));
+    const journal = new ActorJournal<S>({
+      writer: this.durability.writer,
+      snapshots: this.durability,
+      key,
+      journalSeq: entries.at(-1)?.seq ?? snapshot?.seq ?? 0,
+      snapshotEvery: this.durability.snapshotEvery,
+      initial: state,
+      encode,
+    });
+    return { state, journal };
   }
 
   /** Resolves once the runtime has recovered its state and accepts work; rejects if recovery failed. */
@@ -231,7 +310,7 @@ export class Runtime {
   async snapshotNow(): Promise<void> {
     await this.booted;
     await this.durability.writer.whenFlushed();
-    await Promise.all(this.partitions.map((p) => p.snapshotNow()));
+    await Promise.all([...this.partitions.map((p) => p.snapshotNow()), this.graph.snapshotNow(), this.workflows.snapshotNow(), this.coordination.flushSnapshots()]);
   }
 
   /** The durable store's health and counters. */
@@ -323,6 +402,7 @@ export class Runtime {
 
   /** Cancels a queued, delayed or running payload. Resolves false if it had already finished. */
   async cancel(id: string): Promise<boolean> {
+    if (!this.isBooted) await this.booted;
     if (this.graph.holds(id) && (await this.graph.cancel(id))) return true;
     const result = await this.ask<CancelResult>(id, (reply) => ({ type: 'cancel', id, reply }), 'unknown');
     return result === 'cancelled';
@@ -330,6 +410,7 @@ export class Runtime {
 
   /** The payload's current status, tier, attempts, timestamps and result or error; undefined if unknown. */
   get(id: string): Promise<PayloadView | undefined> {
+    if (!this.isBooted) return this.booted.then(() => this.get(id));
     const held = this.graph.view(id); // waiting on dependencies, or ended by them
     if (held) return Promise.resolve(held);
     return this.ask<PayloadView | undefined>(id, (reply) => ({ type: 'get', id, reply }), undefined);
@@ -420,6 +501,7 @@ export class Runtime {
       handlerTypes: () => this.handlerTypes(),
       readySince: (partition, id) => this.partitions[partition]?.state().records.get(id)?.enqueuedAt,
       loadLevel: () => this.admin.sources.load().level,
+      store: () => this.durability.stats(),
     }, this.metricsOptions));
   }
 
@@ -450,6 +532,8 @@ export class Runtime {
     for (const partition of this.partitions) {
       for (const { batch, index } of partition.state().parked) batch.settle(index, { ok: false, error: new RuntimeStoppedError() });
     }
+    // What the coordinator and the analyzer learned since their last snapshot (they keep no journal).
+    if (booted && this.durability.available) await this.coordination.flushSnapshots().catch(() => {}); // failures are reported by the store
     for (const partition of this.partitions) partition.dispose();
     this.coordination.dispose();
     this.pool.dispose();
@@ -503,11 +587,14 @@ export class Runtime {
 
   /** A batch with `dependsOn`: checked (refs, cycles) at once, then registered with the dependency graph. */
   private submitDependent(batch: readonly PreparedPayload[], field: FieldName): Promise<string[]> {
+    let resolved: ReturnType<typeof resolveBatch>;
     try {
-      return this.graph.submit(resolveBatch(batch, this.options, field));
+      resolved = resolveBatch(batch, this.options, field);
     } catch (error) {
       return Promise.reject(error);
     }
+    // The graph takes registrations once it holds what recovery gave back.
+    return this.isBooted ? this.graph.submit(resolved) : this.booted.then(() => this.graph.submit(resolved));
   }
 
   /** A submit whose id is known before it is accepted, so a workflow watches its events from the start. Throws ValidationError. */

@@ -1,5 +1,7 @@
 // Crash recovery proved by killing a process: SIGKILL at random moments, several rounds, then a
-// fresh process on the same prefix must finish every acknowledged payload.
+// fresh process on the same prefix must finish every acknowledged payload and workflow instance:
+// queued, running, delayed and retried payloads, dependents held on their dependencies, workflow
+// steps, and low payloads waiting in the coordinator's ledger.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -38,40 +40,55 @@ test('SIGKILL at random moments loses no acknowledged payload; reruns are counte
   const prefix = freshPrefix('crash');
   const random = prng(7);
   const acked = new Set<string>();
+  const instances = new Set<string>();
   const recoveredReruns: number[] = [];
+  const recoveredLedger: number[] = [];
   try {
     for (let round = 0; round < 3; round++) {
       const run = start(['load', prefix, REDIS_URL]);
       await until(() => run.lines.some((l) => l.startsWith('READY')), 'the worker to start');
       const ready = run.lines.find((l) => l.startsWith('READY'))?.split(' ') ?? [];
       recoveredReruns.push(Number(ready[2]));
+      recoveredLedger.push(Number(ready[3]));
       const acksBefore = () => run.lines.filter((l) => l.startsWith('ACK')).length;
       await until(() => acksBefore() >= 24, 'some acknowledged payloads');
       await new Promise((r) => setTimeout(r, 100 + random() * 400)); // a random moment: running, queued, delayed all in flight
       run.child.kill('SIGKILL');
       await run.exited;
-      for (const line of run.lines) if (line.startsWith('ACK ')) acked.add(line.slice(4));
+      for (const line of run.lines) {
+        if (line.startsWith('ACK ')) acked.add(line.slice(4));
+        if (line.startsWith('WF ')) instances.add(line.slice(3));
+      }
     }
     assert.ok(acked.size > 50, `a real workload was acknowledged (${acked.size})`);
+    assert.ok(instances.size > 2, `workflow instances were started (${instances.size})`);
     const dir = mkdtempSync(join(tmpdir(), 'triage-crash-'));
     const idsFile = join(dir, 'ids.txt');
-    writeFileSync(idsFile, [...acked].join('\n'));
+    writeFileSync(idsFile, [...acked, ...instances].join('\n'));
     const finish = start(['finish', prefix, REDIS_URL, idsFile]);
     assert.equal(await finish.exited, 0);
-    recoveredReruns.push(Number(finish.lines.find((l) => l.startsWith('READY'))?.split(' ')[2]));
+    const finishReady = finish.lines.find((l) => l.startsWith('READY'))?.split(' ') ?? [];
+    recoveredReruns.push(Number(finishReady[2]));
+    recoveredLedger.push(Number(finishReady[3]));
+    assert.ok(recoveredLedger.some((n) => n > 0), `payloads waiting in the ledger were recovered (${recoveredLedger.join(', ')})`);
     const ends = new Map(finish.lines.filter((l) => l.startsWith('END ')).map((l) => l.split(' ').slice(1) as [string, string]));
-    const missing = [...acked].filter((id) => !ends.has(id));
-    assert.deepEqual(missing, [], 'every acknowledged payload reached a terminal state');
-    assert.deepEqual([...ends.values()].filter((s) => s !== 'completed'), [], 'and completed');
+    const missing = [...acked, ...instances].filter((id) => !ends.has(id));
+    assert.deepEqual(missing, [], 'every acknowledged payload and instance reached a terminal state');
+    assert.deepEqual([...ends].filter(([, s]) => s !== 'completed'), [], 'and completed');
 
     const redis = new Redis(REDIS_URL);
     const runs = await redis.hgetall(`${prefix}:runs`);
+    const stepRuns = await redis.hgetall(`${prefix}:steps`);
     await redis.quit();
+    // 5 items per instance (fetch, 3 fan-out items, sum), each ran at least once.
+    assert.equal(Object.keys(stepRuns).length, instances.size * 5, 'every workflow item ran');
+    const repeatedItems = Object.values(stepRuns).filter((n) => Number(n) > 1).length;
+    assert.ok(repeatedItems <= recoveredReruns.reduce((a, b) => a + b, 0), 'a workflow item ran twice only as a reported rerun');
     const neverRan = [...acked].filter((id) => !runs[id]);
     assert.deepEqual(neverRan, [], 'every completed payload ran');
     const duplicates = Object.entries(runs).filter(([, n]) => Number(n) > 1).length;
     // At-least-once: payloads running at a kill run again. Reported, not hidden.
-    t.diagnostic(`acknowledged ${acked.size}; payloads that ran more than once: ${duplicates}; reruns reported at each recovery: ${recoveredReruns.join(', ')}`);
+    t.diagnostic(`acknowledged ${acked.size} payloads and ${instances.size} instances; ledger at each recovery: ${recoveredLedger.join(', ')}; payloads that ran more than once: ${duplicates}; workflow items that ran more than once: ${repeatedItems}; reruns reported at each recovery: ${recoveredReruns.join(', ')}`);
     assert.ok(duplicates <= recoveredReruns.reduce((a, b) => a + b, 0), 'every duplicate run is one the runtime reported as a rerun');
   } finally {
     await dropPrefix(prefix);

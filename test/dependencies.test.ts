@@ -62,6 +62,7 @@ describe('dependsOn', () => {
   test('payloads without dependsOn never pass through the dependency graph', async () => {
     const { rt } = setup();
     rt.handle('job', () => 1);
+    await rt.ready();
     const before = graphProcessed(rt);
     const ids = await rt.submitMany(Array.from({ length: 50 }, () => ({ type: 'job' })));
     await rt.submit({ type: 'job', dependsOn: [] });

@@ -9,6 +9,7 @@ import { MemoryEngine } from '../src/persistence/memory.ts';
 import { RedisEngine } from '../src/persistence/redis.ts';
 import { deferred, setup } from './helpers.ts';
 import { REDIS_URL, dropPrefix, freshPrefix } from './redis-support.ts';
+import { sampleValue, samples } from './admin-support.ts';
 
 /** An engine that can be told to fail or to hold its writes. */
 class BrokenEngine implements PersistenceEngine {
@@ -111,6 +112,9 @@ describe('broken engines', () => {
     assert.equal(errors.length >= 1, true, 'the failure is an event');
     assert.equal(rt.store.stats().journalFailures >= 1, true, 'and a counter');
     assert.equal(rt.store.available, false);
+    const during = samples((await rt.metrics.exposition()).body);
+    assert.ok((sampleValue(during, 'triage_store_journal_failures_total') ?? 0) >= 1, 'and a metric');
+    assert.equal(sampleValue(during, 'triage_store_available'), 0);
     await assert.rejects(rt.submit({ type: 'job' }), { code: 'STORE_UNAVAILABLE' }, 'refused at once while unavailable');
     engine.failWrites = false;
     await new Promise<void>((resolve) => rt.store.once('available', resolve));
@@ -148,8 +152,10 @@ describe('broken engines', () => {
     const ids = await rt.submitMany(Array.from({ length: 5 }, (_, i) => ({ type: 'job', data: i })));
     assert.deepEqual(await Promise.all(ids.map((id) => rt.waitFor(id))), [0, 1, 2, 3, 4]);
     await rt.idle();
-    assert.ok(failures.length >= 1 && failures.every((k) => k === 'partition-0'));
+    assert.ok(failures.includes('partition-0'), 'the partition snapshot failure is reported with its key');
     assert.ok(rt.store.stats().snapshotFailures >= 1);
+    const metrics = samples((await rt.metrics.exposition()).body);
+    assert.ok((sampleValue(metrics, 'triage_store_snapshot_failures_total') ?? 0) >= 1, 'the failure is a metric too');
     assert.ok(engine.inner.journalLength('partition-0') >= 3, 'nothing was trimmed');
     await rt.stop();
   });

@@ -10,6 +10,7 @@ import {
   effectiveScore, initialComplexityState, keyOf, observedScore, observedWeight, reduceComplexity,
   type ComplexityMessage, type ComplexityState,
 } from './state.ts';
+import type { PeriodicSnapshot } from '../../src/persistence/periodic-snapshot.ts';
 
 /** What `suggestComplexity` returns: the score and the evidence behind it. */
 export interface ComplexitySuggestion {
@@ -44,6 +45,10 @@ export interface ComplexityHandle {
   setLevel(level: LoadLevel): void;
   suggest(clientId: string, type: string, clientScore: number): ComplexitySuggestion;
   state(): ComplexityState;
+  /** At boot: the averages the last snapshot kept, and where snapshots go from now on. */
+  restore(saved: ComplexityState | undefined, snapshots: PeriodicSnapshot<ComplexityState>): void;
+  /** Stores the latest averages now (a graceful stop). */
+  flushSnapshot(): Promise<void>;
 }
 
 export function spawnComplexity(system: ActorSystem, options: CompiledComplexity): ComplexityHandle {
@@ -51,17 +56,19 @@ export function spawnComplexity(system: ActorSystem, options: CompiledComplexity
   const scores = new Map<string, Map<string, Scored>>();
   let level: LoadLevel = 'normal';
   let inflation = 0;
+  let snapshots: PeriodicSnapshot<ComplexityState> | undefined;
 
   const ref = system.spawn<ComplexityState, ComplexityMessage>('complexity', 'complexity-analyzer', committed, {
     receive: (state, message) => reduceComplexity(state, message, options),
     afterMessage(state, message) {
       committed = state;
-      for (const sums of message.sums) {
-        const avg = state.averages.get(keyOf(sums.clientId, sums.type));
+      snapshots?.offer(state);
+      const changed = message.type === 'restore' ? state.averages.values() : message.sums.map((sums) => state.averages.get(keyOf(sums.clientId, sums.type)));
+      for (const avg of changed) {
         if (!avg) continue;
-        let byType = scores.get(sums.clientId);
-        if (!byType) scores.set(sums.clientId, (byType = new Map()));
-        byType.set(sums.type, { observed: observedScore(avg, options), weight: observedWeight(avg.samples, options) });
+        let byType = scores.get(avg.clientId);
+        if (!byType) scores.set(avg.clientId, (byType = new Map()));
+        byType.set(avg.type, { observed: observedScore(avg, options), weight: observedWeight(avg.samples, options) });
       }
     },
     summarize: (state) => ({ keys: state.averages.size, observations: state.observations }),
@@ -69,6 +76,11 @@ export function spawnComplexity(system: ActorSystem, options: CompiledComplexity
 
   return {
     ref,
+    restore(saved, store) {
+      snapshots = store;
+      if (saved) ref.dispatch({ type: 'restore', saved });
+    },
+    flushSnapshot: () => snapshots?.flush() ?? Promise.resolve(),
     effective(clientId, type, clientScore) {
       const scored = scores.get(clientId)?.get(type);
       if (!scored && inflation === 0) return clientScore;

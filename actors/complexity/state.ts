@@ -33,13 +33,17 @@ export interface ComplexityState {
   readonly observations: number;
 }
 
-export type ComplexityMessage = { readonly type: 'costs'; readonly sums: readonly CostSums[]; readonly at: number };
+export type ComplexityMessage =
+  | { readonly type: 'costs'; readonly sums: readonly CostSums[]; readonly at: number }
+  /** At boot: the averages the last snapshot kept. */
+  | { readonly type: 'restore'; readonly saved: ComplexityState };
 
 export const initialComplexityState = (): ComplexityState => ({ averages: PMap.empty(), observations: 0 });
 
 export const keyOf = (clientId: string, type: string): string => `${clientId}\u0000${type}`;
 
 export function reduceComplexity(state: ComplexityState, message: ComplexityMessage, options: CompiledComplexity): ComplexityState {
+  if (message.type === 'restore') return message.saved;
   if (message.sums.length === 0) return state;
   let { averages, observations } = state;
   for (const sums of message.sums) {

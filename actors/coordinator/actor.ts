@@ -24,6 +24,7 @@ import type { CoordinatorEffect, CoordinatorMessage } from './messages.ts';
 import type { CoordinatorEnv } from './policy.ts';
 import { reduceCoordinator } from './reducer.ts';
 import { initialCoordinatorState, levelOf, type CoordinatorState } from './state.ts';
+import type { PeriodicSnapshot } from '../../src/persistence/periodic-snapshot.ts';
 
 export interface CoordinatorWiring {
   readonly system: ActorSystem;
@@ -60,7 +61,17 @@ export interface CoordinatorApi {
   state(): CoordinatorState;
 }
 
+/** Messages that record an operator's decision: snapshotted at once. */
+const OPERATOR_MESSAGES: ReadonlySet<CoordinatorMessage['type']> = new Set(['pin', 'release', 'throttle', 'reschedule-now']);
+
 export interface CoordinatorHandle extends CoordinatorApi {
+  /**
+   * At boot: applies what the last snapshot kept, then the messages held until now, and from
+   * then on offers every state to `snapshots`.
+   */
+  restore(saved: CoordinatorState | undefined, snapshots: PeriodicSnapshot<CoordinatorState>): void;
+  /** Stores the latest state now (a graceful stop). */
+  flushSnapshot(): Promise<void>;
   /** Sends a message to the coordinator (counted, so `sync` can wait for it). */
   send(message: CoordinatorMessage): void;
   /** Resolves once every message sent so far has been processed. */
@@ -85,6 +96,9 @@ export function spawnCoordinator(wiring: CoordinatorWiring): CoordinatorHandle {
   let sent = 0;
   let processed = 0;
   let waiters: Array<{ upTo: number; resolve: () => void }> = [];
+  /** Messages sent before boot restored the state; undefined once it has. */
+  let held: CoordinatorMessage[] | undefined = [];
+  let snapshots: PeriodicSnapshot<CoordinatorState> | undefined;
   sampler.start?.();
 
   const perform = (effect: CoordinatorEffect): void => {
@@ -112,7 +126,8 @@ export function spawnCoordinator(wiring: CoordinatorWiring): CoordinatorHandle {
 
   const send = (message: CoordinatorMessage): void => {
     sent++;
-    ref.dispatch(message);
+    if (held) held.push(message);
+    else ref.dispatch(message);
   };
 
   const ref = system.spawn<CoordinatorState, CoordinatorMessage>('coordinator', 'coordinator', committed, {
@@ -121,9 +136,11 @@ export function spawnCoordinator(wiring: CoordinatorWiring): CoordinatorHandle {
       effects = transition.effects;
       return transition.state;
     },
-    afterMessage(state) {
+    afterMessage(state, message) {
       committed = state;
       processed++;
+      snapshots?.offer(state, OPERATOR_MESSAGES.has(message.type));
+      if (message.type === 'restore' && watching()) arm(); // a restored pin or level needs its rounds
       if (waiters.length > 0) {
         const due = waiters.filter((w) => w.upTo <= processed);
         waiters = waiters.filter((w) => w.upTo > processed);
@@ -156,7 +173,7 @@ export function spawnCoordinator(wiring: CoordinatorWiring): CoordinatorHandle {
   };
 
   const arm = (): void => {
-    if (interval || disposed) return;
+    if (interval || disposed || held) return; // rounds ask partitions, which exist once boot restored them
     // Payloads waiting in the ledger are accepted work: while there are any, the round keeps the process alive.
     interval = backgroundTimer(clock, env.options.intervalMs, () => {
       interval = undefined;
@@ -167,6 +184,15 @@ export function spawnCoordinator(wiring: CoordinatorWiring): CoordinatorHandle {
 
   return {
     send,
+    restore(saved, store) {
+      const waiting = held ?? [];
+      held = undefined;
+      snapshots = store;
+      sent++;
+      ref.dispatch({ type: 'restore', saved, at: clock.now() });
+      for (const message of waiting) ref.dispatch(message);
+    },
+    flushSnapshot: () => snapshots?.flush() ?? Promise.resolve(),
     sync: () => (processed >= sent || disposed ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ upTo: sent, resolve }))),
     report: (load) => send({ type: 'report', round, load }),
     poke: arm,

@@ -9,6 +9,7 @@ import type { ProcessLoad } from '../../src/load/sampler.ts';
 import type { Decision } from '../../src/load/system-events.ts';
 import type { Tier } from '../../src/payload.ts';
 import type { LedgerEntry } from './ledger.ts';
+import type { CoordinatorState } from './state.ts';
 
 /** The execution pool as the coordinator sees it at the start of a round. */
 export interface PoolLoad {
@@ -32,7 +33,9 @@ export type CoordinatorMessage =
   | { readonly type: 'reschedule-now'; readonly at: number }
   | { readonly type: 'throttle'; readonly perSecond: number | undefined; readonly at: number }
   /** A ledger deadline fell due. */
-  | { readonly type: 'expire-due'; readonly at: number };
+  | { readonly type: 'expire-due'; readonly at: number }
+  /** At boot: what the last snapshot kept (undefined: none). Operator decisions and the level carry over; measurements start afresh. */
+  | { readonly type: 'restore'; readonly saved: CoordinatorState | undefined; readonly at: number };
 
 export type CoordinatorEffect =
   | { readonly kind: 'send'; readonly partition: number; readonly message: PartitionMessage }

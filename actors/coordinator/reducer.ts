@@ -72,6 +72,16 @@ export function reduceCoordinator(state: CoordinatorState, message: CoordinatorM
     case 'expire-due':
       changes = { ledger: planExpiry(state.ledger, levelOf(state), plan) };
       break;
+    case 'restore': {
+      const { saved } = message;
+      if (!saved) break;
+      // Tier modes are not restored: partitions start in normal mode, and the first round sends what the level asks for.
+      changes = { levels: saved.levels, pinned: saved.pinned, lowThrottle: saved.lowThrottle, decisions: saved.decisions, decisionsTotal: saved.decisionsTotal };
+      const level = saved.pinned ?? saved.levels.level;
+      if (level !== levelOf(state)) plan.effects.push({ kind: 'level', level });
+      if (saved.lowThrottle !== state.lowThrottle) plan.effects.push({ kind: 'throttle', perSecond: saved.lowThrottle });
+      break;
+    }
   }
   if (plan.decisions.length > 0) Object.assign(changes, keepDecisions(state, plan, env));
   const ledger = changes.ledger ?? state.ledger;

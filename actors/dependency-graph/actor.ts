@@ -12,8 +12,9 @@ import type { DependencyOutcome, Payload, PayloadView } from '../../src/payload.
 import type { EnqueueBatch, EnqueueResult } from '../partition/messages.ts';
 import type { ResolvedBatch } from './batch.ts';
 import type { GraphEffect, GraphMessage, Settlement } from './messages.ts';
-import { reduceGraph, type GraphEnv } from './reducer.ts';
-import { graphSummary, graphView, initialGraphState, outcomeOfEvent, type GraphState } from './state.ts';
+import { reduceGraph, type GraphDelta, type GraphEnv } from './reducer.ts';
+import { graphSummary, graphView, initialGraphState, outcomeOfEvent, outcomeOfView, type GraphState } from './state.ts';
+import type { ActorJournal } from '../../src/persistence/actor-journal.ts';
 
 export interface GraphHost {
   readonly system: ActorSystem;
@@ -27,29 +28,80 @@ export interface GraphHost {
   lookup(id: string): Promise<PayloadView | undefined>;
   /** Publishes an event of a payload the graph ended. */
   publish(event: PayloadEvent): void;
+  /** Runs `fn` after `ms` (released payloads the store refused are offered again). */
+  retryLater(ms: number, fn: () => void): void;
 }
 
+/** How long a release waits before it is offered again after its partition refused it (store away). */
+const RELEASE_RETRY_MS = 200;
+
 export class DependencyGraph {
-  private readonly ref: ActorRef<GraphMessage>;
+  private ref: ActorRef<GraphMessage> | undefined;
   private committed: GraphState = initialGraphState();
   private effects: GraphEffect[] = [];
+  private delta: GraphDelta | undefined;
   private settlements: Settlement[] = [];
+  private journal: ActorJournal<GraphState> | undefined;
 
-  constructor(private readonly host: GraphHost) {
-    this.ref = host.system.spawn<GraphState, GraphMessage>('dependency-graph', 'dependency-graph', this.committed, {
+  constructor(private readonly host: GraphHost) {}
+
+  /**
+   * Spawns the actor on the recovered state. Entries go to `journal`; replies and events follow
+   * once their entry is stored, releases go out at once (see `perform`).
+   */
+  start(initial: GraphState, journal: ActorJournal<GraphState>): void {
+    this.committed = initial;
+    this.journal = journal;
+    this.ref = this.host.system.spawn<GraphState, GraphMessage>('dependency-graph', 'dependency-graph', initial, {
       receive: (state, message) => {
-        const transition = reduceGraph(state, message, host.env);
+        const transition = reduceGraph(state, message, this.host.env);
         this.effects = transition.effects;
+        this.delta = transition.delta;
         return transition.state;
       },
       afterMessage: (state) => {
         this.committed = state;
         const todo = this.effects;
+        const delta = this.delta;
         this.effects = [];
-        this.perform(todo);
+        this.delta = undefined;
+        const later: GraphEffect[] = [];
+        const released = this.performNow(todo, later);
+        journal.record(state, delta, () => this.performLater(later), released);
       },
       summarize: graphSummary,
     });
+  }
+
+  /**
+   * After recovery: a dependency may have ended while the process was down, so its event never
+   * came. Each watched id is looked up once; an id no partition knows (its submit was never
+   * acknowledged) counts as failed, so nothing waits forever.
+   */
+  resync(): void {
+    const { watch, nodes, ended } = this.committed;
+    for (const id of watch.keys()) {
+      if (nodes.has(id)) continue; // held here: its own ending will be reported
+      const mine = ended.get(id);
+      if (mine) {
+        this.report(id, { status: mine.status, error: mine.error });
+        continue;
+      }
+      this.host.lookup(id).then(
+        (view) => {
+          if (!view) this.report(id, { status: 'failed', error: { code: 'LOST', message: 'not found after recovery: its submit was never acknowledged', name: 'LostDependencyError' } });
+          else {
+            const outcome = outcomeOfView(view);
+            if (outcome) this.report(id, outcome);
+          }
+        },
+        (error: unknown) => this.host.logger.warn('could not look up a dependency after recovery', { id, error: String(error) }),
+      );
+    }
+  }
+
+  snapshotNow(): Promise<void> {
+    return this.journal ? this.journal.snapshotNow() : Promise.resolve();
   }
 
   /** The last committed state (read-only). */
@@ -76,7 +128,7 @@ export class DependencyGraph {
 
   /** Cancels a held payload; resolves false if the graph no longer holds it (it was released meanwhile). */
   cancel(id: string): Promise<boolean> {
-    return new Promise((resolve) => this.ref.dispatch({ type: 'cancel', id, reply: resolve }));
+    return new Promise((resolve) => this.actor.dispatch({ type: 'cancel', id, reply: resolve }));
   }
 
   /** A terminal event from a partition: forwarded if payloads wait on its id. */
@@ -93,7 +145,7 @@ export class DependencyGraph {
    */
   submit(batch: ResolvedBatch): Promise<string[]> {
     return new Promise((resolve, reject) => {
-      this.ref.dispatch({
+      this.actor.dispatch({
         type: 'register',
         waiting: batch.waiting,
         external: batch.external,
@@ -138,11 +190,20 @@ export class DependencyGraph {
     queueMicrotask(() => {
       const settlements = this.settlements;
       this.settlements = [];
-      this.ref.dispatch({ type: 'settled', settlements });
+      this.actor.dispatch({ type: 'settled', settlements });
     });
   }
 
-  private perform(effects: readonly GraphEffect[]): void {
+  private get actor(): ActorRef<GraphMessage> {
+    if (!this.ref) throw new Error('the dependency graph has not started (the runtime is still recovering)');
+    return this.ref;
+  }
+
+  /**
+   * Releases and lookups go out at once; the rest waits for the journal. Resolves once every
+   * released payload is stored by its partition: only then is "released" journalled here.
+   */
+  private performNow(effects: readonly GraphEffect[], later: GraphEffect[]): Promise<void> | undefined {
     let released: Map<number, Payload[]> | undefined;
     for (const effect of effects) {
       switch (effect.kind) {
@@ -156,30 +217,46 @@ export class DependencyGraph {
         case 'lookup':
           this.lookup(effect.registration, effect.ids);
           break;
-        case 'event':
-          this.host.publish(effect.event);
-          break;
-        case 'reply':
-          effect.deliver();
-          break;
+        default:
+          later.push(effect);
       }
     }
-    if (!released) return;
-    for (const [partition, payloads] of released) {
+    if (!released) return undefined;
+    return Promise.all([...released].map(([partition, payloads]) => this.release(partition, payloads))).then(() => {});
+  }
+
+  private performLater(effects: readonly GraphEffect[]): void {
+    for (const effect of effects) {
+      if (effect.kind === 'event') this.host.publish(effect.event);
+      else if (effect.kind === 'reply') effect.deliver();
+    }
+  }
+
+  /** Hands released payloads to their partition until it has stored them all (retrying what the store refused). */
+  private release(partition: number, payloads: readonly Payload[]): Promise<void> {
+    return new Promise((resolve) => {
+      let remaining = payloads.length;
+      const refused: Payload[] = [];
       this.host.dispatchEnqueue(partition, {
         payloads,
         admitted: true,
         settle: (index, result) => {
-          if (!result.ok) this.host.logger.error('released payload not enqueued', { id: payloads[index]?.id, error: String(result.error) });
+          if (!result.ok) {
+            this.host.logger.warn('released payload not stored yet; offering it again', { id: payloads[index]?.id, error: String(result.error) });
+            refused.push(payloads[index] as Payload);
+          }
+          if (--remaining > 0) return;
+          if (refused.length === 0) return resolve();
+          this.host.retryLater(RELEASE_RETRY_MS, () => void this.release(partition, refused).then(resolve));
         },
       });
-    }
+    });
   }
 
   private lookup(registration: number, ids: readonly string[]): void {
     Promise.all(ids.map((id) => this.host.lookup(id))).then(
-      (views) => this.ref.dispatch({ type: 'looked-up', registration, found: new Map(ids.map((id, i) => [id, views[i]])) }),
-      (error: unknown) => this.ref.dispatch({ type: 'lookup-failed', registration, error }),
+      (views) => this.actor.dispatch({ type: 'looked-up', registration, found: new Map(ids.map((id, i) => [id, views[i]])) }),
+      (error: unknown) => this.actor.dispatch({ type: 'lookup-failed', registration, error }),
     );
   }
 }

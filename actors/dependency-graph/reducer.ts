@@ -36,6 +36,22 @@ export interface GraphEnv {
 export interface GraphTransition {
   readonly state: GraphState;
   readonly effects: GraphEffect[];
+  /** What the journal keeps of this transition; undefined when nothing durable changed. */
+  readonly delta: GraphDelta | undefined;
+}
+
+/**
+ * One journal entry: held payloads added or changed (null: removed), watched ids' waiting lists
+ * (null: nobody waits any more), payloads the graph ended, and how many old ended ones retention
+ * dropped (always the oldest). Registrations in flight are not durable: their submits were not
+ * accepted yet.
+ */
+export interface GraphDelta {
+  readonly nodes: Array<[string, WaitingNode | null]>;
+  readonly watch: Array<[string, readonly string[] | null]>;
+  readonly ended: EndedPayload[];
+  readonly dropped: number;
+  readonly totals: GraphTotals;
 }
 
 export function reduceGraph(state: GraphState, message: GraphMessage, env: GraphEnv): GraphTransition {
@@ -61,7 +77,8 @@ export function reduceGraph(state: GraphState, message: GraphMessage, env: Graph
     }
   }
   tx.drain();
-  return { state: produce(state, (draft) => void Object.assign(draft, tx.changes(state))), effects };
+  const changes = tx.changes(state);
+  return { state: produce(state, (draft) => void Object.assign(draft, changes)), effects, delta: tx.delta };
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -82,6 +99,10 @@ class GraphTx {
   private readonly watchDrafts = new Map<string, WatchDraft>();
   /** Ids that ended and whose dependents have not been told yet. */
   private readonly work: Settlement[] = [];
+  private readonly endedAdded: EndedPayload[] = [];
+  private endedDropped = 0;
+  /** Set by `changes()`. */
+  delta: GraphDelta | undefined;
 
   constructor(base: GraphState, private readonly effects: GraphEffect[], private readonly env: GraphEnv) {
     this.now = env.now();
@@ -95,11 +116,15 @@ class GraphTx {
   }
 
   changes(base: GraphState): Partial<Mutable<GraphState>> {
+    const nodeDelta: GraphDelta['nodes'] = [];
+    const watchDelta: GraphDelta['watch'] = [];
     if (this.nodeDrafts.size > 0) {
       const nodes = this.nodes.asTransient();
       for (const [id, draft] of this.nodeDrafts) {
         if (draft) nodes.set(id, draft);
         else nodes.delete(id);
+        // A node added and removed in one transition never reached the journal.
+        if (draft || base.nodes.has(id)) nodeDelta.push([id, draft]);
       }
       this.nodes = nodes.persistent();
     }
@@ -109,8 +134,13 @@ class GraphTx {
         // An entry lives while someone waits on it or a registration in flight may need it.
         if (draft.dependents.length === 0 && draft.pending === 0) watch.delete(id);
         else watch.set(id, draft);
+        const before = base.watch.get(id)?.dependents ?? [];
+        if (!sameList(before, draft.dependents)) watchDelta.push([id, draft.dependents.length === 0 ? null : draft.dependents]);
       }
       this.watch = watch.persistent();
+    }
+    if (nodeDelta.length > 0 || watchDelta.length > 0 || this.endedAdded.length > 0 || this.endedDropped > 0) {
+      this.delta = { nodes: nodeDelta, watch: watchDelta, ended: this.endedAdded, dropped: this.endedDropped, totals: { ...this.totals } };
     }
     const changed: Partial<Mutable<GraphState>> = {};
     if (this.seq !== base.seq) changed.seq = this.seq;
@@ -241,11 +271,14 @@ class GraphTx {
     this.totals[status]++;
     const stored: PayloadFailure = error ?? { code: status === 'cancelled' ? 'CANCELLED' : 'SKIPPED', message: reason, name: status === 'cancelled' ? 'CancelledError' : 'SkippedError' };
     if (this.env.retainTerminal > 0) {
-      this.ended = this.ended.set(payload.id, { payload, partition, tier, status, error: stored, finishedAt: this.now });
+      const ended: EndedPayload = { payload, partition, tier, status, error: stored, finishedAt: this.now };
+      this.ended = this.ended.set(payload.id, ended);
       this.retained = this.retained.push(payload.id);
+      this.endedAdded.push(ended);
       while (this.retained.size > this.env.retainTerminal) {
         this.ended = this.ended.delete(this.retained.peek() as string);
         this.retained = this.retained.shift();
+        this.endedDropped++;
       }
     }
     const event: PayloadEvent = {
@@ -297,4 +330,10 @@ class GraphTx {
     if (!draft) this.watchDrafts.set(id, (draft = { dependents: [], pending: 0, outcome: undefined }));
     return draft;
   }
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

@@ -70,6 +70,8 @@ export function spawnPartition(wiring: PartitionWiring): PartitionHandle {
   let sinceSnapshot = 0;
   /** The newest state whose journal entry is stored, and that entry's seq. */
   let stored = { state: committed, seq: journalSeq };
+  /** The state of the last appended entry: the next entry patches records against it. */
+  let journaled = committed;
 
   const perform = (effect: PartitionEffect): void => {
     switch (effect.kind) {
@@ -141,8 +143,10 @@ export function spawnPartition(wiring: PartitionWiring): PartitionHandle {
     const seq = ++journalSeq;
     const snapshotDue = ++sinceSnapshot >= durability.snapshotEvery;
     if (snapshotDue) sinceSnapshot = 0;
+    const data = deltaOf(state, changed, journaled);
+    journaled = state;
     durability.writer.append({
-      entry: { key: durability.key, seq, data: deltaOf(state, changed) },
+      entry: { key: durability.key, seq, data },
       durable: () => {
         item.stored = true;
         stored = { state, seq };

@@ -17,27 +17,73 @@ export interface PartitionSnapshotData {
   readonly records: readonly PayloadRecord[];
 }
 
-/** One journal entry: the records a transition wrote, the ids it dropped, and the counters after it. */
+/**
+ * One journal entry: the records a transition wrote, the ids it dropped, and the counters after it.
+ * A record that already existed at the previous entry is journalled as a patch (only the fields that
+ * changed): a status transition is then a few dozen bytes instead of the whole record. Entries
+ * written before patches existed have none, and decode as they always did.
+ */
 export interface PartitionDelta {
   readonly seq: number;
   readonly totals: PartitionTotals;
+  /** New records, whole. */
   readonly upserts: readonly PayloadRecord[];
+  readonly patches?: readonly RecordPatch[];
   readonly deletes: readonly string[];
 }
+
+/** `[id, fields set]` or `[id, fields set, fields cleared]`, against the record as of the previous entry. */
+export type RecordPatch = readonly [id: string, set: Partial<PayloadRecord>, unset?: readonly (keyof PayloadRecord)[]];
 
 export function encodeSnapshot(state: PartitionState): PartitionSnapshotData {
   return { seq: state.seq, totals: state.totals, records: [...state.records.values()] };
 }
 
-export function deltaOf(state: PartitionState, touched: ReadonlySet<string>): PartitionDelta {
+/** The entry of a transition from `previous` (the state of the previous entry) to `state`. */
+export function deltaOf(state: PartitionState, touched: ReadonlySet<string>, previous: PartitionState): PartitionDelta {
   const upserts: PayloadRecord[] = [];
+  const patches: RecordPatch[] = [];
   const deletes: string[] = [];
   for (const id of touched) {
     const record = state.records.get(id);
-    if (record) upserts.push(record);
-    else deletes.push(id);
+    if (!record) {
+      deletes.push(id);
+      continue;
+    }
+    const before = previous.records.get(id);
+    if (before) patches.push(patchOf(before, record));
+    else upserts.push(record);
   }
-  return { seq: state.seq, totals: state.totals, upserts, deletes };
+  return patches.length > 0 ? { seq: state.seq, totals: state.totals, upserts, patches, deletes } : { seq: state.seq, totals: state.totals, upserts, deletes };
+}
+
+/** Every field a record has, in record.ts's order (a record that came through JSON may lack some keys). */
+const RECORD_FIELDS = Object.keys(copyRecord({} as PayloadRecord)).filter((f) => f !== 'status') as (keyof PayloadRecord)[];
+
+/**
+ * The fields of `after` that differ from `before` (by identity: unchanged values keep theirs, see
+ * record.ts). `status` is always written: recovery turns running records into queued ones without
+ * an entry, so a patch must not depend on the status the journal last recorded.
+ */
+function patchOf(before: PayloadRecord, after: PayloadRecord): RecordPatch {
+  const set: Record<string, unknown> = { status: after.status };
+  let unset: (keyof PayloadRecord)[] | undefined;
+  for (const field of RECORD_FIELDS) {
+    const value = after[field];
+    if (value === before[field]) continue;
+    if (value === undefined) (unset ??= []).push(field);
+    else set[field] = value;
+  }
+  return unset ? [after.id, set, unset] : [after.id, set];
+}
+
+/** Applies a patch to the record it was taken against. */
+function applyPatch(byId: Map<string, PayloadRecord>, [id, set, unset]: RecordPatch): void {
+  const before = byId.get(id);
+  if (!before) throw new Error(`a partition journal entry patches ${id}, which no earlier entry or snapshot holds`);
+  const after = { ...before, ...set } as Record<string, unknown>;
+  if (unset) for (const field of unset) delete after[field];
+  byId.set(id, after as unknown as PayloadRecord);
 }
 
 export class SnapshotVersionError extends Error {
@@ -66,6 +112,7 @@ export function restorePartition(
   for (const record of snapshot?.data.records ?? []) byId.set(record.id, record);
   for (const delta of deltas) {
     for (const record of delta.upserts) byId.set(record.id, record);
+    if (delta.patches) for (const patch of delta.patches) applyPatch(byId, patch);
     for (const id of delta.deletes) byId.delete(id);
     seq = delta.seq;
     totals = delta.totals;
@@ -83,7 +130,10 @@ function rebuild(index: number, seq: number, totals: PartitionTotals, records: P
   let idempotency = PMap.empty<string>();
   let delayed = 0;
   let retrying = 0;
+  // Ledger ids must not repeat after a restart: a repeated id would replace a waiting entry in the coordinator's ledger.
+  let ledgerSeq = 0;
   for (let record of records) {
+    if (record.ledgerId !== undefined) ledgerSeq = Math.max(ledgerSeq, Number(record.ledgerId.slice(record.ledgerId.indexOf('-') + 1)) + 1);
     if (record.status === 'running') {
       // At-least-once: a payload that was running is queued again, keeping its tier and attempts.
       const again = copyRecord(record);
@@ -126,6 +176,7 @@ function rebuild(index: number, seq: number, totals: PartitionTotals, records: P
     running: 0,
     retained: PQueue.from(terminal.map((r) => r.id)),
     idempotency,
+    ledgerSeq,
   };
   return { state, rerun };
 }

@@ -19,7 +19,10 @@ export class PartitionTx extends LoadTx {
     const results: Array<EnqueueResult | undefined> = new Array(payloads.length);
     for (let i = 0; i < payloads.length; i++) {
       const payload = payloads[i] as Payload;
-      const duplicateOf = payload.idempotencyKey === undefined ? undefined : this.idempotency.get(payload.idempotencyKey);
+      // A payload the dependency graph releases again after recovery may already be here: accepted once, not twice.
+      const duplicateOf = payload.idempotencyKey === undefined
+        ? (batch.admitted === true && this.records.has(payload.id) ? payload.id : undefined)
+        : this.idempotency.get(payload.idempotencyKey);
       if (duplicateOf !== undefined) {
         results[i] = { ok: true, id: duplicateOf, duplicate: true };
         continue;

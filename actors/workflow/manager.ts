@@ -16,12 +16,14 @@ import {
 } from '../../src/errors.ts';
 import type { PayloadEvent } from '../../src/events.ts';
 import type { Logger } from '../../src/execution/handlers.ts';
-import type { PayloadInput } from '../../src/payload.ts';
-import { outcomeOfEvent } from '../dependency-graph/state.ts';
+import type { PayloadInput, PayloadView } from '../../src/payload.ts';
+import { outcomeOfEvent, outcomeOfView } from '../dependency-graph/state.ts';
+import type { ActorJournal } from '../../src/persistence/actor-journal.ts';
+import { emptyWorkflows, putInstance, workflowDelta, type DurableInstance, type DurableWorkflows } from './codec.ts';
 import { spawnWorkflow, type WorkflowHandle } from './actor.ts';
 import type { Purpose, StepOutcome, SubmittedRef, WorkflowEffect, WorkflowEvent, WorkflowEventType } from './messages.ts';
 import type { WorkflowEnv } from './reducer.ts';
-import { initialWorkflowState, workflowView, type WorkflowState, type WorkflowView } from './state.ts';
+import { FINISHED_WORKFLOW, initialWorkflowState, workflowView, type WorkflowState, type WorkflowView } from './state.ts';
 
 export interface WorkflowsHost {
   readonly system: ActorSystem;
@@ -34,6 +36,10 @@ export interface WorkflowsHost {
   cancel(id: string): Promise<boolean>;
   hasHandler(type: string): boolean;
   isRunning(): boolean;
+  /** Resolves once the runtime has recovered (instances start only after that). */
+  ready(): Promise<void>;
+  /** The owning partition's view of a payload. */
+  lookup(id: string): Promise<PayloadView | undefined>;
 }
 
 export interface StartOptions {
@@ -46,7 +52,12 @@ export type WorkflowListener = (event: WorkflowEvent) => void;
 interface Instance {
   readonly id: string;
   readonly definition: WorkflowDefinition;
+  readonly clientId: string;
   readonly handle: WorkflowHandle;
+  /** The state its last journal entry described (undefined before the first). */
+  last: WorkflowState | undefined;
+  /** Resolves `start` once the instance's first entry is stored: a started instance survives a crash. */
+  started: (() => void) | undefined;
 }
 
 interface Owner {
@@ -68,12 +79,99 @@ export class Workflows {
   private readonly listeners = new Map<WorkflowEventType | '*', Set<WorkflowListener>>();
   private readonly ids = new IdGenerator();
   private outbox = new Map<Instance, StepOutcome[]>();
+  /** Definitions by name: recovered instances resume once theirs is registered. */
+  private readonly definitions = new Map<string, WorkflowDefinition>();
+  /** Recovered instances whose definition is not registered yet. */
+  private readonly dormant = new Map<string, DurableInstance>();
+  private durable: DurableWorkflows = emptyWorkflows();
+  private journal: ActorJournal<DurableWorkflows> | undefined;
 
   constructor(private readonly host: WorkflowsHost) {}
 
   /**
-   * Starts an instance of `definition` with `input`; resolves with its id. Rejects with
-   * WorkflowDefinitionError if a handler it needs is not registered.
+   * Makes definitions known by name, so instances recovered after a restart resume (running ones
+   * submit again what may not have been; finished ones answer `get`/`waitFor`). `start` registers
+   * its definition too.
+   */
+  register(...definitions: WorkflowDefinition<any, any>[]): this {
+    for (const definition of definitions) {
+      if (!isWorkflowDefinition(definition)) {
+        throw new WorkflowDefinitionError('(unknown)', [{ step: '(workflow)', field: 'definition', problem: 'is not a workflow definition (build one with workflow() or defineWorkflow())' }]);
+      }
+      this.definitions.set(definition.name, definition as WorkflowDefinition);
+      if (this.journal) this.wake(definition as WorkflowDefinition);
+    }
+    return this;
+  }
+
+  /** At boot: the instances the journal holds, and where new entries go. */
+  recover(state: DurableWorkflows, journal: ActorJournal<DurableWorkflows>): void {
+    this.durable = state;
+    this.journal = journal;
+    for (const [id, instance] of state.instances) this.dormant.set(id, instance);
+    for (const definition of this.definitions.values()) this.wake(definition);
+  }
+
+  snapshotNow(): Promise<void> {
+    return this.journal ? this.journal.snapshotNow() : Promise.resolve();
+  }
+
+  /** Instances recovered but waiting for their definition to be registered. */
+  get waitingForDefinition(): number {
+    return this.dormant.size;
+  }
+
+  private wake(definition: WorkflowDefinition): void {
+    for (const [id, { clientId, state }] of this.dormant) {
+      if (state.workflow !== definition.name) continue;
+      this.dormant.delete(id);
+      if (FINISHED_WORKFLOW.has(state.status)) {
+        this.retainFinished(id, workflowView(state, definition));
+        continue;
+      }
+      const instance = this.spawn(id, definition, clientId, state, state);
+      instance.handle.ref.dispatch({ type: 'resume' });
+    }
+  }
+
+  private spawn(id: string, definition: WorkflowDefinition, clientId: string, state: WorkflowState, last: WorkflowState | undefined): Instance {
+    const env: WorkflowEnv = {
+      definition,
+      stepsByName: new Map(definition.steps.map((s) => [s.name, s])),
+      now: () => this.host.clock.now(),
+      clientId,
+      shardKey: id,
+    };
+    const instance: Instance = {
+      id,
+      definition,
+      clientId,
+      last,
+      started: undefined,
+      handle: spawnWorkflow(this.host.system, state, env, (effects, next) => this.transitioned(instance, effects, next)),
+    };
+    this.running.set(id, instance);
+    return instance;
+  }
+
+  /** Journals the instance's transition; its effects follow once the entry is stored. */
+  private transitioned(instance: Instance, effects: readonly WorkflowEffect[], state: WorkflowState): void {
+    const journal = this.journal as ActorJournal<DurableWorkflows>;
+    const delta = workflowDelta(instance.last, state, instance.clientId);
+    if (delta) this.durable = putInstance(this.durable, { clientId: instance.clientId, state }, instance.last, this.host.retainFinished);
+    instance.last = state;
+    journal.record(this.durable, delta, () => {
+      const started = instance.started;
+      instance.started = undefined;
+      started?.();
+      this.perform(instance, effects, state);
+    });
+  }
+
+  /**
+   * Starts an instance of `definition` with `input`; resolves with its id once the instance is
+   * journalled (on Redis: it survives a crash from then on). Rejects with WorkflowDefinitionError
+   * if a handler it needs is not registered.
    */
   start<I, O>(definition: WorkflowDefinition<I, O>, input: I, options: StartOptions = {}): Promise<string> {
     if (!this.host.isRunning()) return Promise.reject(new RuntimeStoppedError());
@@ -92,29 +190,23 @@ export class Workflows {
     if (options.clientId !== undefined && (typeof options.clientId !== 'string' || options.clientId.length === 0)) {
       return Promise.reject(new ValidationError([{ field: 'clientId', problem: 'must be a non-empty string' }]));
     }
-    const id = `wf-${this.ids.next()}`;
-    const env: WorkflowEnv = {
-      definition: def,
-      stepsByName: new Map(def.steps.map((s) => [s.name, s])),
-      now: () => this.host.clock.now(),
-      clientId: options.clientId ?? 'default',
-      shardKey: id,
-    };
-    const instance: Instance = {
-      id,
-      definition: def,
-      handle: spawnWorkflow(this.host.system, initialWorkflowState(id, def, input, this.host.clock.now()), env, (effects, state) => this.perform(instance, effects, state)),
-    };
-    this.running.set(id, instance);
-    instance.handle.ref.dispatch({ type: 'start' });
-    return Promise.resolve(id);
+    this.register(def);
+    return this.host.ready().then(() => {
+      if (!this.host.isRunning()) throw new RuntimeStoppedError();
+      const id = `wf-${this.ids.next()}`;
+      const instance = this.spawn(id, def, options.clientId ?? 'default', initialWorkflowState(id, def, input, this.host.clock.now()), undefined);
+      return new Promise<string>((resolve) => {
+        instance.started = () => resolve(id);
+        instance.handle.ref.dispatch({ type: 'start' });
+      });
+    });
   }
 
   /** Resolves with the instance's result; rejects with WorkflowFailedError or CancelledError. */
   waitFor<O = unknown>(id: string): Promise<O> {
     const view = this.finished.get(id);
     if (view) return settled(view) as Promise<O>;
-    if (!this.running.has(id)) return Promise.reject(new TriageError('UNKNOWN_WORKFLOW', `no workflow instance with id ${JSON.stringify(id)}`));
+    if (!this.running.has(id) && !this.dormant.has(id)) return Promise.reject(new TriageError('UNKNOWN_WORKFLOW', `no workflow instance with id ${JSON.stringify(id)}`));
     return new Promise<O>((resolve, reject) => {
       const waiter: Waiter = { resolve: resolve as (value: unknown) => void, reject };
       const list = this.waiters.get(id);
@@ -222,10 +314,33 @@ export class Workflows {
     const { id } = submitted;
     this.owners.set(id, owner);
     refs.push({ step, index, purpose, id });
-    submitted.accepted.catch((error: unknown) => {
-      // Never accepted (a full queue, a stopping runtime): no event will come for it.
-      if (this.owners.delete(id)) this.report(owner, { status: 'failed', error: toFailure(error) });
-    });
+    submitted.accepted.then(
+      (stored) => stored !== id && this.followEarlier(owner, id, stored),
+      (error: unknown) => {
+        // Never accepted (a full queue, a stopping runtime): no event will come for it.
+        if (this.owners.delete(id)) this.report(owner, { status: 'failed', error: toFailure(error) });
+      },
+    );
+  }
+
+  /**
+   * The item's idempotency key named a payload stored before a restart: follow that one. It may
+   * have ended while the process was down, so its outcome is looked up as well as awaited.
+   */
+  private followEarlier(owner: Owner, submittedId: string, stored: string): void {
+    if (!this.owners.delete(submittedId)) return;
+    this.owners.set(stored, owner);
+    const { instance, step, index, purpose } = owner;
+    if (this.running.has(instance.id)) instance.handle.ref.dispatch({ type: 'submitted', refs: [{ step, index, purpose, id: stored }] });
+    this.host.lookup(stored).then(
+      (view) => {
+        const outcome = view && outcomeOfView(view);
+        if (!outcome || this.owners.get(stored) !== owner) return;
+        this.owners.delete(stored);
+        this.report(owner, { status: outcome.status, result: outcome.result, error: outcome.error });
+      },
+      (error: unknown) => this.host.logger.warn('could not look up a recovered workflow step', { id: stored, error: String(error) }),
+    );
   }
 
   private report(owner: Owner, outcome: Omit<StepOutcome, 'step' | 'index' | 'purpose'>): void {
@@ -248,18 +363,21 @@ export class Workflows {
     const view = workflowView(state, instance.definition);
     this.running.delete(instance.id);
     this.host.system.retire(instance.handle.ref.path);
-    if (this.host.retainFinished > 0) {
-      this.finished.set(instance.id, view);
-      for (const oldest of this.finished.keys()) {
-        if (this.finished.size <= this.host.retainFinished) break;
-        this.finished.delete(oldest);
-      }
-    }
+    this.retainFinished(instance.id, view);
     const list = this.waiters.get(instance.id);
     if (!list) return;
     this.waiters.delete(instance.id);
     const outcome = settled(view);
     for (const w of list) outcome.then(w.resolve, w.reject);
+  }
+
+  private retainFinished(id: string, view: WorkflowView): void {
+    if (this.host.retainFinished === 0) return;
+    this.finished.set(id, view);
+    for (const oldest of this.finished.keys()) {
+      if (this.finished.size <= this.host.retainFinished) break;
+      this.finished.delete(oldest);
+    }
   }
 
   private emit(event: WorkflowEvent): void {

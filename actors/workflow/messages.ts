@@ -26,6 +26,8 @@ export interface SubmittedRef {
 
 export type WorkflowMessage =
   | { readonly type: 'start' }
+  /** The instance was recovered from the journal: submit again what may not have been. */
+  | { readonly type: 'resume' }
   /** Ids of the payloads the last effects submitted. */
   | { readonly type: 'submitted'; readonly refs: readonly SubmittedRef[] }
   | { readonly type: 'settled'; readonly outcomes: readonly StepOutcome[] }

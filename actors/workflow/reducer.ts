@@ -49,6 +49,9 @@ export function reduceWorkflow(state: WorkflowState, message: WorkflowMessage, e
       for (const outcome of message.outcomes) tx.settled(outcome);
       tx.advance();
       break;
+    case 'resume':
+      tx.resume();
+      break;
     case 'cancel': {
       const cancelled = tx.cancel();
       effects.push({ kind: 'reply', deliver: () => message.reply(cancelled) });

@@ -27,6 +27,8 @@ export interface StepState {
   readonly total: number;
   /** Items that ended (completed or not). */
   readonly ended: number;
+  /** Per item: its outcome was applied. A repeated report (after recovery) is ignored. */
+  readonly done: readonly boolean[];
   readonly results: readonly unknown[];
   /** The fan-out's items, kept only when a compensation needs them. */
   readonly items: readonly unknown[] | undefined;
@@ -61,7 +63,7 @@ export interface WorkflowState {
 export function initialWorkflowState(id: string, definition: WorkflowDefinition, input: unknown, now: number): WorkflowState {
   const steps: Record<string, StepState> = {};
   for (const step of definition.steps) {
-    steps[step.name] = { status: 'pending', payloads: [], total: 0, ended: 0, results: [], items: undefined, error: undefined, startedAt: undefined, finishedAt: undefined };
+    steps[step.name] = { status: 'pending', payloads: [], total: 0, ended: 0, done: [], results: [], items: undefined, error: undefined, startedAt: undefined, finishedAt: undefined };
   }
   return {
     id,

@@ -12,7 +12,7 @@ import type { WorkflowEnv } from './reducer.ts';
 import { inputFailure, isResolved, resolvedCount, resultsOf, type ItemRef, type StepState, type WorkflowState } from './state.ts';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-type StepDraft = Mutable<StepState> & { payloads: (string | undefined)[]; results: unknown[] };
+type StepDraft = Mutable<StepState> & { payloads: (string | undefined)[]; results: unknown[]; done: boolean[] };
 
 export class WorkflowTx {
   private readonly s: Mutable<WorkflowState>;
@@ -95,6 +95,44 @@ export class WorkflowTx {
     if (this.env.definition.steps.every((def) => this.resolved(def.name))) this.complete(results ?? this.results());
   }
 
+  /**
+   * After recovery: every started item whose outcome is not known is submitted again. Its
+   * idempotency key hands back the payload it already had, if that was accepted, so nothing runs
+   * twice that was stored once; an ending instance cancels them again (see `submitted`). A
+   * compensation that was running is submitted again the same way.
+   */
+  resume(): void {
+    const s = this.s;
+    if (s.status !== 'running' && s.status !== 'compensating') return;
+    let results: Record<string, unknown> | undefined;
+    for (const def of this.env.definition.steps) {
+      const current = this.steps[def.name] as StepState;
+      if (current.total === 0 || current.ended >= current.total) continue;
+      results ??= this.results();
+      const scope: RuntimeScope = { input: s.input, results };
+      try {
+        const items = def.kind === 'each' ? (def.over as (scope: RuntimeScope) => unknown[])(scope) : [undefined];
+        current.done.forEach((done, index) => {
+          if (!done) this.submit(def.name, index, 'step', def.handler, def.input(def.kind === 'each' ? { ...scope, item: items[index], index } : scope), def.options);
+        });
+      } catch (error) {
+        const failure = inputFailure(def.name, 'input', error);
+        current.done.forEach((done, index) => !done && this.stepItemEnded({ step: def.name, index, purpose: 'step', status: 'failed', error: failure }));
+      }
+    }
+    if (s.compensating) {
+      const ref = s.compensating;
+      try {
+        this.submitCompensation(ref);
+      } catch (error) {
+        s.compensating = undefined;
+        this.compensationFailed(ref, inputFailure(ref.step, 'compensate.input', error));
+        this.nextCompensation();
+      }
+    }
+    this.advance();
+  }
+
   /** An ending instance finishes once its compensations have run and no step payload is outstanding. */
   maybeFinishEnding(): void {
     const s = this.s;
@@ -121,6 +159,7 @@ export class WorkflowTx {
     step.total = items.length;
     step.payloads = new Array<string | undefined>(items.length).fill(undefined);
     step.results = new Array<unknown>(items.length).fill(undefined);
+    step.done = new Array<boolean>(items.length).fill(false);
     step.items = def.kind === 'each' && def.compensate ? items : undefined;
     step.startedAt = this.now;
     if (items.length === 0) {
@@ -139,8 +178,9 @@ export class WorkflowTx {
 
   private stepItemEnded(outcome: StepOutcome): void {
     const def = this.env.stepsByName.get(outcome.step);
-    if (!def) return;
+    if (!def || (this.steps[outcome.step] as StepState).done[outcome.index] !== false) return;
     const step = this.step(outcome.step);
+    step.done[outcome.index] = true;
     this.s.outstanding--;
     step.ended++;
     const ending = this.s.status !== 'running';
@@ -200,26 +240,31 @@ export class WorkflowTx {
     while (s.compensationQueue.length > 0) {
       const [ref, ...rest] = s.compensationQueue as [ItemRef, ...ItemRef[]];
       s.compensationQueue = rest;
-      const def = this.env.stepsByName.get(ref.step) as StepDefinition;
-      const compensate = def.compensate as NonNullable<StepDefinition['compensate']>;
-      const step = this.step(ref.step);
-      const scope: RuntimeScope = {
-        input: s.input,
-        results: this.results(),
-        result: step.results[ref.index],
-        ...(def.kind === 'each' && { item: step.items?.[ref.index], index: ref.index }),
-      };
       try {
-        const data = compensate.input(scope);
-        step.status = 'compensating';
+        this.submitCompensation(ref);
+        this.step(ref.step).status = 'compensating';
         s.compensating = ref;
-        this.submit(ref.step, ref.index, 'compensation', compensate.handler, data, { priority: 'high', ...compensate.options });
         this.emit('compensation-started', ref.step);
         return;
       } catch (error) {
         this.compensationFailed(ref, inputFailure(ref.step, 'compensate.input', error));
       }
     }
+  }
+
+  /** Submits the undo of one completed item. Throws what its input function throws. */
+  private submitCompensation(ref: ItemRef): void {
+    const def = this.env.stepsByName.get(ref.step) as StepDefinition;
+    const compensate = def.compensate as NonNullable<StepDefinition['compensate']>;
+    const step = this.steps[ref.step] as StepState;
+    const scope: RuntimeScope = {
+      input: this.s.input,
+      results: this.results(),
+      result: step.results[ref.index],
+      ...(def.kind === 'each' && { item: step.items?.[ref.index], index: ref.index }),
+    };
+    const data = compensate.input(scope);
+    this.submit(ref.step, ref.index, 'compensation', compensate.handler, data, { priority: 'high', ...compensate.options });
   }
 
   private compensationEnded(outcome: StepOutcome): void {
@@ -265,7 +310,9 @@ export class WorkflowTx {
   }
 
   private submit(step: string, index: number, purpose: 'step' | 'compensation', handler: string, data: unknown, options: StepOptions): void {
-    const payload: PayloadInput = { type: handler, data, clientId: this.env.clientId, shardKey: this.env.shardKey, ...options };
+    // The key names the item: a submit repeated after recovery gets the payload it already had.
+    const idempotencyKey = `${this.s.id}:${purpose}:${step}:${index}`;
+    const payload: PayloadInput = { type: handler, data, clientId: this.env.clientId, shardKey: this.env.shardKey, ...options, idempotencyKey };
     this.effects.push({ kind: 'submit', step, index, purpose, payload });
   }
 
@@ -282,7 +329,7 @@ export class WorkflowTx {
     let draft = this.drafts.get(name);
     if (!draft) {
       const base = this.steps[name] as StepState;
-      draft = { ...base, payloads: [...base.payloads], results: [...base.results] };
+      draft = { ...base, payloads: [...base.payloads], results: [...base.results], done: [...base.done] };
       this.drafts.set(name, draft);
       this.steps[name] = draft;
     }

@@ -6,6 +6,9 @@
 import { spawnComplexity, type ComplexityHandle, type ComplexitySuggestion } from '../../actors/complexity/actor.ts';
 import { spawnCoordinator, type CoordinatorApi, type CoordinatorHandle } from '../../actors/coordinator/actor.ts';
 import type { LedgerEntry } from '../../actors/coordinator/ledger.ts';
+import type { CoordinatorState } from '../../actors/coordinator/state.ts';
+import type { ComplexityState } from '../../actors/complexity/state.ts';
+import type { PeriodicSnapshot } from '../persistence/periodic-snapshot.ts';
 import type { PartitionCoordination } from '../../actors/partition/actor.ts';
 import type { PartitionMessage } from '../../actors/partition/messages.ts';
 import type { PartitionLoadEnv } from '../../actors/partition/reducer.ts';
@@ -23,6 +26,12 @@ import { ScriptedLoadSampler, systemLoadSampler, type LoadSampler } from './samp
 import { backgroundTimer } from './timers.ts';
 import { coordinatorSource } from './admin-source.ts';
 import type { CoordinatorSource } from '../admin/sources.ts';
+
+/** A snapshot-only actor's state at boot, and where its snapshots go. */
+export interface Restored<S> {
+  readonly saved: S | undefined;
+  readonly snapshots: PeriodicSnapshot<S>;
+}
 
 export interface CoordinationHost {
   readonly options: CompiledOptions;
@@ -101,7 +110,16 @@ export class Coordination {
     });
   }
 
-  /** After recovery: payloads that were waiting in the ledger are recorded in it again. */
+  /**
+   * At boot, before any partition talks to them: what the coordinator and the analyzer last
+   * snapshotted, and where their snapshots go from now on.
+   */
+  restore(coordinator: Restored<CoordinatorState>, complexity: Restored<ComplexityState>): void {
+    this.coordinator?.restore(coordinator.saved, coordinator.snapshots);
+    this.complexity?.restore(complexity.saved, complexity.snapshots);
+  }
+
+  /** After recovery: payloads that were waiting in the ledger (the partitions' deferred records) are recorded in it again. */
   recoverLedger(states: readonly PartitionState[]): void {
     const entries: LedgerEntry[] = [];
     for (const state of states) {
@@ -114,6 +132,16 @@ export class Coordination {
       }
     }
     if (entries.length > 0) this.partitionWiring.ledger(entries);
+  }
+
+  /** Resolves once the coordinator has handled every message sent so far. */
+  settled(): Promise<void> {
+    return this.coordinator ? this.coordinator.sync() : Promise.resolve();
+  }
+
+  /** Stores the coordinator's and the analyzer's latest state (a graceful stop). */
+  async flushSnapshots(): Promise<void> {
+    await Promise.all([this.coordinator?.flushSnapshot(), this.complexity?.flushSnapshot()]);
   }
 
   suggest(clientId: string, type: string, clientScore: number): ComplexitySuggestion {

@@ -14,6 +14,7 @@ import type { EventHub } from '../events.ts';
 import { TIERS, type Tier } from '../payload.ts';
 import type { RuntimeStats } from '../runtime.ts';
 import type { LoadLevel } from '../admin/sources.ts';
+import type { DurabilityStats } from '../persistence/durability.ts';
 import { processRegistry } from './process.ts';
 import { COUNTER_KINDS, MetricsRecorder, type CounterKind, type InFlightRun } from './recorder.ts';
 
@@ -44,6 +45,8 @@ export interface MetricsHost {
   handlerTypes(): readonly string[];
   readySince(partition: number, id: string): number | undefined;
   loadLevel(): LoadLevel;
+  /** The durable store's health and failure counters. */
+  store(): DurabilityStats;
 }
 
 const COUNTER_HELP: Readonly<Record<CounterKind, string>> = {
@@ -113,6 +116,7 @@ export class RuntimeMetrics {
     );
     this.defineCounters();
     this.defineGauges();
+    this.defineStoreMetrics();
   }
 
   /** Attempts running now (tracked from the moment metrics were turned on). */
@@ -130,6 +134,28 @@ export class RuntimeMetrics {
   /** Stops counting (the runtime stopped); the registry still answers with the last values. */
   dispose(): void {
     this.recorder.dispose();
+  }
+
+  /** Journal and snapshot failures are never swallowed: each is counted here as well as logged and emitted. */
+  private defineStoreMetrics(): void {
+    const registers = [this.registry];
+    const counter = (name: string, help: string, read: (stats: DurabilityStats) => number) => {
+      const c: Counter = new Counter({
+        name, help, registers,
+        collect: () => {
+          c.reset();
+          c.inc(read(this.host.store()));
+        },
+      });
+    };
+    counter('triage_store_journal_failures_total', 'Journal writes the store refused (each retried until it takes them)', (s) => s.journalFailures);
+    counter('triage_store_snapshots_total', 'Snapshots stored', (s) => s.snapshotsTaken);
+    counter('triage_store_snapshot_failures_total', 'Snapshots the store refused (the journal keeps everything until the next)', (s) => s.snapshotFailures);
+    const gauge = (name: string, help: string, read: (stats: DurabilityStats) => number) => {
+      const g: Gauge = new Gauge({ name, help, registers, collect: () => g.set(read(this.host.store())) });
+    };
+    gauge('triage_store_available', 'Whether the store takes writes: 1 yes, 0 no (submits are refused)', (s) => (s.available ? 1 : 0));
+    gauge('triage_store_pending_writes', 'Journal entries waiting for the store', (s) => s.pendingWrites);
   }
 
   private defineCounters(): void {

@@ -29,6 +29,8 @@ export class JournalWriter {
   private retryDelay = 0;
   private isAvailable = true;
   private idleWaiters: Array<() => void> = [];
+  /** After close, a batch that was in flight and failed is not retried (nothing may keep the process alive). */
+  private closed = false;
 
   constructor(
     private readonly engine: PersistenceEngine,
@@ -57,13 +59,14 @@ export class JournalWriter {
   }
 
   close(): void {
+    this.closed = true;
     this.retryTimer?.cancel();
     this.retryTimer = undefined;
     this.wakeIdle();
   }
 
   private schedule(): void {
-    if (this.scheduled || this.flushing || this.retryTimer) return;
+    if (this.closed || this.scheduled || this.flushing || this.retryTimer) return;
     this.scheduled = true;
     queueMicrotask(() => {
       this.scheduled = false;
@@ -90,7 +93,7 @@ export class JournalWriter {
         write.failed(error);
       }
       this.retryDelay = Math.min(this.retry.maxMs, Math.max(this.retry.initialMs, this.retryDelay * 2));
-      this.retryTimer = this.clock.setTimer(this.retryDelay, () => {
+      if (!this.closed) this.retryTimer = this.clock.setTimer(this.retryDelay, () => {
         this.retryTimer = undefined;
         this.schedule();
       });

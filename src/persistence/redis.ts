@@ -2,8 +2,9 @@
  * The durable engine: a Redis stream per persistence key for the journal, a hash for its latest
  * snapshot. Streams rather than lists: entries are addressed by id (`<seq>-1`), so "everything
  * after seq" is one XRANGE and "drop what the snapshot covers" is one XTRIM MINID — no counting
- * against concurrent appends. One pipeline per `persist` call, so throughput is not one round
- * trip per entry.
+ * against concurrent appends. The snapshot hash also keeps the journal's last stored seq (field
+ * `last`), so an append never reads the stream. One pipeline per `persist` call, so throughput is
+ * not one round trip per entry.
  */
 import { Redis, type RedisOptions } from 'ioredis';
 import type { JournalEntry, PersistenceEngine, Snapshot } from './engine.ts';
@@ -25,9 +26,9 @@ export interface RedisEngineOptions {
 
 type TriageRedis = Redis & {
   triageTakeSnapshot(snapshotKey: string, journalKey: string, seq: string, body: string): Promise<number>;
-  triageAppend(journalKey: string, ...seqAndBodies: string[]): Promise<number>;
+  triageAppend(journalKey: string, snapshotKey: string, ...seqAndBodies: string[]): Promise<number>;
 };
-type TriagePipeline = ReturnType<Redis['pipeline']> & { triageAppend(journalKey: string, ...seqAndBodies: string[]): unknown };
+type TriagePipeline = ReturnType<Redis['pipeline']> & { triageAppend(journalKey: string, snapshotKey: string, ...seqAndBodies: string[]): unknown };
 
 export class RedisEngine implements PersistenceEngine {
   readonly durable = true;
@@ -48,7 +49,7 @@ export class RedisEngine implements PersistenceEngine {
       options.onConnectionError?.(error);
     });
     client.defineCommand('triageTakeSnapshot', { numberOfKeys: 2, lua: TAKE_SNAPSHOT });
-    client.defineCommand('triageAppend', { numberOfKeys: 1, lua: APPEND });
+    client.defineCommand('triageAppend', { numberOfKeys: 2, lua: APPEND });
     this.client = client as TriageRedis;
   }
 
@@ -70,14 +71,9 @@ export class RedisEngine implements PersistenceEngine {
   async persist(entries: readonly JournalEntry[]): Promise<void> {
     if (entries.length === 0) return;
     // One script call per key (a key's entries stay in one Redis Cluster slot), all in one pipeline.
-    const byKey = new Map<string, string[]>();
-    for (const entry of entries) {
-      let args = byKey.get(entry.key);
-      if (!args) byKey.set(entry.key, (args = []));
-      args.push(String(entry.seq), JSON.stringify(entry.data));
-    }
+    const byKey = appendArgsByKey(entries);
     const pipeline = this.client.pipeline() as TriagePipeline;
-    for (const [key, args] of byKey) pipeline.triageAppend(this.keys.journal(key), ...args);
+    for (const [key, args] of byKey) pipeline.triageAppend(this.keys.journal(key), this.keys.snapshot(key), ...args);
     const results = (await pipeline.exec()) ?? [];
     const failed = results.find(([error]) => error);
     if (failed) throw failed[0];
@@ -104,4 +100,15 @@ export class RedisEngine implements PersistenceEngine {
   async close(): Promise<void> {
     if (this.ownsClient) await this.client.quit().catch(() => this.client.disconnect());
   }
+}
+
+/** Each key's entries as the append scripts take them: seq, JSON body, seq, JSON body, … */
+export function appendArgsByKey(entries: readonly JournalEntry[]): Map<string, string[]> {
+  const byKey = new Map<string, string[]>();
+  for (const entry of entries) {
+    let args = byKey.get(entry.key);
+    if (!args) byKey.set(entry.key, (args = []));
+    args.push(String(entry.seq), JSON.stringify(entry.data));
+  }
+  return byKey;
 }

@@ -5,7 +5,8 @@
 
 /**
  * takeSnapshot
- *   KEYS[1] snapshot hash: field `seq` (number), field `body` (JSON {version, data})
+ *   KEYS[1] snapshot hash: field `seq` (number), field `body` (JSON {version, data}); field `last`
+ *           belongs to `append` and is left alone
  *   KEYS[2] journal stream (entry ids are `<seq>-1`)
  *   ARGV[1] snapshot seq
  *   ARGV[2] snapshot body JSON
@@ -23,30 +24,66 @@ export const TAKE_SNAPSHOT_STORED = 1;
 export const TAKE_SNAPSHOT_STALE = 0;
 
 /**
+ * Lua helper of the append scripts: `streamLast(key)`, the seq of the last entry ever added to a
+ * journal stream (its last-generated id survives trimming), 0 when there is no stream.
+ */
+export const LAST_SEQ_LUA = `
+local function streamLast(key)
+  if redis.call('EXISTS', key) == 0 then return 0 end
+  local info = redis.call('XINFO', 'STREAM', key)
+  for i = 1, #info, 2 do
+    if info[i] == 'last-generated-id' then return tonumber(string.match(info[i + 1], '^(%d+)')) end
+  end
+  return 0
+end
+`;
+
+/**
  * append — journal entries of one persistence key, idempotent so a retry after a lost
- * acknowledgement is safe.
+ * acknowledgement is safe, and all-or-nothing: a refused batch writes nothing.
  *   KEYS[1] journal stream (entry ids are `<seq>-1`, field `d` holds the JSON body)
+ *   KEYS[2] snapshot hash; its field `last` is the journal's last stored seq
  *   ARGV    seq1, body1, seq2, body2, … in increasing seq
  * Returns the number of entries appended (entries at or below the last stored seq are skipped).
  * Errors `TRIAGE_GAP <last> <seq>` when an entry would leave a gap after the last stored one.
+ *
+ * The last seq is kept in the hash because XINFO STREAM, the other way to learn it, copies the
+ * stream's first and last entry bodies into Lua on every call — most of an append's cost. The
+ * stream stays the authority: when the field is missing (a journal from before it was kept) or the
+ * batch does not follow it (an older version appended since), the stream is asked instead.
  */
-export const APPEND = `
-local last = 0
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  local info = redis.call('XINFO', 'STREAM', KEYS[1])
-  for i = 1, #info, 2 do
-    if info[i] == 'last-generated-id' then last = tonumber(string.match(info[i + 1], '^(%d+)')) end
+/**
+ * The body of `append`, shared with the fenced append of a cluster: where the journal and the
+ * snapshot hash are, and at which ARGV index the seq/body pairs start.
+ */
+export function appendLua(journal: string, snapshot: string, firstArg: number): string {
+  return `
+${LAST_SEQ_LUA}
+local function gapAfter(last)
+  for i = ${firstArg}, #ARGV, 2 do
+    local seq = tonumber(ARGV[i])
+    if seq > last then
+      if last > 0 and seq ~= last + 1 then return 'TRIAGE_GAP ' .. last .. ' ' .. seq end
+      last = seq
+    end
   end
 end
+local last = tonumber(redis.call('HGET', ${snapshot}, 'last'))
+if not last or gapAfter(last) then last = streamLast(${journal}) end
+local gap = gapAfter(last)
+if gap then return redis.error_reply(gap) end
 local appended = 0
-for i = 1, #ARGV, 2 do
+for i = ${firstArg}, #ARGV, 2 do
   local seq = tonumber(ARGV[i])
   if seq > last then
-    if last > 0 and seq ~= last + 1 then return redis.error_reply('TRIAGE_GAP ' .. last .. ' ' .. seq) end
-    redis.call('XADD', KEYS[1], seq .. '-1', 'd', ARGV[i + 1])
+    redis.call('XADD', ${journal}, seq .. '-1', 'd', ARGV[i + 1])
     last = seq
     appended = appended + 1
   end
 end
+if appended > 0 then redis.call('HSET', ${snapshot}, 'last', last) end
 return appended
 `;
+}
+
+export const APPEND = appendLua('KEYS[1]', 'KEYS[2]', 1);
