@@ -1,0 +1,77 @@
+/**
+ * Every Redis key of a clustered runtime comes from here, built on the persistence keys of the same
+ * prefix. A partition's keys all carry the hash tag `{partition-<i>}` — the tag its journal and
+ * snapshot already have — so lease, fencing counter, inbox and journal share one Redis Cluster slot
+ * and a single script may check the lease and write the journal atomically. Keys shared by every node
+ * (membership, coordinator) carry their own tags, so the scripts over them stay in one slot too.
+ */
+import { redisKeys, type RedisKeys } from '../persistence/keys.ts';
+
+/** The two keys of one lease: the lease hash {node, token} (expires) and its fencing counter (never expires). */
+export interface LeaseRef {
+  readonly lease: string;
+  readonly fence: string;
+}
+
+export interface ClusterKeys {
+  readonly prefix: string;
+  /** The persistence keys of the same prefix. */
+  readonly persistence: RedisKeys;
+  /** The persistence key of partition `i` (`partition-<i>`), as the runtime names it. */
+  partitionKey(partition: number): string;
+  journal(partition: number): string;
+  snapshot(partition: number): string;
+  /** Lease and fencing counter of partition `i`. */
+  partitionLease(partition: number): LeaseRef;
+  /** Stream of submits handed to partition `i`'s owner by any node. */
+  inbox(partition: number): string;
+  /** Sorted set: node id → time its heartbeat expires. */
+  readonly members: string;
+  /** Hash: node id → JSON node info. Same slot as `members`. */
+  readonly memberInfo: string;
+  /** The single lease whose holder runs the coordinator. */
+  readonly coordinatorLease: LeaseRef;
+  /** Hash of the latest load report of one node. */
+  load(nodeId: string): string;
+  /** Pattern matching every key under the prefix. */
+  readonly all: string;
+}
+
+const NODE_ID = /^[\w.:-]+$/;
+
+/** Node ids end up in key names and log lines: keep them to a readable, brace-free alphabet. */
+export function checkNodeId(nodeId: string): string {
+  if (!NODE_ID.test(nodeId)) throw new Error(`node id must be letters, digits, . : _ -, got ${JSON.stringify(nodeId)}`);
+  return nodeId;
+}
+
+function checkPartition(partition: number): number {
+  if (!Number.isInteger(partition) || partition < 0) throw new Error(`partition must be a whole number ≥ 0, got ${partition}`);
+  return partition;
+}
+
+/** The partition index of a persistence key `partition-<i>`, or undefined for any other key. */
+export function partitionOfKey(key: string): number | undefined {
+  const match = /^partition-(\d+)$/.exec(key);
+  return match ? Number(match[1]) : undefined;
+}
+
+export function clusterKeys(prefix: string): ClusterKeys {
+  const persistence = redisKeys(prefix);
+  const partitionKey = (partition: number) => `partition-${checkPartition(partition)}`;
+  const tagged = (kind: string, partition: number) => `${prefix}:c:${kind}:{${partitionKey(partition)}}`;
+  return {
+    prefix,
+    persistence,
+    partitionKey,
+    journal: (partition) => persistence.journal(partitionKey(partition)),
+    snapshot: (partition) => persistence.snapshot(partitionKey(partition)),
+    partitionLease: (partition) => ({ lease: tagged('lease', partition), fence: tagged('fence', partition) }),
+    inbox: (partition) => tagged('inbox', partition),
+    members: `${prefix}:c:{members}:live`,
+    memberInfo: `${prefix}:c:{members}:info`,
+    coordinatorLease: { lease: `${prefix}:c:{coordinator}:lease`, fence: `${prefix}:c:{coordinator}:fence` },
+    load: (nodeId) => `${prefix}:c:load:{${checkNodeId(nodeId)}}`,
+    all: persistence.all,
+  };
+}
