@@ -22,7 +22,9 @@ export type ErrorCode =
   | 'EXPIRED'
   | 'INVALID_LEVEL'
   | 'COORDINATOR_OFF'
-  | 'FENCED';
+  | 'FENCED'
+  | 'CLUSTER_NOT_STARTED'
+  | 'CLUSTER_UNREACHABLE';
 
 export class TriageError extends Error {
   readonly code: ErrorCode;

@@ -2,13 +2,13 @@
  * The public entry point: `createRuntime(options)` builds the actor tree (P partition actors and
  * the execution pool) on the embedded default and returns the API clients use.
  */
-import { spawnPartition, type PartitionHandle } from '../actors/partition/actor.ts';
 import { partitionStats, type PartitionStats } from '../actors/partition/state.ts';
-import type { CancelResult } from '../actors/partition/messages.ts';
+import type { CancelResult, PartitionMessage } from '../actors/partition/messages.ts';
 import type { HandlerPolicy, PartitionEnv } from '../actors/partition/reducer.ts';
 import { ActorSystem, type ActorInfo } from './core/actor-system.ts';
-import { restorePartition, type PartitionDelta, type PartitionSnapshotData } from '../actors/partition/codec.ts';
-import { demandOf } from '../actors/partition/state.ts';
+import { PartitionSet } from './runtime/partition-set.ts';
+import { ClusterNode, type ClusterOptions } from './cluster/cluster-node.ts';
+import { clusterHost, type ClusterHostDeps } from './runtime/cluster-host.ts';
 import { Durability } from './persistence/durability.ts';
 import { Waiters } from './runtime/waiters.ts';
 import { SubmitBatcher } from './runtime/submit-batcher.ts';
@@ -17,7 +17,7 @@ import type { PersistenceEngine } from './persistence/engine.ts';
 import { MemoryEngine } from './persistence/memory.ts';
 import { RedisEngine, type RedisEngineOptions } from './persistence/redis.ts';
 import { partitionOf } from './core/hash.ts';
-import { IdGenerator, partitionOfId, withPartition } from './core/ids.ts';
+import { IdGenerator, partitionOfId, uniqueOfKey, withPartition } from './core/ids.ts';
 import {
   OptionsError, StoreUnavailableError, QueueFullError, RuntimeStoppedError, TriageError,
   ValidationError, type FieldProblem,
@@ -65,6 +65,12 @@ export interface CreateRuntimeOptions extends RuntimeOptions {
   readonly persistence?: PersistenceEngine;
   /** Shorthand for a Redis engine: a URL or its options (URL, TLS, password, key prefix). Ignored when `persistence` is given. */
   readonly redis?: string | RedisEngineOptions;
+  /**
+   * Run as one node of a cluster of processes sharing this Redis: partitions are leased across the
+   * live nodes, submits go to whichever node owns the partition, and a dead node's partitions move.
+   * Replaces `redis` and `persistence`.
+   */
+  readonly cluster?: ClusterOptions;
   /** Journal entries per partition between snapshots. Default 1,000. */
   readonly snapshotEvery?: number;
   /**
@@ -110,12 +116,14 @@ export class Runtime {
   private readonly pool: ExecutionPool;
   /** Load-aware coordination: coordinator, complexity analyzer, boost rules, throttle (src/load). */
   private readonly coordination: Coordination;
-  private readonly partitions: PartitionHandle[] = [];
+  private readonly partitions: PartitionSet;
+  /** This process's part in a cluster; undefined when embedded. */
+  readonly cluster: ClusterNode | undefined;
   private readonly handlers = new Map<string, RegisteredHandler>();
   private readonly ids = new IdGenerator();
   private readonly waiters = new Waiters();
   private readonly batcher = new SubmitBatcher(
-    (partition, batch) => this.partitionRef(partition).dispatch({ type: 'enqueue', batch }),
+    (partition, batch) => this.route(partition, { type: 'enqueue', batch }),
     () => this.isBooted,
     () => this.coordination.poke(),
   );
@@ -150,8 +158,8 @@ export class Runtime {
       clock: this.options.clock,
       logger: this.logger,
       handlerOf: (type) => this.handlers.get(type),
-      sendGrants: (partition, grants) => this.partitionRef(partition).dispatch({ type: 'grant', grants }),
-      sendOutcomes: (partition, outcomes) => this.partitionRef(partition).dispatch({ type: 'outcomes', outcomes }),
+      sendGrants: (partition, grants) => this.route(partition, { type: 'grant', grants }),
+      sendOutcomes: (partition, outcomes) => this.route(partition, { type: 'outcomes', outcomes }),
       costSource: sampler,
       onStuck: (report) => this.events.emitSystem('pool.stuck', report),
     });
@@ -162,14 +170,15 @@ export class Runtime {
       events: this.events,
       pool: this.pool,
       sampler,
-      dispatch: (partition, message) => this.partitionRef(partition).dispatch(message),
-      partitionStates: () => this.partitions.map((p) => p.state()),
+      dispatch: (partition, message) => this.route(partition, message),
+      partitionStates: () => this.partitions.states(),
+      partitions: raw.cluster ? () => this.cluster?.local() ?? [] : undefined,
     });
     this.graph = new DependencyGraph({
       system: this.system,
       env: { now: () => this.options.clock.now(), retainTerminal: this.options.retainTerminal },
       logger: this.logger,
-      dispatchEnqueue: (partition, batch) => this.partitionRef(partition).dispatch({ type: 'enqueue', batch }),
+      dispatchEnqueue: (partition, batch) => this.route(partition, { type: 'enqueue', batch }),
       enqueue: (partition, payload, settle) => this.batcher.add(partition, payload, settle),
       lookup: (id) => this.ready().then(() => this.ask<PayloadView | undefined>(id, (reply) => ({ type: 'get', id, reply }), undefined)),
       publish: (event) => this.publish(event),
@@ -194,15 +203,22 @@ export class Runtime {
       policyOf: (type) => this.handlers.get(type)?.policy ?? this.defaultPolicy,
       // Ending events of ids that dependents or workflow steps wait on are built even when no one else listens.
       observed: (type, id) =>
-        this.events.observes(type) || (this.waiters.size > 0 && this.waiters.has(id)) || (ENDING_EVENTS.has(type) && (this.graph.watches(id) || this.workflows.watches(id))),
+        (this.cluster !== undefined && ENDING_EVENTS.has(type)) || this.events.observes(type) || (this.waiters.size > 0 && this.waiters.has(id)) || (ENDING_EVENTS.has(type) && (this.graph.watches(id) || this.workflows.watches(id))),
     };
-    const engine = raw.persistence ?? (raw.redis === undefined ? new MemoryEngine() : new RedisEngine(typeof raw.redis === 'string' ? { url: raw.redis } : raw.redis));
+    this.cluster = raw.cluster ? new ClusterNode(raw.cluster, this.options.partitions) : undefined;
+    const engine = this.cluster?.engine ?? raw.persistence ?? (raw.redis === undefined ? new MemoryEngine() : new RedisEngine(typeof raw.redis === 'string' ? { url: raw.redis } : raw.redis));
     const snapshotEvery = raw.snapshotEvery ?? 1_000;
     if (!Number.isInteger(snapshotEvery) || snapshotEvery < 1) throw new OptionsError([{ field: 'snapshotEvery', problem: 'must be a whole number ≥ 1' }]);
     this.snapshotIntervalMs = raw.snapshotIntervalMs ?? 1_000;
     if (typeof this.snapshotIntervalMs !== 'number' || !(this.snapshotIntervalMs >= 0)) throw new OptionsError([{ field: 'snapshotIntervalMs', problem: 'must be a number of ms ≥ 0' }]);
-    this.durability = new Durability(engine, this.options.clock, this.logger, snapshotEvery, raw.persistence === undefined);
-    this.booted = this.boot(env);
+    this.durability = new Durability(engine, this.options.clock, this.logger, snapshotEvery, raw.persistence === undefined, this.cluster && ClusterNode.discard);
+    this.partitions = new PartitionSet({
+      system: this.system,
+      pool: this.pool,
+      durability: this.durability,
+      wiring: { env, publish: (event) => this.publish(event), coordination: this.coordination.partitionWiring },
+    });
+    this.booted = this.boot();
     this.booted.catch((error: unknown) => this.logger.error('recovery failed; the runtime refuses work', { error: String(error) }));
   }
 
@@ -210,57 +226,34 @@ export class Runtime {
    * Connects the store, rebuilds every partition, the dependency graph and workflow instances from
    * snapshot + journal and the coordinator and analyzer from their snapshots, then starts them.
    */
-  private async boot(env: PartitionEnv): Promise<void> {
+  private async boot(): Promise<void> {
     const started = this.options.clock.now();
     await this.durability.engine.connect();
-    const publish = (event: PayloadEvent) => this.publish(event);
-    const recovered = await Promise.all(
-      Array.from({ length: this.options.partitions }, async (_, index) => {
-        const key = `partition-${index}`;
-        const { snapshot, entries } = await this.durability.load(key);
-        const restored = restorePartition(
-          index,
-          snapshot && { version: snapshot.version, data: snapshot.data as PartitionSnapshotData },
-          entries.map((e) => e.data as PartitionDelta),
-        );
-        return { index, key, restored, journalSeq: entries.at(-1)?.seq ?? snapshot?.seq ?? 0 };
-      }),
-    );
+    // Embedded, every partition is this process's; in a cluster, partitions arrive as their leases do.
+    const loaded = this.cluster ? [] : await Promise.all(Array.from({ length: this.options.partitions }, (_, index) => this.partitions.load(index)));
     const retain = this.options.retainTerminal;
     const [graph, workflows, coordinator, complexity] = await Promise.all([
-      this.recoverActor(GRAPH_KEY, restoreGraph, encodeGraph),
-      this.recoverActor(WORKFLOWS_KEY, (snapshot: Parameters<typeof restoreWorkflows>[0], deltas: WorkflowDelta[]) => restoreWorkflows(snapshot, deltas, retain), encodeWorkflows),
+      this.recoverActor(this.actorKey(GRAPH_KEY), restoreGraph, encodeGraph),
+      this.recoverActor(this.actorKey(WORKFLOWS_KEY), (snapshot: Parameters<typeof restoreWorkflows>[0], deltas: WorkflowDelta[]) => restoreWorkflows(snapshot, deltas, retain), encodeWorkflows),
       // The ledger and the partitions' reports stay out of the coordinator's snapshot: the ledger is
       // rebuilt from the partitions' records, and at critical load it can hold a million entries.
-      this.recoverSnapshotOnly(COORDINATOR_KEY, decodeCoordinator, (state: CoordinatorState) => encodeCoordinator({ ...state, ledger: emptyLedger(), reports: [] })),
-      this.recoverSnapshotOnly(COMPLEXITY_KEY, decodeComplexity, encodeComplexity),
+      this.recoverSnapshotOnly(this.actorKey(COORDINATOR_KEY), decodeCoordinator, (state: CoordinatorState) => encodeCoordinator({ ...state, ledger: emptyLedger(), reports: [] })),
+      this.recoverSnapshotOnly(this.actorKey(COMPLEXITY_KEY), decodeComplexity, encodeComplexity),
     ]);
     this.graph.start(graph.state, graph.journal);
-    let rerun = 0;
-    let records = 0;
-    let deferred = 0;
-    for (const { index, key, restored, journalSeq } of recovered) {
-      rerun += restored.rerun.length;
-      records += restored.state.records.size;
-      for (const record of restored.state.records.values()) if (record.status === 'deferred') deferred++;
-      const durability = {
-        writer: this.durability.writer,
-        key,
-        journalSeq,
-        snapshotEvery: this.durability.snapshotEvery,
-        snapshot: (k: string, seq: number, version: number, data: unknown) => this.durability.snapshot(k, seq, version, data),
-        snapshotNow: (k: string, seq: number, version: number, data: unknown) => this.durability.store(k, seq, version, data),
-      };
-      this.partitions.push(spawnPartition({ system: this.system, index, env, pool: this.pool, publish, initialState: restored.state, durability, coordination: this.coordination.partitionWiring }));
-    }
-    this.recovery = { records, rerun, deferred, durationMs: this.options.clock.now() - started };
-    if (rerun > 0) this.logger.warn('payloads that were running when the process stopped run again', { rerun });
-    // Recovered work is visible to the pool at once; submits made while booting go out now.
-    for (const partition of this.partitions) this.pool.setDemand(partition.state().index, demandOf(partition.state()));
+    const recovered = loaded.map((partition) => this.partitions.spawn(partition));
+    this.recovery = {
+      records: recovered.reduce((n, r) => n + r.records, 0),
+      rerun: recovered.reduce((n, r) => n + r.rerun, 0),
+      deferred: recovered.reduce((n, r) => n + r.deferred, 0),
+      durationMs: this.options.clock.now() - started,
+    };
+    if (this.recovery.rerun > 0) this.logger.warn('payloads that were running when the process stopped run again', { rerun: this.recovery.rerun });
     this.coordination.restore(coordinator, complexity);
-    this.coordination.recoverLedger(this.partitions.map((p) => p.state()));
+    this.coordination.recoverLedger(this.partitions.states());
     // The restored level and pin are in force before the first submit is admitted.
     await this.coordination.settled();
+    if (this.cluster) await this.cluster.start(clusterHost(this.clusterHostDeps()));
     this.isBooted = true;
     this.graph.resync();
     this.workflows.recover(workflows.state, workflows.journal);
@@ -310,7 +303,7 @@ export class Runtime {
   async snapshotNow(): Promise<void> {
     await this.booted;
     await this.durability.writer.whenFlushed();
-    await Promise.all([...this.partitions.map((p) => p.snapshotNow()), this.graph.snapshotNow(), this.workflows.snapshotNow(), this.coordination.flushSnapshots()]);
+    await Promise.all([...this.partitions.local().map((p) => p.snapshotNow()), this.graph.snapshotNow(), this.workflows.snapshotNow(), this.coordination.flushSnapshots()]);
   }
 
   /** The durable store's health and counters. */
@@ -453,7 +446,7 @@ export class Runtime {
     return {
       status: this.status,
       pool: this.pool.stats(),
-      partitions: this.partitions.map((p) => partitionStats(p.state(), now)),
+      partitions: this.partitions.local().map((p) => partitionStats(p.state(), now)),
     };
   }
 
@@ -499,7 +492,7 @@ export class Runtime {
       stats: () => this.stats(),
       tree: () => this.tree(),
       handlerTypes: () => this.handlerTypes(),
-      readySince: (partition, id) => this.partitions[partition]?.state().records.get(id)?.enqueuedAt,
+      readySince: (partition, id) => this.partitions.get(partition)?.state().records.get(id)?.enqueuedAt,
       loadLevel: () => this.admin.sources.load().level,
       store: () => this.durability.stats(),
     }, this.metricsOptions));
@@ -520,7 +513,12 @@ export class Runtime {
     this.status = 'stopping';
     const booted = await this.booted.then(() => true, () => false);
     if (booted && this.durability.available) await this.idle();
-    if (options.drain) {
+    if (this.cluster && booted) {
+      // Queued work is handed to the partitions' next owners, not run here; without drain, what runs
+      // is aborted and runs again there (at least once), with drain it finishes first.
+      if (!options.drain) this.pool.abortAll('runtime stopped');
+      await this.cluster.stop({ handover: true });
+    } else if (options.drain) {
       while (!this.drained()) {
         await this.events.once('*', (e) => e.type === 'completed' || e.type === 'failed' || e.type === 'cancelled' || e.type === 'skipped' || e.type === 'retrying' || e.type === 'expired' || e.type === 'rescheduled');
         await this.idle();
@@ -529,12 +527,12 @@ export class Runtime {
       this.pool.abortAll('runtime stopped');
     }
     // Submits still parked for room (overflow `wait`) were never accepted: answer them, do not leave them pending.
-    for (const partition of this.partitions) {
+    for (const partition of this.partitions.local()) {
       for (const { batch, index } of partition.state().parked) batch.settle(index, { ok: false, error: new RuntimeStoppedError() });
     }
     // What the coordinator and the analyzer learned since their last snapshot (they keep no journal).
     if (booted && this.durability.available) await this.coordination.flushSnapshots().catch(() => {}); // failures are reported by the store
-    for (const partition of this.partitions) partition.dispose();
+    this.partitions.disposeAll();
     this.coordination.dispose();
     this.pool.dispose();
     this.system.stop();
@@ -551,7 +549,7 @@ export class Runtime {
     // unless an operator pinned the level (then make-up cannot start, and they stay in the ledger).
     const coordinator = this.coordinator;
     if (coordinator && !coordinator.pinned() && coordinator.ledger(0).total > 0) return false;
-    return this.partitions.every((p) => {
+    return this.partitions.local().every((p) => {
       const s = p.state();
       return s.running === 0 && s.retrying === 0 && s.depth.critical + s.depth.high + s.depth.medium + s.depth.low === 0;
     });
@@ -562,7 +560,7 @@ export class Runtime {
   }
 
   private prepare(valid: ValidPayload): [Payload, number] {
-    const unique = this.ids.next();
+    const unique = this.cluster && valid.idempotencyKey !== undefined ? uniqueOfKey(valid.idempotencyKey) : this.ids.next();
     const partition = partitionOf(valid.shardKey ?? valid.idempotencyKey ?? unique, this.options.partitions);
     const payload: Payload = {
       id: withPartition(unique, partition),
@@ -606,19 +604,75 @@ export class Runtime {
     return { id: payload.id, accepted };
   }
 
-  private ask<T>(id: string, build: (reply: (value: T) => void) => Parameters<PartitionHandle['ref']['dispatch']>[0], unknown: T): Promise<T> {
+  private ask<T>(id: string, build: (reply: (value: T) => void) => PartitionMessage, unknown: T): Promise<T> {
     const partition = typeof id === 'string' ? partitionOfId(id, this.options.partitions) : undefined;
     if (partition === undefined) return Promise.resolve(unknown);
     if (this.status === 'stopped') return Promise.reject(new RuntimeStoppedError());
     if (!this.isBooted) return this.booted.then(() => this.ask(id, build, unknown));
-    return new Promise<T>((resolve) => this.partitionRef(partition).dispatch(build(resolve)));
+    const local = this.partitions.get(partition);
+    if (local || !this.cluster) return new Promise<T>((resolve) => local?.ref.dispatch(build(resolve)));
+    const message = build(() => {});
+    return this.cluster.call(partition, message.type === 'cancel' ? 'cancel' : 'get', id) as Promise<T>;
   }
 
-  private partitionRef(partition: number) {
-    return (this.partitions[partition] as PartitionHandle).ref;
+  /**
+   * A message for a partition: to its actor when it runs here; in a cluster, otherwise to its owner
+   * (submits through its inbox, decisions through the owner's mail). Grants and outcomes for a
+   * partition that left meanwhile are void: its slots go back, and its new owner reruns what ran.
+   */
+  private route(partition: number, message: PartitionMessage): void {
+    const local = this.partitions.get(partition);
+    if (local) return local.ref.dispatch(message);
+    if (!this.cluster) throw new Error(`partition ${partition} does not exist`);
+    switch (message.type) {
+      case 'enqueue': {
+        const { batch } = message;
+        this.cluster.send(partition, batch.payloads).then(
+          () => batch.payloads.forEach((p, i) => batch.settle(i, { ok: true, id: p.id, duplicate: false })),
+          (error: unknown) => batch.payloads.forEach((_, i) => batch.settle(i, { ok: false, error: new StoreUnavailableError(error) })),
+        );
+        return;
+      }
+      case 'grant':
+        this.pool.acknowledge(partition, message.grants);
+        for (const g of message.grants) this.pool.release(g.tier, g.handlerType, g.count);
+        return;
+      case 'outcomes':
+      case 'report':
+      case 'tick':
+      case 'rollback':
+        return;
+      default:
+        void this.cluster.tell(partition, message).catch((error: unknown) => this.logger.warn('message for another node not sent', { partition, type: message.type, error: String(error) }));
+    }
+  }
+
+  private clusterHostDeps(): ClusterHostDeps {
+    return {
+      partitions: this.partitions,
+      coordination: this.coordination,
+      logger: this.logger,
+      handoverTimeoutMs: this.cluster?.handoverTimeoutMs ?? 30_000,
+      deliverEvent: (event) => this.deliverEvent(event),
+      recovered: (counts) => {
+        const r = (this.recovery ??= { records: 0, rerun: 0, deferred: 0, durationMs: 0 });
+        this.recovery = { ...r, records: r.records + counts.records, rerun: r.rerun + counts.rerun, deferred: r.deferred + counts.deferred };
+      },
+    };
+  }
+
+  /** A non-partition actor's persistence key: each node of a cluster keeps its own. */
+  private actorKey(key: string): string {
+    return this.cluster ? `${key}@${this.cluster.nodeId}` : key;
   }
 
   private publish(event: PayloadEvent): void {
+    if (this.cluster && ENDING_EVENTS.has(event.type)) this.cluster.publish(event);
+    this.deliverEvent(event);
+  }
+
+  /** An event of a partition here or, in a cluster, of another node's. */
+  private deliverEvent(event: PayloadEvent): void {
     this.events.emit(event);
     // Dependents and workflow steps judge load skips themselves (an optional step yields to one).
     if (ENDING_EVENTS.has(event.type)) {

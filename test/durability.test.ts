@@ -50,7 +50,7 @@ describe('snapshot encoding', () => {
     const queued = await rt.submitMany([{ type: 'ok', data: 1, priority: 'low' }, { type: 'ok', data: 2, priority: 'high', idempotencyKey: 'k' }]);
     const later = await rt.submit({ type: 'ok', data: 3, delay: 5_000 });
     await rt.idle();
-    const state = (rt as unknown as { partitions: Array<{ state(): import('../actors/partition/state.ts').PartitionState }> }).partitions[0]!.state();
+    const state = (rt as unknown as { partitions: { get(i: number): { state(): import('../actors/partition/state.ts').PartitionState } } }).partitions.get(0).state();
     const json = JSON.parse(JSON.stringify({ version: 1, data: encodeSnapshot(state) }));
     const { state: back, rerun } = restorePartition(0, json, []);
     assert.deepEqual(rerun, [running]);

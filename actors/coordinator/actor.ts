@@ -37,6 +37,8 @@ export interface CoordinatorWiring {
   onDecision(decision: Decision): void;
   /** Whether any partition has work queued, running or retrying. */
   busy(): boolean;
+  /** The partitions a round asks for reports (in a cluster, those running here). Default all. */
+  partitions?(): readonly number[];
 }
 
 /** What operators and the admin server see of the load and act on. */
@@ -168,8 +170,10 @@ export function spawnCoordinator(wiring: CoordinatorWiring): CoordinatorHandle {
     if (complexity && costs.length > 0) complexity.ref.dispatch({ type: 'costs', sums: costs, at });
     const stats = pool.stats();
     round++;
-    send({ type: 'round', round, at, process: sampler.sample(), pool: { size: stats.size, busy: stats.busy, byTier: stats.byTier, meanRunMs: stats.meanRunMs } });
-    for (let p = 0; p < env.partitions; p++) wiring.sendPartition(p, { type: 'report' });
+    const asked = wiring.partitions?.();
+    send({ type: 'round', round, at, process: sampler.sample(), pool: { size: stats.size, busy: stats.busy, byTier: stats.byTier, meanRunMs: stats.meanRunMs }, partitions: asked });
+    if (asked) for (const p of asked) wiring.sendPartition(p, { type: 'report' });
+    else for (let p = 0; p < env.partitions; p++) wiring.sendPartition(p, { type: 'report' });
   };
 
   const arm = (): void => {

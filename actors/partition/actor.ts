@@ -56,6 +56,13 @@ export interface PartitionHandle {
   readonly state: () => PartitionState;
   /** Snapshots the state as of the last stored journal entry. */
   snapshotNow(): Promise<void>;
+  /**
+   * The pool gets no more demand from this partition (it is being handed to another node): queued
+   * work stays queued, and what is running finishes.
+   */
+  suspend(): void;
+  /** Resolves once every transition so far has its journal entry stored and its effects performed. */
+  whenStored(): Promise<void>;
   dispose(): void;
 }
 
@@ -72,6 +79,8 @@ export function spawnPartition(wiring: PartitionWiring): PartitionHandle {
   let stored = { state: committed, seq: journalSeq };
   /** The state of the last appended entry: the next entry patches records against it. */
   let journaled = committed;
+  let suspended = false;
+  let storedWaiters: Array<() => void> = [];
 
   const perform = (effect: PartitionEffect): void => {
     switch (effect.kind) {
@@ -129,7 +138,12 @@ export function spawnPartition(wiring: PartitionWiring): PartitionHandle {
       const { effects: todo, grants, state } = backlog.shift() as (typeof backlog)[number];
       if (grants) pool.acknowledge(index, grants);
       for (const effect of todo) perform(effect);
-      pool.setDemand(index, demandOf(state));
+      pool.setDemand(index, suspended ? [] : demandOf(state));
+    }
+    if (backlog.length === 0 && storedWaiters.length > 0) {
+      const waiters = storedWaiters;
+      storedWaiters = [];
+      for (const resolve of waiters) resolve();
     }
   };
 
@@ -203,6 +217,11 @@ export function spawnPartition(wiring: PartitionWiring): PartitionHandle {
       sinceSnapshot = 0;
       await durability.snapshotNow(durability.key, stored.seq, PARTITION_SNAPSHOT_VERSION, encodeSnapshot(stored.state));
     },
+    suspend() {
+      suspended = true;
+      pool.setDemand(index, []);
+    },
+    whenStored: () => (backlog.length === 0 ? Promise.resolve() : new Promise<void>((resolve) => storedWaiters.push(resolve))),
     dispose() {
       wake?.timer.cancel();
       wake = undefined;

@@ -50,10 +50,12 @@ export interface InboxReaderOptions {
   readonly retryMs?: number;
   /** Read and batch errors (the reader goes on). Default: ignored. */
   readonly onError?: (error: unknown) => void;
+  /** The stream read for a number added. Default: that partition's inbox. */
+  readonly streamOf?: (n: number) => string;
 }
 
 /** `a` compared with `b`, as stream ids. */
-function compareIds(a: string, b: string): number {
+export function compareIds(a: string, b: string): number {
   const [am = 0n, as = 0n] = a.split('-').map(BigInt);
   const [bm = 0n, bs = 0n] = b.split('-').map(BigInt);
   return am !== bm ? (am < bm ? -1 : 1) : as === bs ? 0 : as < bs ? -1 : 1;
@@ -79,21 +81,24 @@ export class InboxReader {
   private wake: (() => void) | undefined;
   private interrupting: Promise<void> | undefined;
 
+  private readonly streamOf: (n: number) => string;
+
   constructor(options: InboxReaderOptions) {
     this.options = options;
+    this.streamOf = options.streamOf ?? ((partition) => options.keys.inbox(partition));
   }
 
   /** Starts reading `partition` after `afterId` (default: from its oldest unacknowledged entry). */
   add(partition: number, afterId = '0-0'): void {
     this.cursors.set(partition, afterId);
-    this.byKey.set(this.options.keys.inbox(partition), partition);
+    this.byKey.set(this.streamOf(partition), partition);
     this.changed();
   }
 
   /** Stops reading `partition`; a batch of it already being delivered finishes. */
   remove(partition: number): void {
     if (!this.cursors.delete(partition)) return;
-    this.byKey.delete(this.options.keys.inbox(partition));
+    this.byKey.delete(this.streamOf(partition));
     this.changed();
   }
 
@@ -108,7 +113,7 @@ export class InboxReader {
 
   /** Drops the partition's entries up to and including `id`; returns how many were dropped. */
   ack(partition: number, id: string): Promise<number> {
-    return this.options.client.xtrim(this.options.keys.inbox(partition), 'MINID', nextId(id));
+    return this.options.client.xtrim(this.streamOf(partition), 'MINID', nextId(id));
   }
 
   /** Opens the blocking connection and starts reading; resolves once connected. */
@@ -166,7 +171,7 @@ export class InboxReader {
         this.readingAt = this.generation;
         reply = (await connection.xread(
           'COUNT', count, 'BLOCK', blockMs, 'STREAMS',
-          ...partitions.map(([p]) => this.options.keys.inbox(p)),
+          ...partitions.map(([p]) => this.streamOf(p)),
           ...partitions.map(([, id]) => id),
         )) as typeof reply;
       } catch (error) {

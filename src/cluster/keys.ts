@@ -33,6 +33,10 @@ export interface ClusterKeys {
   readonly coordinatorLease: LeaseRef;
   /** Hash of the latest load report of one node. */
   load(nodeId: string): string;
+  /** Stream of messages to one node: calls, answers, messages for its partitions. */
+  mail(nodeId: string): string;
+  /** Stream of the payload events every node sees (ending events of every partition). */
+  readonly events: string;
   /** Pattern matching every key under the prefix. */
   readonly all: string;
 }
@@ -72,6 +76,8 @@ export function clusterKeys(prefix: string): ClusterKeys {
     memberInfo: `${prefix}:c:{members}:info`,
     coordinatorLease: { lease: `${prefix}:c:{coordinator}:lease`, fence: `${prefix}:c:{coordinator}:fence` },
     load: (nodeId) => `${prefix}:c:load:{${checkNodeId(nodeId)}}`,
+    mail: (nodeId) => `${prefix}:c:mail:{${checkNodeId(nodeId)}}`,
+    events: `${prefix}:c:{events}`,
     all: persistence.all,
   };
 }

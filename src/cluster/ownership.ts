@@ -195,6 +195,11 @@ export class PartitionOwnership extends EventEmitter {
     return holders.flatMap((h, partition) => (h ? [{ partition, node: h.node, token: h.token, ttlMs: h.ttlMs }] : []));
   }
 
+  /** The holder of one partition's lease, as Redis has it; undefined while it is free. */
+  holder(partition: number): Promise<PartitionOwner | undefined> {
+    return this.leases.holder(partition).then((h) => h && { partition, node: h.node, token: h.token, ttlMs: h.ttlMs });
+  }
+
   live(): Promise<NodeInfo[]> {
     return this.membership.live();
   }

@@ -2,7 +2,7 @@
  * Payload ids: a per-runtime random prefix and a counter (unique without coordination, cheap on the
  * hot path), suffixed with the owning partition so `get`/`cancel` find it without a directory.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 export class IdGenerator {
   private readonly prefix = randomBytes(6).toString('base64url');
@@ -26,4 +26,12 @@ export function partitionOfId(id: string, partitions: number): number | undefine
   if (!/^[0-9a-z]+$/.test(suffix)) return undefined;
   const partition = parseInt(suffix, 36);
   return partition < partitions ? partition : undefined;
+}
+
+/**
+ * The unique part of an id derived from an idempotency key: in a cluster, the node that submits
+ * answers before the owner has seen the payload, so a repeated submit must come back with the same id.
+ */
+export function uniqueOfKey(idempotencyKey: string): string {
+  return `k${createHash('sha256').update(idempotencyKey).digest('base64url').slice(0, 22)}`;
 }

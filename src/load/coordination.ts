@@ -42,6 +42,8 @@ export interface CoordinationHost {
   readonly sampler: LoadSampler;
   dispatch(partition: number, message: PartitionMessage): void;
   partitionStates(): readonly PartitionState[];
+  /** The partitions running in this process, when not all of them (a cluster node). */
+  partitions?(): readonly number[];
 }
 
 /** The sampler a runtime uses: the injected one, else the real process with the system clock, else an idle process. */
@@ -77,6 +79,7 @@ export class Coordination {
           complexity: this.complexity,
           sendPartition: (partition, message) => host.dispatch(partition, message),
           onDecision: (decision) => host.events.emitSystem('coordinator.decision', decision),
+          partitions: host.partitions && (() => host.partitions!()),
           busy: () => host.partitionStates().some((s) => s.running > 0 || s.retrying > 0 || s.depth.critical + s.depth.high + s.depth.medium + s.depth.low > 0),
         })
       : undefined;

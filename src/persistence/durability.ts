@@ -42,9 +42,11 @@ export class Durability extends EventEmitter<DurabilityEvents> {
     private readonly logger: Logger,
     readonly snapshotEvery: number,
     private readonly ownsEngine: boolean,
+    discard?: (error: unknown) => ((key: string) => boolean) | undefined,
   ) {
     super();
     this.writer = new JournalWriter(engine, clock, {
+      discard,
       onError: (error) => {
         this.journalFailures++;
         this.logger.error('journal write failed; retrying', { error: String(error) });

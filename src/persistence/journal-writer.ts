@@ -18,6 +18,12 @@ export interface PendingWrite {
 export interface JournalWriterHooks {
   onError(error: unknown): void;
   onAvailabilityChange(available: boolean): void;
+  /**
+   * For an error that no retry can cure for some keys (a partition fenced off by its new owner),
+   * which keys: their writes are dropped (reported through `failed`), the rest are retried at once,
+   * and the store does not count as unavailable.
+   */
+  discard?(error: unknown): ((key: string) => boolean) | undefined;
 }
 
 export class JournalWriter {
@@ -85,6 +91,15 @@ export class JournalWriter {
       this.setAvailable(true);
       for (const write of batch) write.durable();
     } catch (error) {
+      const doomed = this.hooks.discard?.(error);
+      if (doomed) {
+        this.queue = this.queue.filter((write) => {
+          if (!doomed(write.entry.key)) return true;
+          if (!this.reportedFailure.has(write)) write.failed(error);
+          return false;
+        });
+        return;
+      }
       this.hooks.onError(error);
       this.setAvailable(false);
       for (const write of batch) {

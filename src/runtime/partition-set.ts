@@ -1,0 +1,136 @@
+/**
+ * The partition actors this process runs. Embedded, that is every partition from boot to stop; in
+ * a cluster, the partitions whose lease this node holds: one is recovered from snapshot + journal
+ * when its lease is acquired, handed over (suspended, drained of running work, flushed, snapshotted)
+ * before its lease is released, and dropped at once when its lease is lost.
+ */
+import { spawnPartition, type PartitionHandle, type PartitionWiring } from '../../actors/partition/actor.ts';
+import { restorePartition, type PartitionDelta, type PartitionSnapshotData } from '../../actors/partition/codec.ts';
+import { demandOf, type PartitionState } from '../../actors/partition/state.ts';
+import type { ActorSystem } from '../core/actor-system.ts';
+import type { ExecutionPool } from '../execution/pool.ts';
+import type { Durability } from '../persistence/durability.ts';
+
+export interface PartitionSetOptions {
+  readonly system: ActorSystem;
+  readonly pool: ExecutionPool;
+  readonly durability: Durability;
+  /** Everything a partition is spawned with besides its index, state and durability. */
+  readonly wiring: Omit<PartitionWiring, 'index' | 'initialState' | 'durability' | 'system' | 'pool'>;
+}
+
+/** What recovering one partition found. */
+export interface RecoveredPartition {
+  readonly index: number;
+  readonly records: number;
+  /** Payloads that were running when the last owner stopped: they run again. */
+  readonly rerun: number;
+  readonly deferred: number;
+}
+
+export class PartitionSet {
+  private readonly handles: (PartitionHandle | undefined)[] = [];
+
+  constructor(private readonly options: PartitionSetOptions) {}
+
+  get(index: number): PartitionHandle | undefined {
+    return this.handles[index];
+  }
+
+  /** The partitions running here, by index. */
+  local(): PartitionHandle[] {
+    return this.handles.filter((h): h is PartitionHandle => h !== undefined);
+  }
+
+  states(): PartitionState[] {
+    return this.local().map((h) => h.state());
+  }
+
+  /** Loads the partition's snapshot and journal; spawning is separate so that many load in parallel. */
+  async load(index: number): Promise<{ index: number; state: PartitionState; rerun: number; journalSeq: number }> {
+    const key = partitionKey(index);
+    const { snapshot, entries } = await this.options.durability.load(key);
+    const restored = restorePartition(
+      index,
+      snapshot && { version: snapshot.version, data: snapshot.data as PartitionSnapshotData },
+      entries.map((e) => e.data as PartitionDelta),
+    );
+    return { index, state: restored.state, rerun: restored.rerun.length, journalSeq: entries.at(-1)?.seq ?? snapshot?.seq ?? 0 };
+  }
+
+  /** Spawns a loaded partition; its recovered work is offered to the pool at once. */
+  spawn(loaded: Awaited<ReturnType<PartitionSet['load']>>): RecoveredPartition {
+    const { system, pool, durability, wiring } = this.options;
+    const { index, state, journalSeq } = loaded;
+    const key = partitionKey(index);
+    const handle = spawnPartition({
+      ...wiring,
+      system,
+      pool,
+      index,
+      initialState: state,
+      durability: {
+        writer: durability.writer,
+        key,
+        journalSeq,
+        snapshotEvery: durability.snapshotEvery,
+        snapshot: (k, seq, version, data) => durability.snapshot(k, seq, version, data),
+        snapshotNow: (k, seq, version, data) => durability.store(k, seq, version, data),
+      },
+    });
+    this.handles[index] = handle;
+    pool.setDemand(index, demandOf(state));
+    let deferred = 0;
+    for (const record of state.records.values()) if (record.status === 'deferred') deferred++;
+    return { index, records: state.records.size, rerun: loaded.rerun, deferred };
+  }
+
+  /**
+   * Gives the partition up in good order: no new starts, running payloads finish (aborted after
+   * `timeoutMs`, to run again at the next owner), every entry stored, a snapshot taken, the actor retired.
+   */
+  async handOver(index: number, timeoutMs: number): Promise<void> {
+    const handle = this.handles[index];
+    if (!handle) return;
+    handle.suspend();
+    const deadline = Date.now() + timeoutMs;
+    while (handle.state().running > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    const running = handle.state();
+    if (running.running > 0) {
+      for (const record of running.records.values()) if (record.status === 'running') this.options.pool.abort(record.id, 'partition handed over');
+    }
+    await handle.whenStored();
+    await this.options.durability.writer.whenFlushed();
+    await handle.snapshotNow();
+    this.remove(index);
+  }
+
+  /**
+   * The lease is gone: another node may own the partition already. Running payloads are aborted
+   * (their outcomes could not be journalled anyway) and the actor is retired without a flush.
+   */
+  drop(index: number): void {
+    const handle = this.handles[index];
+    if (!handle) return;
+    handle.suspend();
+    for (const record of handle.state().records.values()) if (record.status === 'running') this.options.pool.abort(record.id, 'partition lease lost');
+    this.remove(index);
+  }
+
+  private remove(index: number): void {
+    const handle = this.handles[index];
+    if (!handle) return;
+    handle.dispose();
+    this.handles[index] = undefined;
+    this.options.pool.setDemand(index, []);
+    this.options.system.retire(handle.ref.path);
+  }
+
+  disposeAll(): void {
+    for (const handle of this.local()) handle.dispose();
+  }
+}
+
+export function partitionKey(index: number): string {
+  return `partition-${index}`;
+}
