@@ -258,13 +258,19 @@ export class ClusterNode {
     }
   }
 
-  /** Resolves once the partition's inbox has been taken in up to `after` (or after a while regardless). */
+  /**
+   * Resolves once the partition's inbox has been taken in up to `after` (or after a while regardless):
+   * this node's reader got past it, or nothing at or before it is left in the stream (acknowledged,
+   * by this node or by an earlier owner).
+   */
   private async caughtUp(partition: number, after: string | undefined): Promise<void> {
     if (after === undefined) return;
-    const deadline = Date.now() + 5_000;
+    const deadline = Date.now() + 1_500;
     for (;;) {
       const cursor = this.inbox?.cursorOf(partition);
       if (cursor === undefined || compareIds(cursor, after) >= 0 || Date.now() > deadline) return;
+      const pending = await this.client.xrange(this.engine.keys.inbox(partition), '-', after, 'COUNT', 1).catch(() => [[]]);
+      if (pending.length === 0) return;
       await new Promise((r) => setTimeout(r, 2));
     }
   }
