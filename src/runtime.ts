@@ -152,6 +152,7 @@ export class Runtime {
       onDeadLetter: (path, message) => this.logger.warn('message to a stopped actor', { path, message: (message as { type?: string }).type }),
       onFault: (path, error) => this.logger.error('actor fault; state kept, message dropped', { path, error: String(error) }),
     });
+    this.cluster = raw.cluster ? new ClusterNode(raw.cluster, this.options.partitions) : undefined;
     const sampler = chooseSampler(this.options);
     this.pool = new ExecutionPool({
       options: this.options,
@@ -172,7 +173,7 @@ export class Runtime {
       sampler,
       dispatch: (partition, message) => this.route(partition, message),
       partitionStates: () => this.partitions.states(),
-      partitions: raw.cluster ? () => this.cluster?.local() ?? [] : undefined,
+      cluster: this.cluster,
     });
     this.graph = new DependencyGraph({
       system: this.system,
@@ -205,7 +206,6 @@ export class Runtime {
       observed: (type, id) =>
         (this.cluster !== undefined && ENDING_EVENTS.has(type)) || this.events.observes(type) || (this.waiters.size > 0 && this.waiters.has(id)) || (ENDING_EVENTS.has(type) && (this.graph.watches(id) || this.workflows.watches(id))),
     };
-    this.cluster = raw.cluster ? new ClusterNode(raw.cluster, this.options.partitions) : undefined;
     const engine = this.cluster?.engine ?? raw.persistence ?? (raw.redis === undefined ? new MemoryEngine() : new RedisEngine(typeof raw.redis === 'string' ? { url: raw.redis } : raw.redis));
     const snapshotEvery = raw.snapshotEvery ?? 1_000;
     if (!Number.isInteger(snapshotEvery) || snapshotEvery < 1) throw new OptionsError([{ field: 'snapshotEvery', problem: 'must be a whole number ≥ 1' }]);
@@ -216,6 +216,7 @@ export class Runtime {
       system: this.system,
       pool: this.pool,
       durability: this.durability,
+      ...(this.cluster ? { remote: (partition: number) => this.partitions.get(partition) === undefined } : {}),
       wiring: { env, publish: (event) => this.publish(event), coordination: this.coordination.partitionWiring },
     });
     this.booted = this.boot();
@@ -488,6 +489,7 @@ export class Runtime {
   get metrics(): RuntimeMetrics {
     return (this.metricsState ??= new RuntimeMetrics({
       name: this.options.name,
+      nodeId: () => this.cluster?.nodeId,
       events: this.events,
       stats: () => this.stats(),
       tree: () => this.tree(),
@@ -633,12 +635,21 @@ export class Runtime {
         );
         return;
       }
+      case 'get':
+      case 'cancel': {
+        // A lookup a partition passes on (its payload moved to a partition on another node): ask the owner there.
+        const { reply } = message as { reply: (value: unknown) => void };
+        this.cluster.call(partition, message.type, message.id).then(reply, (error: unknown) => {
+          this.logger.warn('lookup on another node failed', { partition, id: message.id, error: String(error) });
+          reply(message.type === 'get' ? undefined : 'unknown');
+        });
+        return;
+      }
       case 'grant':
         this.pool.acknowledge(partition, message.grants);
         for (const g of message.grants) this.pool.release(g.tier, g.handlerType, g.count);
         return;
       case 'outcomes':
-      case 'report':
       case 'tick':
       case 'rollback':
         return;
@@ -654,6 +665,7 @@ export class Runtime {
       logger: this.logger,
       handoverTimeoutMs: this.cluster?.handoverTimeoutMs ?? 30_000,
       deliverEvent: (event) => this.deliverEvent(event),
+      describe: (op) => (op === 'tree' ? this.tree() : this.stats()),
       recovered: (counts) => {
         const r = (this.recovery ??= { records: 0, rerun: 0, deferred: 0, durationMs: 0 });
         this.recovery = { ...r, records: r.records + counts.records, rerun: r.rerun + counts.rerun, deferred: r.deferred + counts.deferred };

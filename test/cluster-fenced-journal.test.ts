@@ -137,3 +137,27 @@ test('non-partition keys and unfenced partitions pass through; requireFence refu
     await Promise.all([close(), strict.close()]);
   }
 }));
+
+test('an entry that hands payloads to another partition is stored with its inbox message in one step, once', withCluster('fenced-transfer', async (ctx) => {
+  const { a, b, close } = await twoNodes(ctx);
+  const handing: JournalEntry = { key: 'partition-2', seq: 3, data: { moved: ['x'] }, outbox: [{ partition: 7, data: { transfer: { from: 2, records: [{ id: 'x' }] } } }] };
+  const inbox = () => ctx.redis.xrange(ctx.keys.inbox(7), '-', '+');
+  try {
+    await takeover(ctx, 2, a, b);
+    // The plain entry after it in the same batch keeps its place.
+    await b.persist([handing, entry('partition-2', 4, 'after')]);
+    assert.deepEqual(await seqs(b, 'partition-2'), [[1, { seq: 1 }], [2, { seq: 2 }], [3, { moved: ['x'] }], [4, 'after']]);
+    const delivered = await inbox();
+    assert.equal(delivered.length, 1);
+    assert.deepEqual(JSON.parse(delivered[0]![1][1]!), { transfer: { from: 2, records: [{ id: 'x' }] } });
+    // A retried batch (the store answered late) does not hand the payloads over twice.
+    await b.persist([handing]);
+    assert.equal((await inbox()).length, 1);
+    // The former holder can do neither half: no journal entry, no message.
+    await assert.rejects(a.persist([{ ...handing, seq: 5 }]), FencedError);
+    assert.equal((await inbox()).length, 1);
+    assert.equal((await seqs(b, 'partition-2')).length, 4);
+  } finally {
+    await close();
+  }
+}));

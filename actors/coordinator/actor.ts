@@ -37,8 +37,14 @@ export interface CoordinatorWiring {
   onDecision(decision: Decision): void;
   /** Whether any partition has work queued, running or retrying. */
   busy(): boolean;
-  /** The partitions a round asks for reports (in a cluster, those running here). Default all. */
+  /** The partitions a round asks for reports. Default all. */
   partitions?(): readonly number[];
+  /** Whether this coordinator decides (in a cluster, only the elected one runs rounds). Default always. */
+  active?(): boolean;
+  /** A round this coordinator skipped (another one leads): its process load, for the one that leads. */
+  follow?(load: ReturnType<LoadSampler['sample']>): void;
+  /** Effects every node of a cluster applies to itself (pool size, low throttle, level), besides this one. */
+  broadcast?(effect: Extract<CoordinatorEffect, { kind: 'resize' | 'throttle' | 'level' }>): void;
 }
 
 /** What operators and the admin server see of the load and act on. */
@@ -108,12 +114,15 @@ export function spawnCoordinator(wiring: CoordinatorWiring): CoordinatorHandle {
       case 'send':
         return wiring.sendPartition(effect.partition, effect.message);
       case 'resize':
+        wiring.broadcast?.(effect);
         return pool.resize(effect.size);
       case 'throttle':
+        wiring.broadcast?.(effect);
         return pool.setLowThrottle(effect.perSecond);
       case 'decision':
         return wiring.onDecision(effect.decision);
       case 'level':
+        wiring.broadcast?.(effect);
         return complexity?.setLevel(effect.level);
       case 'wake':
         deadline?.timer.cancel();
@@ -165,6 +174,10 @@ export function spawnCoordinator(wiring: CoordinatorWiring): CoordinatorHandle {
   };
 
   const tick = (): void => {
+    if (wiring.active && !wiring.active()) {
+      wiring.follow?.(sampler.sample());
+      return;
+    }
     const at = clock.now();
     const costs = pool.drainCosts();
     if (complexity && costs.length > 0) complexity.ref.dispatch({ type: 'costs', sums: costs, at });

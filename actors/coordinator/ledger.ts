@@ -45,12 +45,16 @@ export function addEntries(ledger: Ledger, added: readonly LedgerEntry[]): Ledge
   if (added.length === 0) return ledger;
   const entries = ledger.entries.asTransient();
   let { order, deadlines } = ledger;
+  let fresh = 0;
   for (const entry of added) {
+    // A cluster's new leader collects every node's ledger again: an entry it has already is not new.
+    if (entries.has(entry.ledgerId)) continue;
+    fresh++;
     entries.set(entry.ledgerId, entry);
     order = order.push(entry.ledgerId);
     if (entry.deadline !== undefined) deadlines = deadlines.insert(entry.deadline, entry.ledgerId);
   }
-  return { entries: entries.persistent(), order, deadlines, totals: { ...ledger.totals, added: ledger.totals.added + added.length } };
+  return { entries: entries.persistent(), order, deadlines, totals: { ...ledger.totals, added: ledger.totals.added + fresh } };
 }
 
 /** Entries whose payloads were cancelled while they waited. */

@@ -10,6 +10,7 @@ import { StoreUnavailableError } from '../../src/errors.ts';
 import type { PayloadEvent } from '../../src/events.ts';
 import type { ExecutionPool } from '../../src/execution/pool.ts';
 import type { JournalWriter } from '../../src/persistence/journal-writer.ts';
+import type { OutboxMessage } from '../../src/persistence/engine.ts';
 import { deltaOf, encodeSnapshot, PARTITION_SNAPSHOT_VERSION } from './codec.ts';
 import type { Grant, PartitionEffect, PartitionMessage } from './messages.ts';
 import { reducePartition, type PartitionEnv } from './reducer.ts';
@@ -29,6 +30,11 @@ export interface PartitionDurability {
   snapshot(key: string, seq: number, version: number, data: unknown): void;
   /** Stores a snapshot and resolves once it is stored. */
   snapshotNow(key: string, seq: number, version: number, data: unknown): Promise<void>;
+  /**
+   * Whether partition `to` runs in another process (a cluster). Payloads handed to it then travel
+   * with the journal entry that records them as moved, in one atomic write, instead of after it.
+   */
+  remote?(to: number): boolean;
 }
 
 export interface PartitionWiring {
@@ -61,9 +67,27 @@ export interface PartitionHandle {
    * work stays queued, and what is running finishes.
    */
   suspend(): void;
-  /** Resolves once every transition so far has its journal entry stored and its effects performed. */
-  whenStored(): Promise<void>;
+  /**
+   * Resolves once every message dispatched so far has been processed and its transition's journal
+   * entry stored, with its effects performed.
+   */
+  settled(): Promise<void>;
   dispose(): void;
+}
+
+/** Takes the transfers to partitions in other processes out of the item's effects, as inbox messages. */
+function handedOver(item: { effects: PartitionEffect[] }, remote: (to: number) => boolean): OutboxMessage[] | undefined {
+  let outbox: OutboxMessage[] | undefined;
+  const kept: PartitionEffect[] = [];
+  for (const effect of item.effects) {
+    if (effect.kind === 'forward' && effect.message.type === 'transfer-in' && remote(effect.to)) {
+      (outbox ??= []).push({ partition: effect.to, data: { transfer: { from: effect.message.from, records: effect.message.records } } });
+    } else {
+      kept.push(effect);
+    }
+  }
+  if (outbox) item.effects = kept;
+  return outbox;
 }
 
 export function spawnPartition(wiring: PartitionWiring): PartitionHandle {
@@ -80,7 +104,8 @@ export function spawnPartition(wiring: PartitionWiring): PartitionHandle {
   /** The state of the last appended entry: the next entry patches records against it. */
   let journaled = committed;
   let suspended = false;
-  let storedWaiters: Array<() => void> = [];
+  /** Waiting for `settled`: resolved once the backlog item that was last when it was called is done. */
+  let storedWaiters: Array<{ item: object; resolve: () => void }> = [];
 
   const perform = (effect: PartitionEffect): void => {
     switch (effect.kind) {
@@ -135,15 +160,15 @@ export function spawnPartition(wiring: PartitionWiring): PartitionHandle {
   const backlog: Array<{ stored: boolean; effects: PartitionEffect[]; grants: readonly Grant[] | undefined; state: PartitionState }> = [];
   const drainBacklog = (): void => {
     while (backlog[0]?.stored) {
-      const { effects: todo, grants, state } = backlog.shift() as (typeof backlog)[number];
+      const done = backlog.shift() as (typeof backlog)[number];
+      const { effects: todo, grants, state } = done;
+      if (storedWaiters.length > 0) {
+        for (const w of storedWaiters) if (w.item === done) w.resolve();
+        storedWaiters = storedWaiters.filter((w) => w.item !== done);
+      }
       if (grants) pool.acknowledge(index, grants);
       for (const effect of todo) perform(effect);
       pool.setDemand(index, suspended ? [] : demandOf(state));
-    }
-    if (backlog.length === 0 && storedWaiters.length > 0) {
-      const waiters = storedWaiters;
-      storedWaiters = [];
-      for (const resolve of waiters) resolve();
     }
   };
 
@@ -159,8 +184,9 @@ export function spawnPartition(wiring: PartitionWiring): PartitionHandle {
     if (snapshotDue) sinceSnapshot = 0;
     const data = deltaOf(state, changed, journaled);
     journaled = state;
+    const outbox = durability.remote ? handedOver(item, durability.remote) : undefined;
     durability.writer.append({
-      entry: { key: durability.key, seq, data },
+      entry: outbox ? { key: durability.key, seq, data, outbox } : { key: durability.key, seq, data },
       durable: () => {
         item.stored = true;
         stored = { state, seq };
@@ -221,7 +247,13 @@ export function spawnPartition(wiring: PartitionWiring): PartitionHandle {
       suspended = true;
       pool.setDemand(index, []);
     },
-    whenStored: () => (backlog.length === 0 ? Promise.resolve() : new Promise<void>((resolve) => storedWaiters.push(resolve))),
+    settled: () =>
+      // A lookup is answered in mailbox order, so once it is, every earlier message has been processed.
+      new Promise<void>((resolve) => ref.dispatch({ type: 'get', id: '', reply: () => resolve() }))
+        .then(() => {
+          const item = backlog.at(-1);
+          return item === undefined ? undefined : new Promise<void>((resolve) => storedWaiters.push({ item, resolve }));
+        }),
     dispose() {
       wake?.timer.cancel();
       wake = undefined;

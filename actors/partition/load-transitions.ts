@@ -65,6 +65,10 @@ export abstract class LoadTx extends MailboxTx {
   /** Payloads from another partition join this one's queues, keeping their tier and their wait. */
   transferIn(records: readonly PayloadRecord[]): void {
     for (const record of records) {
+      // Delivered again after a crash (an inbox is read at least once): taken in once. A `moved`
+      // stub is this partition's own payload that went away and now comes back.
+      const here = this.records.get(record.id);
+      if (here && here.status !== 'moved') continue;
       const next = copyRecord(record);
       next.status = 'queued';
       next.seq = this.seq++;

@@ -15,6 +15,10 @@ import { FencedError, FencedRedisEngine } from './fenced-journal.ts';
 import { compareIds, InboxReader, InboxWriter, type InboxEntry } from './inbox.ts';
 import { checkNodeId, partitionOfKey } from './keys.ts';
 import type { NodeInfo } from './membership.ts';
+import { CoordinatorElection } from './election.ts';
+import type { ClusterEffect, CoordinationCluster } from '../load/coordination.ts';
+import type { ProcessLoad } from '../load/sampler.ts';
+import type { CoordinatorMessage } from '../../actors/coordinator/messages.ts';
 import { PartitionOwnership, type PartitionOwner } from './ownership.ts';
 
 export interface ClusterOptions {
@@ -33,6 +37,8 @@ export interface ClusterOptions {
 }
 
 export type RemoteOp = 'get' | 'cancel';
+/** What one node can be asked about itself. */
+export type NodeOp = 'tree' | 'stats';
 
 /** What the runtime does for the cluster node. */
 export interface ClusterHost {
@@ -42,34 +48,57 @@ export interface ClusterHost {
   drop(partition: number): void;
   /** Enqueues payloads another node accepted for this partition; resolves once their entry is stored. */
   deliver(partition: number, payloads: readonly Payload[]): Promise<void>;
+  /** Takes in queued payloads another partition handed over (a coordinator's transfer); resolves once stored. */
+  takeOver(partition: number, from: number, records: readonly unknown[]): Promise<void>;
   /** Answers a lookup or cancel from the local partition, or undefined when it does not run here. */
   call(partition: number, op: RemoteOp, id: string): Promise<unknown> | undefined;
   /** Delivers a message to the local partition; false when it does not run here. */
   tell(partition: number, message: PartitionMessage): boolean;
+  /** Answers a question about this node (its actor tree, its pool and partitions). */
+  describe(op: NodeOp): unknown;
   /** Events another node's partitions published. */
   remoteEvents(events: readonly unknown[]): void;
+  /** For this node's coordination: a report or ledger change (when it leads), or an effect the leader chose. */
+  coordinate(message: CoordinationMail): void;
+  /** Sends the ledger entries of this node's partitions to the leader again (a new leader collects them). */
+  resendLedger(): void;
   report(what: string, error: unknown): void;
 }
 
+export type CoordinationMail = Extract<CoordinatorMessage, { type: 'report' | 'skipped' | 'unledger' }> | ClusterEffect;
+
+/** How long a node's reported process load counts for the leader, ms. */
+const LOAD_FRESH_MS = 3_000;
+/** How often the leader collects every node's ledger again (a message to an old leader may be lost), ms. */
+const LEDGER_SYNC_MS = 5_000;
+
 type Mail =
+  | { readonly k: 'coord'; readonly message: CoordinationMail }
+  | { readonly k: 'load'; readonly from: string; readonly load: ProcessLoad }
+  | { readonly k: 'ledger-sync' }
   /** `after`: the caller's last inbox entry for the partition, which the answer must reflect (read your writes). */
   | { readonly k: 'call'; readonly req: string; readonly from: string; readonly partition: number; readonly op: RemoteOp; readonly id: string; readonly after?: string }
+  | { readonly k: 'ask-node'; readonly req: string; readonly from: string; readonly op: NodeOp }
   | { readonly k: 'answer'; readonly req: string; readonly ok: boolean; readonly value?: unknown }
   | { readonly k: 'tell'; readonly partition: number; readonly message: PartitionMessage };
 
-/** The payloads of one submit round for a partition, as its inbox carries them. */
-interface InboxSubmit {
-  readonly payloads: readonly Payload[];
-}
+/**
+ * What a partition's inbox carries: the payloads of one submit round, or queued payloads another
+ * partition handed over (written with its journal entry, see FENCED_TRANSFER).
+ */
+type InboxMessage =
+  | { readonly payloads: readonly Payload[]; readonly transfer?: undefined }
+  | { readonly transfer: { readonly from: number; readonly records: readonly unknown[] }; readonly payloads?: undefined };
 
 export interface ClusterView {
   readonly node: string;
-  readonly leader: boolean;
+  /** The node whose coordinator decides for the cluster, if one is known. */
+  readonly leader: string | undefined;
   readonly nodes: readonly NodeInfo[];
   readonly owners: readonly PartitionOwner[];
 }
 
-export class ClusterNode {
+export class ClusterNode implements CoordinationCluster {
   readonly nodeId: string;
   readonly engine: FencedRedisEngine;
   readonly leaseTtlMs: number;
@@ -83,11 +112,19 @@ export class ClusterNode {
   private readonly acquiring = new Map<number, Promise<void>>();
   private readonly serving = new Set<number>();
   private readonly delivering = new Map<number, Promise<void>>();
+  private readonly owners = new Map<number, { node: string; until: number }>();
   private readonly calls = new Map<string, (answer: { ok: boolean; value?: unknown }) => void>();
   private callSeq = 0;
   /** The last inbox entry this node wrote, per partition. */
   private readonly lastSent = new Map<number, string>();
   private host: ClusterHost | undefined;
+  private election: CoordinatorElection | undefined;
+  /** The leader as last seen in Redis (refreshed every election round). */
+  private leaderId: string | undefined;
+  /** Messages for the leader while none is known. */
+  private forLeader: CoordinationMail[] = [];
+  private readonly loads = new Map<string, { load: ProcessLoad; at: number }>();
+  private leaderTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: ClusterOptions, private readonly partitions: number) {
     const problems = [];
@@ -155,16 +192,83 @@ export class ClusterNode {
       adminUrl: this.options.adminUrl,
       onError: onError('partition ownership'),
     });
+    const election = new CoordinatorElection({
+      client, keys, nodeId: this.nodeId, ttlMs: ttl, roundMs: Math.max(20, Math.floor(ttl / 4)), onError: onError('coordinator election'),
+    });
+    election.on('elected', () => {
+      this.leaderId = this.nodeId;
+      this.syncLedgers();
+    });
+    this.election = election;
     ownership.on('acquired', (p) => this.acquire(p));
     ownership.on('lost', (p, reason) => this.lose(p, reason));
     this.ownershipState = ownership;
     await this.bus.start();
     await this.inbox.start();
     await ownership.start();
+    election.start();
+    // Who leads, for the reports and ledger changes of the nodes that do not; a leader also collects
+    // the ledgers again now and then, since what was sent to a former leader is gone with it.
+    let sinceSync = 0;
+    this.leaderTimer = setInterval(() => {
+      void election.leader().then((holder) => {
+        this.leaderId = holder?.node;
+        if (holder && this.forLeader.length > 0) for (const message of this.forLeader.splice(0)) this.toLeader(message);
+      }, onError('coordinator election'));
+      sinceSync += ttl / 2;
+      if (this.leads() && sinceSync >= LEDGER_SYNC_MS) {
+        sinceSync = 0;
+        this.syncLedgers();
+      }
+    }, Math.max(20, Math.floor(ttl / 2)));
+    this.leaderTimer.unref();
+  }
+
+  leads(): boolean {
+    return this.election?.isLeader() === true;
+  }
+
+  /** The leader's node id as last seen (this node's own when it leads). */
+  leader(): string | undefined {
+    return this.leads() ? this.nodeId : this.leaderId;
+  }
+
+  toLeader(message: CoordinationMail): void {
+    const leader = this.leader();
+    if (leader === this.nodeId) this.host?.coordinate(message);
+    else if (leader !== undefined) this.bus?.send(leader, { k: 'coord', message } satisfies Mail);
+    else if (this.forLeader.length < 10_000) this.forLeader.push(message);
+  }
+
+  broadcast(effect: ClusterEffect): void {
+    void this.ownership.live().then((nodes) => {
+      for (const node of nodes) if (node.id !== this.nodeId) this.bus?.send(node.id, { k: 'coord', message: effect } satisfies Mail);
+    }, (error: unknown) => this.host?.report('cluster broadcast', error));
+  }
+
+  remoteLoads(): ProcessLoad[] {
+    const fresh = Date.now() - LOAD_FRESH_MS;
+    return [...this.loads.values()].filter((l) => l.at >= fresh).map((l) => l.load);
+  }
+
+  reportLoad(load: ProcessLoad): void {
+    const leader = this.leader();
+    if (leader !== undefined && leader !== this.nodeId) this.bus?.send(leader, { k: 'load', from: this.nodeId, load } satisfies Mail);
+  }
+
+  /** Every node (this one too) sends its partitions' ledger entries to this node, the new leader. */
+  private syncLedgers(): void {
+    this.host?.resendLedger();
+    void this.ownership.live().then((nodes) => {
+      for (const node of nodes) if (node.id !== this.nodeId) this.bus?.send(node.id, { k: 'ledger-sync' } satisfies Mail);
+    }, (error: unknown) => this.host?.report('ledger sync', error));
   }
 
   /** Leaves the cluster: with handover, every partition is handed over first (see PartitionSet.handOver). */
   async stop(options: { handover: boolean }): Promise<void> {
+    if (this.leaderTimer) clearInterval(this.leaderTimer);
+    if (options.handover) await this.election?.resign().catch((error: unknown) => this.host?.report('resigning as coordinator', error));
+    else await this.election?.stop();
     await this.ownershipState?.stop({ handover: options.handover });
     await Promise.all([...this.acquiring.values()]);
     await this.inbox?.stop();
@@ -176,17 +280,18 @@ export class ClusterNode {
   /** Hands payloads to the partition's owner through its inbox; resolves once Redis has them. */
   async send(partition: number, payloads: readonly Payload[]): Promise<void> {
     if (!this.writer) throw new TriageError('CLUSTER_NOT_STARTED', 'the cluster node has not started');
-    const submit: InboxSubmit = { payloads };
+    const submit: InboxMessage = { payloads };
     const [id] = await this.writer.send(partition, [submit]);
     const last = this.lastSent.get(partition);
     if (id && (!last || compareIds(id, last) > 0)) this.lastSent.set(partition, id);
   }
 
-  /** A message for a partition owned by another node (a coordinator's decision). */
+  /** A message for a partition owned by another node (a coordinator's decision, a report request). */
   async tell(partition: number, message: PartitionMessage): Promise<void> {
-    const owner = await this.ownership.holder(partition);
-    if (owner && owner.node !== this.nodeId) this.bus?.send(owner.node, { k: 'tell', partition, message } satisfies Mail);
-    else if (!this.host?.tell(partition, message)) this.host?.report('message for a partition no one serves', new Error(`partition ${partition}: ${message.type}`));
+    const owner = await this.ownerOf(partition);
+    if (owner && owner !== this.nodeId) this.bus?.send(owner, { k: 'tell', partition, message } satisfies Mail);
+    // A report request for a partition between owners is simply not answered: the round goes without it.
+    else if (!this.host?.tell(partition, message) && message.type !== 'report') this.host?.report('message for a partition no one serves', new Error(`partition ${partition}: ${message.type}`));
   }
 
   /**
@@ -201,7 +306,8 @@ export class ClusterNode {
         const local = this.serving.has(partition) ? this.caughtUp(partition, this.lastSent.get(partition)).then(() => this.host?.call(partition, op, id)) : undefined;
         if (local) return local;
       } else if (owner) {
-        const answer = await this.request(owner.node, partition, op, id, Math.min(2_000, Math.max(50, deadline - Date.now())));
+        const after = this.lastSent.get(partition);
+        const answer = await this.request(owner.node, (req) => ({ k: 'call', req, from: this.nodeId, partition, op, id, after }), Math.min(2_000, Math.max(50, deadline - Date.now())));
         if (answer.ok) return answer.value;
       }
       if (Date.now() >= deadline) {
@@ -211,6 +317,19 @@ export class ClusterNode {
     }
   }
 
+  /**
+   * The partition's lease holder, remembered for a quarter of the lease ttl: a coordinator round
+   * tells every partition something, and a stale answer only sends a message the old owner passes on.
+   */
+  private async ownerOf(partition: number): Promise<string | undefined> {
+    const known = this.owners.get(partition);
+    if (known && known.until > Date.now()) return known.node;
+    const holder = await this.ownership.holder(partition);
+    if (holder) this.owners.set(partition, { node: holder.node, until: Date.now() + this.leaseTtlMs / 4 });
+    else this.owners.delete(partition);
+    return holder?.node;
+  }
+
   /** Publishes an ending event to every other node. */
   publish(event: unknown): void {
     this.bus?.publish(event);
@@ -218,10 +337,18 @@ export class ClusterNode {
 
   async view(): Promise<ClusterView> {
     const [nodes, owners] = await Promise.all([this.ownership.live(), this.ownership.ownerView()]);
-    return { node: this.nodeId, leader: false, nodes, owners };
+    return { node: this.nodeId, leader: this.leader(), nodes, owners };
   }
 
-  private request(node: string, partition: number, op: RemoteOp, id: string, timeoutMs: number): Promise<{ ok: boolean; value?: unknown }> {
+  /** Asks node `node` about itself (its own answer when it is this node); rejects after `timeoutMs`. */
+  async askNode(node: string, op: NodeOp, timeoutMs = 2_000): Promise<unknown> {
+    if (node === this.nodeId) return this.host?.describe(op);
+    const answer = await this.request(node, (req) => ({ k: 'ask-node', req, from: this.nodeId, op }), timeoutMs);
+    if (!answer.ok) throw new TriageError('CLUSTER_UNREACHABLE', `node ${node} did not answer within ${timeoutMs} ms`);
+    return answer.value;
+  }
+
+  private request(node: string, build: (req: string) => Mail, timeoutMs: number): Promise<{ ok: boolean; value?: unknown }> {
     const req = `${this.nodeId}:${++this.callSeq}`;
     return new Promise((resolve) => {
       const timer = setTimeout(() => settle({ ok: false }), timeoutMs);
@@ -231,7 +358,7 @@ export class ClusterNode {
         resolve(answer);
       };
       this.calls.set(req, settle);
-      this.bus?.send(node, { k: 'call', req, from: this.nodeId, partition, op, id, after: this.lastSent.get(partition) } satisfies Mail);
+      this.bus?.send(node, build(req));
     });
   }
 
@@ -249,8 +376,26 @@ export class ClusterNode {
         );
         return;
       }
+      case 'ask-node': {
+        let value: unknown;
+        try {
+          value = this.host?.describe(mail.op);
+        } catch {
+          return this.bus?.send(mail.from, { k: 'answer', req: mail.req, ok: false } satisfies Mail);
+        }
+        return this.bus?.send(mail.from, { k: 'answer', req: mail.req, ok: true, value } satisfies Mail);
+      }
       case 'answer':
         this.calls.get(mail.req)?.({ ok: mail.ok, value: mail.value });
+        return;
+      case 'coord':
+        this.host?.coordinate(mail.message);
+        return;
+      case 'load':
+        this.loads.set(mail.from, { load: mail.load, at: Date.now() });
+        return;
+      case 'ledger-sync':
+        this.host?.resendLedger();
         return;
       case 'tell':
         if (!this.host?.tell(mail.partition, mail.message)) void this.tell(mail.partition, mail.message); // it moved on: pass it along
@@ -309,10 +454,22 @@ export class ClusterNode {
   }
 
   private onInbox(partition: number, entries: InboxEntry[]): Promise<void> {
-    const payloads = entries.flatMap((e) => (e.data as InboxSubmit).payloads ?? []);
     const task = (async () => {
-      if (!this.serving.has(partition) || !this.host) throw new Error(`partition ${partition} is not served here`);
-      await this.host.deliver(partition, payloads);
+      const host = this.host;
+      if (!this.serving.has(partition) || !host) throw new Error(`partition ${partition} is not served here`);
+      // In order: runs of submits in one enqueue each, transfers one by one.
+      let payloads: Payload[] = [];
+      for (const { data } of entries) {
+        const message = data as InboxMessage;
+        if (message.payloads) {
+          payloads.push(...message.payloads);
+          continue;
+        }
+        if (payloads.length > 0) await host.deliver(partition, payloads);
+        payloads = [];
+        if (message.transfer) await host.takeOver(partition, message.transfer.from, message.transfer.records);
+      }
+      if (payloads.length > 0) await host.deliver(partition, payloads);
       await this.inbox?.ack(partition, entries.at(-1)!.id);
     })();
     const tracked = task.catch(() => {});

@@ -7,11 +7,30 @@
  */
 import type { Redis } from 'ioredis';
 import { TriageError } from '../errors.ts';
-import type { JournalEntry, PersistenceEngine, Snapshot } from '../persistence/engine.ts';
+import type { JournalEntry, OutboxMessage, PersistenceEngine, Snapshot } from '../persistence/engine.ts';
 import { appendArgsByKey, type RedisEngine } from '../persistence/redis.ts';
 import { APPEND, TAKE_SNAPSHOT, TAKE_SNAPSHOT_STORED } from '../persistence/scripts.ts';
 import { clusterKeys, partitionOfKey, type ClusterKeys } from './keys.ts';
-import { FENCED_APPEND, FENCED_ERROR, FENCED_TAKE_SNAPSHOT } from './scripts.ts';
+import { FENCED_APPEND, FENCED_ERROR, FENCED_TAKE_SNAPSHOT, FENCED_TRANSFER } from './scripts.ts';
+
+type Run = { readonly outbox?: undefined; readonly entries: JournalEntry[] } | { readonly outbox: readonly OutboxMessage[]; readonly entry: JournalEntry };
+
+/** One key's entries in order, split where an entry carries an outbox. */
+function runsOf(entries: readonly JournalEntry[]): Run[] {
+  const runs: Run[] = [];
+  let plain: JournalEntry[] = [];
+  for (const entry of entries) {
+    if (!entry.outbox?.length) {
+      plain.push(entry);
+      continue;
+    }
+    if (plain.length > 0) runs.push({ entries: plain });
+    plain = [];
+    runs.push({ outbox: entry.outbox, entry });
+  }
+  if (plain.length > 0) runs.push({ entries: plain });
+  return runs;
+}
 
 /** A write for a partition whose lease has passed to a newer token; nothing of it was stored. */
 export class FencedError extends TriageError {
@@ -42,6 +61,7 @@ type FencedRedis = Redis & {
 type FencedPipeline = ReturnType<Redis['pipeline']> & {
   triageClusterAppend(journalKey: string, snapshotKey: string, ...seqAndBodies: string[]): unknown;
   triageFencedAppend(journalKey: string, leaseKey: string, snapshotKey: string, token: string, ...seqAndBodies: string[]): unknown;
+  triageFencedTransfer(journalKey: string, leaseKey: string, snapshotKey: string, inboxKey: string, token: string, message: string, seq: string, body: string): unknown;
 };
 
 export class FencedRedisEngine implements PersistenceEngine {
@@ -61,6 +81,7 @@ export class FencedRedisEngine implements PersistenceEngine {
     client.defineCommand('triageClusterTakeSnapshot', { numberOfKeys: 2, lua: TAKE_SNAPSHOT });
     client.defineCommand('triageFencedAppend', { numberOfKeys: 3, lua: FENCED_APPEND });
     client.defineCommand('triageFencedTakeSnapshot', { numberOfKeys: 3, lua: FENCED_TAKE_SNAPSHOT });
+    client.defineCommand('triageFencedTransfer', { numberOfKeys: 4, lua: FENCED_TRANSFER });
     this.client = client as FencedRedis;
   }
 
@@ -84,18 +105,37 @@ export class FencedRedisEngine implements PersistenceEngine {
 
   async persist(entries: readonly JournalEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    const byKey = appendArgsByKey(entries);
+    const byKey = new Map<string, JournalEntry[]>();
+    for (const entry of entries) {
+      const list = byKey.get(entry.key);
+      if (list) list.push(entry);
+      else byKey.set(entry.key, [entry]);
+    }
     // Refused before anything is sent, so a batch for an unowned partition stores nothing at all.
     for (const key of byKey.keys()) this.fenceFor(key);
     const pipeline = this.client.pipeline() as FencedPipeline;
     const partitions: (number | undefined)[] = [];
-    for (const [key, args] of byKey) {
+    for (const [key, list] of byKey) {
       const fence = this.fenceFor(key);
       const journal = this.keys.persistence.journal(key);
       const snapshot = this.keys.persistence.snapshot(key);
-      if (fence) pipeline.triageFencedAppend(journal, this.keys.partitionLease(fence.partition).lease, snapshot, String(fence.token), ...args);
-      else pipeline.triageClusterAppend(journal, snapshot, ...args);
-      partitions.push(fence?.partition);
+      // A key's entries go in order: runs of plain entries in one append each, and an entry that
+      // hands payloads to another partition in a transfer of its own (journal entry + inbox message).
+      for (const run of runsOf(list)) {
+        if (run.outbox) {
+          if (!fence) throw new Error(`journal entry ${key}#${run.entry.seq} hands payloads to another partition, but ${key} is not a fenced partition`);
+          for (const message of run.outbox) {
+            pipeline.triageFencedTransfer(journal, this.keys.partitionLease(fence.partition).lease, snapshot, this.keys.inbox(message.partition),
+              String(fence.token), JSON.stringify(message.data), String(run.entry.seq), JSON.stringify(run.entry.data));
+            partitions.push(fence.partition);
+          }
+          continue;
+        }
+        const args = appendArgsByKey(run.entries).get(key) ?? [];
+        if (fence) pipeline.triageFencedAppend(journal, this.keys.partitionLease(fence.partition).lease, snapshot, String(fence.token), ...args);
+        else pipeline.triageClusterAppend(journal, snapshot, ...args);
+        partitions.push(fence?.partition);
+      }
     }
     const results = (await pipeline.exec()) ?? [];
     const errors = results.flatMap(([error], i) => (error ? [this.translate(error, partitions[i])] : []));

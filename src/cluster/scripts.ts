@@ -86,6 +86,23 @@ if stored ~= ARGV[1] then return redis.error_reply('${FENCED_ERROR} ' .. (stored
 ${appendLua('KEYS[1]', 'KEYS[3]', 2)}`;
 
 /**
+ * fencedTransfer — one journal entry of a partition and one message to another partition's inbox,
+ * in one atomic step: payloads a partition hands to a partition on another node are either still
+ * its own (nothing written) or journalled as moved and waiting in the target's inbox.
+ *   KEYS[1] journal stream, KEYS[2] lease hash, KEYS[3] snapshot hash (as fencedAppend)
+ *   KEYS[4] the target partition's inbox stream
+ *   ARGV[1] fencing token of the writer
+ *   ARGV[2] the inbox message (JSON, field `d`)
+ *   ARGV[3] seq, ARGV[4] body of the journal entry
+ * Returns 1 when appended (and the message added), 0 when the entry was stored already (a retried
+ * batch: its message was added with it, so it is not added again). Errors as fencedAppend.
+ */
+export const FENCED_TRANSFER = `
+local stored = redis.call('HGET', KEYS[2], 'token')
+if stored ~= ARGV[1] then return redis.error_reply('${FENCED_ERROR} ' .. (stored or '0') .. ' ' .. ARGV[1]) end
+${appendLua('KEYS[1]', 'KEYS[3]', 3, "if appended > 0 then redis.call('XADD', KEYS[4], '*', 'd', ARGV[2]) end")}`;
+
+/**
  * fencedTakeSnapshot — `takeSnapshot` of src/persistence/scripts.ts behind the same lease check.
  *   KEYS[1] snapshot hash: field `seq` (number), field `body` (JSON {version, data})
  *   KEYS[2] journal stream (entry ids are `<seq>-1`)

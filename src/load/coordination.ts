@@ -22,7 +22,9 @@ import type { ExecutionPool } from '../execution/pool.ts';
 import type { CompiledOptions } from '../options.ts';
 import type { Payload } from '../payload.ts';
 import type { BoostRule } from './options.ts';
-import { ScriptedLoadSampler, systemLoadSampler, type LoadSampler } from './sampler.ts';
+import { ScriptedLoadSampler, systemLoadSampler, type LoadSampler, type ProcessLoad } from './sampler.ts';
+import { clusterSampler } from './cluster-sampler.ts';
+import type { CoordinatorEffect, CoordinatorMessage } from '../../actors/coordinator/messages.ts';
 import { backgroundTimer } from './timers.ts';
 import { coordinatorSource } from './admin-source.ts';
 import type { CoordinatorSource } from '../admin/sources.ts';
@@ -42,9 +44,25 @@ export interface CoordinationHost {
   readonly sampler: LoadSampler;
   dispatch(partition: number, message: PartitionMessage): void;
   partitionStates(): readonly PartitionState[];
-  /** The partitions running in this process, when not all of them (a cluster node). */
-  partitions?(): readonly number[];
+  /** Set on a cluster node: one elected coordinator decides for every partition, wherever it runs. */
+  readonly cluster?: CoordinationCluster;
 }
+
+/** What coordination needs from a cluster node. */
+export interface CoordinationCluster {
+  /** This node's coordinator is the elected one. */
+  leads(): boolean;
+  /** A partition's report or ledger change, for the elected coordinator on another node. */
+  toLeader(message: Extract<CoordinatorMessage, { type: 'report' | 'skipped' | 'unledger' }>): void;
+  /** Pool size, low throttle or level the elected coordinator chose, for every other node. */
+  broadcast(effect: ClusterEffect): void;
+  /** The process load of the other nodes, as they last reported it (fresh reports only). */
+  remoteLoads(): readonly ProcessLoad[];
+  /** This node's process load, for the elected coordinator (sent on each round this node skips). */
+  reportLoad(load: ProcessLoad): void;
+}
+
+export type ClusterEffect = Extract<CoordinatorEffect, { kind: 'resize' | 'throttle' | 'level' }>;
 
 /** The sampler a runtime uses: the injected one, else the real process with the system clock, else an idle process. */
 export function chooseSampler(options: CompiledOptions): LoadSampler {
@@ -74,13 +92,16 @@ export class Coordination {
           system,
           env: { options: coordinator, pool: options.coordination.pool, runtime: options, partitions: options.partitions },
           clock: options.clock,
-          sampler: host.sampler,
+          sampler: host.cluster ? clusterSampler(host.sampler, host.cluster) : host.sampler,
           pool,
           complexity: this.complexity,
           sendPartition: (partition, message) => host.dispatch(partition, message),
           onDecision: (decision) => host.events.emitSystem('coordinator.decision', decision),
-          partitions: host.partitions && (() => host.partitions!()),
-          busy: () => host.partitionStates().some((s) => s.running > 0 || s.retrying > 0 || s.depth.critical + s.depth.high + s.depth.medium + s.depth.low > 0),
+          active: host.cluster && (() => host.cluster!.leads()),
+          broadcast: host.cluster && ((effect) => host.cluster!.broadcast(effect)),
+          follow: host.cluster && ((load) => host.cluster!.reportLoad(load)),
+          // The elected coordinator keeps its rounds while it leads: the work may all be on other nodes.
+          busy: () => host.cluster?.leads() === true || host.partitionStates().some((s) => s.running > 0 || s.retrying > 0 || s.depth.critical + s.depth.high + s.depth.medium + s.depth.low > 0),
         })
       : undefined;
     const analyzer = this.complexity;
@@ -93,10 +114,17 @@ export class Coordination {
         }
       : undefined;
     const { coordinator: handle } = this;
+    const { cluster } = host;
+    // On a cluster node that does not lead, reports and ledger changes go to the node that does.
+    const remote = () => handle !== undefined && cluster !== undefined && !cluster.leads();
     this.partitionWiring = {
-      report: (load) => handle?.report(load),
-      ledger: (entries) => (handle ? handle.send({ type: 'skipped', entries }) : this.rescheduleWithoutLedger(entries)),
-      unledger: (ledgerIds) => handle?.send({ type: 'unledger', ledgerIds }),
+      report: (load) => (remote() ? cluster!.toLeader({ type: 'report', round: 0, load }) : handle?.report(load)),
+      ledger: (entries) => {
+        if (remote()) cluster!.toLeader({ type: 'skipped', entries });
+        else if (handle) handle.send({ type: 'skipped', entries });
+        else this.rescheduleWithoutLedger(entries);
+      },
+      unledger: (ledgerIds) => (remote() ? cluster!.toLeader({ type: 'unledger', ledgerIds }) : handle?.send({ type: 'unledger', ledgerIds })),
       forward: (to, message) => host.dispatch(to, message),
     };
   }
@@ -135,6 +163,23 @@ export class Coordination {
       }
     }
     if (entries.length > 0) this.partitionWiring.ledger(entries);
+  }
+
+  /**
+   * From another node of the cluster: a report or ledger change for this (elected) coordinator,
+   * or an effect the elected one chose on another node.
+   */
+  fromCluster(message: Extract<CoordinatorMessage, { type: 'report' | 'skipped' | 'unledger' }> | ClusterEffect): void {
+    const handle = this.coordinator;
+    if ('kind' in message) {
+      if (message.kind === 'resize') this.host.pool.resize(message.size);
+      else if (message.kind === 'throttle') this.host.pool.setLowThrottle(message.perSecond);
+      else this.complexity?.setLevel(message.level);
+      return;
+    }
+    if (!handle) return;
+    if (message.type === 'report') handle.report(message.load);
+    else handle.send(message);
   }
 
   /** Resolves once the coordinator has handled every message sent so far. */

@@ -1,8 +1,9 @@
 /**
  * Prometheus metrics of one runtime, on a registry of its own (two runtimes in one process never
- * collide; each series carries `runtime="<name>"`). Gauges and counters are read at scrape time —
- * queue gauges from `runtime.stats()`, counters from the recorder's plain arrays — so a payload's
- * path pays no prom-client work; only the two histograms are observed as attempts start and end.
+ * collide; each series carries `runtime="<name>"`, and `node="<id>"` on a cluster node). Gauges and
+ * counters are read at scrape time — queue gauges from `runtime.stats()`, counters from the
+ * recorder's plain arrays — so a payload's path pays no prom-client work; only the two histograms
+ * are observed as attempts start and end.
  *
  * Label cardinality is bounded by configuration, never by traffic: tier (4), handler type (what is
  * registered), partition (at most `maxPartitionLabels`), client only when asked for and capped.
@@ -39,6 +40,11 @@ export const LOAD_LEVEL_VALUE: Readonly<Record<LoadLevel, number>> = { normal: 0
 /** What the metrics read from their runtime. */
 export interface MetricsHost {
   readonly name: string;
+  /**
+   * The cluster node id, undefined when embedded. Read when scraping: the metrics may be created
+   * before the runtime has joined its cluster.
+   */
+  nodeId?(): string | undefined;
   readonly events: EventHub;
   stats(): RuntimeStats;
   tree(): ActorInfo[];
@@ -91,10 +97,12 @@ export class RuntimeMetrics {
   private readonly options: Required<MetricsOptions>;
   private readonly recorder: MetricsRecorder;
   private cached: RuntimeStats | undefined;
+  /** The node id the registry's default labels carry; null before they are first set. */
+  private labelledNode: string | undefined | null = null;
 
   constructor(private readonly host: MetricsHost, options: MetricsOptions = {}) {
     this.options = compileMetricsOptions(options);
-    this.registry.setDefaultLabels({ runtime: host.name });
+    this.labelSeries();
     const registers = [this.registry];
     const waits = new Histogram({ name: 'triage_wait_seconds', help: 'Time from ready to started, per attempt', labelNames: ['tier'], buckets: WAIT_BUCKETS, registers });
     const runs = new Histogram({ name: 'triage_run_seconds', help: 'Time from started to finished, per attempt', labelNames: ['tier'], buckets: RUN_BUCKETS, registers });
@@ -126,9 +134,18 @@ export class RuntimeMetrics {
 
   /** The text exposition: this runtime's metrics, then the process's. */
   async exposition(): Promise<{ contentType: string; body: string }> {
+    this.labelSeries();
     let body = await this.registry.metrics();
     if (this.options.processMetrics) body += `\n${await processRegistry().metrics()}`;
     return { contentType: this.registry.contentType, body };
+  }
+
+  /** Default labels apply when the registry renders, so a node id known only later still labels every series. */
+  private labelSeries(): void {
+    const node = this.host.nodeId?.();
+    if (node === this.labelledNode) return;
+    this.registry.setDefaultLabels(node === undefined ? { runtime: this.host.name } : { runtime: this.host.name, node });
+    this.labelledNode = node;
   }
 
   /** Stops counting (the runtime stopped); the registry still answers with the last values. */

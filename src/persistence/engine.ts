@@ -9,6 +9,16 @@ export interface JournalEntry<T = unknown> {
   readonly key: string;
   readonly seq: number;
   readonly data: T;
+  /**
+   * Messages for other partitions' inboxes, stored in the same atomic step as the entry (payloads a
+   * partition hands to one on another node). Only a clustered runtime's engine takes them.
+   */
+  readonly outbox?: readonly OutboxMessage[];
+}
+
+export interface OutboxMessage {
+  readonly partition: number;
+  readonly data: unknown;
 }
 
 /** The actor's whole state as of journal entry `seq` (entries ≤ seq are no longer needed). */

@@ -56,7 +56,7 @@ end
  * The body of `append`, shared with the fenced append of a cluster: where the journal and the
  * snapshot hash are, and at which ARGV index the seq/body pairs start.
  */
-export function appendLua(journal: string, snapshot: string, firstArg: number): string {
+export function appendLua(journal: string, snapshot: string, firstArg: number, afterAppend = ''): string {
   return `
 ${LAST_SEQ_LUA}
 local function gapAfter(last)
@@ -82,6 +82,7 @@ for i = ${firstArg}, #ARGV, 2 do
   end
 end
 if appended > 0 then redis.call('HSET', ${snapshot}, 'last', last) end
+${afterAppend}
 return appended
 `;
 }

@@ -4,7 +4,7 @@
  * another node's partitions publish events.
  */
 import type { PartitionMessage } from '../../actors/partition/messages.ts';
-import type { PartitionState } from '../../actors/partition/state.ts';
+import type { PayloadRecord } from '../../actors/partition/state.ts';
 import type { ClusterHost } from '../cluster/cluster-node.ts';
 import type { PayloadEvent } from '../events.ts';
 import type { Logger } from '../execution/handlers.ts';
@@ -19,24 +19,14 @@ export interface ClusterHostDeps {
   readonly handoverTimeoutMs: number;
   /** An event of another node's partition, delivered here as if local (listeners, waiters, dependents, workflows). */
   deliverEvent(event: PayloadEvent): void;
+  /** This node's actor tree and stats, for the cluster view. */
+  describe(op: 'tree' | 'stats'): unknown;
   /** Counts what a recovered partition brought back. */
   recovered(counts: { records: number; rerun: number; deferred: number }): void;
 }
 
-/** The partition's payloads waiting in the ledger: this node's coordinator stops tracking them when it goes. */
-function ledgerIdsOf(state: PartitionState): string[] {
-  const ids: string[] = [];
-  for (const record of state.records.values()) if (record.status === 'deferred' && record.ledgerId !== undefined) ids.push(record.ledgerId);
-  return ids;
-}
-
 export function clusterHost(deps: ClusterHostDeps): ClusterHost {
   const { partitions, coordination, logger } = deps;
-  const forget = (partition: number) => {
-    const state = partitions.get(partition)?.state();
-    const ids = state ? ledgerIdsOf(state) : [];
-    if (ids.length > 0) coordination.partitionWiring.unledger(ids);
-  };
   return {
     async acquire(partition) {
       const recovered = partitions.spawn(await partitions.load(partition));
@@ -44,14 +34,9 @@ export function clusterHost(deps: ClusterHostDeps): ClusterHost {
       if (recovered.rerun > 0) logger.warn('payloads that were running at the partition\'s last owner run again', { partition, rerun: recovered.rerun });
       coordination.recoverLedger([partitions.get(partition)!.state()]);
     },
-    async handOver(partition) {
-      forget(partition);
-      await partitions.handOver(partition, deps.handoverTimeoutMs);
-    },
-    drop(partition) {
-      forget(partition);
-      partitions.drop(partition);
-    },
+    // The ledger is the elected coordinator's, for the whole cluster: a partition that moves keeps its entries.
+    handOver: (partition) => partitions.handOver(partition, deps.handoverTimeoutMs),
+    drop: (partition) => partitions.drop(partition),
     deliver(partition, payloads: readonly Payload[]) {
       const handle = partitions.get(partition);
       if (!handle) return Promise.reject(new Error(`partition ${partition} is not served here`));
@@ -75,6 +60,12 @@ export function clusterHost(deps: ClusterHostDeps): ClusterHost {
         });
       });
     },
+    async takeOver(partition, from, records) {
+      const handle = partitions.get(partition);
+      if (!handle) throw new Error(`partition ${partition} is not served here`);
+      handle.ref.dispatch({ type: 'transfer-in', from, records: records as PayloadRecord[] });
+      await handle.settled();
+    },
     call(partition, op, id) {
       const handle = partitions.get(partition);
       if (!handle) return undefined;
@@ -86,6 +77,9 @@ export function clusterHost(deps: ClusterHostDeps): ClusterHost {
       handle.ref.dispatch(message);
       return true;
     },
+    describe: (op) => deps.describe(op),
+    coordinate: (message) => coordination.fromCluster(message),
+    resendLedger: () => coordination.recoverLedger(partitions.states()),
     remoteEvents(events) {
       for (const event of events) deps.deliverEvent(event as PayloadEvent);
     },

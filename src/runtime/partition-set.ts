@@ -15,6 +15,8 @@ export interface PartitionSetOptions {
   readonly system: ActorSystem;
   readonly pool: ExecutionPool;
   readonly durability: Durability;
+  /** In a cluster: whether a partition runs on another node (it is not here). */
+  readonly remote?: (partition: number) => boolean;
   /** Everything a partition is spawned with besides its index, state and durability. */
   readonly wiring: Omit<PartitionWiring, 'index' | 'initialState' | 'durability' | 'system' | 'pool'>;
 }
@@ -76,6 +78,7 @@ export class PartitionSet {
         snapshotEvery: durability.snapshotEvery,
         snapshot: (k, seq, version, data) => durability.snapshot(k, seq, version, data),
         snapshotNow: (k, seq, version, data) => durability.store(k, seq, version, data),
+        ...(this.options.remote ? { remote: this.options.remote } : {}),
       },
     });
     this.handles[index] = handle;
@@ -99,7 +102,7 @@ export class PartitionSet {
     if (running.running > 0) {
       for (const record of running.records.values()) if (record.status === 'running') this.options.pool.abort(record.id, 'partition handed over');
     }
-    await handle.whenStored();
+    await handle.settled();
     await this.options.durability.writer.whenFlushed();
     await handle.snapshotNow();
     this.remove(index);
