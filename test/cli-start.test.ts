@@ -37,6 +37,11 @@ describe('triage start: bad usage and configuration exit 2, failures exit 1', ()
       [['--concurrency', 'many'], /--concurrency must be a whole number/],
       [['--redis', 'http://localhost'], /--redis must be a redis:\/\/ or rediss:\/\/ URL/],
       [['--redis-prefix', 'x'], /--redis-prefix goes with --redis/],
+      [['--cluster'], /--cluster needs --redis \(the Redis every node shares\)/],
+      [['--node-id', 'n1'], /--node-id and --lease-ttl go with --cluster/],
+      [['--redis', 'redis://db:6379', '--lease-ttl', '2000'], /--node-id and --lease-ttl go with --cluster/],
+      [['--cluster', '--redis', 'redis://db:6379', '--node-id', 'node 1'], /--node-id must be letters, digits, \. : _ -, got "node 1"/],
+      [['--cluster', '--redis', 'redis://db:6379', '--lease-ttl', '50'], /--lease-ttl must be a whole number between 100 and 3600000, got "50"/],
       [['--workflows', '/nonexistent/folder'], /--workflows \/nonexistent\/folder is not a folder/],
       [['--token-file', '/nonexistent/token'], /cannot read --token-file \/nonexistent\/token: ENOENT/],
       [['stray'], /Unexpected argument 'stray'/],
@@ -57,6 +62,18 @@ describe('triage start: bad usage and configuration exit 2, failures exit 1', ()
     const defaults = parseStartArgs([], {}, tmpdir());
     assert.deepEqual([defaults.port, defaults.host, defaults.token, defaults.runtime.redis, defaults.workflows], [7070, '127.0.0.1', undefined, undefined, undefined]);
     assert.equal(parseStartArgs(['--demo'], {}, tmpdir()).runtime.concurrency, 8);
+  });
+
+  test('--cluster makes the runtime a cluster node on the Redis (and prefix) given, with its node id and lease ttl', () => {
+    const full = parseStartArgs(['--cluster', '--redis', 'redis://db:6379', '--redis-prefix', 'p1', '--node-id', 'node-1', '--lease-ttl', '2000'], {}, tmpdir());
+    assert.deepEqual(full.runtime, { cluster: { redis: { url: 'redis://db:6379', prefix: 'p1' }, nodeId: 'node-1', leaseTtlMs: 2000 } });
+    // Without the optional flags the cluster's defaults apply (node id <host>-<pid>, 5 s leases).
+    assert.deepEqual(parseStartArgs(['--cluster', '--redis', 'redis://db:6379'], {}, tmpdir()).runtime, { cluster: { redis: { url: 'redis://db:6379' } } });
+    const env = { TRIAGE_REDIS_URL: 'redis://db:6379', TRIAGE_REDIS_PREFIX: 'p2', TRIAGE_NODE_ID: 'env-node' };
+    assert.deepEqual(parseStartArgs(['--cluster'], env, tmpdir()).runtime, { cluster: { redis: { url: 'redis://db:6379', prefix: 'p2' }, nodeId: 'env-node' } });
+    assert.equal(parseStartArgs(['--cluster', '--node-id', 'flag-node'], env, tmpdir()).runtime.cluster?.nodeId, 'flag-node');
+    // Without --cluster the same Redis is this runtime's own store.
+    assert.deepEqual(parseStartArgs([], env, tmpdir()).runtime, { redis: { url: 'redis://db:6379', prefix: 'p2' } });
   });
 
   test('a public address without a token refuses to start (exit 2)', async () => {
@@ -168,6 +185,28 @@ describe('triage start as a process', () => {
       assert.deepEqual(ready.checks.find((c) => c.name === 'store'), { name: 'store', ok: true, detail: 'durable store available' });
       triage.child.kill('SIGINT');
       assert.equal((await within('exit after SIGINT', triage.exited)).code, 0, triage.stderr());
+    } finally {
+      triage.kill();
+      await dropPrefix(prefix);
+    }
+  });
+
+  test('--cluster joins as the named node, serves every partition alone, shows it at /api/cluster, and stops on SIGTERM', async () => {
+    const prefix = freshPrefix('cli-cluster');
+    const triage = spawnTriage(['start', '--port', '0', '--partitions', '4', '--cluster', '--redis', REDIS_URL, '--redis-prefix', prefix, '--node-id', 'cli-node', '--lease-ttl', '1000']);
+    try {
+      const [, url] = await triage.waitFor(/admin page (http:\/\/127\.0\.0\.1:\d+\/)\n/);
+      assert.match(triage.stdout(), /\(4 partitions, \d+ slots, node cli-node of the cluster on redis:\/\/[^)]+\)/);
+      const view = await eventually('the node to own every partition', async () => {
+        const json = (await (await fetch(new URL('api/cluster', url))).json()) as { node: string; nodes: Array<{ id: string }>; owners: Array<{ partition: number; node: string }> };
+        return json.owners.length === 4 ? json : undefined;
+      });
+      assert.equal(view.node, 'cli-node');
+      assert.deepEqual(view.nodes.map((n) => n.id), ['cli-node']);
+      assert.deepEqual(view.owners.map((o) => [o.partition, o.node]), [[0, 'cli-node'], [1, 'cli-node'], [2, 'cli-node'], [3, 'cli-node']]);
+      assert.match(await (await fetch(new URL('metrics', url))).text(), /^triage_pool_slots\{runtime="[^"]+",node="cli-node"\} \d+$/m);
+      triage.child.kill('SIGTERM');
+      assert.equal((await within('exit after SIGTERM', triage.exited)).code, 0, triage.stderr());
     } finally {
       triage.kill();
       await dropPrefix(prefix);

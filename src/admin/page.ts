@@ -31,6 +31,10 @@ export function renderPage({ name, nonce, refreshMs }: PageOptions): string {
   <span id="updated" class="muted">connecting…</span>
 </header>
 <main>
+  <section class="wide" id="cluster-section" hidden><h2>Cluster <small class="muted" id="cluster-summary"></small></h2>
+    <table id="cluster"><thead><tr><th>node</th><th>partitions</th><th>owned</th><th>pid</th><th>up</th><th>admin</th></tr></thead><tbody></tbody></table>
+    <p id="cluster-unowned" class="muted"></p>
+    <div id="cluster-trees" class="trees"></div></section>
   <section class="wide"><h2>Queues <small class="muted">per partition and tier: depth (oldest wait)</small></h2>
     <table id="queues"><thead><tr><th>partition</th><th>critical</th><th>high</th><th>medium</th><th>low</th><th>running</th><th>delayed</th><th>done</th></tr></thead><tbody></tbody></table>
     <p id="idle" class="muted"></p></section>
@@ -68,6 +72,8 @@ body[data-state="error"] #updated { color: #feb2b2; }
 .muted { color: #8a93a6; font-weight: normal; } header .muted { color: #aab3c5; }
 .tree, .tree ul { list-style: none; padding-left: 1rem; margin: 0; } .tree li { margin: .15rem 0; }
 .kind { color: #5a67d8; } .list { padding-left: 1.2rem; margin: 0; }
+tr.self td:first-child { font-weight: bold; } .error { color: #c53030; }
+.trees { display: grid; grid-template-columns: repeat(auto-fill, minmax(22rem, 1fr)); gap: .4rem 1.2rem; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: .1rem .8rem; margin: 0; } dt { color: #8a93a6; }
 `;
 
@@ -136,6 +142,55 @@ function treeNode(node) {
   if (node.children.length) item.append(el('ul', {}, ...node.children.map(treeNode)));
   return item;
 }
+function ranges(numbers) {
+  const parts = [];
+  for (let i = 0; i < numbers.length; i++) {
+    let j = i;
+    while (j + 1 < numbers.length && numbers[j + 1] === numbers[j] + 1) j++;
+    parts.push(j === i ? String(numbers[i]) : numbers[i] + '–' + numbers[j]);
+    i = j;
+  }
+  return parts.join(', ');
+}
+function nodeTree(id, tree) {
+  const box = el('div', { 'data-node': id }, el('h3', {}, id, ' ', el('small', { class: 'muted' }, Array.isArray(tree) ? tree.length + ' actors' : 'no answer')));
+  if (!Array.isArray(tree)) box.append(el('p', { class: 'error' }, tree.error));
+  else box.append(el('ul', { class: 'tree' }, ...tree.map((a) => el('li', { 'data-path': a.path },
+    el('b', {}, a.path.split('/').pop()), ' ', el('span', { class: 'kind' }, a.kind), ' · mailbox ' + a.mailbox + ' ',
+    el('span', { class: 'muted' }, summaryText(a.summary))))));
+  return box;
+}
+function renderCluster(view) {
+  $('cluster-section').hidden = !view.clustered;
+  if (!view.clustered) return;
+  if (view.unavailable) {
+    // Stale rows would claim an ownership that may have moved on.
+    $('cluster-summary').textContent = 'unavailable: ' + view.unavailable;
+    fill($('cluster').tBodies[0], []);
+    $('cluster-unowned').textContent = '';
+    $('cluster-trees').replaceChildren();
+    return;
+  }
+  const owned = new Map(view.nodes.map((n) => [n.id, []]));
+  for (const o of view.owners) {
+    if (!owned.has(o.node)) owned.set(o.node, []); // a lease outliving its node, until it expires
+    owned.get(o.node).push(o.partition);
+  }
+  const infoOf = new Map(view.nodes.map((n) => [n.id, n]));
+  fill($('cluster').tBodies[0], [...owned].map(([id, partitions]) => {
+    const info = infoOf.get(id);
+    const admin = info && /^https?:\/\//.test(info.adminUrl || '') ? el('a', { href: info.adminUrl }, info.adminUrl) : '—';
+    return el('tr', { 'data-node': id, class: id === view.node ? 'self' : '' },
+      el('td', {}, id + (id === view.node ? ' (this node)' : '') + (id === view.leader ? ' · leader' : '')), el('td', { 'data-col': 'partitions' }, ranges(partitions) || '—'),
+      el('td', { class: 'num', 'data-col': 'owned' }, partitions.length), el('td', { class: 'num' }, info ? info.pid : '—'),
+      el('td', {}, info ? ms(Math.max(0, Date.now() - info.startedAt)) : 'gone'), el('td', {}, admin));
+  }));
+  const leased = new Set(view.owners.map((o) => o.partition));
+  const unowned = Array.from({ length: view.partitions }, (_, p) => p).filter((p) => !leased.has(p));
+  $('cluster-unowned').textContent = unowned.length ? 'no owner (moving): ' + ranges(unowned) : '';
+  $('cluster-summary').textContent = view.nodes.length + ' node' + (view.nodes.length === 1 ? '' : 's') + ' · ' + leased.size + '/' + view.partitions + ' partitions leased' + (view.leader ? ' · leader ' + view.leader : ' · no leader yet');
+  $('cluster-trees').replaceChildren(...Object.entries(view.trees).map(([id, tree]) => nodeTree(id, tree)));
+}
 function renderLoad(load, ledger, workflows) {
   $('load').textContent = 'load ' + load.level + (load.pinned ? ' (pinned)' : '');
   $('load').dataset.level = load.level;
@@ -152,12 +207,15 @@ function renderLoad(load, ledger, workflows) {
 }
 async function refresh() {
   try {
+    // The cluster view reads Redis and asks every node: its failure shows in its section, not as a disconnect.
+    const cluster = getJson('/api/cluster').catch((error) => ({ clustered: true, unavailable: error.message }));
     const [tree, partitions, running, load, ledger, workflows] = await Promise.all(
       ['/api/tree', '/api/partitions', '/api/running?limit=50', '/api/load', '/api/ledger?limit=50', '/api/workflows?limit=20'].map(getJson));
     renderQueues(partitions);
     renderRunning(running);
     $('tree').replaceChildren(treeNode(tree.root));
     renderLoad(load, ledger, workflows);
+    renderCluster(await cluster);
     $('updated').textContent = 'updated ' + new Date().toLocaleTimeString();
     document.body.dataset.state = 'live';
   } catch (error) {

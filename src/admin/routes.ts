@@ -93,7 +93,7 @@ function page(ctx: RouteContext): Reply {
 }
 
 export const ROUTES: readonly Route[] = [
-  route('GET', '/', 'the admin page: actor tree, queues, running payloads, load and ledger, refreshing live', page, { query: ['refresh'] }),
+  route('GET', '/', 'the admin page: cluster nodes, actor tree, queues, running payloads, load and ledger, refreshing live', page, { query: ['refresh'] }),
   route('GET', '/api', 'this list of endpoints', () => ok({ endpoints: ROUTES.map(({ method, path, action, query, doc }) => ({ method, path, action, query, doc })) })),
   route('GET', '/api/tree', 'the live actor tree: path, kind, mailbox length and state summary of every actor', (ctx) => ok(ctx.sources.tree())),
   route('GET', '/api/partitions', 'the execution pool and every partition: depth and oldest wait per tier, running, delayed, totals', (ctx) => ok(ctx.sources.partitions())),
@@ -154,6 +154,8 @@ export const ROUTES: readonly Route[] = [
     }
     return ok(await ctx.sources.setLowThrottle(perSecond));
   }, { action: true }),
+  route('GET', '/api/cluster', 'the cluster: live nodes, which node owns which partition (lease token, ms left), each node\'s actor tree; {"clustered": false} when embedded',
+    async (ctx) => ok(await ctx.sources.cluster())),
   route('GET', '/api/health', 'liveness and readiness together, always 200', (ctx) => ok(ctx.sources.health())),
   route('GET', '/api/health/live', 'liveness: 200 while the process answers', () => ok({ live: true })),
   route('GET', '/api/health/ready', 'readiness: 200 when the runtime accepts work and every check passes, else 503', (ctx) => {

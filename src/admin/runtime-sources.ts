@@ -3,12 +3,17 @@
  * payloads, running attempts, cancel, health, metrics); the coordinator's and the workflow engine's
  * parts come from `AdminPlugins` and fall back to what is true without them.
  */
+import type { ActorInfo } from '../core/actor-system.ts';
+import { TriageError } from '../errors.ts';
 import { TERMINAL_STATUSES } from '../payload.ts';
 import type { Runtime } from '../runtime.ts';
-import { notAvailable } from './errors.ts';
+import { AdminError, notAvailable } from './errors.ts';
 import {
-  actorTree, type AdminPlugins, type AdminSources, type CoordinatorSource, type HealthCheck, type LoadView,
+  actorTree, type AdminPlugins, type AdminSources, type ClusterAdminView, type CoordinatorSource, type HealthCheck, type LoadView, type NodeTree,
 } from './sources.ts';
+
+/** Short: the page polls the cluster view every refresh, and a node that is gone must not hold it up for long. */
+const NODE_TREE_TIMEOUT_MS = 1_000;
 
 /** Without a coordinator the level never moves and nothing is throttled. */
 const STEADY_LOAD: LoadView = { level: 'normal', pinned: false, lowThrottle: null, since: undefined };
@@ -62,6 +67,7 @@ export function runtimeSources(runtime: Runtime, plugins: () => AdminPlugins): A
       for (const check of plugins().checks ?? []) checks.push(runSafely(check));
       return { live: true, ready: checks.every((c) => c.ok), status, checks };
     },
+    cluster: () => clusterView(runtime),
     metrics: () => runtime.metrics.exposition(),
     async cancel(id) {
       const before = await runtime.get(id);
@@ -85,4 +91,34 @@ function runSafely(check: () => HealthCheck): HealthCheck {
   } catch (error) {
     return { name: check.name || 'check', ok: false, detail: error instanceof Error ? error.message : String(error) };
   }
+}
+
+/** The cluster as this node sees it, with every live node's actor tree asked for at once. */
+async function clusterView(runtime: Runtime): Promise<ClusterAdminView> {
+  const cluster = runtime.cluster;
+  if (!cluster) return { clustered: false };
+  let view: Awaited<ReturnType<typeof cluster.view>>;
+  try {
+    view = await cluster.view();
+  } catch (error) {
+    throw new AdminError('CLUSTER_UNAVAILABLE', `the cluster view cannot be read: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const trees = await Promise.all(view.nodes.map(async ({ id }): Promise<[string, NodeTree]> => {
+    try {
+      const tree = await cluster.askNode(id, 'tree', NODE_TREE_TIMEOUT_MS);
+      return [id, Array.isArray(tree) ? (tree as ActorInfo[]) : { error: `node ${id} has no actor tree to show (not started)` }];
+    } catch (error) {
+      // Only the cluster's own errors are worded for operators; anything else stays in the node's log.
+      return [id, { error: error instanceof TriageError ? error.message : `node ${id} did not answer` }];
+    }
+  }));
+  return {
+    clustered: true,
+    node: view.node,
+    leader: view.leader ?? null,
+    partitions: runtime.options.partitions,
+    nodes: view.nodes,
+    owners: view.owners,
+    trees: Object.fromEntries(trees),
+  };
 }

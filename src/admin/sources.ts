@@ -8,6 +8,8 @@
 import type { InFlightRun } from '../metrics/recorder.ts';
 import type { PartitionStats } from '../../actors/partition/state.ts';
 import type { ActorInfo } from '../core/actor-system.ts';
+import type { NodeInfo } from '../cluster/membership.ts';
+import type { PartitionOwner } from '../cluster/ownership.ts';
 import type { PoolStats } from '../execution/pool.ts';
 import type { PayloadView, Tier } from '../payload.ts';
 import type { RuntimeStatus } from '../runtime.ts';
@@ -137,6 +139,25 @@ export type CancelOutcome =
   | { readonly outcome: 'already-finished'; readonly view: PayloadView }
   | { readonly outcome: 'unknown' };
 
+/** A node's actor tree as it answered, or why it did not. */
+export type NodeTree = readonly ActorInfo[] | { readonly error: string };
+
+export type ClusterAdminView =
+  | { readonly clustered: false }
+  | {
+    readonly clustered: true;
+    /** The node answering. */
+    readonly node: string;
+    /** The node whose coordinator decides for the cluster; null while none is known. */
+    readonly leader: string | null;
+    /** Partitions in the cluster; those no node holds a lease on are missing from `owners`. */
+    readonly partitions: number;
+    readonly nodes: readonly NodeInfo[];
+    readonly owners: readonly PartitionOwner[];
+    /** Per live node: its actor tree (flat, as `runtime.tree()`), or `{ error }` when it did not answer. */
+    readonly trees: Readonly<Record<string, NodeTree>>;
+  };
+
 export interface MetricsExposition {
   readonly contentType: string;
   readonly body: string;
@@ -155,6 +176,8 @@ export interface AdminSources {
   load(): LoadView;
   decisions(limit: number): readonly CoordinatorDecision[];
   health(): HealthView;
+  /** Throws AdminError CLUSTER_UNAVAILABLE when the cluster's Redis cannot be read. */
+  cluster(): Promise<ClusterAdminView>;
   metrics(): Promise<MetricsExposition>;
   // Operator actions. Each throws AdminError NOT_AVAILABLE when the part it needs is missing.
   cancel(id: string): Promise<CancelOutcome>;

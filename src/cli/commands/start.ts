@@ -50,6 +50,11 @@ options:
   --redis <url>         journal and snapshot on Redis; state is recovered at start
                                                               env TRIAGE_REDIS_URL
   --redis-prefix <p>    prefix of every Redis key             env TRIAGE_REDIS_PREFIX default triage
+  --cluster             join the cluster of every node started with --cluster on this Redis (and
+                        prefix): partitions are leased across the live nodes; SIGTERM hands this
+                        node's partitions over (running attempts finish first)
+  --node-id <id>        this node's id, stable across its restarts  env TRIAGE_NODE_ID  default <host>-<pid>
+  --lease-ttl <ms>      how long a dead node's partitions wait before others take them   default 5000
   --partitions <n>      virtual partitions                    default 16
   --concurrency <n>     execution slots                       default 32 (8 with --demo)
   --name <name>         runtime name (actor system, metric label)
@@ -79,7 +84,7 @@ export function parseStartArgs(args: string[], env: NodeJS.ProcessEnv, cwd = pro
       options: {
         port: { type: 'string' }, host: { type: 'string' }, 'token-file': { type: 'string' }, workflows: { type: 'string' },
         redis: { type: 'string' }, 'redis-prefix': { type: 'string' }, partitions: { type: 'string' }, concurrency: { type: 'string' }, name: { type: 'string' },
-        demo: { type: 'boolean' },
+        demo: { type: 'boolean' }, cluster: { type: 'boolean' }, 'node-id': { type: 'string' }, 'lease-ttl': { type: 'string' },
       },
     }));
   } catch (error) {
@@ -106,6 +111,13 @@ export function parseStartArgs(args: string[], env: NodeJS.ProcessEnv, cwd = pro
   if (redis !== undefined && !/^rediss?:\/\//.test(redis)) throw new UsageError(`--redis must be a redis:// or rediss:// URL, got ${JSON.stringify(redis)}`);
   if (prefix !== undefined && !/^[\w.:-]+$/.test(prefix)) throw new UsageError(`--redis-prefix must be letters, digits, . : _ -, got ${JSON.stringify(prefix)}`);
   if (prefix !== undefined && redis === undefined) throw new UsageError('--redis-prefix goes with --redis');
+  const cluster = values.cluster === true;
+  // The environment's node id matters only to a cluster node; the flag without --cluster is a mistake.
+  const nodeId = values['node-id'] ?? (cluster ? env['TRIAGE_NODE_ID'] || undefined : undefined);
+  const leaseTtlMs = int('--lease-ttl', values['lease-ttl'], 100, 3_600_000);
+  if (cluster && redis === undefined) throw new UsageError('--cluster needs --redis (the Redis every node shares)');
+  if (!cluster && (values['node-id'] !== undefined || leaseTtlMs !== undefined)) throw new UsageError('--node-id and --lease-ttl go with --cluster');
+  if (nodeId !== undefined && !/^[\w.:-]+$/.test(nodeId)) throw new UsageError(`--node-id must be letters, digits, . : _ -, got ${JSON.stringify(nodeId)}`);
   const partitions = int('--partitions', values.partitions, 1, 65_536);
   const concurrency = int('--concurrency', values.concurrency, 1, 1_000_000);
   return {
@@ -115,7 +127,9 @@ export function parseStartArgs(args: string[], env: NodeJS.ProcessEnv, cwd = pro
     workflows,
     demo,
     runtime: {
-      ...(redis === undefined ? {} : { redis: { url: redis, ...(prefix === undefined ? {} : { prefix }) } }),
+      ...(redis === undefined ? {} : cluster
+        ? { cluster: { redis: { url: redis, ...(prefix === undefined ? {} : { prefix }) }, ...(nodeId === undefined ? {} : { nodeId }), ...(leaseTtlMs === undefined ? {} : { leaseTtlMs }) } }
+        : { redis: { url: redis, ...(prefix === undefined ? {} : { prefix }) } }),
       ...(values.name === undefined ? {} : { name: values.name }),
       ...(partitions === undefined ? {} : { partitions }),
       ...(concurrency === undefined ? (demo ? { concurrency: 8 } : {}) : { concurrency }),
@@ -232,14 +246,16 @@ export async function startServer(options: StartOptions, io: Pick<CliIo, 'stderr
       demo.abort();
       await runtime.admin.close();
       await waves;
-      // Not a drain: a slow handler must not keep a signalled process alive. Running attempts are aborted.
-      await runtime.stop();
+      // Embedded, not a drain: a slow handler must not keep a signalled process alive, so running
+      // attempts are aborted. A cluster node drains: its running attempts finish and its queued
+      // work goes to the nodes that take its partitions over, so nothing runs twice.
+      await runtime.stop({ drain: runtime.cluster !== undefined });
     },
   };
 }
 
 /** The Redis URL without its password, for printing. */
-function redactUrl(redis: CreateRuntimeOptions['redis']): string {
+function redactUrl(redis: CreateRuntimeOptions['redis'] | NonNullable<CreateRuntimeOptions['cluster']>['redis']): string {
   const raw = typeof redis === 'string' ? redis : redis?.url ?? 'redis';
   try {
     const url = new URL(raw);
@@ -280,7 +296,10 @@ export const start: Command = {
       return configuration || (error as { code?: unknown }).code === 'INVALID_OPTIONS' ? EXIT.usage : EXIT.failed;
     }
     const { admin, loaded, runtime } = started;
-    const store = runtime.store.stats().durable ? `durable on ${redactUrl(options.runtime.redis)}, ${runtime.recovery?.records ?? 0} records recovered` : 'in memory';
+    const cluster = runtime.cluster;
+    const store = cluster
+      ? `node ${cluster.nodeId} of the cluster on ${redactUrl(options.runtime.cluster?.redis)}`
+      : runtime.store.stats().durable ? `durable on ${redactUrl(options.runtime.redis)}, ${runtime.recovery?.records ?? 0} records recovered` : 'in memory';
     io.stdout.write(`triage: runtime ${runtime.options.name} running (${runtime.options.partitions} partitions, ${runtime.options.concurrency} slots, ${store})\n`);
     if (loaded.modules.length > 0) {
       const workflows = loaded.workflows.length === 0 ? 'no workflows' : `workflows ${loaded.workflows.join(', ')}`;
