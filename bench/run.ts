@@ -4,7 +4,8 @@
  *
  *   --quick        smaller sizes (a smoke run, not for quoting)
  *   --only=a,b     run only these sections (a throughput, b qos, c timers, d memory, s durable store, w workflows,
- *                  q coordination under 3× overload: the Triage column is the coordinator on, the BullMQ column off)
+ *                  q coordination under 3× overload: the Triage column is the coordinator on, the BullMQ column off,
+ *                  k cluster of node processes: throughput with 1, 2, 3 nodes, fail-over after SIGKILL)
  *   --no-bullmq    skip the reference column
  * REDIS_URL (default redis://127.0.0.1:6379) is where BullMQ runs.
  */
@@ -15,6 +16,7 @@ import { triageMemory, triageQos, triageThroughput, triageTimers } from './triag
 import { triageCoordination } from './coordination.ts';
 import { workflowBench } from './workflows.ts';
 import { snapshotAndRecovery, storeThroughput, submitLatency } from './durability.ts';
+import { clusterFailover, clusterThroughput, throughputBound, type ClusterThroughput } from './cluster.ts';
 
 const args = new Set(process.argv.slice(2));
 const quick = args.has('--quick');
@@ -140,6 +142,36 @@ if (runs('q')) {
   q(`3× overload: ledger drained after the ${seconds} s overload (on), ms`, on.drainMs, `≤ ${(2 * seconds * 1_000).toLocaleString('en')}`, on.drainMs <= 2 * seconds * 1_000);
   q(`3× overload: backlog drained after the ${seconds} s overload (off), ms`, off.drainMs);
   result.coordination = { seconds, on, off, highP99OffOverOn: round(ratio) };
+}
+
+if (runs('k')) {
+  const payloads = quick ? 6_000 : 60_000;
+  const perNodes: ClusterThroughput[] = [];
+  for (const nodes of [1, 2, 3]) {
+    const t = await clusterThroughput({ redisUrl, nodes, partitions: 16, payloads, runs: sizes.runs, chunk: 500, inFlight: 4 });
+    log(`k: ${nodes} node(s): ${t.runs.map((r) => Math.round(r.perSecond)).join(', ')} payloads/s`);
+    perNodes.push(t);
+  }
+  log(`k: ${payloads.toLocaleString('en')} no-op payloads split over the nodes, submitted from all at once; median of ${sizes.runs} runs; CPU in cores over the median run`);
+  log('| nodes | payloads/s | node CPU | node CPU per payload, µs | busiest event loop | Redis CPU | machine CPU | bound |');
+  log('|---:|---:|---:|---:|---:|---:|---:|---|');
+  for (const t of perNodes) {
+    const m = t.median;
+    log(`| ${t.nodes} | ${Math.round(m.perSecond).toLocaleString('en')} | ${round(m.nodeCores)} | ${round((m.nodeCores / m.perSecond) * 1e6, 1)} | ${Math.round(m.nodeLoop * 100)}% | ${round(m.redisCores)} | ${round(m.machineCores)} / ${cpus().length} | ${throughputBound(m)} |`);
+    rows.push({ measure: `(k) cluster submit→complete, ${t.nodes} node${t.nodes > 1 ? 's' : ''}, payloads/s (median)`, triage: Math.round(m.perSecond), bullmq: undefined, target: '', met: true });
+  }
+  const ttl = 1_000;
+  const f = await clusterFailover({ redisUrl, partitions: 16, leaseTtlMs: ttl, kills: quick ? 4 : 10, stream: { everyMs: 50, size: 10, ms: 20 } });
+  log(`k: fail-over ms per kill: ${f.kills.map((k) => `${k.victim}(${k.partitions}p) ${Math.round(k.ms)}`).join(', ')}`);
+  log(`k: ${f.acknowledged.toLocaleString('en')} background payloads acknowledged, ${f.lookedUp} looked up, ${f.lost} lost${f.lost > 0 ? `: ${f.lostIds.join(' ')}` : ''}`);
+  const limit = 2 * ttl;
+  rows.push({ measure: `(k) fail-over, SIGKILL → its partitions served again, p50 over ${f.kills.length} kills, ms (${round(f.p50 / ttl)}× TTL)`, triage: Math.round(f.p50), bullmq: undefined, target: '', met: true });
+  rows.push({ measure: `(k) fail-over p99, ms (lease TTL ${ttl.toLocaleString('en')} ms)`, triage: Math.round(f.p99), bullmq: undefined, target: `≤ 2× TTL = ${limit.toLocaleString('en')} (${round(f.p99 / ttl)}×)`, met: f.p99 <= limit });
+  rows.push({ measure: `(k) acknowledged payloads lost across the kills (of ${f.acknowledged.toLocaleString('en')})`, triage: f.lost, bullmq: undefined, target: '0', met: f.lost === 0 });
+  result.cluster = {
+    throughput: perNodes.map((t) => ({ nodes: t.nodes, payloads: t.payloads, perSecond: t.runs.map((r) => Math.round(r.perSecond)), median: t.median })),
+    failover: f,
+  };
 }
 
 const cell = (v: number | undefined) => (v === undefined ? '—' : v.toLocaleString('en'));
