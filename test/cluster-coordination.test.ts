@@ -38,14 +38,16 @@ test('one elected coordinator skips low work on every node into its ledger and m
     const follower = nodes.find((n) => n !== leader)!;
     assert.equal(nodes.filter((n) => n.cluster!.leads()).length, 1, 'exactly one leads');
     await until(() => follower.cluster!.leader() === leader.cluster!.nodeId, 'the follower to know the leader');
-    leader.coordinator!.pin('critical');
+    // An operator on either node's API acts on the one coordinator that decides.
+    follower.coordinator!.pin('critical');
+    await until(() => leader.coordinator!.pinned() && leader.coordinator!.level() === 'critical', 'the leader to be pinned');
     await until(() => follower.stats().partitions.every((p) => p.modes.low === 'skip'), 'the follower\'s partitions to skip low work');
     const ids = await follower.submitMany(Array.from({ length: 12 }, (_, i) => ({ type: 'work', priority: 1, data: i })));
     // Every low payload, on either node's partitions, waits in the leader's ledger; none ran.
     await until(() => leader.coordinator!.ledger(0).total === ids.length, 'the ledger to hold every payload');
     assert.deepEqual(ran, []);
     assert.equal(follower.coordinator!.ledger(0).total, 0, 'the follower keeps no ledger of its own');
-    leader.coordinator!.release();
+    follower.coordinator!.release();
     await Promise.all(ids.map((id) => follower.waitFor(id)));
     assert.equal(ran.length, ids.length);
     assert.deepEqual([...new Set(ran)].sort(), ['a', 'b'], 'made up on both nodes');

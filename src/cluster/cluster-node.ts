@@ -16,9 +16,8 @@ import { compareIds, InboxReader, InboxWriter, type InboxEntry } from './inbox.t
 import { checkNodeId, partitionOfKey } from './keys.ts';
 import type { NodeInfo } from './membership.ts';
 import { CoordinatorElection } from './election.ts';
-import type { ClusterEffect, CoordinationCluster } from '../load/coordination.ts';
+import type { ClusterEffect, CoordinationCluster, LeaderMessage } from '../load/coordination.ts';
 import type { ProcessLoad } from '../load/sampler.ts';
-import type { CoordinatorMessage } from '../../actors/coordinator/messages.ts';
 import { PartitionOwnership, type PartitionOwner } from './ownership.ts';
 
 export interface ClusterOptions {
@@ -65,7 +64,7 @@ export interface ClusterHost {
   report(what: string, error: unknown): void;
 }
 
-export type CoordinationMail = Extract<CoordinatorMessage, { type: 'report' | 'skipped' | 'unledger' }> | ClusterEffect;
+export type CoordinationMail = LeaderMessage | ClusterEffect;
 
 /** How long a node's reported process load counts for the leader, ms. */
 const LOAD_FRESH_MS = 3_000;

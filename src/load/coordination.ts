@@ -15,7 +15,8 @@ import type { PartitionLoadEnv } from '../../actors/partition/reducer.ts';
 import type { PartitionState } from '../../actors/partition/state.ts';
 import { systemClock, type TimerHandle } from '../clock.ts';
 import type { ActorSystem } from '../core/actor-system.ts';
-import { OptionsError } from '../errors.ts';
+import { InvalidLevelError, OptionsError } from '../errors.ts';
+import { LOAD_LEVELS } from './levels.ts';
 import type { EventHub } from '../events.ts';
 import type { Logger } from '../execution/handlers.ts';
 import type { ExecutionPool } from '../execution/pool.ts';
@@ -52,8 +53,8 @@ export interface CoordinationHost {
 export interface CoordinationCluster {
   /** This node's coordinator is the elected one. */
   leads(): boolean;
-  /** A partition's report or ledger change, for the elected coordinator on another node. */
-  toLeader(message: Extract<CoordinatorMessage, { type: 'report' | 'skipped' | 'unledger' }>): void;
+  /** A partition's report, a ledger change or an operator's action, for the elected coordinator on another node. */
+  toLeader(message: LeaderMessage): void;
   /** Pool size, low throttle or level the elected coordinator chose, for every other node. */
   broadcast(effect: ClusterEffect): void;
   /** The process load of the other nodes, as they last reported it (fresh reports only). */
@@ -63,6 +64,8 @@ export interface CoordinationCluster {
 }
 
 export type ClusterEffect = Extract<CoordinatorEffect, { kind: 'resize' | 'throttle' | 'level' }>;
+/** What the nodes that do not lead send to the one that does. */
+export type LeaderMessage = Extract<CoordinatorMessage, { type: 'report' | 'skipped' | 'unledger' | 'pin' | 'release' | 'throttle' | 'reschedule-now' }>;
 
 /** The sampler a runtime uses: the injected one, else the real process with the system clock, else an idle process. */
 export function chooseSampler(options: CompiledOptions): LoadSampler {
@@ -169,7 +172,7 @@ export class Coordination {
    * From another node of the cluster: a report or ledger change for this (elected) coordinator,
    * or an effect the elected one chose on another node.
    */
-  fromCluster(message: Extract<CoordinatorMessage, { type: 'report' | 'skipped' | 'unledger' }> | ClusterEffect): void {
+  fromCluster(message: LeaderMessage | ClusterEffect): void {
     const handle = this.coordinator;
     if ('kind' in message) {
       if (message.kind === 'resize') this.host.pool.resize(message.size);
@@ -202,17 +205,42 @@ export class Coordination {
     if (perSecond !== undefined && (typeof perSecond !== 'number' || !Number.isFinite(perSecond) || perSecond < 0)) {
       throw new OptionsError([{ field: 'throttle.low', problem: `must be a number ≥ 0 (or undefined for no limit), got ${String(perSecond)}` }]);
     }
-    if (this.coordinator) this.coordinator.setLowThrottle(perSecond); // recorded as a decision, then applied
+    if (this.coordinator) this.api!.setLowThrottle(perSecond); // recorded as a decision, then applied
     else this.host.pool.setLowThrottle(perSecond);
   }
 
   get api(): CoordinatorApi | undefined {
-    return this.coordinator;
+    return this.operated();
+  }
+
+  /** The coordinator as operators use it (in a cluster, their actions go to the one that leads). */
+  private operated(): CoordinatorHandle | undefined {
+    const { coordinator, host } = this;
+    const cluster = host.cluster;
+    if (!coordinator || !cluster) return coordinator;
+    // On a node that does not lead, an operator's action goes to the coordinator that decides.
+    const clock = host.options.clock;
+    const act = (message: LeaderMessage, here: () => void) => (cluster.leads() ? here() : cluster.toLeader(message));
+    return {
+      ...coordinator,
+      pin: (level) => {
+        if (!(LOAD_LEVELS as readonly unknown[]).includes(level)) throw new InvalidLevelError(level);
+        act({ type: 'pin', level, at: clock.now() }, () => coordinator.pin(level));
+      },
+      release: () => act({ type: 'release', at: clock.now() }, () => coordinator.release()),
+      setLowThrottle: (perSecond) => act({ type: 'throttle', perSecond, at: clock.now() }, () => coordinator.setLowThrottle(perSecond)),
+      rescheduleNow: () => {
+        if (cluster.leads()) return coordinator.rescheduleNow();
+        cluster.toLeader({ type: 'reschedule-now', at: clock.now() });
+        return 0; // the count is the leader's to know
+      },
+    };
   }
 
   /** The coordinator's part of the admin endpoint (load, decisions, ledger, operator actions). */
   adminSource(): CoordinatorSource | undefined {
-    return this.coordinator && coordinatorSource(this.coordinator);
+    const operated = this.operated();
+    return operated && coordinatorSource(operated);
   }
 
   dispose(): void {
