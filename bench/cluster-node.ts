@@ -13,6 +13,7 @@
  * It exits when its stdin closes, so a bench that dies takes its nodes with it.
  */
 import { createRuntime, silentLogger, stderrLogger, type PayloadInput } from '../src/index.ts';
+import { serveCommands } from '../test/json-lines.ts';
 
 const [prefix = 'triage-bench-cluster', nodeId = 'n1', ttl = '1000', partitions = '16'] = process.argv.slice(2);
 const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -131,20 +132,5 @@ async function perform(command: Command): Promise<unknown> {
 
 await runtime.ready();
 out({ ready: nodeId });
-let buffer = '';
-process.stdin.setEncoding('utf8');
 process.stdin.on('end', () => process.exit(0));
-process.stdin.on('data', (chunk: string) => {
-  buffer += chunk;
-  let newline: number;
-  while ((newline = buffer.indexOf('\n')) >= 0) {
-    const line = buffer.slice(0, newline);
-    buffer = buffer.slice(newline + 1);
-    if (!line.trim()) continue;
-    const command = JSON.parse(line) as Command & { seq: number };
-    perform(command).then(
-      (value) => out({ seq: command.seq, ...(value as object) }),
-      (error: unknown) => out({ seq: command.seq, error: String(error) }),
-    );
-  }
-});
+serveCommands((command) => perform(command as Command));

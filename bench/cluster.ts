@@ -23,6 +23,7 @@ import { partitionOf } from '../src/core/hash.ts';
 import { partitionOfId } from '../src/core/ids.ts';
 import { deletePrefix } from '../src/persistence/redis-tools.ts';
 import { percentile, round } from './stats.ts';
+import { Commands, type Message } from '../test/json-lines.ts';
 
 const NODE_SCRIPT = fileURLToPath(new URL('./cluster-node.ts', import.meta.url));
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -38,8 +39,7 @@ class BenchNode {
   readonly ready: Promise<void>;
   readonly exited: Promise<void>;
   private readonly child: ChildProcess;
-  private readonly answers = new Map<number, (answer: Record<string, unknown>) => void>();
-  private seq = 0;
+  private readonly commands: Commands;
 
   constructor(prefix: string, readonly nodeId: string, leaseTtlMs: number, partitions: number, redisUrl: string, onAcked: (ids: string[]) => void) {
     this.child = spawn(process.execPath, ['--import', 'tsx', NODE_SCRIPT, prefix, nodeId, String(leaseTtlMs), String(partitions)], {
@@ -50,44 +50,20 @@ class BenchNode {
     let markReady: () => void;
     let failReady: (error: Error) => void;
     this.ready = new Promise((resolve, reject) => { markReady = resolve; failReady = reject; });
+    this.commands = new Commands(this.child, nodeId, (message) => {
+      if (message.ready) markReady();
+      if (Array.isArray(message.acked)) onAcked(message.acked as string[]);
+    });
     this.exited = new Promise((resolve) => this.child.on('exit', () => {
       alive.delete(this.child);
       failReady(new Error(`node ${nodeId} exited before it was ready`));
-      for (const answer of this.answers.values()) answer({ error: `node ${nodeId} exited` });
-      this.answers.clear();
+      this.commands.failAll(`node ${nodeId} exited`);
       resolve();
     }));
-    let buffer = '';
-    this.child.stdout!.setEncoding('utf8');
-    this.child.stdout!.on('data', (chunk: string) => {
-      buffer += chunk;
-      let newline: number;
-      while ((newline = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, newline);
-        buffer = buffer.slice(newline + 1);
-        let message: Record<string, unknown>;
-        try {
-          message = JSON.parse(line) as Record<string, unknown>;
-        } catch {
-          continue; // not a protocol line
-        }
-        if (message.ready) markReady!();
-        if (Array.isArray(message.acked)) onAcked(message.acked as string[]);
-        const answer = typeof message.seq === 'number' ? this.answers.get(message.seq) : undefined;
-        if (answer) {
-          this.answers.delete(message.seq as number);
-          answer(message);
-        }
-      }
-    });
   }
 
-  send<T = Record<string, unknown>>(command: Record<string, unknown>): Promise<T> {
-    const seq = ++this.seq;
-    return new Promise<T>((resolve, reject) => {
-      this.answers.set(seq, (answer) => (answer.error ? reject(new Error(`${this.nodeId}: ${String(answer.error)}`)) : resolve(answer as T)));
-      this.child.stdin!.write(`${JSON.stringify({ ...command, seq })}\n`);
-    });
+  send<T = Message>(command: Message): Promise<T> {
+    return this.commands.send<T>(command);
   }
 
   kill(): Promise<void> {

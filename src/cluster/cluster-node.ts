@@ -422,13 +422,21 @@ export class ClusterNode implements CoordinationCluster {
   private acquire(partition: number): void {
     const host = this.host;
     if (!host) return;
-    const task = host.acquire(partition).then(
-      () => {
-        this.serving.add(partition);
-        this.inbox?.add(partition);
-      },
-      (error: unknown) => host.report(`recovering partition ${partition}`, error),
-    ).finally(() => this.acquiring.delete(partition));
+    const task = (async () => {
+      // A partition whose lease is held must be served: a failed recovery (Redis away for a
+      // moment) is tried again while the lease lasts, or the partition would stall unserved.
+      for (let attempt = 1; this.ownership.owned().has(partition); attempt++) {
+        try {
+          await host.acquire(partition);
+          this.serving.add(partition);
+          this.inbox?.add(partition);
+          return;
+        } catch (error) {
+          host.report(`recovering partition ${partition} (attempt ${attempt})`, error);
+          await new Promise((r) => setTimeout(r, Math.min(100 * attempt, 1_000)));
+        }
+      }
+    })().finally(() => this.acquiring.delete(partition));
     this.acquiring.set(partition, task);
   }
 

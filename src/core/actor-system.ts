@@ -133,6 +133,19 @@ export class ActorSystem {
     if (cell.ref) stop(cell.ref);
   }
 
+  /**
+   * Resolves once no actor named `name` is left: one retiring finishes its mailbox first, for at
+   * most `graceMs`; after that it is stopped where it stands (its owner has moved on from it).
+   */
+  async retired(name: string, graceMs = 1_000): Promise<void> {
+    const path = `/${this.name}/${name}`;
+    const deadline = Date.now() + graceMs;
+    for (let cell = this.cells.get(path); cell; cell = this.cells.get(path)) {
+      if (Date.now() > deadline) return this.retireNow(path, cell);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+
   /** Every actor with its mailbox length and state summary: the live actor tree. */
   tree(): ActorInfo[] {
     return [...this.cells.entries()].map(([path, cell]) => ({

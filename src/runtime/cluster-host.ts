@@ -29,7 +29,7 @@ export function clusterHost(deps: ClusterHostDeps): ClusterHost {
   const { partitions, coordination, logger } = deps;
   return {
     async acquire(partition) {
-      const recovered = partitions.spawn(await partitions.load(partition));
+      const recovered = await partitions.recover(partition);
       deps.recovered(recovered);
       if (recovered.rerun > 0) logger.warn('payloads that were running at the partition\'s last owner run again', { partition, rerun: recovered.rerun });
       coordination.recoverLedger([partitions.get(partition)!.state()]);

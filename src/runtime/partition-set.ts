@@ -60,6 +60,15 @@ export class PartitionSet {
     return { index, state: restored.state, rerun: restored.rerun.length, journalSeq: entries.at(-1)?.seq ?? snapshot?.seq ?? 0 };
   }
 
+  /**
+   * Loads and spawns a partition this process may have run before: its former actor, retired when
+   * the partition left, must be gone first (it finishes its mailbox before it leaves).
+   */
+  async recover(index: number): Promise<RecoveredPartition> {
+    await this.options.system.retired(partitionKey(index));
+    return this.spawn(await this.load(index));
+  }
+
   /** Spawns a loaded partition; its recovered work is offered to the pool at once. */
   spawn(loaded: Awaited<ReturnType<PartitionSet['load']>>): RecoveredPartition {
     const { system, pool, durability, wiring } = this.options;
