@@ -37,8 +37,6 @@ export interface CoordinatorWiring {
   onDecision(decision: Decision): void;
   /** Whether any partition has work queued, running or retrying. */
   busy(): boolean;
-  /** The partitions a round asks for reports. Default all. */
-  partitions?(): readonly number[];
   /** Whether this coordinator decides (in a cluster, only the elected one runs rounds). Default always. */
   active?(): boolean;
   /** A round this coordinator skipped (another one leads): its process load, for the one that leads. */
@@ -183,10 +181,8 @@ export function spawnCoordinator(wiring: CoordinatorWiring): CoordinatorHandle {
     if (complexity && costs.length > 0) complexity.ref.dispatch({ type: 'costs', sums: costs, at });
     const stats = pool.stats();
     round++;
-    const asked = wiring.partitions?.();
-    send({ type: 'round', round, at, process: sampler.sample(), pool: { size: stats.size, busy: stats.busy, byTier: stats.byTier, meanRunMs: stats.meanRunMs }, partitions: asked });
-    if (asked) for (const p of asked) wiring.sendPartition(p, { type: 'report' });
-    else for (let p = 0; p < env.partitions; p++) wiring.sendPartition(p, { type: 'report' });
+    send({ type: 'round', round, at, process: sampler.sample(), pool: { size: stats.size, busy: stats.busy, byTier: stats.byTier, meanRunMs: stats.meanRunMs } });
+    for (let p = 0; p < env.partitions; p++) wiring.sendPartition(p, { type: 'report' });
   };
 
   const arm = (): void => {

@@ -21,8 +21,7 @@ export interface PoolLoad {
 
 export type CoordinatorMessage =
   /** A round starts: the process sample and the pool; a report from every partition follows. */
-  /** `partitions`: the partitions asked for a report this round (default all); the others' reports are dropped. */
-  | { readonly type: 'round'; readonly round: number; readonly at: number; readonly process: ProcessLoad; readonly pool: PoolLoad; readonly partitions?: readonly number[] }
+  | { readonly type: 'round'; readonly round: number; readonly at: number; readonly process: ProcessLoad; readonly pool: PoolLoad }
   | { readonly type: 'report'; readonly round: number; readonly load: PartitionStats }
   /** Payloads a partition skipped into the ledger. */
   | { readonly type: 'skipped'; readonly entries: readonly LedgerEntry[] }

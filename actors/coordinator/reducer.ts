@@ -26,14 +26,9 @@ export function reduceCoordinator(state: CoordinatorState, message: CoordinatorM
   const plan = new Plan(at);
   let changes: Changes = {};
   switch (message.type) {
-    case 'round': {
-      const asked = message.partitions;
-      changes = { round: message.round, roundAt: message.at, awaiting: asked?.length ?? env.partitions, process: message.process, pool: message.pool };
-      // Partitions now served elsewhere: their last reports must not count in this node's load.
-      if (asked) changes.reports = state.reports.map((r) => (r && asked.includes(r.partition) ? r : undefined));
-      if (changes.awaiting === 0) changes = decideRound({ ...state, ...changes }, env, plan);
+    case 'round':
+      changes = { round: message.round, roundAt: message.at, awaiting: env.partitions, process: message.process, pool: message.pool };
       break;
-    }
     case 'report': {
       const reports = state.reports.slice();
       reports[message.load.partition] = message.load;
