@@ -24,7 +24,8 @@ export type ErrorCode =
   | 'COORDINATOR_OFF'
   | 'FENCED'
   | 'CLUSTER_NOT_STARTED'
-  | 'CLUSTER_UNREACHABLE';
+  | 'CLUSTER_UNREACHABLE'
+  | 'HOME_LOST';
 
 export class TriageError extends Error {
   readonly code: ErrorCode;

@@ -37,10 +37,17 @@ export interface PayloadEvent {
   readonly ledgerId?: string;
   /** For `rescheduled`: the priority it runs with (boosted). */
   readonly priority?: number;
+  /** In a cluster, on an event of a partition another node runs: that node's id (absent for this node's own). */
+  readonly node?: string;
 }
 
 export type Listener = (event: PayloadEvent) => void;
 type Topic = PayloadEventType | '*';
+
+export interface SubscribeOptions {
+  /** The engine's own listener (metrics): it wants this process's partitions' events only, never ones relayed from other nodes. */
+  readonly internal?: boolean;
+}
 
 export class EventHub {
   private readonly global = new Map<Topic, Set<Listener>>();
@@ -48,23 +55,40 @@ export class EventHub {
   private listenerErrors = 0;
   /** Listeners per topic, global and per client together: lets emitters skip building unobserved events. */
   private readonly counts = new Map<Topic, number>();
+  /** Listeners per topic that want the events of every node of a cluster (all but internal ones). */
+  private readonly relayed = new Map<Topic, number>();
+  private interestChanged: (() => void) | undefined;
   /** Engine-level events (coordinator decisions, stuck slots): rare, so always built. */
   private readonly system = new Map<SystemEventType, Set<(event: never) => void>>();
 
   constructor(private readonly onListenerError: (error: unknown, event: PayloadEvent) => void = defaultListenerError) {}
 
   /** Subscribes to one event type, or `*` for all payload events. Returns the unsubscribe function. */
-  on(type: Topic, listener: Listener): () => void;
+  on(type: Topic, listener: Listener, options?: SubscribeOptions): () => void;
   /** Subscribes to an engine event (`coordinator.decision`, `pool.stuck`); `*` does not include these. */
   on<K extends SystemEventType>(type: K, listener: (event: SystemEventMap[K]) => void): () => void;
-  on(type: Topic | SystemEventType, listener: (event: never) => void): () => void {
+  on(type: Topic | SystemEventType, listener: (event: never) => void, options: SubscribeOptions = {}): () => void {
     if (isSystemType(type)) {
       let set = this.system.get(type);
       if (!set) this.system.set(type, (set = new Set()));
       set.add(listener);
       return () => void set.delete(listener);
     }
-    return this.counted(type, add(this.global, type, listener as Listener));
+    return this.counted(type, add(this.global, type, listener as Listener), options.internal !== true);
+  }
+
+  /**
+   * The payload event types listeners want from every node of a cluster (a `*` listener wants them
+   * all); engine-internal listeners are left out.
+   */
+  relayedTypes(): PayloadEventType[] {
+    if (this.relayed.has('*')) return [...PAYLOAD_EVENTS];
+    return [...this.relayed.keys()] as PayloadEventType[];
+  }
+
+  /** `fn` runs whenever `relayedTypes()` may have changed (a first listener of a type, or the last one gone). */
+  onInterest(fn: () => void): void {
+    this.interestChanged = fn;
   }
 
   /** Delivers an engine event to its listeners. */
@@ -90,23 +114,23 @@ export class EventHub {
   onClient(clientId: string, type: Topic, listener: Listener): () => void {
     let topics = this.perClient.get(clientId);
     if (!topics) this.perClient.set(clientId, (topics = new Map()));
-    const off = this.counted(type, add(topics, type, listener));
+    const off = this.counted(type, add(topics, type, listener), true);
     return () => {
       off();
       if (topics.size === 0) this.perClient.delete(clientId);
     };
   }
 
-  private counted(type: Topic, off: () => void): () => void {
-    this.counts.set(type, (this.counts.get(type) ?? 0) + 1);
+  private counted(type: Topic, off: () => void, relayed: boolean): () => void {
+    bump(this.counts, type, 1);
+    if (relayed && bump(this.relayed, type, 1) === 1) this.interestChanged?.();
     let subscribed = true;
     return () => {
       if (!subscribed) return;
       subscribed = false;
       off();
-      const left = (this.counts.get(type) ?? 1) - 1;
-      if (left > 0) this.counts.set(type, left);
-      else this.counts.delete(type);
+      bump(this.counts, type, -1);
+      if (relayed && bump(this.relayed, type, -1) === 0) this.interestChanged?.();
     };
   }
 
@@ -165,4 +189,12 @@ function add(topics: Map<Topic, Set<Listener>>, type: Topic, listener: Listener)
 
 function defaultListenerError(error: unknown, event: PayloadEvent): void {
   process.emitWarning(`a Triage event listener for "${event.type}" threw: ${String(error)}`, 'TriageListenerWarning');
+}
+
+/** Adds `delta` to a topic's count (deleting it at 0); returns the new count. */
+function bump(counts: Map<Topic, number>, type: Topic, delta: number): number {
+  const now = (counts.get(type) ?? 0) + delta;
+  if (now > 0) counts.set(type, now);
+  else counts.delete(type);
+  return now;
 }

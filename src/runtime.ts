@@ -8,7 +8,7 @@ import type { HandlerPolicy, PartitionEnv } from '../actors/partition/reducer.ts
 import { ActorSystem, type ActorInfo } from './core/actor-system.ts';
 import { PartitionSet } from './runtime/partition-set.ts';
 import { ClusterNode, type ClusterOptions } from './cluster/cluster-node.ts';
-import { clusterHost, type ClusterHostDeps } from './runtime/cluster-host.ts';
+import { cancelWorkflowElsewhere, clusterHost, homesHost, toOwner, workflowElsewhere, type ClusterHostDeps } from './runtime/cluster-host.ts';
 import { Durability } from './persistence/durability.ts';
 import { Waiters } from './runtime/waiters.ts';
 import { SubmitBatcher } from './runtime/submit-batcher.ts';
@@ -26,7 +26,7 @@ import { EventHub, type Listener, type PayloadEvent, type PayloadEventType } fro
 import { stderrLogger, type Handler, type HandlerOptions, type Logger } from './execution/handlers.ts';
 import { ExecutionPool, type PoolStats } from './execution/pool.ts';
 import type { SlotStats } from './execution/slots.ts';
-import { backoffProblems, compileBackoff, compileOptions, type CompiledOptions, type RuntimeOptions } from './options.ts';
+import { compileBackoff, compileOptions, type CompiledOptions, type RuntimeOptions } from './options.ts';
 import type { Payload, PayloadInput, PayloadView } from './payload.ts';
 import { validatePayload, type ValidPayload } from './validation.ts';
 import { chooseSampler, Coordination } from './load/coordination.ts';
@@ -34,22 +34,20 @@ import type { CoordinatorApi } from '../actors/coordinator/actor.ts';
 import type { ComplexitySuggestion } from '../actors/complexity/actor.ts';
 import { AdminHandle } from './admin/handle.ts';
 import { RuntimeMetrics, type MetricsOptions } from './metrics/runtime-metrics.ts';
-import { DependencyGraph } from '../actors/dependency-graph/actor.ts';
-import { encodeGraph, restoreGraph } from '../actors/dependency-graph/codec.ts';
-import { encodeWorkflows, restoreWorkflows, type WorkflowDelta } from '../actors/workflow/codec.ts';
-import { ActorJournal } from './persistence/actor-journal.ts';
-import { PeriodicSnapshot } from './persistence/periodic-snapshot.ts';
+import type { DependencyGraph } from '../actors/dependency-graph/actor.ts';
+import { recoverSnapshotOnly } from './persistence/actor-recovery.ts';
+import { HomeBuilder } from './runtime/home-parts.ts';
 import { decodeCoordinator, encodeCoordinator } from '../actors/coordinator/codec.ts';
 import { emptyLedger } from '../actors/coordinator/ledger.ts';
 import type { CoordinatorState } from '../actors/coordinator/state.ts';
 import { decodeComplexity, encodeComplexity } from '../actors/complexity/codec.ts';
 import { hasDependencies, resolveBatch, type FieldName, type PreparedPayload } from '../actors/dependency-graph/batch.ts';
-import { Workflows } from '../actors/workflow/manager.ts';
+import type { Workflows } from '../actors/workflow/manager.ts';
 import { workflowAdminSource } from '../actors/workflow/admin-source.ts';
+import { AdoptedHomes } from './runtime/adopted-homes.ts';
+import type { HomeHost } from './cluster/homes.ts';
 
-/** Persistence keys of the actors that are not partitions. */
-const GRAPH_KEY = 'dependency-graph';
-const WORKFLOWS_KEY = 'workflows';
+/** Persistence keys of the actors that are neither partitions nor a home's (src/runtime/home-parts.ts). */
 const COORDINATOR_KEY = 'coordinator';
 const COMPLEXITY_KEY = 'complexity';
 
@@ -128,10 +126,19 @@ export class Runtime {
     () => this.coordination.poke(),
   );
   private status: RuntimeStatus = 'running';
+  /** Stopping with drain. */
+  private draining = false;
+  /** Why the runtime stopped on its own, if it did (a cluster node that lost its home). */
+  private fault: Error | undefined;
+  private markStopped!: () => void;
+  private readonly stoppedPromise = new Promise<void>((resolve) => { this.markStopped = resolve; });
   /** Workflow instances: start, waitFor, cancel, get, list, events. */
   readonly workflows: Workflows;
   /** Holds payloads with `dependsOn` until their dependencies end; others never pass through it. */
   private readonly graph: DependencyGraph;
+  private readonly homes: HomeBuilder;
+  /** In a cluster: the homes of dead nodes run here (their held dependents and workflow instances). */
+  private readonly adopted: AdoptedHomes;
   private readonly metricsOptions: MetricsOptions | undefined;
   private metricsState: RuntimeMetrics | undefined;
   private adminState: AdminHandle | undefined;
@@ -153,6 +160,9 @@ export class Runtime {
       onFault: (path, error) => this.logger.error('actor fault; state kept, message dropped', { path, error: String(error) }),
     });
     this.cluster = raw.cluster ? new ClusterNode(raw.cluster, this.options.partitions) : undefined;
+    const interest = this.cluster?.interest;
+    // Listeners on this node want events of other nodes' partitions too (ending events travel anyway).
+    if (interest) this.events.onInterest(() => interest.want(this.events.relayedTypes().filter((type) => !ENDING_EVENTS.has(type))));
     const sampler = chooseSampler(this.options);
     this.pool = new ExecutionPool({
       options: this.options,
@@ -175,28 +185,6 @@ export class Runtime {
       partitionStates: () => this.partitions.states(),
       cluster: this.cluster,
     });
-    this.graph = new DependencyGraph({
-      system: this.system,
-      env: { now: () => this.options.clock.now(), retainTerminal: this.options.retainTerminal },
-      logger: this.logger,
-      dispatchEnqueue: (partition, batch) => this.route(partition, { type: 'enqueue', batch }),
-      enqueue: (partition, payload, settle) => this.batcher.add(partition, payload, settle),
-      lookup: (id) => this.ready().then(() => this.ask<PayloadView | undefined>(id, (reply) => ({ type: 'get', id, reply }), undefined)),
-      publish: (event) => this.publish(event),
-      retryLater: (ms, fn) => void this.options.clock.setTimer(ms, fn),
-    });
-    this.workflows = new Workflows({
-      system: this.system,
-      clock: this.options.clock,
-      logger: this.logger,
-      retainFinished: this.options.retainTerminal,
-      submit: (input) => this.submitTracked(input),
-      cancel: (id) => this.cancel(id),
-      hasHandler: (type) => this.handlers.has(type),
-      isRunning: () => this.status === 'running',
-      ready: () => this.ready(),
-      lookup: (id) => this.get(id),
-    });
     const env: PartitionEnv = {
       options: this.options,
       load: this.coordination.partitionLoad,
@@ -204,7 +192,7 @@ export class Runtime {
       policyOf: (type) => this.handlers.get(type)?.policy ?? this.defaultPolicy,
       // Ending events of ids that dependents or workflow steps wait on are built even when no one else listens.
       observed: (type, id) =>
-        (this.cluster !== undefined && ENDING_EVENTS.has(type)) || this.events.observes(type) || (this.waiters.size > 0 && this.waiters.has(id)) || (ENDING_EVENTS.has(type) && (this.graph.watches(id) || this.workflows.watches(id))),
+        (this.cluster !== undefined && (ENDING_EVENTS.has(type) || this.cluster.interest.relays(type))) || this.events.observes(type) || (this.waiters.size > 0 && this.waiters.has(id)) || (ENDING_EVENTS.has(type) && (this.graph.watches(id) || this.workflows.watches(id))),
     };
     const engine = this.cluster?.engine ?? raw.persistence ?? (raw.redis === undefined ? new MemoryEngine() : new RedisEngine(typeof raw.redis === 'string' ? { url: raw.redis } : raw.redis));
     const snapshotEvery = raw.snapshotEvery ?? 1_000;
@@ -212,11 +200,15 @@ export class Runtime {
     this.snapshotIntervalMs = raw.snapshotIntervalMs ?? 1_000;
     if (typeof this.snapshotIntervalMs !== 'number' || !(this.snapshotIntervalMs >= 0)) throw new OptionsError([{ field: 'snapshotIntervalMs', problem: 'must be a number of ms ≥ 0' }]);
     this.durability = new Durability(engine, this.options.clock, this.logger, snapshotEvery, raw.persistence === undefined, this.cluster && ClusterNode.discard);
+    this.homes = this.homeBuilder();
+    this.graph = this.homes.graph();
+    this.workflows = this.homes.workflows();
+    this.adopted = new AdoptedHomes((home, definitions) => this.homes.adopt(home, definitions), () => this.workflows.registered());
     this.partitions = new PartitionSet({
       system: this.system,
       pool: this.pool,
       durability: this.durability,
-      ...(this.cluster ? { remote: (partition: number) => this.partitions.get(partition) === undefined } : {}),
+      ...(this.cluster ? { remote: (partition: number) => this.partitions.get(partition) === undefined, leased: (partition: number) => this.cluster!.leased(partition) } : {}),
       wiring: { env, publish: (event) => this.publish(event), coordination: this.coordination.partitionWiring },
     });
     this.booted = this.boot();
@@ -232,14 +224,13 @@ export class Runtime {
     await this.durability.engine.connect();
     // Embedded, every partition is this process's; in a cluster, partitions arrive as their leases do.
     const loaded = this.cluster ? [] : await Promise.all(Array.from({ length: this.options.partitions }, (_, index) => this.partitions.load(index)));
-    const retain = this.options.retainTerminal;
-    const [graph, workflows, coordinator, complexity] = await Promise.all([
-      this.recoverActor(this.actorKey(GRAPH_KEY), restoreGraph, encodeGraph),
-      this.recoverActor(this.actorKey(WORKFLOWS_KEY), (snapshot: Parameters<typeof restoreWorkflows>[0], deltas: WorkflowDelta[]) => restoreWorkflows(snapshot, deltas, retain), encodeWorkflows),
+    const timing = { clock: this.options.clock, intervalMs: this.snapshotIntervalMs };
+    const [[graph, workflows], coordinator, complexity] = await Promise.all([
+      this.homes.load(this.cluster?.home),
       // The ledger and the partitions' reports stay out of the coordinator's snapshot: the ledger is
       // rebuilt from the partitions' records, and at critical load it can hold a million entries.
-      this.recoverSnapshotOnly(this.actorKey(COORDINATOR_KEY), decodeCoordinator, (state: CoordinatorState) => encodeCoordinator({ ...state, ledger: emptyLedger(), reports: [] })),
-      this.recoverSnapshotOnly(this.actorKey(COMPLEXITY_KEY), decodeComplexity, encodeComplexity),
+      recoverSnapshotOnly(this.durability, timing, this.actorKey(COORDINATOR_KEY), decodeCoordinator, (state: CoordinatorState) => encodeCoordinator({ ...state, ledger: emptyLedger(), reports: [] })),
+      recoverSnapshotOnly(this.durability, timing, this.actorKey(COMPLEXITY_KEY), decodeComplexity, encodeComplexity),
     ]);
     this.graph.start(graph.state, graph.journal);
     const recovered = loaded.map((partition) => this.partitions.spawn(partition));
@@ -261,38 +252,38 @@ export class Runtime {
     this.batcher.flush();
   }
 
-  /** Loads the snapshot of an actor that keeps no journal (see PeriodicSnapshot). */
-  private async recoverSnapshotOnly<S, Snap>(
-    key: string,
-    decode: (snapshot: Snap) => S,
-    encode: (state: S) => { version: number; data: unknown },
-  ): Promise<{ saved: S | undefined; snapshots: PeriodicSnapshot<S> }> {
-    const snapshot = await this.durability.engine.latestSnapshot(key);
-    const saved = snapshot && decode({ version: snapshot.version, data: snapshot.data } as Snap);
-    const snapshots = new PeriodicSnapshot<S>({
-      key, snapshots: this.durability, clock: this.options.clock, intervalMs: this.snapshotIntervalMs, seq: snapshot?.seq ?? 0, initial: saved as S, encode,
+  /** The graph and workflows of a home, on this runtime's wiring. */
+  private homeBuilder(): HomeBuilder {
+    return new HomeBuilder({
+      durability: this.durability,
+      retainTerminal: this.options.retainTerminal,
+      logger: this.logger,
+      graph: {
+        system: this.system,
+        env: { now: () => this.options.clock.now(), retainTerminal: this.options.retainTerminal },
+        logger: this.logger,
+        dispatchEnqueue: (partition, batch) => this.route(partition, { type: 'enqueue', batch }),
+        enqueue: (partition, payload, settle) => this.batcher.add(partition, payload, settle),
+        lookup: (id) => this.ready().then(() => this.ask<PayloadView | undefined>(id, (reply) => ({ type: 'get', id, reply }), undefined)),
+        publish: (event) => this.publish(event),
+        retryLater: (ms, fn) => void this.options.clock.setTimer(ms, fn),
+      },
+      workflows: {
+        system: this.system,
+        clock: this.options.clock,
+        logger: this.logger,
+        retainFinished: this.options.retainTerminal,
+        submit: (input) => this.submitTracked(input),
+        cancel: (id) => this.cancel(id),
+        hasHandler: (type) => this.handlers.has(type),
+        isRunning: () => this.status === 'running',
+        ready: () => this.ready(),
+        lookup: (id) => this.get(id),
+        ...(this.cluster
+          ? { elsewhere: (id: string) => workflowElsewhere(this.cluster!, this.adopted, id), cancelElsewhere: (id: string) => cancelWorkflowElsewhere(this.cluster!, this.adopted, id) }
+          : {}),
+      },
     });
-    return { saved, snapshots };
-  }
-
-  /** Loads an actor's snapshot and journal, rebuilds its state, and opens its journal where recovery left off. */
-  private async recoverActor<S, Snap, Delta>(
-    key: string,
-    restore: (snapshot: Snap | undefined, deltas: Delta[]) => S,
-    encode: (state: S) => { version: number; data: unknown },
-  ): Promise<{ state: S; journal: ActorJournal<S> }> {
-    const { snapshot, entries } = await this.durability.load(key);
-    const state = restore(snapshot && ({ version: snapshot.version, data: snapshot.data } as Snap), entries.map((e) => e.data as Delta));
-    const journal = new ActorJournal<S>({
-      writer: this.durability.writer,
-      snapshots: this.durability,
-      key,
-      journalSeq: entries.at(-1)?.seq ?? snapshot?.seq ?? 0,
-      snapshotEvery: this.durability.snapshotEvery,
-      initial: state,
-      encode,
-    });
-    return { state, journal };
   }
 
   /** Resolves once the runtime has recovered its state and accepts work; rejects if recovery failed. */
@@ -397,7 +388,8 @@ export class Runtime {
   /** Cancels a queued, delayed or running payload. Resolves false if it had already finished. */
   async cancel(id: string): Promise<boolean> {
     if (!this.isBooted) await this.booted;
-    if (this.graph.holds(id) && (await this.graph.cancel(id))) return true;
+    const holder = this.graph.holds(id) ? this.graph : this.adopted.holder(id);
+    if (holder && (await holder.cancel(id))) return true;
     const result = await this.ask<CancelResult>(id, (reply) => ({ type: 'cancel', id, reply }), 'unknown');
     return result === 'cancelled';
   }
@@ -405,7 +397,7 @@ export class Runtime {
   /** The payload's current status, tier, attempts, timestamps and result or error; undefined if unknown. */
   get(id: string): Promise<PayloadView | undefined> {
     if (!this.isBooted) return this.booted.then(() => this.get(id));
-    const held = this.graph.view(id); // waiting on dependencies, or ended by them
+    const held = this.graph.view(id) ?? (this.adopted.size > 0 ? this.adopted.view(id) : undefined); // waiting on dependencies, or ended by them
     if (held) return Promise.resolve(held);
     return this.ask<PayloadView | undefined>(id, (reply) => ({ type: 'get', id, reply }), undefined);
   }
@@ -509,10 +501,25 @@ export class Runtime {
     return this.status;
   }
 
+  /**
+   * Resolves once the runtime has stopped, whoever stopped it. A cluster node stops on its own when
+   * it finds it can no longer act for its home (it was paused or cut off past the home's lease);
+   * `stoppedBy` then says why, and a supervisor should start the process again.
+   */
+  whenStopped(): Promise<void> {
+    return this.stoppedPromise;
+  }
+
+  /** The reason the runtime stopped on its own; undefined while running or after `stop()`. */
+  get stoppedBy(): Error | undefined {
+    return this.fault;
+  }
+
   /** Stops accepting work; with `drain`, first lets queued and running payloads finish. */
   async stop(options: StopOptions = {}): Promise<void> {
     if (this.status !== 'running') return;
     this.status = 'stopping';
+    this.draining = options.drain === true;
     const booted = await this.booted.then(() => true, () => false);
     if (booted && this.durability.available) await this.idle();
     if (this.cluster && booted) {
@@ -540,6 +547,7 @@ export class Runtime {
     this.system.stop();
     await this.durability.close();
     this.status = 'stopped';
+    this.markStopped();
     this.waiters.rejectAll();
     this.workflows.stopped();
     this.metricsState?.dispose();
@@ -626,36 +634,7 @@ export class Runtime {
     const local = this.partitions.get(partition);
     if (local) return local.ref.dispatch(message);
     if (!this.cluster) throw new Error(`partition ${partition} does not exist`);
-    switch (message.type) {
-      case 'enqueue': {
-        const { batch } = message;
-        this.cluster.send(partition, batch.payloads).then(
-          () => batch.payloads.forEach((p, i) => batch.settle(i, { ok: true, id: p.id, duplicate: false })),
-          (error: unknown) => batch.payloads.forEach((_, i) => batch.settle(i, { ok: false, error: new StoreUnavailableError(error) })),
-        );
-        return;
-      }
-      case 'get':
-      case 'cancel': {
-        // A lookup a partition passes on (its payload moved to a partition on another node): ask the owner there.
-        const { reply } = message as { reply: (value: unknown) => void };
-        this.cluster.call(partition, message.type, message.id).then(reply, (error: unknown) => {
-          this.logger.warn('lookup on another node failed', { partition, id: message.id, error: String(error) });
-          reply(message.type === 'get' ? undefined : 'unknown');
-        });
-        return;
-      }
-      case 'grant':
-        this.pool.acknowledge(partition, message.grants);
-        for (const g of message.grants) this.pool.release(g.tier, g.handlerType, g.count);
-        return;
-      case 'outcomes':
-      case 'tick':
-      case 'rollback':
-        return;
-      default:
-        void this.cluster.tell(partition, message).catch((error: unknown) => this.logger.warn('message for another node not sent', { partition, type: message.type, error: String(error) }));
-    }
+    toOwner(this.cluster, this.pool, this.logger, partition, message);
   }
 
   private clusterHostDeps(): ClusterHostDeps {
@@ -663,9 +642,15 @@ export class Runtime {
       partitions: this.partitions,
       coordination: this.coordination,
       logger: this.logger,
-      handoverTimeoutMs: this.cluster?.handoverTimeoutMs ?? 30_000,
+      // Stopping without drain, running attempts were aborted: they run again at the next owner, so nothing to wait for.
+      handoverTimeoutMs: () => (this.status === 'stopping' && !this.draining ? 0 : this.cluster?.handoverTimeoutMs ?? 30_000),
       deliverEvent: (event) => this.deliverEvent(event),
-      describe: (op) => (op === 'tree' ? this.tree() : this.stats()),
+      homes: this.homeHost(),
+      describe: (op, arg) => {
+        if (op === 'workflow') return arg === undefined ? undefined : this.workflows.get(arg) ?? this.adopted.workflow(arg);
+        if (op === 'cancel-workflow') return arg === undefined ? false : this.adopted.cancelWorkflow(arg, this.workflows);
+        return op === 'tree' ? this.tree() : this.stats();
+      },
       recovered: (counts) => {
         const r = (this.recovery ??= { records: 0, rerun: 0, deferred: 0, durationMs: 0 });
         this.recovery = { ...r, records: r.records + counts.records, rerun: r.rerun + counts.rerun, deferred: r.deferred + counts.deferred };
@@ -678,8 +663,23 @@ export class Runtime {
     return this.cluster ? `${key}@${this.cluster.nodeId}` : key;
   }
 
+  /** What the cluster node asks of the homes run here. */
+  private homeHost(): HomeHost {
+    return homesHost({
+      cluster: this.cluster!,
+      adopted: this.adopted,
+      ownIdle: () => this.graph.idle && this.workflows.active === 0,
+      flushed: () => this.durability.writer.whenFlushed(),
+      logger: this.logger,
+      ownLost: (fault) => {
+        this.fault = fault;
+        void this.stop();
+      },
+    });
+  }
+
   private publish(event: PayloadEvent): void {
-    if (this.cluster && ENDING_EVENTS.has(event.type)) this.cluster.publish(event);
+    if (this.cluster && (ENDING_EVENTS.has(event.type) || this.cluster.interest.relays(event.type))) this.cluster.publish(event);
     this.deliverEvent(event);
   }
 
@@ -690,6 +690,7 @@ export class Runtime {
     if (ENDING_EVENTS.has(event.type)) {
       this.graph.observe(event);
       this.workflows.observe(event);
+      if (this.adopted.size > 0) this.adopted.observe(event);
     }
     // A load skip (it has a ledger id) is not an end: the payload waits in the ledger to run later.
     if (event.ledgerId !== undefined && event.type === 'skipped') return;

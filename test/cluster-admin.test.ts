@@ -92,6 +92,10 @@ describe('admin: the cluster view', () => {
         assert.ok(owner.ttlMs > 0 && owner.ttlMs <= 1_000, `lease time left of partition ${owner.partition}: ${owner.ttlMs}`);
       }
 
+      const homes = json.homes as Array<{ home: string; node: string | undefined }>;
+      assert.deepEqual(homes.map((h) => h.node).sort(), [...NODES], 'one home per node, each held by its node');
+      for (const node of nodes) assert.ok(homes.some((h) => h.home === node.rt.cluster!.home && h.node === node.id), `the home of ${node.id}`);
+
       assert.deepEqual(Object.keys(json.trees).sort(), [...NODES]);
       for (const node of nodes) {
         const tree = json.trees[node.id];
@@ -195,6 +199,7 @@ describe('the admin page: the cluster section', () => {
         const row = page.locator(`#cluster tr[data-node="${node.id}"]`);
         await row.waitFor({ timeout: 10_000 });
         assert.deepEqual(expand((await row.locator('[data-col="partitions"]').textContent()) ?? ''), node.rt.cluster!.local());
+        assert.equal(await row.locator('[data-col="homes"]').textContent(), 'own', `${node.id} runs its own home`);
         for (const path of partitionPaths(node.id, node.rt.cluster!.local())) {
           assert.equal(await page.locator(`#cluster-trees [data-node="${node.id}"] li[data-path="${path}"]`).count(), 1, `${path} under ${node.id}`);
         }

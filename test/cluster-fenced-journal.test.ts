@@ -1,10 +1,11 @@
 // Fenced journal writes on a real Redis: after a takeover, the former holder's appends and snapshots
 // are refused with FencedError and store nothing, while the new holder's go through; keys that are
-// not partitions are written as before.
+// not partitions are written as before. A home's keys are fenced by the home's lease the same way.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { FencedError, FencedRedisEngine } from '../src/cluster/fenced-journal.ts';
-import { partitionLeases } from '../src/cluster/leases.ts';
+import { homeKeys } from '../src/cluster/keys.ts';
+import { Leases, partitionLeases } from '../src/cluster/leases.ts';
 import { TriageError } from '../src/errors.ts';
 import type { JournalEntry } from '../src/persistence/engine.ts';
 import { RedisEngine } from '../src/persistence/redis.ts';
@@ -159,5 +160,29 @@ test('an entry that hands payloads to another partition is stored with its inbox
     assert.equal((await seqs(b, 'partition-2')).length, 4);
   } finally {
     await close();
+  }
+}));
+
+test('a home\'s graph and workflows keys are fenced by the home\'s lease: an adopter\'s writes go through, the former holder\'s are refused', withCluster('fenced-home', async (ctx) => {
+  const { a, b, close } = await twoNodes(ctx);
+  const strict = new FencedRedisEngine(new RedisEngine({ url: REDIS_URL, prefix: ctx.keys.prefix }), { requireFence: true });
+  await strict.connect();
+  const homes = new Leases<string>(ctx.redis, ctx.keys.homeLease);
+  const [graph, workflows] = homeKeys('node-a.1');
+  try {
+    await assert.rejects(strict.persist([entry(graph, 1)]), (e: unknown) => e instanceof FencedError && e.key === graph && e.partition === undefined && e.token === 0);
+    a.setHomeFence('node-a.1', await homes.acquire('node-a.1', 'node-a', 100));
+    await a.persist([entry(graph, 1), entry(workflows, 1)]);
+    await until(async () => (await homes.holder('node-a.1')) === undefined, 'the home lease to expire', 2_000);
+    b.setHomeFence('node-a.1', await homes.acquire('node-a.1', 'node-b', 10_000));
+    await b.persist([entry(graph, 2)]);
+    const refused = await a.persist([entry(workflows, 2)]).then(() => undefined, (e: unknown) => e);
+    assert.ok(refused instanceof FencedError && refused.key === workflows, `expected FencedError for ${workflows}, got ${String(refused)}`);
+    await assert.rejects(a.takeSnapshot({ key: graph, seq: 2, version: 1, data: 'late' }), FencedError);
+    assert.deepEqual((await b.events(graph, 0)).map((e) => e.seq), [1, 2]);
+    assert.deepEqual((await b.events(workflows, 0)).map((e) => e.seq), [1], 'nothing of the former holder\'s late write');
+    assert.equal(b.homeFenceOf('node-a.1') !== undefined && a.homeFenceOf('node-a.1') !== b.homeFenceOf('node-a.1'), true);
+  } finally {
+    await Promise.all([close(), strict.close()]);
   }
 }));

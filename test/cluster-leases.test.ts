@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CoordinatorElection } from '../src/cluster/election.ts';
+import { homeKeys } from '../src/cluster/keys.ts';
 import { LeaseTable, Leases, partitionLeases, type LeaseLoss } from '../src/cluster/leases.ts';
 import { OptionsError } from '../src/errors.ts';
 import { manualClock, until, withCluster } from './cluster-support.ts';
@@ -36,6 +37,11 @@ test('scripts: one holder at a time, tokens only grow, renew and release only by
   // Keys of one partition share a hash tag with its journal.
   for (const key of [keys.partitionLease(5).lease, keys.partitionLease(5).fence, keys.inbox(5), keys.journal(5), keys.snapshot(5)]) {
     assert.match(key, /\{partition-5\}$/);
+  }
+  // So do a home's lease, fencing counter, and its graph's and workflows' journals and snapshots.
+  const homeStored = homeKeys('node-a.1').flatMap((key) => [keys.persistence.journal(key), keys.persistence.snapshot(key)]);
+  for (const key of [keys.homeLease('node-a.1').lease, keys.homeLease('node-a.1').fence, ...homeStored]) {
+    assert.equal(/\{([^}]*)\}/.exec(key)?.[1], 'home-node-a.1', `the hash tag of ${key}`);
   }
 }));
 

@@ -11,19 +11,24 @@ export class NodeProcess {
   private readonly child: ChildProcess;
   private readonly commands: Commands;
 
-  constructor(readonly prefix: string, readonly nodeId: string, readonly leaseTtlMs: number) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', FIXTURE, prefix, nodeId, String(leaseTtlMs)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  constructor(readonly prefix: string, readonly nodeId: string, readonly leaseTtlMs: number, homeTtlMs?: number) {
+    const args = [FIXTURE, prefix, nodeId, String(leaseTtlMs), ...(homeTtlMs === undefined ? [] : [String(homeTtlMs)])];
+    this.child = spawn(process.execPath, ['--import', 'tsx', ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
     let markReady: () => void;
     this.ready = new Promise((resolve) => { markReady = resolve; });
-    this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));
+    this.exited = new Promise((resolve) => this.child.on('exit', (code) => {
+      // No answer comes any more: commands still waiting fail now instead of at their timeout.
+      this.commands.failAll(`${nodeId} exited`);
+      resolve(code);
+    }));
     this.commands = new Commands(this.child, nodeId, (message) => {
       if (message.ready) markReady();
     });
   }
 
   /** Sends a command; resolves with the node's answer (rejects on an error answer). */
-  send<T = Message>(command: Message): Promise<T> {
-    return this.commands.send<T>(command);
+  send<T = Message>(command: Message, timeoutMs?: number): Promise<T> {
+    return this.commands.send<T>(command, timeoutMs);
   }
 
   signal(signal: NodeJS.Signals): void {

@@ -1,6 +1,6 @@
 // A clustered runtime: three node processes on one machine and a real Redis. Work submitted on any
 // node completes wherever its partition lives; killed nodes lose nothing; a graceful stop hands
-// queued work over without running anything twice.
+// queued work over without running anything twice; a node paused past its lease runs nothing it lost.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { Redis } from 'ioredis';
@@ -130,6 +130,8 @@ test('a graceful stop hands queued work over and runs nothing twice', { timeout:
   await new Promise((r) => setTimeout(r, 150));
   await c.stop(true);
   nodes.delete('c');
+  const homes = await redis.smembers(`${prefix}:c:{homes}`);
+  assert.deepEqual(homes.map((h) => h.split('.')[0]).sort(), ['a', 'b'], 'c held nothing in its home, so it deleted it as it stopped');
   await settled(nodes);
   const waited = await a.send<Waited>({ cmd: 'wait', ids });
   assert.equal(waited.results.length, ids.length);
@@ -140,4 +142,79 @@ test('a graceful stop hands queued work over and runs nothing twice', { timeout:
   const takenOver = list.filter(([node, id]) => node !== 'c' && cPartitions.has(partitionOfId(id, PARTITIONS)!));
   assert.ok(takenOver.length > 0, 'payloads of c\'s partitions ran elsewhere after the handover');
   await Promise.all([a.stop(true), b.stop(true)]);
+}));
+
+test('a stop without drain aborts what runs, does not wait out the handover timeout for it, and the next owner runs it again', { timeout: 60_000 }, withPrefix('abort', async (prefix, spawned) => {
+  const nodes = await startCluster(prefix, 1_000, spawned, ['a', 'b']);
+  const a = nodes.get('a')!;
+  const b = nodes.get('b')!;
+  const owned = await settled(nodes);
+  // Long handlers on b's partitions only, so b is running them when it stops.
+  const { ids } = await a.send<Ids>({ cmd: 'submit', n: 8, ms: 1_500, tag: 'long' });
+  const onB = ids.filter((id) => owned.get('b')!.includes(partitionOfId(id, PARTITIONS)!));
+  assert.ok(onB.length > 0, 'some payloads are b\'s');
+  for (const deadline = Date.now() + 10_000; !(await starts(prefix)).some(([node]) => node === 'b');) {
+    assert.ok(Date.now() < deadline, 'b started one');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const stopping = Date.now();
+  await b.stop(false);
+  // The fixture's handover timeout is 10 s: a stop that waited for the aborted runs would take that long.
+  assert.ok(Date.now() - stopping < 8_000, `b stopped in ${Date.now() - stopping} ms`);
+  nodes.delete('b');
+  const waited = await a.send<Waited>({ cmd: 'wait', ids });
+  assert.equal(waited.results.length, ids.length);
+  const list = await starts(prefix);
+  const abortedOnB = new Set(list.filter(([node]) => node === 'b').map(([, id]) => id));
+  const rerun = list.filter(([node, id]) => node === 'a' && abortedOnB.has(id));
+  assert.ok(rerun.length > 0, 'what b was running when it stopped ran again at a');
+  await a.stop(true);
+}));
+
+/** Waits for every id on `node`; when that does not end in time, fails with what each node sees of the unfinished ones. */
+async function waitAll(nodes: Map<string, NodeProcess>, node: NodeProcess, ids: string[]): Promise<Waited> {
+  try {
+    return await node.send<Waited>({ cmd: 'wait', ids }, 30_000);
+  } catch (error) {
+    const seen = await Promise.all([...nodes].map(async ([name, n]) => [name, await n.send({ cmd: 'status', ids }, 5_000).catch(String)] as const));
+    throw new Error(`${String(error)}\n${JSON.stringify(Object.fromEntries(seen))}`);
+  }
+}
+
+test('a node paused past its lease runs nothing it no longer owns, and nothing is lost', { timeout: 90_000 }, withPrefix('fencing', async (prefix, spawned) => {
+  const ttl = 600;
+  const nodes = await startCluster(prefix, ttl, spawned);
+  const [a, b, c] = trio(nodes);
+  const { ids } = await a.send<Ids>({ cmd: 'submit', n: 300, ms: 20, tag: 'f' });
+  await new Promise((r) => setTimeout(r, 200));
+  b.signal('SIGSTOP');
+  // a and c take b's partitions once its leases run out.
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const [la, lc] = await Promise.all([a.send<{ local: number[] }>({ cmd: 'local' }), c.send<{ local: number[] }>({ cmd: 'local' })]);
+    if (la.local.length + lc.local.length === PARTITIONS) break;
+    assert.ok(Date.now() < deadline, 'the paused node\'s partitions were taken over');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await new Promise((r) => setTimeout(r, 300));
+  b.signal('SIGCONT');
+  // b takes its partitions back once it wakes: what it had been granted before the pause must not
+  // hold its slots forever, or the work queued there would never start.
+  const waited = await waitAll(nodes, a, ids);
+  assert.equal(waited.results.length, ids.length);
+  const list = await starts(prefix);
+  // Fencing: every start carries the token of the lease its node held for the partition (0: none).
+  // A start under an older token than one already seen for that partition is a node acting on a
+  // lease it had lost. Runs may repeat (what b was running when paused runs again at the new owner),
+  // but each time under a newer token: at least once, never unowned.
+  const newest = new Map<number, number>();
+  const unowned = list.filter(([, id, token]) => {
+    const partition = partitionOfId(id, PARTITIONS)!;
+    if (Number(token) < (newest.get(partition) ?? 0)) return true;
+    newest.set(partition, Number(token));
+    return false;
+  });
+  assert.deepEqual(unowned, [], 'no start under a lease that had passed to another node');
+  await settled(nodes);
+  await Promise.all([a.stop(true), b.stop(true), c.stop(true)]);
 }));

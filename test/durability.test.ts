@@ -168,6 +168,8 @@ describe('redis engine options', () => {
     try {
       assert.equal(engine.keys.journal('partition-3'), `${prefix}:j:{partition-3}`);
       assert.equal(engine.keys.snapshot('partition-3'), `${prefix}:s:{partition-3}`);
+      // A grouped key is tagged with its group: the actors of one cluster home share a slot.
+      assert.equal(engine.keys.journal('home-n.1/workflows'), `${prefix}:j:{home-n.1}/workflows`);
       assert.throws(() => new RedisEngine({ url: REDIS_URL, prefix: 'bad prefix!' }), /prefix/);
     } finally {
       await engine.close();

@@ -1,6 +1,11 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import type { StuckReport } from '../src/index.ts';
+import { compileOptions } from '../src/options.ts';
+import { ExecutionPool } from '../src/execution/pool.ts';
+import type { DemandEntry, Grant } from '../src/execution/protocol.ts';
+import { SimulatedClock } from '../src/clock.ts';
+import { silentLogger } from '../src/index.ts';
 import { advance, deferred, setup } from './helpers.ts';
 
 describe('execution slots', () => {
@@ -61,5 +66,45 @@ describe('execution slots', () => {
     assert.deepEqual(slots.map((s) => s.lastActiveAt - clock.now()), [-200, 0]);
     assert.ok(Math.abs(rt.stats().pool.meanRunMs - 200) < 1e-9, 'pool mean run time');
     await rt.stop();
+  });
+});
+
+describe('slots of a partition that leaves', () => {
+  const demand = (count: number, now: number): DemandEntry[] => [{ tier: 'high', handlerType: 'work', count, oldestAt: now, serveAs: 'high', yielding: false }];
+
+  function poolWithGrants() {
+    const clock = new SimulatedClock();
+    const sent: Array<{ partition: number; grants: Grant[] }> = [];
+    const pool = new ExecutionPool({
+      options: compileOptions({ concurrency: 4, partitions: 2, clock }),
+      clock,
+      logger: silentLogger,
+      handlerOf: () => ({ fn: () => undefined, options: {} }),
+      sendGrants: (partition, grants) => sent.push({ partition, grants }),
+      sendOutcomes: () => {},
+    });
+    return { clock, pool, sent };
+  }
+
+  test('grants a partition never took come back when it leaves, and a late acknowledgement of them changes nothing', async () => {
+    const { clock, pool, sent } = poolWithGrants();
+    pool.setDemand(0, demand(3, clock.now()));
+    await Promise.resolve();
+    assert.deepEqual(sent.map((s) => [s.partition, s.grants.map((g) => g.count)]), [[0, [3]]]);
+    assert.equal(pool.stats().busy, 3);
+
+    // Partition 0 leaves before its actor took the grant (its lease was lost mid-write).
+    pool.reclaim(0);
+    assert.equal(pool.stats().busy, 0, 'its slots are free again');
+    pool.setDemand(1, demand(4, clock.now()));
+    await Promise.resolve();
+    assert.deepEqual(sent.slice(1).map((s) => [s.partition, s.grants.map((g) => g.count)]), [[1, [4]]], 'the other partition gets every slot');
+
+    pool.acknowledge(0, sent[0]!.grants);
+    pool.release('high', 'work', 0);
+    assert.equal(pool.stats().busy, 4, 'the retired actor\'s acknowledgement frees nothing twice');
+    pool.acknowledge(1, sent[1]!.grants);
+    pool.release('high', 'work', 4);
+    assert.equal(pool.stats().busy, 0);
   });
 });

@@ -49,10 +49,10 @@ export class DependencyGraph {
    * Spawns the actor on the recovered state. Entries go to `journal`; replies and events follow
    * once their entry is stored, releases go out at once (see `perform`).
    */
-  start(initial: GraphState, journal: ActorJournal<GraphState>): void {
+  start(initial: GraphState, journal: ActorJournal<GraphState>, name = 'dependency-graph'): void {
     this.committed = initial;
     this.journal = journal;
-    this.ref = this.host.system.spawn<GraphState, GraphMessage>('dependency-graph', 'dependency-graph', initial, {
+    this.ref = this.host.system.spawn<GraphState, GraphMessage>(name, 'dependency-graph', initial, {
       receive: (state, message) => {
         const transition = reduceGraph(state, message, this.host.env);
         this.effects = transition.effects;
@@ -102,6 +102,18 @@ export class DependencyGraph {
 
   snapshotNow(): Promise<void> {
     return this.journal ? this.journal.snapshotNow() : Promise.resolve();
+  }
+
+  /** Holds nothing and waits on nothing. */
+  get idle(): boolean {
+    const { nodes, watch } = this.committed;
+    return nodes.size === 0 && watch.size === 0;
+  }
+
+  /** Stops the actor (an adopted home that is done, or whose lease is gone). */
+  retire(): void {
+    if (this.ref) this.host.system.retire(this.ref.path);
+    this.ref = undefined;
   }
 
   /** The last committed state (read-only). */

@@ -5,7 +5,7 @@
  */
 import { PMap } from '../../src/collections/index.ts';
 import type { DependencyOutcomes, Payload } from '../../src/payload.ts';
-import { checkVersion, mapFromJson, mapToJson, queueFromJson, queueToJson } from '../../src/persistence/collections-json.ts';
+import { checkVersion, mapToJson, queueFromJson, queueToJson } from '../../src/persistence/collections-json.ts';
 import type { GraphDelta } from './reducer.ts';
 import { initialGraphState, withDependencies, type EndedPayload, type GraphState, type WaitingNode, type Watch } from './state.ts';
 

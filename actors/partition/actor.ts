@@ -35,6 +35,12 @@ export interface PartitionDurability {
    * with the journal entry that records them as moved, in one atomic write, instead of after it.
    */
   remote?(to: number): boolean;
+  /**
+   * Whether this process still holds the partition's lease by its own clock (a cluster). Checked
+   * before starting what a stored transition granted: a process that was paused past its lease
+   * must not start work another node may own by now.
+   */
+  leased?(): boolean;
 }
 
 export interface PartitionWiring {
@@ -104,6 +110,8 @@ export function spawnPartition(wiring: PartitionWiring): PartitionHandle {
   /** The state of the last appended entry: the next entry patches records against it. */
   let journaled = committed;
   let suspended = false;
+  /** The partition left this process: the pool took its slots back, so nothing of it may start or release one. */
+  let disposed = false;
   /** Waiting for `settled`: resolved once the backlog item that was last when it was called is done. */
   let storedWaiters: Array<{ item: object; resolve: () => void }> = [];
 
@@ -165,6 +173,13 @@ export function spawnPartition(wiring: PartitionWiring): PartitionHandle {
       if (storedWaiters.length > 0) {
         for (const w of storedWaiters) if (w.item === done) w.resolve();
         storedWaiters = storedWaiters.filter((w) => w.item !== done);
+      }
+      // A lapsed lease is reported lost by this check; the partition is dropped (now or once it is recovered).
+      if (!disposed && durability?.leased && !durability.leased()) disposed = true;
+      if (disposed) {
+        // What is stored is true (replies, events, ledger entries hold); its starts run at the next owner.
+        for (const effect of todo) if (effect.kind !== 'run' && effect.kind !== 'release') perform(effect);
+        continue;
       }
       if (grants) pool.acknowledge(index, grants);
       for (const effect of todo) perform(effect);
@@ -255,6 +270,8 @@ export function spawnPartition(wiring: PartitionWiring): PartitionHandle {
           return item === undefined ? undefined : new Promise<void>((resolve) => storedWaiters.push({ item, resolve }));
         }),
     dispose() {
+      disposed = true;
+      suspended = true;
       wake?.timer.cancel();
       wake = undefined;
     },

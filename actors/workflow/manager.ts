@@ -40,7 +40,14 @@ export interface WorkflowsHost {
   ready(): Promise<void>;
   /** The owning partition's view of a payload. */
   lookup(id: string): Promise<PayloadView | undefined>;
+  /** In a cluster: the view of an instance another node runs (its own, or a home it adopted); rejects when a node did not answer. */
+  elsewhere?(id: string): Promise<WorkflowView | undefined>;
+  /** In a cluster: cancels an instance another node runs; false if no node runs it. */
+  cancelElsewhere?(id: string): Promise<boolean>;
 }
+
+/** How often `waitFor` reads an instance that runs on another node: from the first, doubling up to the last. */
+const REMOTE_POLL_MS = [50, 1_000] as const;
 
 export interface StartOptions {
   /** Client of the instance's payloads (per-client events, fairness). Default `"default"`. */
@@ -58,6 +65,8 @@ interface Instance {
   last: WorkflowState | undefined;
   /** Resolves `start` once the instance's first entry is stored: a started instance survives a crash. */
   started: (() => void) | undefined;
+  /** Recovered from the journal: a step it submits again may have run, even ended, already. */
+  readonly recovered: boolean;
 }
 
 interface Owner {
@@ -116,6 +125,24 @@ export class Workflows {
     return this.journal ? this.journal.snapshotNow() : Promise.resolve();
   }
 
+  /** Running instances, and recovered ones waiting for their definition. */
+  get active(): number {
+    return this.running.size + this.dormant.size;
+  }
+
+  /** Every definition registered here (an adopted home runs its instances with the same ones). */
+  registered(): WorkflowDefinition[] {
+    return [...this.definitions.values()];
+  }
+
+  /** Stops every running instance's actor without ending it (its lease is gone: another node runs it). */
+  retire(): void {
+    for (const instance of this.running.values()) this.host.system.retire(instance.handle.ref.path);
+    this.running.clear();
+    this.owners.clear();
+    this.dormant.clear();
+  }
+
   /** Instances recovered but waiting for their definition to be registered. */
   get waitingForDefinition(): number {
     return this.dormant.size;
@@ -129,12 +156,12 @@ export class Workflows {
         this.retainFinished(id, workflowView(state, definition));
         continue;
       }
-      const instance = this.spawn(id, definition, clientId, state, state);
+      const instance = this.spawn(id, definition, clientId, state, state, true);
       instance.handle.ref.dispatch({ type: 'resume' });
     }
   }
 
-  private spawn(id: string, definition: WorkflowDefinition, clientId: string, state: WorkflowState, last: WorkflowState | undefined): Instance {
+  private spawn(id: string, definition: WorkflowDefinition, clientId: string, state: WorkflowState, last: WorkflowState | undefined, recovered = false): Instance {
     const env: WorkflowEnv = {
       definition,
       stepsByName: new Map(definition.steps.map((s) => [s.name, s])),
@@ -148,6 +175,7 @@ export class Workflows {
       clientId,
       last,
       started: undefined,
+      recovered,
       handle: spawnWorkflow(this.host.system, state, env, (effects, next) => this.transitioned(instance, effects, next)),
     };
     this.running.set(id, instance);
@@ -202,11 +230,17 @@ export class Workflows {
     });
   }
 
-  /** Resolves with the instance's result; rejects with WorkflowFailedError or CancelledError. */
+  /**
+   * Resolves with the instance's result; rejects with WorkflowFailedError or CancelledError. In a
+   * cluster, an instance another node runs is read there until it ends.
+   */
   waitFor<O = unknown>(id: string): Promise<O> {
     const view = this.finished.get(id);
     if (view) return settled(view) as Promise<O>;
-    if (!this.running.has(id) && !this.dormant.has(id)) return Promise.reject(new TriageError('UNKNOWN_WORKFLOW', `no workflow instance with id ${JSON.stringify(id)}`));
+    if (!this.running.has(id) && !this.dormant.has(id)) {
+      if (this.host.elsewhere) return this.waitElsewhere(id) as Promise<O>;
+      return Promise.reject(unknownWorkflow(id));
+    }
     return new Promise<O>((resolve, reject) => {
       const waiter: Waiter = { resolve: resolve as (value: unknown) => void, reject };
       const list = this.waiters.get(id);
@@ -215,14 +249,25 @@ export class Workflows {
     });
   }
 
-  /** Cancels a running instance: outstanding steps are cancelled and compensations run. False if it had ended (or is unknown). */
+  /**
+   * Cancels a running instance: outstanding steps are cancelled and compensations run. False if it
+   * had ended (or is unknown). In a cluster, an instance another node runs is cancelled there.
+   */
   cancel(id: string): Promise<boolean> {
     const instance = this.running.get(id);
-    if (!instance) return Promise.resolve(false);
+    if (!instance) return this.finished.has(id) || !this.host.cancelElsewhere ? Promise.resolve(false) : this.host.cancelElsewhere(id);
     return new Promise((resolve) => instance.handle.ref.dispatch({ type: 'cancel', reply: resolve }));
   }
 
-  /** The instance's status and step states; undefined if unknown (or forgotten after it ended). */
+  /**
+   * The instance's status and step states wherever it runs: in a cluster, asked of the other nodes
+   * when it does not run here. Undefined if no node knows it (or it was forgotten after it ended).
+   */
+  async find(id: string): Promise<WorkflowView | undefined> {
+    return this.get(id) ?? (await this.host.elsewhere?.(id));
+  }
+
+  /** The instance's status and step states; undefined if unknown here (or forgotten after it ended). */
   get(id: string): WorkflowView | undefined {
     const instance = this.running.get(id);
     if (instance) return workflowView(instance.handle.state(), instance.definition);
@@ -270,6 +315,31 @@ export class Workflows {
     return { status: 'skipped', error: { code: 'SKIPPED', message: event.reason ?? 'skipped under load', name: 'SkippedError' } };
   }
 
+  private async waitElsewhere(id: string): Promise<unknown> {
+    let seen = false;
+    for (let pause: number = REMOTE_POLL_MS[0]; ; pause = Math.min(pause * 2, REMOTE_POLL_MS[1])) {
+      let view: WorkflowView | undefined;
+      try {
+        view = this.get(id) ?? (await this.host.elsewhere!(id));
+      } catch {
+        // A node that did not answer may run it: ask again.
+        if (!this.host.isRunning()) throw new RuntimeStoppedError();
+        await new Promise((resolve) => setTimeout(resolve, pause));
+        continue;
+      }
+      // Once seen, an instance that no node shows is between homes (its node died, it is not adopted yet).
+      if (!view && !seen) throw unknownWorkflow(id);
+      seen = true;
+      if (!view) {
+        await new Promise((resolve) => setTimeout(resolve, pause));
+        continue;
+      }
+      if (FINISHED_WORKFLOW.has(view.status)) return settled(view);
+      if (!this.host.isRunning()) throw new RuntimeStoppedError();
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+  }
+
   /** The runtime stopped: pending `waitFor` calls reject. */
   stopped(): void {
     for (const [id, list] of [...this.waiters]) {
@@ -315,7 +385,8 @@ export class Workflows {
     this.owners.set(id, owner);
     refs.push({ step, index, purpose, id });
     submitted.accepted.then(
-      (stored) => stored !== id && this.followEarlier(owner, id, stored),
+      // The same id comes back for a payload stored before when ids derive from idempotency keys (a cluster).
+      (stored) => (stored !== id || instance.recovered) && this.followEarlier(owner, id, stored),
       (error: unknown) => {
         // Never accepted (a full queue, a stopping runtime): no event will come for it.
         if (this.owners.delete(id)) this.report(owner, { status: 'failed', error: toFailure(error) });
@@ -328,10 +399,13 @@ export class Workflows {
    * have ended while the process was down, so its outcome is looked up as well as awaited.
    */
   private followEarlier(owner: Owner, submittedId: string, stored: string): void {
-    if (!this.owners.delete(submittedId)) return;
-    this.owners.set(stored, owner);
-    const { instance, step, index, purpose } = owner;
-    if (this.running.has(instance.id)) instance.handle.ref.dispatch({ type: 'submitted', refs: [{ step, index, purpose, id: stored }] });
+    if (this.owners.get(submittedId) !== owner) return;
+    if (stored !== submittedId) {
+      this.owners.delete(submittedId);
+      this.owners.set(stored, owner);
+      const { instance, step, index, purpose } = owner;
+      if (this.running.has(instance.id)) instance.handle.ref.dispatch({ type: 'submitted', refs: [{ step, index, purpose, id: stored }] });
+    }
     this.host.lookup(stored).then(
       (view) => {
         const outcome = view && outcomeOfView(view);
@@ -401,4 +475,8 @@ function settled(view: WorkflowView): Promise<unknown> {
   if (view.status === 'cancelled') return Promise.reject(new CancelledError(`workflow ${view.id} was cancelled`));
   const error = view.error ?? { code: 'WORKFLOW_FAILED', message: 'failed', name: 'Error' };
   return Promise.reject(new WorkflowFailedError(view.id, view.failedStep ?? '(unknown)', error, view.compensationFailures));
+}
+
+function unknownWorkflow(id: string): TriageError {
+  return new TriageError('UNKNOWN_WORKFLOW', `no workflow instance with id ${JSON.stringify(id)}`);
 }

@@ -32,7 +32,7 @@ export function renderPage({ name, nonce, refreshMs }: PageOptions): string {
 </header>
 <main>
   <section class="wide" id="cluster-section" hidden><h2>Cluster <small class="muted" id="cluster-summary"></small></h2>
-    <table id="cluster"><thead><tr><th>node</th><th>partitions</th><th>owned</th><th>pid</th><th>up</th><th>admin</th></tr></thead><tbody></tbody></table>
+    <table id="cluster"><thead><tr><th>node</th><th>partitions</th><th>owned</th><th>homes</th><th>pid</th><th>up</th><th>admin</th></tr></thead><tbody></tbody></table>
     <p id="cluster-unowned" class="muted"></p>
     <div id="cluster-trees" class="trees"></div></section>
   <section class="wide"><h2>Queues <small class="muted">per partition and tier: depth (oldest wait)</small></h2>
@@ -177,17 +177,21 @@ function renderCluster(view) {
     owned.get(o.node).push(o.partition);
   }
   const infoOf = new Map(view.nodes.map((n) => [n.id, n]));
+  // A home not named after its holder is one adopted from a node that is gone.
+  const homesOf = (id) => (view.homes || []).filter((h) => h.node === id).map((h) => h.home.startsWith(id + '.') ? 'own' : 'adopted ' + h.home);
   fill($('cluster').tBodies[0], [...owned].map(([id, partitions]) => {
     const info = infoOf.get(id);
     const admin = info && /^https?:\/\//.test(info.adminUrl || '') ? el('a', { href: info.adminUrl }, info.adminUrl) : '—';
     return el('tr', { 'data-node': id, class: id === view.node ? 'self' : '' },
       el('td', {}, id + (id === view.node ? ' (this node)' : '') + (id === view.leader ? ' · leader' : '')), el('td', { 'data-col': 'partitions' }, ranges(partitions) || '—'),
-      el('td', { class: 'num', 'data-col': 'owned' }, partitions.length), el('td', { class: 'num' }, info ? info.pid : '—'),
+      el('td', { class: 'num', 'data-col': 'owned' }, partitions.length), el('td', { 'data-col': 'homes' }, homesOf(id).join(', ') || '—'),
+      el('td', { class: 'num' }, info ? info.pid : '—'),
       el('td', {}, info ? ms(Math.max(0, Date.now() - info.startedAt)) : 'gone'), el('td', {}, admin));
   }));
   const leased = new Set(view.owners.map((o) => o.partition));
   const unowned = Array.from({ length: view.partitions }, (_, p) => p).filter((p) => !leased.has(p));
-  $('cluster-unowned').textContent = unowned.length ? 'no owner (moving): ' + ranges(unowned) : '';
+  const orphans = (view.homes || []).filter((h) => !h.node).map((h) => h.home);
+  $('cluster-unowned').textContent = [unowned.length ? 'no owner (moving): ' + ranges(unowned) : '', orphans.length ? 'homes waiting to be adopted: ' + orphans.join(', ') : ''].filter(Boolean).join(' · ');
   $('cluster-summary').textContent = view.nodes.length + ' node' + (view.nodes.length === 1 ? '' : 's') + ' · ' + leased.size + '/' + view.partitions + ' partitions leased' + (view.leader ? ' · leader ' + view.leader : ' · no leader yet');
   $('cluster-trees').replaceChildren(...Object.entries(view.trees).map(([id, tree]) => nodeTree(id, tree)));
 }

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { AdminError } from './errors.ts';
-import { checkQuery, decodeSegment, intParam } from './http.ts';
+import { decodeSegment, intParam } from './http.ts';
 import { renderPage } from './page.ts';
 import { LOAD_LEVELS, type AdminSources, type LoadLevel } from './sources.ts';
 

@@ -119,6 +119,7 @@ async function clusterView(runtime: Runtime): Promise<ClusterAdminView> {
     partitions: runtime.options.partitions,
     nodes: view.nodes,
     owners: view.owners,
+    homes: view.homes.map(({ home, node }) => ({ home, node: node ?? null })),
     trees: Object.fromEntries(trees),
   };
 }

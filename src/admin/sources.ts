@@ -154,6 +154,8 @@ export type ClusterAdminView =
     readonly partitions: number;
     readonly nodes: readonly NodeInfo[];
     readonly owners: readonly PartitionOwner[];
+    /** Every home (held dependents and workflow instances of one node process) and the node running it; null: waiting to be adopted. */
+    readonly homes: ReadonlyArray<{ readonly home: string; readonly node: string | null }>;
     /** Per live node: its actor tree (flat, as `runtime.tree()`), or `{ error }` when it did not answer. */
     readonly trees: Readonly<Record<string, NodeTree>>;
   };

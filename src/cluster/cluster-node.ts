@@ -12,8 +12,10 @@ import type { Payload } from '../payload.ts';
 import { RedisEngine, type RedisEngineOptions } from '../persistence/redis.ts';
 import { ClusterBus } from './bus.ts';
 import { FencedError, FencedRedisEngine } from './fenced-journal.ts';
+import { HomeKeeper, type HomeHost, type HomeOwner } from './homes.ts';
+import { EventInterest } from './event-interest.ts';
 import { compareIds, InboxReader, InboxWriter, type InboxEntry } from './inbox.ts';
-import { checkNodeId, partitionOfKey } from './keys.ts';
+import { checkNodeId } from './keys.ts';
 import type { NodeInfo } from './membership.ts';
 import { CoordinatorElection } from './election.ts';
 import type { ClusterEffect, CoordinationCluster, LeaderMessage } from '../load/coordination.ts';
@@ -33,11 +35,17 @@ export interface ClusterOptions {
   readonly callTimeoutMs?: number;
   /** Shown to the other nodes in the cluster view. */
   readonly adminUrl?: string;
+  /**
+   * How long a node's home (its held dependents and workflow instances) is kept for it without a
+   * renewal: a dead node's home is adopted by another node after this, and a node paused longer
+   * stops itself. Default 3 × leaseTtlMs.
+   */
+  readonly homeTtlMs?: number;
 }
 
 export type RemoteOp = 'get' | 'cancel';
-/** What one node can be asked about itself. */
-export type NodeOp = 'tree' | 'stats';
+/** What one node can be asked: its actor tree or stats, a workflow instance's view, or to cancel one (`arg`: its id). */
+export type NodeOp = 'tree' | 'stats' | 'workflow' | 'cancel-workflow';
 
 /** What the runtime does for the cluster node. */
 export interface ClusterHost {
@@ -54,9 +62,11 @@ export interface ClusterHost {
   /** Delivers a message to the local partition; false when it does not run here. */
   tell(partition: number, message: PartitionMessage): boolean;
   /** Answers a question about this node (its actor tree, its pool and partitions). */
-  describe(op: NodeOp): unknown;
+  describe(op: NodeOp, arg?: string): unknown;
   /** Events another node's partitions published. */
-  remoteEvents(events: readonly unknown[]): void;
+  remoteEvents(events: readonly unknown[], from: string): void;
+  /** Running, checking and stopping homes (this node's own, and those it adopts). */
+  readonly homes: HomeHost;
   /** For this node's coordination: a report or ledger change (when it leads), or an effect the leader chose. */
   coordinate(message: CoordinationMail): void;
   /** Sends the ledger entries of this node's partitions to the leader again (a new leader collects them). */
@@ -75,9 +85,13 @@ type Mail =
   | { readonly k: 'coord'; readonly message: CoordinationMail }
   | { readonly k: 'load'; readonly from: string; readonly load: ProcessLoad }
   | { readonly k: 'ledger-sync' }
+  /** The sender's wanted event types changed: read them again. */
+  | { readonly k: 'wants' }
+  /** The sender has released a partition that is now this node's. */
+  | { readonly k: 'released'; readonly partition: number }
   /** `after`: the caller's last inbox entry for the partition, which the answer must reflect (read your writes). */
   | { readonly k: 'call'; readonly req: string; readonly from: string; readonly partition: number; readonly op: RemoteOp; readonly id: string; readonly after?: string }
-  | { readonly k: 'ask-node'; readonly req: string; readonly from: string; readonly op: NodeOp }
+  | { readonly k: 'ask-node'; readonly req: string; readonly from: string; readonly op: NodeOp; readonly arg?: string }
   | { readonly k: 'answer'; readonly req: string; readonly ok: boolean; readonly value?: unknown }
   | { readonly k: 'tell'; readonly partition: number; readonly message: PartitionMessage };
 
@@ -86,7 +100,8 @@ type Mail =
  * partition handed over (written with its journal entry, see FENCED_TRANSFER).
  */
 type InboxMessage =
-  | { readonly payloads: readonly Payload[]; readonly transfer?: undefined }
+  /** `wants`: the event types the submitter's listeners want relayed (see EventInterest). */
+  | { readonly payloads: readonly Payload[]; readonly transfer?: undefined; readonly wants?: readonly string[] }
   | { readonly transfer: { readonly from: number; readonly records: readonly unknown[] }; readonly payloads?: undefined };
 
 export interface ClusterView {
@@ -95,6 +110,8 @@ export interface ClusterView {
   readonly leader: string | undefined;
   readonly nodes: readonly NodeInfo[];
   readonly owners: readonly PartitionOwner[];
+  /** Every home (a node process's held dependents and workflows) and who runs it. */
+  readonly homes: readonly HomeOwner[];
 }
 
 export class ClusterNode implements CoordinationCluster {
@@ -102,6 +119,9 @@ export class ClusterNode implements CoordinationCluster {
   readonly engine: FencedRedisEngine;
   readonly leaseTtlMs: number;
   readonly handoverTimeoutMs: number;
+  readonly homeTtlMs: number;
+  /** This process's home: the persistence keys of its dependency graph and workflows end in `@<home>`. */
+  readonly home: string;
   private readonly options: ClusterOptions;
   private readonly redisEngine: RedisEngine;
   private ownershipState: PartitionOwnership | undefined;
@@ -124,6 +144,9 @@ export class ClusterNode implements CoordinationCluster {
   private forLeader: CoordinationMail[] = [];
   private readonly loads = new Map<string, { load: ProcessLoad; at: number }>();
   private leaderTimer: ReturnType<typeof setInterval> | undefined;
+  private homes: HomeKeeper | undefined;
+  /** Which non-ending events to relay to which nodes; see event-interest.ts. */
+  readonly interest: EventInterest;
 
   constructor(options: ClusterOptions, private readonly partitions: number) {
     const problems = [];
@@ -135,7 +158,7 @@ export class ClusterNode implements CoordinationCluster {
         problems.push({ field: 'cluster.nodeId', problem: (error as Error).message });
       }
     }
-    for (const field of ['leaseTtlMs', 'handoverTimeoutMs', 'callTimeoutMs'] as const) {
+    for (const field of ['leaseTtlMs', 'handoverTimeoutMs', 'callTimeoutMs', 'homeTtlMs'] as const) {
       const value = options[field];
       if (value !== undefined && !(typeof value === 'number' && value >= 50)) problems.push({ field: `cluster.${field}`, problem: 'must be a number of ms ≥ 50' });
     }
@@ -143,14 +166,25 @@ export class ClusterNode implements CoordinationCluster {
     this.options = options;
     this.nodeId = options.nodeId ?? `${hostname().replace(/[^\w.:-]/g, '-')}-${process.pid}`;
     this.leaseTtlMs = options.leaseTtlMs ?? 5_000;
+    this.homeTtlMs = options.homeTtlMs ?? 3 * this.leaseTtlMs;
+    // A home per start of the process: a node that comes back starts afresh, and its last home is adopted.
+    this.home = `${this.nodeId}.${Date.now().toString(36)}${Math.floor(Math.random() * 36 ** 3).toString(36)}`;
     this.handoverTimeoutMs = options.handoverTimeoutMs ?? 30_000;
     this.redisEngine = new RedisEngine(typeof options.redis === 'string' ? { url: options.redis } : options.redis);
     this.engine = new FencedRedisEngine(this.redisEngine, { requireFence: true });
+    this.interest = new EventInterest({
+      client: this.redisEngine.connection,
+      keys: this.engine.keys,
+      nodeId: this.nodeId,
+      live: () => this.ownership.live().then((nodes) => nodes.map((n) => n.id)),
+      announce: () => this.broadcastMail({ k: 'wants' }),
+      report: (what, error) => this.host?.report(what, error),
+    });
   }
 
-  /** A journal write the store refused because the partition's lease moved on: drop that partition's writes. */
+  /** A journal write the store refused because the partition's (or home's) lease moved on: drop that key's writes. */
   static discard(error: unknown): ((key: string) => boolean) | undefined {
-    return error instanceof FencedError ? (key) => partitionOfKey(key) === error.partition : undefined;
+    return error instanceof FencedError ? (key) => key === error.key : undefined;
   }
 
   get client(): Redis {
@@ -160,6 +194,11 @@ export class ClusterNode implements CoordinationCluster {
   get ownership(): PartitionOwnership {
     if (!this.ownershipState) throw new TriageError('CLUSTER_NOT_STARTED', 'the cluster node has not started');
     return this.ownershipState;
+  }
+
+  /** Whether this node holds the partition's lease by its local deadline; a lapsed one is reported lost now. */
+  leased(partition: number): boolean {
+    return this.ownershipState?.held(partition) ?? false;
   }
 
   /** Partitions served here now. */
@@ -177,7 +216,7 @@ export class ClusterNode implements CoordinationCluster {
     this.bus = new ClusterBus({
       client, keys, nodeId: this.nodeId,
       onMail: (mail) => this.onMail(mail as Mail),
-      onEvents: (events) => host.remoteEvents(events),
+      onEvents: (events, from) => host.remoteEvents(events, from),
       onError: onError('cluster bus'),
     });
     this.inbox = new InboxReader({ client, keys, onBatch: (p, entries) => this.onInbox(p, entries), onError: onError('partition inbox') });
@@ -201,10 +240,20 @@ export class ClusterNode implements CoordinationCluster {
     this.election = election;
     ownership.on('acquired', (p) => this.acquire(p));
     ownership.on('lost', (p, reason) => this.lose(p, reason));
+    // The node taking a released partition over hears of it at once, instead of at its next reconcile tick.
+    ownership.on('released', (p) => {
+      const next = ownership.assignee(p);
+      if (next !== undefined && next !== this.nodeId) this.bus?.send(next, { k: 'released', partition: p } satisfies Mail);
+    });
     this.ownershipState = ownership;
+    const homes = new HomeKeeper({ client, keys, engine: this.engine, nodeId: this.nodeId, home: this.home, ttlMs: this.homeTtlMs, host: host.homes });
+    this.homes = homes;
     await this.bus.start();
     await this.inbox.start();
+    // Before anything can be written to the home (a submit with dependencies, a workflow start).
+    await homes.start();
     await ownership.start();
+    await this.interest.start();
     election.start();
     // Who leads, for the reports and ledger changes of the nodes that do not; a leader also collects
     // the ledgers again now and then, since what was sent to a former leader is gone with it.
@@ -214,6 +263,8 @@ export class ClusterNode implements CoordinationCluster {
         this.leaderId = holder?.node;
         if (holder && this.forLeader.length > 0) for (const message of this.forLeader.splice(0)) this.toLeader(message);
       }, onError('coordinator election'));
+      void homes.tick(this.leads());
+      void this.interest.refresh();
       sinceSync += ttl / 2;
       if (this.leads() && sinceSync >= LEDGER_SYNC_MS) {
         sinceSync = 0;
@@ -240,8 +291,12 @@ export class ClusterNode implements CoordinationCluster {
   }
 
   broadcast(effect: ClusterEffect): void {
+    this.broadcastMail({ k: 'coord', message: effect });
+  }
+
+  private broadcastMail(mail: Mail): void {
     void this.ownership.live().then((nodes) => {
-      for (const node of nodes) if (node.id !== this.nodeId) this.bus?.send(node.id, { k: 'coord', message: effect } satisfies Mail);
+      for (const node of nodes) if (node.id !== this.nodeId) this.bus?.send(node.id, mail);
     }, (error: unknown) => this.host?.report('cluster broadcast', error));
   }
 
@@ -258,9 +313,7 @@ export class ClusterNode implements CoordinationCluster {
   /** Every node (this one too) sends its partitions' ledger entries to this node, the new leader. */
   private syncLedgers(): void {
     this.host?.resendLedger();
-    void this.ownership.live().then((nodes) => {
-      for (const node of nodes) if (node.id !== this.nodeId) this.bus?.send(node.id, { k: 'ledger-sync' } satisfies Mail);
-    }, (error: unknown) => this.host?.report('ledger sync', error));
+    this.broadcastMail({ k: 'ledger-sync' });
   }
 
   /** Leaves the cluster: with handover, every partition is handed over first (see PartitionSet.handOver). */
@@ -270,6 +323,9 @@ export class ClusterNode implements CoordinationCluster {
     else await this.election?.stop();
     await this.ownershipState?.stop({ handover: options.handover });
     await Promise.all([...this.acquiring.values()]);
+    // After the partitions: their last events may still move dependents and workflow steps on.
+    await this.homes?.stop(options);
+    await this.interest.stop();
     await this.inbox?.stop();
     await this.bus?.stop();
     for (const settle of this.calls.values()) settle({ ok: false });
@@ -279,7 +335,10 @@ export class ClusterNode implements CoordinationCluster {
   /** Hands payloads to the partition's owner through its inbox; resolves once Redis has them. */
   async send(partition: number, payloads: readonly Payload[]): Promise<void> {
     if (!this.writer) throw new TriageError('CLUSTER_NOT_STARTED', 'the cluster node has not started');
-    const submit: InboxMessage = { payloads };
+    // The owner learns what this node's listeners want before it takes the payloads in.
+    await this.interest.shared;
+    const wants = this.interest.local;
+    const submit: InboxMessage = wants.length > 0 ? { payloads, wants } : { payloads };
     const [id] = await this.writer.send(partition, [submit]);
     const last = this.lastSent.get(partition);
     if (id && (!last || compareIds(id, last) > 0)) this.lastSent.set(partition, id);
@@ -335,14 +394,14 @@ export class ClusterNode implements CoordinationCluster {
   }
 
   async view(): Promise<ClusterView> {
-    const [nodes, owners] = await Promise.all([this.ownership.live(), this.ownership.ownerView()]);
-    return { node: this.nodeId, leader: this.leader(), nodes, owners };
+    const [nodes, owners, homes] = await Promise.all([this.ownership.live(), this.ownership.ownerView(), this.homes?.view() ?? []]);
+    return { node: this.nodeId, leader: this.leader(), nodes, owners, homes };
   }
 
   /** Asks node `node` about itself (its own answer when it is this node); rejects after `timeoutMs`. */
-  async askNode(node: string, op: NodeOp, timeoutMs = 2_000): Promise<unknown> {
-    if (node === this.nodeId) return this.host?.describe(op);
-    const answer = await this.request(node, (req) => ({ k: 'ask-node', req, from: this.nodeId, op }), timeoutMs);
+  async askNode(node: string, op: NodeOp, timeoutMs = 2_000, arg?: string): Promise<unknown> {
+    if (node === this.nodeId) return this.host?.describe(op, arg);
+    const answer = await this.request(node, (req) => ({ k: 'ask-node', req, from: this.nodeId, op, ...(arg === undefined ? {} : { arg }) }), timeoutMs);
     if (!answer.ok) throw new TriageError('CLUSTER_UNREACHABLE', `node ${node} did not answer within ${timeoutMs} ms`);
     return answer.value;
   }
@@ -376,13 +435,14 @@ export class ClusterNode implements CoordinationCluster {
         return;
       }
       case 'ask-node': {
-        let value: unknown;
-        try {
-          value = this.host?.describe(mail.op);
-        } catch {
-          return this.bus?.send(mail.from, { k: 'answer', req: mail.req, ok: false } satisfies Mail);
-        }
-        return this.bus?.send(mail.from, { k: 'answer', req: mail.req, ok: true, value } satisfies Mail);
+        // An answer may take a while (a cancel goes through the instance's actor).
+        Promise.resolve()
+          .then(() => this.host?.describe(mail.op, mail.arg))
+          .then(
+            (value) => this.bus?.send(mail.from, { k: 'answer', req: mail.req, ok: true, value } satisfies Mail),
+            () => this.bus?.send(mail.from, { k: 'answer', req: mail.req, ok: false } satisfies Mail),
+          );
+        return;
       }
       case 'answer':
         this.calls.get(mail.req)?.({ ok: mail.ok, value: mail.value });
@@ -395,6 +455,12 @@ export class ClusterNode implements CoordinationCluster {
         return;
       case 'ledger-sync':
         this.host?.resendLedger();
+        return;
+      case 'wants':
+        void this.interest.refresh();
+        return;
+      case 'released':
+        this.ownership.retry();
         return;
       case 'tell':
         if (!this.host?.tell(mail.partition, mail.message)) void this.tell(mail.partition, mail.message); // it moved on: pass it along
@@ -469,6 +535,7 @@ export class ClusterNode implements CoordinationCluster {
       for (const { data } of entries) {
         const message = data as InboxMessage;
         if (message.payloads) {
+          if (message.wants) this.interest.heard(message.wants);
           payloads.push(...message.payloads);
           continue;
         }

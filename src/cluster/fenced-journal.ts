@@ -1,16 +1,16 @@
 /**
- * The Redis engine behind partition leases: a partition's journal appends and snapshots go through
- * scripts that first check the writer's fencing token against the partition's lease, in the same
- * atomic step. A node that lost its lease (paused, cut off) and wakes up to write is refused by Redis
- * itself, whatever it believes. Keys that are not partitions, and partitions with no fence set, are
- * written as RedisEngine writes them.
+ * The Redis engine behind partition and home leases: a partition's (or a home's) journal appends and
+ * snapshots go through scripts that first check the writer's fencing token against the lease, in the
+ * same atomic step. A node that lost its lease (paused, cut off) and wakes up to write is refused by
+ * Redis itself, whatever it believes. Other keys, and fenced kinds of key with no fence set (unless
+ * `requireFence`), are written as RedisEngine writes them.
  */
 import type { Redis } from 'ioredis';
 import { TriageError } from '../errors.ts';
 import type { JournalEntry, OutboxMessage, PersistenceEngine, Snapshot } from '../persistence/engine.ts';
 import { appendArgsByKey, type RedisEngine } from '../persistence/redis.ts';
 import { APPEND, TAKE_SNAPSHOT, TAKE_SNAPSHOT_STORED } from '../persistence/scripts.ts';
-import { clusterKeys, partitionOfKey, type ClusterKeys } from './keys.ts';
+import { clusterKeys, homeOfKey, partitionOfKey, type ClusterKeys } from './keys.ts';
 import { FENCED_APPEND, FENCED_ERROR, FENCED_TAKE_SNAPSHOT, FENCED_TRANSFER } from './scripts.ts';
 
 type Run = { readonly outbox?: undefined; readonly entries: JournalEntry[] } | { readonly outbox: readonly OutboxMessage[]; readonly entry: JournalEntry };
@@ -32,18 +32,37 @@ function runsOf(entries: readonly JournalEntry[]): Run[] {
   return runs;
 }
 
-/** A write for a partition whose lease has passed to a newer token; nothing of it was stored. */
+/** A write for a partition or home whose lease has passed to a newer token; nothing of it was stored. */
 export class FencedError extends TriageError {
+  /** The partition written, when the key is a partition's. */
+  readonly partition: number | undefined;
+
   constructor(
-    readonly partition: number,
+    /** The persistence key written (`partition-<i>`, or a home's key). */
+    readonly key: string,
     /** The token the lease has now (0 when it expired and no node took it since). */
     readonly currentToken: number,
     /** The token the write carried (0: none was set, with `requireFence`). */
     readonly token: number,
   ) {
+    const partition = partitionOfKey(key);
     const why = token === 0 ? 'this node holds no fencing token for it' : `lease token is ${currentToken}, the write carried ${token}`;
-    super('FENCED', `partition ${partition} is fenced: ${why}`);
+    super('FENCED', `${partition === undefined ? key : `partition ${partition}`} is fenced: ${why}`);
+    this.partition = partition;
   }
+}
+
+function checkToken(token: number): number {
+  if (!Number.isSafeInteger(token) || token < 1) throw new Error(`fencing token must be a whole number ≥ 1, got ${token}`);
+  return token;
+}
+
+/** The lease a write must still hold, and the token it carries. */
+interface Fence {
+  readonly key: string;
+  readonly partition: number | undefined;
+  readonly lease: string;
+  readonly token: number;
 }
 
 export interface FencedRedisEngineOptions {
@@ -69,6 +88,7 @@ export class FencedRedisEngine implements PersistenceEngine {
   readonly keys: ClusterKeys;
   private readonly client: FencedRedis;
   private readonly fences = new Map<number, number>();
+  private readonly homeFences = new Map<string, number>();
   /** Whether writes for a partition with no fence are refused (see FencedRedisEngineOptions). */
   readonly requireFence: boolean;
 
@@ -87,8 +107,7 @@ export class FencedRedisEngine implements PersistenceEngine {
 
   /** From now on, writes for `partition` carry `token` and are refused once the lease has another. */
   setFence(partition: number, token: number): void {
-    if (!Number.isSafeInteger(token) || token < 1) throw new Error(`fencing token must be a whole number ≥ 1, got ${token}`);
-    this.fences.set(partition, token);
+    this.fences.set(partition, checkToken(token));
   }
 
   clearFence(partition: number): void {
@@ -97,6 +116,19 @@ export class FencedRedisEngine implements PersistenceEngine {
 
   fenceOf(partition: number): number | undefined {
     return this.fences.get(partition);
+  }
+
+  /** From now on, writes for the home's keys (its graph and workflows) carry `token`. */
+  setHomeFence(home: string, token: number): void {
+    this.homeFences.set(home, checkToken(token));
+  }
+
+  clearHomeFence(home: string): void {
+    this.homeFences.delete(home);
+  }
+
+  homeFenceOf(home: string): number | undefined {
+    return this.homeFences.get(home);
   }
 
   connect(): Promise<void> {
@@ -114,7 +146,7 @@ export class FencedRedisEngine implements PersistenceEngine {
     // Refused before anything is sent, so a batch for an unowned partition stores nothing at all.
     for (const key of byKey.keys()) this.fenceFor(key);
     const pipeline = this.client.pipeline() as FencedPipeline;
-    const partitions: (number | undefined)[] = [];
+    const fences: (Fence | undefined)[] = [];
     for (const [key, list] of byKey) {
       const fence = this.fenceFor(key);
       const journal = this.keys.persistence.journal(key);
@@ -123,22 +155,22 @@ export class FencedRedisEngine implements PersistenceEngine {
       // hands payloads to another partition in a transfer of its own (journal entry + inbox message).
       for (const run of runsOf(list)) {
         if (run.outbox) {
-          if (!fence) throw new Error(`journal entry ${key}#${run.entry.seq} hands payloads to another partition, but ${key} is not a fenced partition`);
+          if (fence?.partition === undefined) throw new Error(`journal entry ${key}#${run.entry.seq} hands payloads to another partition, but ${key} is not a fenced partition`);
           for (const message of run.outbox) {
-            pipeline.triageFencedTransfer(journal, this.keys.partitionLease(fence.partition).lease, snapshot, this.keys.inbox(message.partition),
+            pipeline.triageFencedTransfer(journal, fence.lease, snapshot, this.keys.inbox(message.partition),
               String(fence.token), JSON.stringify(message.data), String(run.entry.seq), JSON.stringify(run.entry.data));
-            partitions.push(fence.partition);
+            fences.push(fence);
           }
           continue;
         }
         const args = appendArgsByKey(run.entries).get(key) ?? [];
-        if (fence) pipeline.triageFencedAppend(journal, this.keys.partitionLease(fence.partition).lease, snapshot, String(fence.token), ...args);
+        if (fence) pipeline.triageFencedAppend(journal, fence.lease, snapshot, String(fence.token), ...args);
         else pipeline.triageClusterAppend(journal, snapshot, ...args);
-        partitions.push(fence?.partition);
+        fences.push(fence);
       }
     }
     const results = (await pipeline.exec()) ?? [];
-    const errors = results.flatMap(([error], i) => (error ? [this.translate(error, partitions[i])] : []));
+    const errors = results.flatMap(([error], i) => (error ? [this.translate(error, fences[i])] : []));
     // A fenced refusal matters most to the caller: it must stop acting for the partition.
     if (errors.length > 0) throw errors.find((e) => e instanceof FencedError) ?? errors[0];
   }
@@ -158,11 +190,11 @@ export class FencedRedisEngine implements PersistenceEngine {
     const fence = this.fenceFor(snapshot.key);
     try {
       const result = fence
-        ? await this.client.triageFencedTakeSnapshot(snapshotKey, journalKey, this.keys.partitionLease(fence.partition).lease, String(fence.token), String(snapshot.seq), body)
+        ? await this.client.triageFencedTakeSnapshot(snapshotKey, journalKey, fence.lease, String(fence.token), String(snapshot.seq), body)
         : await this.client.triageClusterTakeSnapshot(snapshotKey, journalKey, String(snapshot.seq), body);
       return result === TAKE_SNAPSHOT_STORED;
     } catch (error) {
-      throw this.translate(error, fence?.partition);
+      throw this.translate(error, fence);
     }
   }
 
@@ -170,19 +202,23 @@ export class FencedRedisEngine implements PersistenceEngine {
     return this.inner.close();
   }
 
-  /** The fence of a partition key, undefined for keys written unfenced; throws when a required fence is missing. */
-  private fenceFor(key: string): { partition: number; token: number } | undefined {
+  /** The fence of a partition's or home's key, undefined for keys written unfenced; throws when a required fence is missing. */
+  private fenceFor(key: string): Fence | undefined {
     const partition = partitionOfKey(key);
-    if (partition === undefined) return undefined;
-    const token = this.fences.get(partition);
-    if (token !== undefined) return { partition, token };
-    if (this.requireFence) throw new FencedError(partition, 0, 0);
+    const home = partition === undefined ? homeOfKey(key) : undefined;
+    if (partition === undefined && home === undefined) return undefined;
+    const token = partition !== undefined ? this.fences.get(partition) : this.homeFences.get(home as string);
+    if (token !== undefined) {
+      const lease = partition !== undefined ? this.keys.partitionLease(partition).lease : this.keys.homeLease(home as string).lease;
+      return { key, partition, lease, token };
+    }
+    if (this.requireFence) throw new FencedError(key, 0, 0);
     return undefined;
   }
 
-  private translate(error: unknown, partition: number | undefined): unknown {
-    if (partition === undefined || !(error instanceof Error)) return error;
+  private translate(error: unknown, fence: Fence | undefined): unknown {
+    if (fence === undefined || !(error instanceof Error)) return error;
     const match = new RegExp(`${FENCED_ERROR} (\\d+) (\\d+)`).exec(error.message);
-    return match ? new FencedError(partition, Number(match[1]), Number(match[2])) : error;
+    return match ? new FencedError(fence.key, Number(match[1]), Number(match[2])) : error;
   }
 }

@@ -23,12 +23,18 @@ export interface ClusterKeys {
   snapshot(partition: number): string;
   /** Lease and fencing counter of partition `i`. */
   partitionLease(partition: number): LeaseRef;
+  /** Lease and fencing counter of a home (one node incarnation's dependency graph and workflows). */
+  homeLease(home: string): LeaseRef;
+  /** Set of every home that may hold work: the ones no live node holds are adopted. */
+  readonly homes: string;
   /** Stream of submits handed to partition `i`'s owner by any node. */
   inbox(partition: number): string;
   /** Sorted set: node id → time its heartbeat expires. */
   readonly members: string;
   /** Hash: node id → JSON node info. Same slot as `members`. */
   readonly memberInfo: string;
+  /** Hash: node id → the payload event types its listeners want relayed from other nodes (JSON). */
+  readonly eventInterest: string;
   /** The single lease whose holder runs the coordinator. */
   readonly coordinatorLease: LeaseRef;
   /** Hash of the latest load report of one node. */
@@ -54,6 +60,19 @@ function checkPartition(partition: number): number {
   return partition;
 }
 
+/**
+ * The persistence keys of a home: its dependency graph and its workflow instances. Grouped under
+ * `home-<home>/`, so both share the Redis Cluster slot of the home's lease (see persistence/keys.ts).
+ */
+export function homeKeys(home: string): [graph: string, workflows: string] {
+  return [`home-${home}/dependency-graph`, `home-${home}/workflows`];
+}
+
+/** The home of a persistence key of `homeKeys`, or undefined for any other key. */
+export function homeOfKey(key: string): string | undefined {
+  return /^home-([\w.:-]+)\/(?:dependency-graph|workflows)$/.exec(key)?.[1];
+}
+
 /** The partition index of a persistence key `partition-<i>`, or undefined for any other key. */
 export function partitionOfKey(key: string): number | undefined {
   const match = /^partition-(\d+)$/.exec(key);
@@ -72,8 +91,11 @@ export function clusterKeys(prefix: string): ClusterKeys {
     snapshot: (partition) => persistence.snapshot(partitionKey(partition)),
     partitionLease: (partition) => ({ lease: tagged('lease', partition), fence: tagged('fence', partition) }),
     inbox: (partition) => tagged('inbox', partition),
+    homeLease: (home) => ({ lease: `${prefix}:c:lease:{home-${checkNodeId(home)}}`, fence: `${prefix}:c:fence:{home-${checkNodeId(home)}}` }),
+    homes: `${prefix}:c:{homes}`,
     members: `${prefix}:c:{members}:live`,
     memberInfo: `${prefix}:c:{members}:info`,
+    eventInterest: `${prefix}:c:{members}:events`,
     coordinatorLease: { lease: `${prefix}:c:{coordinator}:lease`, fence: `${prefix}:c:{coordinator}:fence` },
     load: (nodeId) => `${prefix}:c:load:{${checkNodeId(nodeId)}}`,
     mail: (nodeId) => `${prefix}:c:mail:{${checkNodeId(nodeId)}}`,

@@ -74,6 +74,7 @@ export class PartitionOwnership extends EventEmitter {
   private readonly leases: Leases<number>;
   private readonly table: LeaseTable<number>;
   private readonly membership: Membership;
+  private liveIds: string[] = [];
   private readonly holds: PartitionHolds;
   /** This node's partitions under the live set last seen. */
   private mine = new Set<number>();
@@ -189,6 +190,11 @@ export class PartitionOwnership extends EventEmitter {
     return this.holds.owned();
   }
 
+  /** Whether the partition's lease is held, deadline checked (a lapsed lease is reported lost here). */
+  held(partition: number): boolean {
+    return this.holds.holds(partition);
+  }
+
   /** The holder of every held partition lease, as Redis has it, by partition; free partitions are absent. */
   async ownerView(): Promise<PartitionOwner[]> {
     const holders = await Promise.all(Array.from({ length: this.partitions }, (_, p) => this.leases.holder(p)));
@@ -204,7 +210,18 @@ export class PartitionOwnership extends EventEmitter {
     return this.membership.live();
   }
 
+  /** The node the assignment gives `partition` to, by this node's view of the live set. */
+  assignee(partition: number): string | undefined {
+    return this.liveIds.length > 0 ? ownerOf(partition, this.liveIds) : undefined;
+  }
+
+  /** Tries at once to take the partitions that are this node's (another node has just released one). */
+  retry(): void {
+    this.kick();
+  }
+
   private setLive(ids: string[]): void {
+    this.liveIds = ids;
     const mine = new Set<number>();
     for (let p = 0; p < this.partitions; p++) if (ownerOf(p, ids) === this.nodeId) mine.add(p);
     this.mine = mine;

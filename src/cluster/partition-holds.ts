@@ -44,6 +44,12 @@ export class PartitionHolds {
     return [...this.held.keys()];
   }
 
+  /** Whether the partition is held, deadline checked (a lapsed lease is reported lost here). */
+  holds(partition: number): boolean {
+    const held = this.held.get(partition);
+    return held !== undefined && this.options.table.token(partition) === held.token;
+  }
+
   /** Held partitions with their tokens, deadlines checked (a lapsed lease is reported lost here). */
   owned(): Map<number, number> {
     const result = new Map<number, number>();

@@ -98,7 +98,13 @@ export class ActorSystem {
       }
       return next;
     };
-    const ref = spawn(this.root, reduce, name, { initialState });
+    let ref: NactRef;
+    try {
+      ref = spawn(this.root, reduce, name, { initialState });
+    } catch (error) {
+      this.cells.delete(path); // a name nact refuses leaves nothing behind
+      throw error;
+    }
     cell.ref = ref;
     const system = this;
     return {

@@ -53,6 +53,8 @@ export class ExecutionPool {
   private readonly demand: Array<readonly DemandEntry[]>;
   /** Granted but not yet taken by the partition, by partition, tier and handler type. */
   private readonly outstanding: Array<Record<Tier, Map<string, number>> | undefined> = [];
+  /** The grants themselves, by partition: their slots come back if the partition leaves before taking them. */
+  private readonly unacknowledged: Array<Set<Grant> | undefined> = [];
   private pumpQueued = false;
   private readonly lowerTiers: ReadonlySet<Tier>;
   private readonly runner: Runner;
@@ -139,7 +141,24 @@ export class ExecutionPool {
 
   /** The partition has processed these grants (started what it could and released the rest). */
   acknowledge(partition: number, grants: readonly Grant[]): void {
-    for (const g of grants) this.addOutstanding(partition, g.tier, g.handlerType, -g.count);
+    const sent = this.unacknowledged[partition];
+    for (const g of grants) {
+      if (!sent?.delete(g)) continue; // reclaimed already: the partition left
+      this.addOutstanding(partition, g.tier, g.handlerType, -g.count);
+    }
+  }
+
+  /**
+   * The partition left this process (handed over or its lease lost): the slots of grants it had not
+   * taken yet come back. Its actor performs nothing of what it still processes, so none is used twice.
+   */
+  reclaim(partition: number): void {
+    const sent = this.unacknowledged[partition];
+    this.unacknowledged[partition] = undefined;
+    this.outstanding[partition] = undefined;
+    this.demand[partition] = [];
+    if (!sent) return;
+    for (const g of sent) this.free(g.serveAs ?? g.tier, g.handlerType, g.batch ? 1 : g.count);
   }
 
   /** Slots granted that the partition could not use (its payloads were cancelled meanwhile). */
@@ -224,6 +243,7 @@ export class ExecutionPool {
       this.busyByTier[entry.serveAs] += slots;
       this.busyByType.set(entry.handlerType, (this.busyByType.get(entry.handlerType) ?? 0) + slots);
       this.addOutstanding(partition, entry.tier, entry.handlerType, grant.count);
+      (this.unacknowledged[partition] ??= new Set()).add(grant);
       let list = grants.get(partition);
       if (!list) grants.set(partition, (list = []));
       list.push(grant);

@@ -85,7 +85,12 @@ export class MetricsRecorder {
           : ENDS_RUN.has(type)
             ? (e: PayloadEvent) => this.ended(e, slot)
             : (e: PayloadEvent) => this.count(e, slot);
-      this.unsubscribe.push(host.events.on(type as PayloadEventType, listener));
+      // This node's metrics count its own partitions' events; one relayed from another node's
+      // partition (it carries `node`) is counted there, or a cluster-wide sum would count it twice.
+      const own = (e: PayloadEvent) => {
+        if (e.node === undefined) listener(e);
+      };
+      this.unsubscribe.push(host.events.on(type as PayloadEventType, own, { internal: true }));
     }
   }
 

@@ -1,11 +1,17 @@
 /**
  * The runtime's side of a cluster node: what happens here when a partition's lease is acquired,
- * handed over or lost, when another node hands this one payloads or asks about one, and when
- * another node's partitions publish events.
+ * handed over or lost, when another node hands this one payloads or asks about one, when another
+ * node's partitions publish events; how a message reaches a partition another node owns; and the
+ * homes this node runs.
  */
 import type { PartitionMessage } from '../../actors/partition/messages.ts';
 import type { PayloadRecord } from '../../actors/partition/state.ts';
-import type { ClusterHost } from '../cluster/cluster-node.ts';
+import type { ClusterHost, ClusterNode, NodeOp } from '../cluster/cluster-node.ts';
+import type { WorkflowView } from '../../actors/workflow/state.ts';
+import { StoreUnavailableError, TriageError } from '../errors.ts';
+import type { ExecutionPool } from '../execution/pool.ts';
+import type { AdoptedHomes } from './adopted-homes.ts';
+import type { HomeHost } from '../cluster/homes.ts';
 import type { PayloadEvent } from '../events.ts';
 import type { Logger } from '../execution/handlers.ts';
 import type { Coordination } from '../load/coordination.ts';
@@ -16,11 +22,14 @@ export interface ClusterHostDeps {
   readonly partitions: PartitionSet;
   readonly coordination: Coordination;
   readonly logger: Logger;
-  readonly handoverTimeoutMs: number;
+  /** Longest a handover waits for running payloads now (0 when the runtime stops without drain: they were aborted). */
+  handoverTimeoutMs(): number;
   /** An event of another node's partition, delivered here as if local (listeners, waiters, dependents, workflows). */
   deliverEvent(event: PayloadEvent): void;
   /** This node's actor tree and stats, for the cluster view. */
-  describe(op: 'tree' | 'stats'): unknown;
+  describe(op: NodeOp, arg?: string): unknown;
+  /** The homes run here (this node's own and those it adopted). */
+  readonly homes: HomeHost;
   /** Counts what a recovered partition brought back. */
   recovered(counts: { records: number; rerun: number; deferred: number }): void;
 }
@@ -35,7 +44,7 @@ export function clusterHost(deps: ClusterHostDeps): ClusterHost {
       coordination.recoverLedger([partitions.get(partition)!.state()]);
     },
     // The ledger is the elected coordinator's, for the whole cluster: a partition that moves keeps its entries.
-    handOver: (partition) => partitions.handOver(partition, deps.handoverTimeoutMs),
+    handOver: (partition) => partitions.handOver(partition, deps.handoverTimeoutMs()),
     drop: (partition) => partitions.drop(partition),
     deliver(partition, payloads: readonly Payload[]) {
       const handle = partitions.get(partition);
@@ -77,14 +86,111 @@ export function clusterHost(deps: ClusterHostDeps): ClusterHost {
       handle.ref.dispatch(message);
       return true;
     },
-    describe: (op) => deps.describe(op),
+    describe: (op, arg) => deps.describe(op, arg),
+    homes: deps.homes,
     coordinate: (message) => coordination.fromCluster(message),
     resendLedger: () => coordination.recoverLedger(partitions.states()),
-    remoteEvents(events) {
-      for (const event of events) deps.deliverEvent(event as PayloadEvent);
+    remoteEvents(events, from) {
+      for (const event of events) deps.deliverEvent({ ...(event as PayloadEvent), node: from });
     },
     report(what, error) {
       logger.warn(what, { error: String(error) });
     },
   };
+}
+
+/**
+ * A message for a partition another node owns: submits through its inbox, lookups and cancels as
+ * calls, decisions through the owner's mail. Grants and outcomes for a partition that left
+ * meanwhile are void: its slots go back, and its new owner reruns what ran.
+ */
+export function toOwner(cluster: ClusterNode, pool: ExecutionPool, logger: Logger, partition: number, message: PartitionMessage): void {
+  switch (message.type) {
+    case 'enqueue': {
+      const { batch } = message;
+      cluster.send(partition, batch.payloads).then(
+        () => batch.payloads.forEach((p, i) => batch.settle(i, { ok: true, id: p.id, duplicate: false })),
+        (error: unknown) => batch.payloads.forEach((_, i) => batch.settle(i, { ok: false, error: new StoreUnavailableError(error) })),
+      );
+      return;
+    }
+    case 'get':
+    case 'cancel': {
+      // A lookup a partition passes on (its payload moved to a partition on another node): ask the owner there.
+      const { reply } = message as { reply: (value: unknown) => void };
+      cluster.call(partition, message.type, message.id).then(reply, (error: unknown) => {
+        logger.warn('lookup on another node failed', { partition, id: message.id, error: String(error) });
+        reply(message.type === 'get' ? undefined : 'unknown');
+      });
+      return;
+    }
+    case 'grant':
+      pool.acknowledge(partition, message.grants);
+      for (const g of message.grants) pool.release(g.tier, g.handlerType, g.count);
+      return;
+    case 'outcomes':
+    case 'tick':
+    case 'rollback':
+      return;
+    default:
+      void cluster.tell(partition, message).catch((error: unknown) => logger.warn('message for another node not sent', { partition, type: message.type, error: String(error) }));
+  }
+}
+
+export interface HomesHostDeps {
+  readonly cluster: ClusterNode;
+  readonly adopted: AdoptedHomes;
+  /** Whether this node's own home holds nothing and runs nothing. */
+  ownIdle(): boolean;
+  flushed(): Promise<void>;
+  readonly logger: Logger;
+  /** The node lost its own home: the runtime stops, with this as the reason. */
+  ownLost(fault: TriageError): void;
+}
+
+/** What the cluster node asks of the homes run here: this node's own, and those it adopted. */
+export function homesHost(deps: HomesHostDeps): HomeHost {
+  const { cluster, adopted, logger } = deps;
+  return {
+    adopt: (home) => adopted.adopt(home),
+    idle: (home) => (home === cluster.home ? deps.ownIdle() : adopted.idle(home)),
+    retire: async (home) => adopted.retire(home),
+    flushed: () => deps.flushed(),
+    lost: (home, own) => {
+      if (!own) return adopted.retire(home);
+      // Paused past its home's lease: another node may run this home by now, and Redis refuses its writes here.
+      logger.error('this node lost its home lease; it stops, and another node adopts its home', { home });
+      deps.ownLost(new TriageError('HOME_LOST', `node ${cluster.nodeId} lost the lease of its home ${home} (paused or cut off too long); its home goes to another node`));
+    },
+    report: (what, error) => logger.warn(what, { error: String(error) }),
+  };
+}
+
+/**
+ * A workflow instance this node's own home does not run: one it adopted, or one another live node
+ * runs. Undefined when every node said it does not know it; CLUSTER_UNREACHABLE when none showed it
+ * and some did not answer.
+ */
+export async function workflowElsewhere(cluster: ClusterNode, adopted: AdoptedHomes, id: string): Promise<WorkflowView | undefined> {
+  const mine = adopted.workflow(id);
+  if (mine) return mine;
+  const { answers, silent } = await askOthers(cluster, 'workflow', 2_000, id);
+  const view = answers.find((v) => v !== undefined && v !== null) as WorkflowView | undefined;
+  if (view || silent.length === 0) return view;
+  throw new TriageError('CLUSTER_UNREACHABLE', `workflow ${id}: node ${silent.join(', ')} did not answer`);
+}
+
+/** Cancels a workflow instance this node's own home does not run: one it adopted, or one another live node runs. */
+export async function cancelWorkflowElsewhere(cluster: ClusterNode, adopted: AdoptedHomes, id: string): Promise<boolean> {
+  if (adopted.workflow(id)) return adopted.cancelWorkflow(id);
+  const { answers } = await askOthers(cluster, 'cancel-workflow', 5_000, id);
+  return answers.some((cancelled) => cancelled === true);
+}
+
+/** Asks every other live node at once; `silent`: the nodes that did not answer in time. */
+async function askOthers(cluster: ClusterNode, op: NodeOp, timeoutMs: number, arg: string): Promise<{ answers: unknown[]; silent: string[] }> {
+  const others = (await cluster.ownership.live()).filter((node) => node.id !== cluster.nodeId);
+  const silent: string[] = [];
+  const answers = await Promise.all(others.map((node) => cluster.askNode(node.id, op, timeoutMs, arg).catch(() => void silent.push(node.id))));
+  return { answers, silent };
 }

@@ -17,6 +17,8 @@ export interface PartitionSetOptions {
   readonly durability: Durability;
   /** In a cluster: whether a partition runs on another node (it is not here). */
   readonly remote?: (partition: number) => boolean;
+  /** In a cluster: whether this node still holds the partition's lease (its local deadline not passed). */
+  readonly leased?: (partition: number) => boolean;
   /** Everything a partition is spawned with besides its index, state and durability. */
   readonly wiring: Omit<PartitionWiring, 'index' | 'initialState' | 'durability' | 'system' | 'pool'>;
 }
@@ -88,6 +90,7 @@ export class PartitionSet {
         snapshot: (k, seq, version, data) => durability.snapshot(k, seq, version, data),
         snapshotNow: (k, seq, version, data) => durability.store(k, seq, version, data),
         ...(this.options.remote ? { remote: this.options.remote } : {}),
+        ...(this.options.leased ? { leased: () => this.options.leased!(index) } : {}),
       },
     });
     this.handles[index] = handle;
@@ -105,6 +108,8 @@ export class PartitionSet {
     const handle = this.handles[index];
     if (!handle) return;
     handle.suspend();
+    // Grants already in the mailbox start work too: wait for them before counting what runs.
+    await handle.settled();
     const deadline = Date.now() + timeoutMs;
     while (handle.state().running > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
     const running = handle.state();
@@ -134,7 +139,7 @@ export class PartitionSet {
     if (!handle) return;
     handle.dispose();
     this.handles[index] = undefined;
-    this.options.pool.setDemand(index, []);
+    this.options.pool.reclaim(index);
     this.options.system.retire(handle.ref.path);
   }
 

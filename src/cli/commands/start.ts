@@ -62,7 +62,8 @@ options:
   --help                show this help
 
 exit codes: 0 stopped on a signal
-            1 failed to start or run (port in use, Redis unreachable, a module failed to load)
+            1 failed to start or run (port in use, Redis unreachable, a module failed to load,
+              a cluster node paused past its home's lease)
             2 bad usage or configuration (bad flag, public address without a token)
 `;
 
@@ -308,7 +309,13 @@ export const start: Command = {
     if (options.demo) io.stdout.write('triage: demo workload running (the main job, wave after wave)\n');
     io.stdout.write(`triage: admin page ${admin.url}\ntriage: metrics ${admin.url}metrics\n`);
     if (options.token === undefined) io.stdout.write('triage: operator actions are off (no TRIAGE_ADMIN_TOKEN)\n');
-    const signal = await nextStopSignal();
+    const signal = await Promise.race([nextStopSignal(), runtime.whenStopped().then(() => undefined)]);
+    if (signal === undefined) {
+      // Stopped on its own (a cluster node that lost its home): a supervisor starts it again.
+      io.stderr.write(`triage: the runtime stopped: ${runtime.stoppedBy?.message ?? 'stopped'}\n`);
+      await started.stop();
+      return EXIT.failed;
+    }
     io.stdout.write(`triage: ${signal}, stopping\n`);
     await started.stop();
     io.stdout.write('triage: stopped\n');
