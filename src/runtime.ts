@@ -620,7 +620,13 @@ export class Runtime {
     if (this.status === 'stopped') return Promise.reject(new RuntimeStoppedError());
     if (!this.isBooted) return this.booted.then(() => this.ask(id, build, unknown));
     const local = this.partitions.get(partition);
-    if (local || !this.cluster) return new Promise<T>((resolve) => local?.ref.dispatch(build(resolve)));
+    if (local || !this.cluster) {
+      const ask = () => new Promise<T>((resolve) => local?.ref.dispatch(build(resolve)));
+      if (!this.cluster) return ask();
+      // Read your writes: "unknown" only once the partition took in what its inbox held when asked.
+      const cluster = this.cluster;
+      return ask().then((value) => (value === unknown ? cluster.inboxTakenIn(partition).then(ask) : value));
+    }
     const message = build(() => {});
     return this.cluster.call(partition, message.type === 'cancel' ? 'cancel' : 'get', id) as Promise<T>;
   }

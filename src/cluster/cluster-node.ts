@@ -89,8 +89,7 @@ type Mail =
   | { readonly k: 'wants' }
   /** The sender has released a partition that is now this node's. */
   | { readonly k: 'released'; readonly partition: number }
-  /** `after`: the caller's last inbox entry for the partition, which the answer must reflect (read your writes). */
-  | { readonly k: 'call'; readonly req: string; readonly from: string; readonly partition: number; readonly op: RemoteOp; readonly id: string; readonly after?: string }
+  | { readonly k: 'call'; readonly req: string; readonly from: string; readonly partition: number; readonly op: RemoteOp; readonly id: string }
   | { readonly k: 'ask-node'; readonly req: string; readonly from: string; readonly op: NodeOp; readonly arg?: string }
   | { readonly k: 'answer'; readonly req: string; readonly ok: boolean; readonly value?: unknown }
   | { readonly k: 'tell'; readonly partition: number; readonly message: PartitionMessage };
@@ -134,8 +133,6 @@ export class ClusterNode implements CoordinationCluster {
   private readonly owners = new Map<number, { node: string; until: number }>();
   private readonly calls = new Map<string, (answer: { ok: boolean; value?: unknown }) => void>();
   private callSeq = 0;
-  /** The last inbox entry this node wrote, per partition. */
-  private readonly lastSent = new Map<number, string>();
   private host: ClusterHost | undefined;
   private election: CoordinatorElection | undefined;
   /** The leader as last seen in Redis (refreshed every election round). */
@@ -339,9 +336,7 @@ export class ClusterNode implements CoordinationCluster {
     await this.interest.shared;
     const wants = this.interest.local;
     const submit: InboxMessage = wants.length > 0 ? { payloads, wants } : { payloads };
-    const [id] = await this.writer.send(partition, [submit]);
-    const last = this.lastSent.get(partition);
-    if (id && (!last || compareIds(id, last) > 0)) this.lastSent.set(partition, id);
+    await this.writer.send(partition, [submit]);
   }
 
   /** A message for a partition owned by another node (a coordinator's decision, a report request). */
@@ -361,11 +356,9 @@ export class ClusterNode implements CoordinationCluster {
     for (let attempt = 1; ; attempt++) {
       const owner = await this.ownership.holder(partition).catch(() => undefined);
       if (owner?.node === this.nodeId) {
-        const local = this.serving.has(partition) ? this.caughtUp(partition, this.lastSent.get(partition)).then(() => this.host?.call(partition, op, id)) : undefined;
-        if (local) return local;
+        if (this.serving.has(partition)) return this.answer(partition, op, id, Math.max(50, deadline - Date.now()));
       } else if (owner) {
-        const after = this.lastSent.get(partition);
-        const answer = await this.request(owner.node, (req) => ({ k: 'call', req, from: this.nodeId, partition, op, id, after }), Math.min(2_000, Math.max(50, deadline - Date.now())));
+        const answer = await this.request(owner.node, (req) => ({ k: 'call', req, from: this.nodeId, partition, op, id }), Math.min(2_000, Math.max(50, deadline - Date.now())));
         if (answer.ok) return answer.value;
       }
       if (Date.now() >= deadline) {
@@ -424,11 +417,7 @@ export class ClusterNode implements CoordinationCluster {
     switch (mail.k) {
       case 'call': {
         if (!this.serving.has(mail.partition)) return this.bus?.send(mail.from, { k: 'answer', req: mail.req, ok: false } satisfies Mail);
-        this.caughtUp(mail.partition, mail.after).then(() => {
-          const local = this.host?.call(mail.partition, mail.op, mail.id);
-          if (!local) throw new Error('partition left');
-          return local;
-        }).then(
+        this.answer(mail.partition, mail.op, mail.id).then(
           (value) => this.bus?.send(mail.from, { k: 'answer', req: mail.req, ok: true, value } satisfies Mail),
           () => this.bus?.send(mail.from, { k: 'answer', req: mail.req, ok: false } satisfies Mail),
         );
@@ -469,19 +458,40 @@ export class ClusterNode implements CoordinationCluster {
   }
 
   /**
-   * Resolves once the partition's inbox has been taken in up to `after` (or after a while regardless):
-   * this node's reader got past it, or nothing at or before it is left in the stream (acknowledged,
-   * by this node or by an earlier owner).
+   * A lookup or cancel answered by a partition served here. Read your writes: before it answers
+   * "unknown", the partition takes in what its inbox held when asked, so a submit that Redis
+   * accepted (on any node) is known to the answer.
    */
-  private async caughtUp(partition: number, after: string | undefined): Promise<void> {
-    if (after === undefined) return;
-    const deadline = Date.now() + 1_500;
-    for (;;) {
+  private async answer(partition: number, op: RemoteOp, id: string, waitMs = 1_500): Promise<unknown> {
+    const ask = () => {
+      const local = this.host?.call(partition, op, id);
+      if (!local) throw new Error(`partition ${partition} left`);
+      return local;
+    };
+    const value = await ask();
+    if (value !== (op === 'get' ? undefined : 'unknown')) return value;
+    await this.inboxTakenIn(partition, waitMs);
+    return ask();
+  }
+
+  /**
+   * Resolves once the partition's inbox has been taken in up to its last entry as of now: this
+   * node's reader got past it, or nothing up to it is left in the stream (acknowledged, here or by
+   * an earlier owner). Rejects with CLUSTER_UNREACHABLE after `waitMs`, so that the caller asks again.
+   */
+  async inboxTakenIn(partition: number, waitMs = this.options.callTimeoutMs ?? 10_000): Promise<void> {
+    const stream = this.engine.keys.inbox(partition);
+    const [last] = await this.client.xrevrange(stream, '+', '-', 'COUNT', 1);
+    if (!last) return;
+    const [lastId] = last;
+    const deadline = Date.now() + waitMs;
+    for (let attempt = 1; ; attempt++) {
       const cursor = this.inbox?.cursorOf(partition);
-      if (cursor === undefined || compareIds(cursor, after) >= 0 || Date.now() > deadline) return;
-      const pending = await this.client.xrange(this.engine.keys.inbox(partition), '-', after, 'COUNT', 1).catch(() => [[]]);
+      if (cursor !== undefined && compareIds(cursor, lastId) >= 0) return;
+      const pending = await this.client.xrange(stream, '-', lastId, 'COUNT', 1);
       if (pending.length === 0) return;
-      await new Promise((r) => setTimeout(r, 2));
+      if (Date.now() > deadline) throw new TriageError('CLUSTER_UNREACHABLE', `partition ${partition} has not taken in its inbox within ${waitMs} ms`);
+      await new Promise((r) => setTimeout(r, Math.min(2 * attempt, 20)));
     }
   }
 
