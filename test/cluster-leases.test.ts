@@ -34,6 +34,11 @@ test('scripts: one holder at a time, tokens only grow, renew and release only by
   assert.equal(await leases.holder(5), undefined);
   // The counter survives the release: the next holder's token is higher still.
   assert.ok((await leases.acquire(5, 'node-b', 5_000)) > t2);
+  // Which leases are held, in one read: 5 is (node-b's), 6 never was, 7 was released.
+  const t7 = await leases.acquire(7, 'node-a', 5_000);
+  assert.equal(await leases.release(7, 'node-a', t7), true);
+  assert.deepEqual(await leases.held([5, 6, 7]), [true, false, false]);
+  assert.deepEqual(await leases.held([]), []);
   // Keys of one partition share a hash tag with its journal.
   for (const key of [keys.partitionLease(5).lease, keys.partitionLease(5).fence, keys.inbox(5), keys.journal(5), keys.snapshot(5)]) {
     assert.match(key, /\{partition-5\}$/);

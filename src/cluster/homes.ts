@@ -137,8 +137,11 @@ export class HomeKeeper {
       await this.forget(home);
     }
     if (!leads) return;
-    for (const home of await client.smembers(keys.homes)) {
-      if (home === own || this.adopted.has(home) || this.stopped) continue;
+    const others = (await client.smembers(keys.homes)).filter((home) => home !== own && !this.adopted.has(home));
+    // Most homes are held by their living nodes: one read finds the few whose lease has lapsed.
+    const held = await this.leases.held(others);
+    for (const home of others.filter((_, i) => !held[i])) {
+      if (this.stopped) return;
       const token = await this.table.acquire(home);
       if (token === undefined) continue; // its node is alive, or another node adopted it
       engine.setHomeFence(home, token);

@@ -64,6 +64,16 @@ export class Leases<N> {
     return (await this.client.triageLeaseRelease(this.ref(name).lease, nodeId, String(token))) === LEASE_RELEASED;
   }
 
+  /** Which of the leases someone holds now, in one round trip. */
+  async held(names: readonly N[]): Promise<boolean[]> {
+    if (names.length === 0) return [];
+    const pipeline = this.client.pipeline();
+    for (const name of names) pipeline.exists(this.ref(name).lease);
+    const results = (await pipeline.exec()) ?? [];
+    // A failed read counts as held: the next round looks again.
+    return names.map((_, i) => results[i]?.[0] != null || results[i]?.[1] !== 0);
+  }
+
   /** Who holds the lease now, or undefined when it is free. */
   async holder(name: N): Promise<LeaseHolder | undefined> {
     const { lease } = this.ref(name);
