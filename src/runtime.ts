@@ -8,7 +8,7 @@ import type { HandlerPolicy, PartitionEnv } from '../actors/partition/reducer.ts
 import { ActorSystem, type ActorInfo } from './core/actor-system.ts';
 import { PartitionSet } from './runtime/partition-set.ts';
 import { ClusterNode, type ClusterOptions } from './cluster/cluster-node.ts';
-import { cancelWorkflowElsewhere, clusterHost, homesHost, toOwner, workflowElsewhere, type ClusterHostDeps } from './runtime/cluster-host.ts';
+import { cancelWorkflowElsewhere, clusterHost, followingOwner, homesHost, toOwner, workflowElsewhere, type ClusterHostDeps } from './runtime/cluster-host.ts';
 import { Durability } from './persistence/durability.ts';
 import { Waiters } from './runtime/waiters.ts';
 import { SubmitBatcher } from './runtime/submit-batcher.ts';
@@ -638,6 +638,9 @@ export class Runtime {
    */
   private route(partition: number, message: PartitionMessage): void {
     const local = this.partitions.get(partition);
+    if (local && this.cluster && message.type === 'enqueue') {
+      return local.ref.dispatch({ type: 'enqueue', batch: followingOwner(this.cluster, this.pool, this.logger, partition, message.batch) });
+    }
     if (local) return local.ref.dispatch(message);
     if (!this.cluster) throw new Error(`partition ${partition} does not exist`);
     toOwner(this.cluster, this.pool, this.logger, partition, message);

@@ -4,7 +4,7 @@
  * node's partitions publish events; how a message reaches a partition another node owns; and the
  * homes this node runs.
  */
-import type { PartitionMessage } from '../../actors/partition/messages.ts';
+import type { EnqueueBatch, PartitionMessage } from '../../actors/partition/messages.ts';
 import type { PayloadRecord } from '../../actors/partition/state.ts';
 import type { ClusterHost, ClusterNode, NodeOp } from '../cluster/cluster-node.ts';
 import type { WorkflowView } from '../../actors/workflow/state.ts';
@@ -135,6 +135,27 @@ export function toOwner(cluster: ClusterNode, pool: ExecutionPool, logger: Logge
     default:
       void cluster.tell(partition, message).catch((error: unknown) => logger.warn('message for another node not sent', { partition, type: message.type, error: String(error) }));
   }
+}
+
+/**
+ * An enqueue for a partition served here. If the partition leaves this node before the batch's
+ * journal entry is stored, the store refuses the entry (fenced): those payloads then go to the
+ * partition's new owner through its inbox, and their submits are answered from there.
+ */
+export function followingOwner(cluster: ClusterNode, pool: ExecutionPool, logger: Logger, partition: number, batch: EnqueueBatch): EnqueueBatch {
+  return {
+    ...batch,
+    settle: (index, result) => {
+      const payload = batch.payloads[index];
+      if (result.ok || !payload || !isFenced(result.error)) return batch.settle(index, result);
+      toOwner(cluster, pool, logger, partition, { type: 'enqueue', batch: { payloads: [payload], settle: (_, sent) => batch.settle(index, sent) } });
+    },
+  };
+}
+
+/** A refusal because the partition's lease is no longer this node's (see FencedRedisEngine). */
+function isFenced(error: TriageError): boolean {
+  return error.code === 'FENCED' || (error.cause instanceof TriageError && error.cause.code === 'FENCED');
 }
 
 export interface HomesHostDeps {
