@@ -280,7 +280,7 @@ export class Runtime {
         ready: () => this.ready(),
         lookup: (id) => this.get(id),
         ...(this.cluster
-          ? { elsewhere: (id: string) => workflowElsewhere(this.cluster!, this.adopted, id), cancelElsewhere: (id: string) => cancelWorkflowElsewhere(this.cluster!, this.adopted, id) }
+          ? { home: this.cluster.home, elsewhere: (id: string) => workflowElsewhere(this.cluster!, this.adopted, id), cancelElsewhere: (id: string) => cancelWorkflowElsewhere(this.cluster!, this.adopted, id) }
           : {}),
       },
     });

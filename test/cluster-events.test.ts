@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Redis } from 'ioredis';
-import { partitionOfId } from '../src/core/ids.ts';
+import { homeOfId, partitionOfId } from '../src/core/ids.ts';
 import { createRuntime, silentLogger, workflow, type PayloadEvent, type Runtime } from '../src/index.ts';
 import { dropPrefix, freshPrefix, REDIS_URL } from './redis-support.ts';
 import { until } from './cluster-support.ts';
@@ -115,6 +115,26 @@ test('a workflow instance started on one node is found and waited for on the oth
     assert.equal((await b.workflows.find(id))?.status, 'completed');
     await assert.rejects(b.workflows.waitFor('wf-nowhere'), (e: unknown) => (e as { code?: string }).code === 'UNKNOWN_WORKFLOW');
     assert.equal(await b.workflows.find('wf-nowhere'), undefined);
+  }));
+
+test('an instance id names the home that runs it: a lookup asks the node holding that home, not every node', { timeout: 30_000 }, () =>
+  twoNodes('runner', async (a, b, prefix) => {
+    const id = await a.workflows.start(twoSteps, { n: 1 });
+    assert.equal(homeOfId(id), a.cluster!.home);
+    assert.equal(await a.workflows.waitFor(id), 2);
+    // A live member that never answers its mail: a lookup that asked every node would wait for it.
+    const redis = new Redis(REDIS_URL);
+    try {
+      await redis.zadd(`${prefix}:c:{members}:live`, Date.now() + 60_000, 'silent');
+      assert.equal((await b.workflows.find(id))?.status, 'completed');
+      assert.equal(await b.workflows.find(`wf-forgotten@${a.cluster!.home}`), undefined, 'a, which holds that home, says it does not know it');
+      assert.equal(await b.workflows.cancel(`wf-forgotten@${a.cluster!.home}`), false);
+      // An id naming no held home is asked of every live node, and the silent one is not taken for "unknown".
+      await assert.rejects(b.workflows.find('wf-nowhere'), (e: unknown) => (e as { code?: string }).code === 'CLUSTER_UNREACHABLE');
+    } finally {
+      await redis.zrem(`${prefix}:c:{members}:live`, 'silent');
+      await redis.quit();
+    }
   }));
 
 test('a workflow instance running on one node is cancelled from the other', { timeout: 30_000 }, () =>

@@ -6,6 +6,7 @@ import { after, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { FencedRedisEngine } from '../src/cluster/fenced-journal.ts';
 import { HomeKeeper, type HomeHost } from '../src/cluster/homes.ts';
+import { homeOfId, withHome } from '../src/core/ids.ts';
 import { RedisEngine } from '../src/persistence/redis.ts';
 import { NodeProcess } from './cluster-process.ts';
 import { withCluster } from './cluster-support.ts';
@@ -154,3 +155,10 @@ test('a starting node\'s home is never adopted before the node holds it', withCl
     await Promise.all(engines.map((engine) => engine.close()));
   }
 }));
+
+test('a workflow instance id names its home; an embedded runtime\'s ids and ids not ours name none', () => {
+  assert.equal(homeOfId(withHome('wf-Ab3_x-9', 'node-1:west.lx9k2')), 'node-1:west.lx9k2');
+  assert.equal(homeOfId('wf-Ab3_x-9'), undefined);
+  assert.equal(homeOfId('wf-x@'), undefined);
+  assert.equal(homeOfId('wf-x@not a home'), undefined);
+});

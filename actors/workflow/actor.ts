@@ -21,7 +21,8 @@ export function spawnWorkflow(
 ): WorkflowHandle {
   let committed = initial;
   let effects: WorkflowEffect[] = [];
-  const ref = system.spawn<WorkflowState, WorkflowMessage>(`workflow-${initial.id}`, 'workflow', initial, {
+  // An actor name allows fewer characters than an instance id (whose home may hold '@' and ':').
+  const ref = system.spawn<WorkflowState, WorkflowMessage>(`workflow-${initial.id.replace(/[^\w.-]/g, '-')}`, 'workflow', initial, {
     receive(state, message) {
       const transition = reduceWorkflow(state, message, env);
       effects = transition.effects;

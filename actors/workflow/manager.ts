@@ -8,7 +8,7 @@
  */
 import type { Clock } from '../../src/clock.ts';
 import type { ActorSystem } from '../../src/core/actor-system.ts';
-import { IdGenerator } from '../../src/core/ids.ts';
+import { IdGenerator, withHome } from '../../src/core/ids.ts';
 import { isWorkflowDefinition, type WorkflowDefinition } from '../../src/dsl/definition.ts';
 import {
   CancelledError, RuntimeStoppedError, toFailure, TriageError, ValidationError, WorkflowDefinitionError, WorkflowFailedError,
@@ -40,6 +40,8 @@ export interface WorkflowsHost {
   ready(): Promise<void>;
   /** The owning partition's view of a payload. */
   lookup(id: string): Promise<PayloadView | undefined>;
+  /** In a cluster: the home of the instances started here, named in their ids (see `withHome`). */
+  readonly home?: string;
   /** In a cluster: the view of an instance another node runs (its own, or a home it adopted); rejects when a node did not answer. */
   elsewhere?(id: string): Promise<WorkflowView | undefined>;
   /** In a cluster: cancels an instance another node runs; false if no node runs it. */
@@ -221,7 +223,8 @@ export class Workflows {
     this.register(def);
     return this.host.ready().then(() => {
       if (!this.host.isRunning()) throw new RuntimeStoppedError();
-      const id = `wf-${this.ids.next()}`;
+      const unique = `wf-${this.ids.next()}`;
+      const id = this.host.home === undefined ? unique : withHome(unique, this.host.home);
       const instance = this.spawn(id, def, options.clientId ?? 'default', initialWorkflowState(id, def, input, this.host.clock.now()), undefined);
       return new Promise<string>((resolve) => {
         instance.started = () => resolve(id);

@@ -119,7 +119,7 @@ export class ClusterNode implements CoordinationCluster {
   readonly leaseTtlMs: number;
   readonly handoverTimeoutMs: number;
   readonly homeTtlMs: number;
-  /** This process's home: the persistence keys of its dependency graph and workflows end in `@<home>`. */
+  /** This process's home: where its dependency graph and workflow instances live (see homes.ts). */
   readonly home: string;
   private readonly options: ClusterOptions;
   private readonly redisEngine: RedisEngine;
@@ -337,6 +337,11 @@ export class ClusterNode implements CoordinationCluster {
     const wants = this.interest.local;
     const submit: InboxMessage = wants.length > 0 ? { payloads, wants } : { payloads };
     await this.writer.send(partition, [submit]);
+  }
+
+  /** The node that runs a home now (its lease holder), or undefined while no node holds it. */
+  async homeHolder(home: string): Promise<string | undefined> {
+    return this.homes?.holder(home);
   }
 
   /** A message for a partition owned by another node (a coordinator's decision, a report request). */

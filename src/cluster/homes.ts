@@ -83,6 +83,11 @@ export class HomeKeeper {
     return homes.map((home, i) => ({ home, node: holders[i]?.node }));
   }
 
+  /** The node holding the home's lease, or undefined while no node does. */
+  async holder(home: string): Promise<string | undefined> {
+    return (await this.leases.holder(home))?.node;
+  }
+
   /** Takes and registers this process's own home; its keys are fenced before anything is written there. */
   async start(): Promise<void> {
     const { client, keys, home, engine } = this.options;

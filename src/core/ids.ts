@@ -29,6 +29,21 @@ export function partitionOfId(id: string, partitions: number): number | undefine
 }
 
 /**
+ * A workflow instance id in a cluster names the home that runs it (`wf-<unique>@<home>`), so any
+ * node finds the instance's node from the home's lease without asking around. '@' is not allowed in
+ * node ids, so the split is unambiguous.
+ */
+export function withHome(id: string, home: string): string {
+  return `${id}@${home}`;
+}
+
+/** The home named in an instance id, or undefined (an embedded runtime's id, or no id of ours). */
+export function homeOfId(id: string): string | undefined {
+  const home = id.slice(id.lastIndexOf('@') + 1);
+  return home !== id && /^[\w.:-]+$/.test(home) ? home : undefined;
+}
+
+/**
  * The unique part of an id derived from an idempotency key: in a cluster, the node that submits
  * answers before the owner has seen the payload, so a repeated submit must come back with the same id.
  */

@@ -8,6 +8,7 @@ import type { EnqueueBatch, PartitionMessage } from '../../actors/partition/mess
 import type { PayloadRecord } from '../../actors/partition/state.ts';
 import type { ClusterHost, ClusterNode, NodeOp } from '../cluster/cluster-node.ts';
 import type { WorkflowView } from '../../actors/workflow/state.ts';
+import { homeOfId } from '../core/ids.ts';
 import { StoreUnavailableError, TriageError } from '../errors.ts';
 import type { ExecutionPool } from '../execution/pool.ts';
 import type { AdoptedHomes } from './adopted-homes.ts';
@@ -189,12 +190,15 @@ export function homesHost(deps: HomesHostDeps): HomeHost {
 
 /**
  * A workflow instance this node's own home does not run: one it adopted, or one another live node
- * runs. Undefined when every node said it does not know it; CLUSTER_UNREACHABLE when none showed it
- * and some did not answer.
+ * runs. The node is found from the home named in the id; while that home waits to be adopted (or
+ * after it was deleted, when the adopter keeps the finished views), every other node is asked.
  */
 export async function workflowElsewhere(cluster: ClusterNode, adopted: AdoptedHomes, id: string): Promise<WorkflowView | undefined> {
   const mine = adopted.workflow(id);
   if (mine) return mine;
+  const runner = await runnerOf(cluster, id);
+  if (runner === cluster.nodeId) return undefined; // its home is here, and it is not in it: forgotten after it ended
+  if (runner) return ((await cluster.askNode(runner, 'workflow', 2_000, id)) ?? undefined) as WorkflowView | undefined;
   const { answers, silent } = await askOthers(cluster, 'workflow', 2_000, id);
   const view = answers.find((v) => v !== undefined && v !== null) as WorkflowView | undefined;
   if (view || silent.length === 0) return view;
@@ -204,8 +208,17 @@ export async function workflowElsewhere(cluster: ClusterNode, adopted: AdoptedHo
 /** Cancels a workflow instance this node's own home does not run: one it adopted, or one another live node runs. */
 export async function cancelWorkflowElsewhere(cluster: ClusterNode, adopted: AdoptedHomes, id: string): Promise<boolean> {
   if (adopted.workflow(id)) return adopted.cancelWorkflow(id);
+  const runner = await runnerOf(cluster, id);
+  if (runner === cluster.nodeId) return false;
+  if (runner) return (await cluster.askNode(runner, 'cancel-workflow', 5_000, id)) === true;
   const { answers } = await askOthers(cluster, 'cancel-workflow', 5_000, id);
   return answers.some((cancelled) => cancelled === true);
+}
+
+/** The node running the home named in an instance id; undefined when the id names none or no node holds it. */
+async function runnerOf(cluster: ClusterNode, id: string): Promise<string | undefined> {
+  const home = homeOfId(id);
+  return home === undefined ? undefined : cluster.homeHolder(home);
 }
 
 /** Asks every other live node at once; `silent`: the nodes that did not answer in time. */
