@@ -8,12 +8,23 @@ import { Redis } from 'ioredis';
 import { partitionOfId } from '../src/core/ids.ts';
 import { clusterKeys } from '../src/cluster/keys.ts';
 import { partitionLeases } from '../src/cluster/leases.ts';
-import { createRuntime, silentLogger } from '../src/index.ts';
+import { createRuntime, silentLogger, type Runtime } from '../src/index.ts';
 import { dropPrefix, freshPrefix, REDIS_URL } from './redis-support.ts';
 import { until } from './cluster-support.ts';
 
 const PARTITIONS = 2;
 const ELSEWHERE = 1;
+
+/** The one node of the test's cluster; its handler answers with its input. */
+function node(prefix: string, leaseTtlMs: number): Runtime {
+  const runtime = createRuntime({
+    name: 'owner-change', partitions: PARTITIONS, concurrency: 2, logger: silentLogger,
+    cluster: { redis: { url: REDIS_URL, prefix }, nodeId: 'here', leaseTtlMs },
+    metrics: { processMetrics: false },
+  });
+  runtime.handle('work', async (n: number) => n);
+  return runtime;
+}
 
 test('a lookup on a partition that just came here sees what this node submitted to it while another node held it', { timeout: 30_000 }, async () => {
   const prefix = freshPrefix('cluster-owner-lookup');
@@ -22,12 +33,7 @@ test('a lookup on a partition that just came here sees what this node submitted 
   // Another node holds partition 1 until it lets go.
   const token = await leases.acquire(ELSEWHERE, 'elsewhere', 30_000);
   assert.ok(token > 0);
-  const runtime = createRuntime({
-    name: 'lookups', partitions: PARTITIONS, concurrency: 2, logger: silentLogger,
-    cluster: { redis: { url: REDIS_URL, prefix }, nodeId: 'here', leaseTtlMs: 1_000 },
-    metrics: { processMetrics: false },
-  });
-  runtime.handle('work', async (n: number) => n);
+  const runtime = node(prefix, 1_000);
   try {
     await runtime.ready();
     await until(() => runtime.cluster!.local().includes(0), 'partition 0 to be served here');
@@ -61,13 +67,8 @@ test('a submit whose partition was lost before its journal entry was stored goes
   const redis = new Redis(REDIS_URL);
   const keys = clusterKeys(prefix);
   const leases = partitionLeases(redis, keys);
-  const runtime = createRuntime({
-    name: 'fenced-submit', partitions: PARTITIONS, concurrency: 2, logger: silentLogger,
-    // A long lease: this node learns of the loss only at its next renewal, a second from now.
-    cluster: { redis: { url: REDIS_URL, prefix }, nodeId: 'here', leaseTtlMs: 4_000 },
-    metrics: { processMetrics: false },
-  });
-  runtime.handle('work', async (n: number) => n);
+  // A long lease: this node learns of the loss only at its next renewal, a second from now.
+  const runtime = node(prefix, 4_000);
   try {
     await runtime.ready();
     await until(() => runtime.cluster!.local().length === PARTITIONS, 'both partitions served here');
