@@ -80,8 +80,15 @@ test('SIGKILL at random moments loses no acknowledged payload; reruns are counte
     const runs = await redis.hgetall(`${prefix}:runs`);
     const stepRuns = await redis.hgetall(`${prefix}:steps`);
     await redis.quit();
-    // 5 items per instance (fetch, 3 fan-out items, sum), each ran at least once.
-    assert.equal(Object.keys(stepRuns).length, instances.size * 5, 'every workflow item ran');
+    // 5 items per instance (fetch, 3 fan-out items, sum), each ran at least once. An instance whose
+    // start was journalled just before a kill ran too, though its id never reached this test.
+    const itemsByInstance = new Map<string, number>();
+    for (const tag of Object.keys(stepRuns)) {
+      const key = tag.slice(0, tag.indexOf(':'));
+      itemsByInstance.set(key, (itemsByInstance.get(key) ?? 0) + 1);
+    }
+    assert.ok(itemsByInstance.size >= instances.size, `every acknowledged instance ran (${itemsByInstance.size} ran, ${instances.size} acknowledged)`);
+    assert.deepEqual([...itemsByInstance].filter(([, items]) => items !== 5), [], 'every workflow item of every instance ran');
     const repeatedItems = Object.values(stepRuns).filter((n) => Number(n) > 1).length;
     assert.ok(repeatedItems <= recoveredReruns.reduce((a, b) => a + b, 0), 'a workflow item ran twice only as a reported rerun');
     const neverRan = [...acked].filter((id) => !runs[id]);
