@@ -12,23 +12,19 @@ import { cancelWorkflowElsewhere, clusterHost, followingOwner, homesHost, toOwne
 import { Durability } from './persistence/durability.ts';
 import { Waiters } from './runtime/waiters.ts';
 import { SubmitBatcher } from './runtime/submit-batcher.ts';
+import { Submissions } from './runtime/submissions.ts';
 import { handlerProblems } from './runtime/handler-options.ts';
 import type { PersistenceEngine } from './persistence/engine.ts';
 import { MemoryEngine } from './persistence/memory.ts';
 import { RedisEngine, type RedisEngineOptions } from './persistence/redis.ts';
-import { partitionOf } from './core/hash.ts';
-import { IdGenerator, partitionOfId, uniqueOfKey, withPartition } from './core/ids.ts';
-import {
-  OptionsError, StoreUnavailableError, QueueFullError, RuntimeStoppedError, TriageError,
-  ValidationError, type FieldProblem,
-} from './errors.ts';
+import { partitionOfId } from './core/ids.ts';
+import { OptionsError, StoreUnavailableError, RuntimeStoppedError, TriageError } from './errors.ts';
 import { EventHub, type Listener, type PayloadEvent, type PayloadEventType } from './events.ts';
 import { stderrLogger, type Handler, type HandlerOptions, type Logger } from './execution/handlers.ts';
 import { ExecutionPool, type PoolStats } from './execution/pool.ts';
 import type { SlotStats } from './execution/slots.ts';
 import { compileBackoff, compileOptions, type CompiledOptions, type RuntimeOptions } from './options.ts';
-import type { Payload, PayloadInput, PayloadView } from './payload.ts';
-import { validatePayload, type ValidPayload } from './validation.ts';
+import type { PayloadInput, PayloadView } from './payload.ts';
 import { chooseSampler, Coordination } from './load/coordination.ts';
 import type { CoordinatorApi } from '../actors/coordinator/actor.ts';
 import type { ComplexitySuggestion } from '../actors/complexity/actor.ts';
@@ -41,7 +37,6 @@ import { decodeCoordinator, encodeCoordinator } from '../actors/coordinator/code
 import { emptyLedger } from '../actors/coordinator/ledger.ts';
 import type { CoordinatorState } from '../actors/coordinator/state.ts';
 import { decodeComplexity, encodeComplexity } from '../actors/complexity/codec.ts';
-import { hasDependencies, resolveBatch, type FieldName, type PreparedPayload } from '../actors/dependency-graph/batch.ts';
 import type { Workflows } from '../actors/workflow/manager.ts';
 import { workflowAdminSource } from '../actors/workflow/admin-source.ts';
 import { AdoptedHomes } from './runtime/adopted-homes.ts';
@@ -118,13 +113,13 @@ export class Runtime {
   /** This process's part in a cluster; undefined when embedded. */
   readonly cluster: ClusterNode | undefined;
   private readonly handlers = new Map<string, RegisteredHandler>();
-  private readonly ids = new IdGenerator();
   private readonly waiters = new Waiters();
   private readonly batcher = new SubmitBatcher(
     (partition, batch) => this.route(partition, { type: 'enqueue', batch }),
     () => this.isBooted,
     () => this.coordination.poke(),
   );
+  private readonly submissions: Submissions;
   private status: RuntimeStatus = 'running';
   /** Stopping with drain. */
   private draining = false;
@@ -200,6 +195,15 @@ export class Runtime {
     this.snapshotIntervalMs = raw.snapshotIntervalMs ?? 1_000;
     if (typeof this.snapshotIntervalMs !== 'number' || !(this.snapshotIntervalMs >= 0)) throw new OptionsError([{ field: 'snapshotIntervalMs', problem: 'must be a number of ms ≥ 0' }]);
     this.durability = new Durability(engine, this.options.clock, this.logger, snapshotEvery, raw.persistence === undefined, this.cluster && ClusterNode.discard);
+    this.submissions = new Submissions({
+      options: this.options,
+      batcher: this.batcher,
+      hasHandler: (type) => this.handlers.has(type),
+      idsFromKeys: this.cluster !== undefined,
+      refusal: () => (this.status !== 'running' ? new RuntimeStoppedError() : this.durability.available ? undefined : new StoreUnavailableError()),
+      // The graph takes registrations once it holds what recovery gave back.
+      register: (batch) => (this.isBooted ? this.graph.submit(batch) : this.booted.then(() => this.graph.submit(batch))),
+    });
     this.homes = this.homeBuilder();
     this.graph = this.homes.graph();
     this.workflows = this.homes.workflows();
@@ -273,7 +277,7 @@ export class Runtime {
         clock: this.options.clock,
         logger: this.logger,
         retainFinished: this.options.retainTerminal,
-        submit: (input) => this.submitTracked(input),
+        submit: (input) => this.submissions.submitTracked(input),
         cancel: (id) => this.cancel(id),
         hasHandler: (type) => this.handlers.has(type),
         isRunning: () => this.status === 'running',
@@ -323,19 +327,7 @@ export class Runtime {
 
   /** Validates and enqueues one payload; resolves with its id once accepted. */
   submit<D>(input: PayloadInput<D>): Promise<string> {
-    if (this.status !== 'running') return Promise.reject(new RuntimeStoppedError());
-    if (!this.durability.available) return Promise.reject(new StoreUnavailableError());
-    let payload: Payload;
-    let partition: number;
-    let valid: ValidPayload;
-    try {
-      valid = validatePayload(input, this.validationContext());
-      [payload, partition] = this.prepare(valid);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    if (hasDependencies(valid)) return this.submitDependent([{ payload, partition, valid }], (_, field) => field).then((ids) => ids[0] as string);
-    return new Promise((resolve, reject) => this.batcher.add(partition, payload, (r) => (r.ok ? resolve(r.id) : reject(r.error))));
+    return this.submissions.submit(input);
   }
 
   /**
@@ -344,45 +336,7 @@ export class Runtime {
    * If a partition is full, rejects with a QueueFullError whose `accepted` lists the ids that were.
    */
   submitMany<D>(inputs: readonly PayloadInput<D>[]): Promise<string[]> {
-    if (this.status !== 'running') return Promise.reject(new RuntimeStoppedError());
-    if (!this.durability.available) return Promise.reject(new StoreUnavailableError());
-    if (!Array.isArray(inputs)) return Promise.reject(new ValidationError([{ field: 'payloads', problem: 'must be an array' }]));
-    const ctx = this.validationContext();
-    const problems: FieldProblem[] = [];
-    const prepared: Array<[Payload, number]> = [];
-    const valids: ValidPayload[] = [];
-    inputs.forEach((input, i) => {
-      try {
-        const valid = validatePayload(input, ctx);
-        prepared.push(this.prepare(valid));
-        valids.push(valid);
-      } catch (error) {
-        if (!(error instanceof ValidationError)) throw error;
-        for (const p of error.problems) problems.push({ field: `payloads[${i}].${p.field}`, problem: p.problem });
-      }
-    });
-    if (problems.length > 0) return Promise.reject(new ValidationError(problems));
-    if (valids.some(hasDependencies)) {
-      return this.submitDependent(prepared.map(([payload, partition], i) => ({ payload, partition, valid: valids[i] as ValidPayload })), (i, field) => `payloads[${i}].${field}`);
-    }
-    return new Promise((resolve, reject) => {
-      const ids: string[] = new Array(prepared.length);
-      let remaining = prepared.length;
-      let firstError: QueueFullError | RuntimeStoppedError | undefined;
-      const done = () => {
-        if (--remaining > 0) return;
-        if (!firstError) return resolve(ids);
-        reject(Object.assign(firstError, { accepted: ids.filter((id) => id !== undefined) }));
-      };
-      if (remaining === 0) return resolve(ids);
-      prepared.forEach(([payload, partition], i) =>
-        this.batcher.add(partition, payload, (r) => {
-          if (r.ok) ids[i] = r.id;
-          else firstError ??= r.error;
-          done();
-        }),
-      );
-    });
+    return this.submissions.submitMany(inputs);
   }
 
   /** Cancels a queued, delayed or running payload. Resolves false if it had already finished. */
@@ -563,55 +517,6 @@ export class Runtime {
       const s = p.state();
       return s.running === 0 && s.retrying === 0 && s.depth.critical + s.depth.high + s.depth.medium + s.depth.low === 0;
     });
-  }
-
-  private validationContext() {
-    return { hasHandler: (type: string) => this.handlers.has(type), maxDataBytes: this.options.maxDataBytes, now: this.options.clock.now() };
-  }
-
-  private prepare(valid: ValidPayload): [Payload, number] {
-    const unique = this.cluster && valid.idempotencyKey !== undefined ? uniqueOfKey(valid.idempotencyKey) : this.ids.next();
-    const partition = partitionOf(valid.shardKey ?? valid.idempotencyKey ?? unique, this.options.partitions);
-    const payload: Payload = {
-      id: withPartition(unique, partition),
-      type: valid.type,
-      data: valid.data,
-      clientId: valid.clientId,
-      priority: valid.priority,
-      complexity: valid.complexity,
-      submittedAt: this.options.clock.now(),
-      runAt: valid.runAt,
-      deadline: valid.deadline,
-      idempotencyKey: valid.idempotencyKey,
-      timeout: valid.timeout,
-      retries: valid.retries,
-      backoff: valid.backoff,
-      tags: valid.tags,
-      dependencies: undefined,
-      shardKey: valid.shardKey,
-    };
-    return [payload, partition];
-  }
-
-  /** A batch with `dependsOn`: checked (refs, cycles) at once, then registered with the dependency graph. */
-  private submitDependent(batch: readonly PreparedPayload[], field: FieldName): Promise<string[]> {
-    let resolved: ReturnType<typeof resolveBatch>;
-    try {
-      resolved = resolveBatch(batch, this.options, field);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    // The graph takes registrations once it holds what recovery gave back.
-    return this.isBooted ? this.graph.submit(resolved) : this.booted.then(() => this.graph.submit(resolved));
-  }
-
-  /** A submit whose id is known before it is accepted, so a workflow watches its events from the start. Throws ValidationError. */
-  private submitTracked(input: PayloadInput): { id: string; accepted: Promise<string> } {
-    if (this.status !== 'running') throw new RuntimeStoppedError();
-    if (!this.durability.available) throw new StoreUnavailableError();
-    const [payload, partition] = this.prepare(validatePayload(input, this.validationContext()));
-    const accepted = new Promise<string>((resolve, reject) => this.batcher.add(partition, payload, (r) => (r.ok ? resolve(r.id) : reject(r.error))));
-    return { id: payload.id, accepted };
   }
 
   private ask<T>(id: string, build: (reply: (value: T) => void) => PartitionMessage, unknown: T): Promise<T> {

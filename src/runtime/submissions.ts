@@ -1,0 +1,147 @@
+/**
+ * How a submit becomes payloads on their way to partitions: validation (every problem of a batch
+ * in one ValidationError, nothing enqueued), ids and partitions, then the submit batcher — or,
+ * for payloads with `dependsOn`, the dependency graph, which enqueues each once its dependencies
+ * have ended.
+ */
+import type { ResolvedBatch } from '../../actors/dependency-graph/batch.ts';
+import { hasDependencies, resolveBatch, type FieldName, type PreparedPayload } from '../../actors/dependency-graph/batch.ts';
+import { partitionOf } from '../core/hash.ts';
+import { IdGenerator, uniqueOfKey, withPartition } from '../core/ids.ts';
+import { QueueFullError, RuntimeStoppedError, ValidationError, type FieldProblem, type TriageError } from '../errors.ts';
+import type { CompiledOptions } from '../options.ts';
+import type { Payload, PayloadInput } from '../payload.ts';
+import { validatePayload, type ValidPayload } from '../validation.ts';
+import type { SubmitBatcher } from './submit-batcher.ts';
+
+export interface SubmissionsDeps {
+  readonly options: CompiledOptions;
+  readonly batcher: SubmitBatcher;
+  hasHandler(type: string): boolean;
+  /** In a cluster an id derives from its idempotency key: a repeat on any node answers with the same id. */
+  readonly idsFromKeys: boolean;
+  /** Why no submit is taken now (stopping, store away), or undefined. */
+  refusal(): TriageError | undefined;
+  /** Hands a batch with dependencies to the dependency graph (once the runtime has booted). */
+  register(batch: ResolvedBatch): Promise<string[]>;
+}
+
+export class Submissions {
+  private readonly ids = new IdGenerator();
+
+  constructor(private readonly deps: SubmissionsDeps) {}
+
+  /** Validates and enqueues one payload; resolves with its id once accepted. */
+  submit(input: PayloadInput): Promise<string> {
+    const refusal = this.deps.refusal();
+    if (refusal) return Promise.reject(refusal);
+    let payload: Payload;
+    let partition: number;
+    let valid: ValidPayload;
+    try {
+      valid = validatePayload(input, this.validationContext());
+      [payload, partition] = this.prepare(valid);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (hasDependencies(valid)) return this.submitDependent([{ payload, partition, valid }], (_, field) => field).then((ids) => ids[0] as string);
+    return new Promise((resolve, reject) => this.deps.batcher.add(partition, payload, (r) => (r.ok ? resolve(r.id) : reject(r.error))));
+  }
+
+  /**
+   * Validates all payloads first, then sends one message per partition. Resolves with the ids in
+   * input order. If a partition is full, rejects with a QueueFullError whose `accepted` lists the
+   * ids that were.
+   */
+  submitMany(inputs: readonly PayloadInput[]): Promise<string[]> {
+    const refusal = this.deps.refusal();
+    if (refusal) return Promise.reject(refusal);
+    if (!Array.isArray(inputs)) return Promise.reject(new ValidationError([{ field: 'payloads', problem: 'must be an array' }]));
+    const ctx = this.validationContext();
+    const problems: FieldProblem[] = [];
+    const prepared: Array<[Payload, number]> = [];
+    const valids: ValidPayload[] = [];
+    inputs.forEach((input, i) => {
+      try {
+        const valid = validatePayload(input, ctx);
+        prepared.push(this.prepare(valid));
+        valids.push(valid);
+      } catch (error) {
+        if (!(error instanceof ValidationError)) throw error;
+        for (const p of error.problems) problems.push({ field: `payloads[${i}].${p.field}`, problem: p.problem });
+      }
+    });
+    if (problems.length > 0) return Promise.reject(new ValidationError(problems));
+    if (valids.some(hasDependencies)) {
+      return this.submitDependent(prepared.map(([payload, partition], i) => ({ payload, partition, valid: valids[i] as ValidPayload })), (i, field) => `payloads[${i}].${field}`);
+    }
+    return new Promise((resolve, reject) => {
+      const ids: string[] = new Array(prepared.length);
+      let remaining = prepared.length;
+      let firstError: QueueFullError | RuntimeStoppedError | undefined;
+      const done = () => {
+        if (--remaining > 0) return;
+        if (!firstError) return resolve(ids);
+        reject(Object.assign(firstError, { accepted: ids.filter((id) => id !== undefined) }));
+      };
+      if (remaining === 0) return resolve(ids);
+      prepared.forEach(([payload, partition], i) =>
+        this.deps.batcher.add(partition, payload, (r) => {
+          if (r.ok) ids[i] = r.id;
+          else firstError ??= r.error;
+          done();
+        }),
+      );
+    });
+  }
+
+  /** A submit whose id is known before it is accepted, so a workflow watches its events from the start. Throws ValidationError. */
+  submitTracked(input: PayloadInput): { id: string; accepted: Promise<string> } {
+    const refusal = this.deps.refusal();
+    if (refusal) throw refusal;
+    const [payload, partition] = this.prepare(validatePayload(input, this.validationContext()));
+    const accepted = new Promise<string>((resolve, reject) => this.deps.batcher.add(partition, payload, (r) => (r.ok ? resolve(r.id) : reject(r.error))));
+    return { id: payload.id, accepted };
+  }
+
+  private validationContext() {
+    const { options, hasHandler } = this.deps;
+    return { hasHandler: (type: string) => hasHandler(type), maxDataBytes: options.maxDataBytes, now: options.clock.now() };
+  }
+
+  private prepare(valid: ValidPayload): [Payload, number] {
+    const { options, idsFromKeys } = this.deps;
+    const unique = idsFromKeys && valid.idempotencyKey !== undefined ? uniqueOfKey(valid.idempotencyKey) : this.ids.next();
+    const partition = partitionOf(valid.shardKey ?? valid.idempotencyKey ?? unique, options.partitions);
+    const payload: Payload = {
+      id: withPartition(unique, partition),
+      type: valid.type,
+      data: valid.data,
+      clientId: valid.clientId,
+      priority: valid.priority,
+      complexity: valid.complexity,
+      submittedAt: options.clock.now(),
+      runAt: valid.runAt,
+      deadline: valid.deadline,
+      idempotencyKey: valid.idempotencyKey,
+      timeout: valid.timeout,
+      retries: valid.retries,
+      backoff: valid.backoff,
+      tags: valid.tags,
+      dependencies: undefined,
+      shardKey: valid.shardKey,
+    };
+    return [payload, partition];
+  }
+
+  /** A batch with `dependsOn`: checked (refs, cycles) at once, then registered with the dependency graph. */
+  private submitDependent(batch: readonly PreparedPayload[], field: FieldName): Promise<string[]> {
+    let resolved: ResolvedBatch;
+    try {
+      resolved = resolveBatch(batch, this.deps.options, field);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.deps.register(resolved);
+  }
+}
