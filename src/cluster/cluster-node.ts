@@ -1,6 +1,7 @@
 /**
  * One process's part in a clustered runtime. It follows the partition assignment (PartitionOwnership)
- * and has the runtime recover, hand over or drop partitions as their leases come and go; it carries
+ * and has the runtime recover, hand over or drop partitions as their leases come and go (see
+ * served-partitions.ts); it elects the coordinator, keeps the homes (homes.ts), and carries
  * what the runtime sends to partitions owned elsewhere (submits through the partition's inbox,
  * lookups and cancels as calls to the owner's mail) and brings in what other nodes send here.
  */
@@ -14,7 +15,8 @@ import { ClusterBus } from './bus.ts';
 import { FencedError, FencedRedisEngine } from './fenced-journal.ts';
 import { HomeKeeper, type HomeHost, type HomeOwner } from './homes.ts';
 import { EventInterest } from './event-interest.ts';
-import { compareIds, InboxReader, InboxWriter, type InboxEntry } from './inbox.ts';
+import { InboxWriter } from './inbox.ts';
+import { ServedPartitions, type InboxMessage, type RemoteOp, type ServingHost } from './served-partitions.ts';
 import { checkNodeId } from './keys.ts';
 import type { NodeInfo } from './membership.ts';
 import { CoordinatorElection } from './election.ts';
@@ -43,22 +45,11 @@ export interface ClusterOptions {
   readonly homeTtlMs?: number;
 }
 
-export type RemoteOp = 'get' | 'cancel';
 /** What one node can be asked: its actor tree or stats, a workflow instance's view, or to cancel one (`arg`: its id). */
 export type NodeOp = 'tree' | 'stats' | 'workflow' | 'cancel-workflow';
 
-/** What the runtime does for the cluster node. */
-export interface ClusterHost {
-  /** Recovers the partition from snapshot + journal and starts serving it. */
-  acquire(partition: number): Promise<void>;
-  handOver(partition: number): Promise<void>;
-  drop(partition: number): void;
-  /** Enqueues payloads another node accepted for this partition; resolves once their entry is stored. */
-  deliver(partition: number, payloads: readonly Payload[]): Promise<void>;
-  /** Takes in queued payloads another partition handed over (a coordinator's transfer); resolves once stored. */
-  takeOver(partition: number, from: number, records: readonly unknown[]): Promise<void>;
-  /** Answers a lookup or cancel from the local partition, or undefined when it does not run here. */
-  call(partition: number, op: RemoteOp, id: string): Promise<unknown> | undefined;
+/** What the runtime does for the cluster node: with the partitions served here, and the rest. */
+export interface ClusterHost extends ServingHost {
   /** Delivers a message to the local partition; false when it does not run here. */
   tell(partition: number, message: PartitionMessage): boolean;
   /** Answers a question about this node (its actor tree, its pool and partitions). */
@@ -71,7 +62,6 @@ export interface ClusterHost {
   coordinate(message: CoordinationMail): void;
   /** Sends the ledger entries of this node's partitions to the leader again (a new leader collects them). */
   resendLedger(): void;
-  report(what: string, error: unknown): void;
 }
 
 export type CoordinationMail = LeaderMessage | ClusterEffect;
@@ -93,15 +83,6 @@ type Mail =
   | { readonly k: 'ask-node'; readonly req: string; readonly from: string; readonly op: NodeOp; readonly arg?: string }
   | { readonly k: 'answer'; readonly req: string; readonly ok: boolean; readonly value?: unknown }
   | { readonly k: 'tell'; readonly partition: number; readonly message: PartitionMessage };
-
-/**
- * What a partition's inbox carries: the payloads of one submit round, or queued payloads another
- * partition handed over (written with its journal entry, see FENCED_TRANSFER).
- */
-type InboxMessage =
-  /** `wants`: the event types the submitter's listeners want relayed (see EventInterest). */
-  | { readonly payloads: readonly Payload[]; readonly transfer?: undefined; readonly wants?: readonly string[] }
-  | { readonly transfer: { readonly from: number; readonly records: readonly unknown[] }; readonly payloads?: undefined };
 
 export interface ClusterView {
   readonly node: string;
@@ -125,11 +106,8 @@ export class ClusterNode implements CoordinationCluster {
   private readonly redisEngine: RedisEngine;
   private ownershipState: PartitionOwnership | undefined;
   private bus: ClusterBus | undefined;
-  private inbox: InboxReader | undefined;
+  private served: ServedPartitions | undefined;
   private writer: InboxWriter | undefined;
-  private readonly acquiring = new Map<number, Promise<void>>();
-  private readonly serving = new Set<number>();
-  private readonly delivering = new Map<number, Promise<void>>();
   private readonly owners = new Map<number, { node: string; until: number }>();
   private readonly calls = new Map<string, (answer: { ok: boolean; value?: unknown }) => void>();
   private callSeq = 0;
@@ -200,7 +178,7 @@ export class ClusterNode implements CoordinationCluster {
 
   /** Partitions served here now. */
   local(): number[] {
-    return [...this.serving].sort((a, b) => a - b);
+    return this.served?.list() ?? [];
   }
 
   /** Joins the cluster (the engine must be connected): reads its mail and events, then takes its partitions. */
@@ -216,14 +194,15 @@ export class ClusterNode implements CoordinationCluster {
       onEvents: (events, from) => host.remoteEvents(events, from),
       onError: onError('cluster bus'),
     });
-    this.inbox = new InboxReader({ client, keys, onBatch: (p, entries) => this.onInbox(p, entries), onError: onError('partition inbox') });
+    const served = new ServedPartitions({ client, keys, host, interest: this.interest, owns: (p) => this.ownership.owned().has(p) });
+    this.served = served;
     const ttl = this.leaseTtlMs;
     const ownership = new PartitionOwnership({
       client, keys, nodeId: this.nodeId, partitions: this.partitions,
       leaseTtlMs: ttl, heartbeatMs: Math.max(20, Math.floor(ttl / 5)), renewMs: Math.max(20, Math.floor(ttl / 4)),
       engine: this.engine,
       handoverTimeoutMs: this.handoverTimeoutMs + 5_000,
-      beforeRelease: (p) => this.release(p),
+      beforeRelease: (p) => served.release(p),
       adminUrl: this.options.adminUrl,
       onError: onError('partition ownership'),
     });
@@ -235,8 +214,8 @@ export class ClusterNode implements CoordinationCluster {
       this.syncLedgers();
     });
     this.election = election;
-    ownership.on('acquired', (p) => this.acquire(p));
-    ownership.on('lost', (p, reason) => this.lose(p, reason));
+    ownership.on('acquired', (p) => served.acquire(p));
+    ownership.on('lost', (p, reason) => served.lose(p, reason));
     // The node taking a released partition over hears of it at once, instead of at its next reconcile tick.
     ownership.on('released', (p) => {
       const next = ownership.assignee(p);
@@ -246,7 +225,7 @@ export class ClusterNode implements CoordinationCluster {
     const homes = new HomeKeeper({ client, keys, engine: this.engine, nodeId: this.nodeId, home: this.home, ttlMs: this.homeTtlMs, host: host.homes });
     this.homes = homes;
     await this.bus.start();
-    await this.inbox.start();
+    await served.start();
     // Before anything can be written to the home (a submit with dependencies, a workflow start).
     await homes.start();
     await ownership.start();
@@ -319,11 +298,11 @@ export class ClusterNode implements CoordinationCluster {
     if (options.handover) await this.election?.resign().catch((error: unknown) => this.host?.report('resigning as coordinator', error));
     else await this.election?.stop();
     await this.ownershipState?.stop({ handover: options.handover });
-    await Promise.all([...this.acquiring.values()]);
+    await this.served?.recovered();
     // After the partitions: their last events may still move dependents and workflow steps on.
     await this.homes?.stop(options);
     await this.interest.stop();
-    await this.inbox?.stop();
+    await this.served?.stop();
     await this.bus?.stop();
     for (const settle of this.calls.values()) settle({ ok: false });
     this.calls.clear();
@@ -361,7 +340,7 @@ export class ClusterNode implements CoordinationCluster {
     for (let attempt = 1; ; attempt++) {
       const owner = await this.ownership.holder(partition).catch(() => undefined);
       if (owner?.node === this.nodeId) {
-        if (this.serving.has(partition)) return this.answer(partition, op, id, Math.max(50, deadline - Date.now()));
+        if (this.served?.has(partition)) return this.served.answer(partition, op, id, Math.max(50, deadline - Date.now()));
       } else if (owner) {
         const answer = await this.request(owner.node, (req) => ({ k: 'call', req, from: this.nodeId, partition, op, id }), Math.min(2_000, Math.max(50, deadline - Date.now())));
         if (answer.ok) return answer.value;
@@ -421,8 +400,10 @@ export class ClusterNode implements CoordinationCluster {
   private onMail(mail: Mail): void {
     switch (mail.k) {
       case 'call': {
-        if (!this.serving.has(mail.partition)) return this.bus?.send(mail.from, { k: 'answer', req: mail.req, ok: false } satisfies Mail);
-        this.answer(mail.partition, mail.op, mail.id).then(
+        const served = this.served;
+        if (!served?.has(mail.partition)) return this.bus?.send(mail.from, { k: 'answer', req: mail.req, ok: false } satisfies Mail);
+        // Not longer than the caller waits for one answer: it asks again.
+        served.answer(mail.partition, mail.op, mail.id, 1_500).then(
           (value) => this.bus?.send(mail.from, { k: 'answer', req: mail.req, ok: true, value } satisfies Mail),
           () => this.bus?.send(mail.from, { k: 'answer', req: mail.req, ok: false } satisfies Mail),
         );
@@ -462,110 +443,9 @@ export class ClusterNode implements CoordinationCluster {
     }
   }
 
-  /**
-   * A lookup or cancel answered by a partition served here. Read your writes: before it answers
-   * "unknown", the partition takes in what its inbox held when asked, so a submit that Redis
-   * accepted (on any node) is known to the answer.
-   */
-  private async answer(partition: number, op: RemoteOp, id: string, waitMs = 1_500): Promise<unknown> {
-    const ask = () => {
-      const local = this.host?.call(partition, op, id);
-      if (!local) throw new Error(`partition ${partition} left`);
-      return local;
-    };
-    const value = await ask();
-    if (value !== (op === 'get' ? undefined : 'unknown')) return value;
-    await this.inboxTakenIn(partition, waitMs);
-    return ask();
-  }
-
-  /**
-   * Resolves once the partition's inbox has been taken in up to its last entry as of now: this
-   * node's reader got past it, or nothing up to it is left in the stream (acknowledged, here or by
-   * an earlier owner). Rejects with CLUSTER_UNREACHABLE after `waitMs`, so that the caller asks again.
-   */
-  async inboxTakenIn(partition: number, waitMs = this.options.callTimeoutMs ?? 10_000): Promise<void> {
-    const stream = this.engine.keys.inbox(partition);
-    const [last] = await this.client.xrevrange(stream, '+', '-', 'COUNT', 1);
-    if (!last) return;
-    const [lastId] = last;
-    const deadline = Date.now() + waitMs;
-    for (let attempt = 1; ; attempt++) {
-      const cursor = this.inbox?.cursorOf(partition);
-      if (cursor !== undefined && compareIds(cursor, lastId) >= 0) return;
-      const pending = await this.client.xrange(stream, '-', lastId, 'COUNT', 1);
-      if (pending.length === 0) return;
-      if (Date.now() > deadline) throw new TriageError('CLUSTER_UNREACHABLE', `partition ${partition} has not taken in its inbox within ${waitMs} ms`);
-      await new Promise((r) => setTimeout(r, Math.min(2 * attempt, 20)));
-    }
-  }
-
-  private acquire(partition: number): void {
-    const host = this.host;
-    if (!host) return;
-    const task = (async () => {
-      // A partition whose lease is held must be served: a failed recovery (Redis away for a
-      // moment) is tried again while the lease lasts, or the partition would stall unserved.
-      for (let attempt = 1; this.ownership.owned().has(partition); attempt++) {
-        try {
-          await host.acquire(partition);
-          this.serving.add(partition);
-          this.inbox?.add(partition);
-          return;
-        } catch (error) {
-          host.report(`recovering partition ${partition} (attempt ${attempt})`, error);
-          await new Promise((r) => setTimeout(r, Math.min(100 * attempt, 1_000)));
-        }
-      }
-    })().finally(() => this.acquiring.delete(partition));
-    this.acquiring.set(partition, task);
-  }
-
-  private async release(partition: number): Promise<void> {
-    await this.acquiring.get(partition);
-    this.serving.delete(partition);
-    this.inbox?.remove(partition);
-    await this.delivering.get(partition);
-    await this.host?.handOver(partition);
-  }
-
-  private lose(partition: number, reason: string): void {
-    this.host?.report(`lost the lease of partition ${partition}`, new Error(reason));
-    const drop = () => {
-      this.serving.delete(partition);
-      this.inbox?.remove(partition);
-      this.host?.drop(partition);
-    };
-    const acquiring = this.acquiring.get(partition);
-    if (acquiring) void acquiring.then(drop);
-    else drop();
-  }
-
-  private onInbox(partition: number, entries: InboxEntry[]): Promise<void> {
-    const task = (async () => {
-      const host = this.host;
-      if (!this.serving.has(partition) || !host) throw new Error(`partition ${partition} is not served here`);
-      // In order: runs of submits in one enqueue each, transfers one by one.
-      let payloads: Payload[] = [];
-      for (const { data } of entries) {
-        const message = data as InboxMessage;
-        if (message.payloads) {
-          if (message.wants) this.interest.heard(message.wants);
-          payloads.push(...message.payloads);
-          continue;
-        }
-        if (payloads.length > 0) await host.deliver(partition, payloads);
-        payloads = [];
-        if (message.transfer) await host.takeOver(partition, message.transfer.from, message.transfer.records);
-      }
-      if (payloads.length > 0) await host.deliver(partition, payloads);
-      await this.inbox?.ack(partition, entries.at(-1)!.id);
-    })();
-    const tracked = task.catch(() => {});
-    this.delivering.set(partition, tracked);
-    void tracked.finally(() => {
-      if (this.delivering.get(partition) === tracked) this.delivering.delete(partition);
-    });
-    return task;
+  /** Read your writes on a partition served here: see ServedPartitions.inboxTakenIn. */
+  inboxTakenIn(partition: number): Promise<void> {
+    if (!this.served) return Promise.resolve();
+    return this.served.inboxTakenIn(partition, this.options.callTimeoutMs ?? 10_000);
   }
 }
