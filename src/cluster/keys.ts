@@ -5,6 +5,7 @@
  * and a single script may check the lease and write the journal atomically. Keys shared by every node
  * (membership, coordinator) carry their own tags, so the scripts over them stay in one slot too.
  */
+import { NODE_ID_PATTERN } from '../core/ids.ts';
 import { redisKeys, type RedisKeys } from '../persistence/keys.ts';
 
 /** The two keys of one lease: the lease hash {node, token} (expires) and its fencing counter (never expires). */
@@ -47,11 +48,9 @@ export interface ClusterKeys {
   readonly all: string;
 }
 
-const NODE_ID = /^[\w.:-]+$/;
-
 /** Node ids end up in key names and log lines: keep them to a readable, brace-free alphabet. */
 export function checkNodeId(nodeId: string): string {
-  if (!NODE_ID.test(nodeId)) throw new Error(`node id must be letters, digits, . : _ -, got ${JSON.stringify(nodeId)}`);
+  if (!NODE_ID_PATTERN.test(nodeId)) throw new Error(`node id must be letters, digits, . : _ -, got ${JSON.stringify(nodeId)}`);
   return nodeId;
 }
 

@@ -28,6 +28,9 @@ export function partitionOfId(id: string, partitions: number): number | undefine
   return partition < partitions ? partition : undefined;
 }
 
+/** The alphabet of node ids (and so of homes, `<node>.<start>`): readable, brace-free, no '@'. */
+export const NODE_ID_PATTERN = /^[\w.:-]+$/;
+
 /**
  * A workflow instance id in a cluster names the home that runs it (`wf-<unique>@<home>`), so any
  * node finds the instance's node from the home's lease without asking around. '@' is not allowed in
@@ -40,7 +43,7 @@ export function withHome(id: string, home: string): string {
 /** The home named in an instance id, or undefined (an embedded runtime's id, or no id of ours). */
 export function homeOfId(id: string): string | undefined {
   const home = id.slice(id.lastIndexOf('@') + 1);
-  return home !== id && /^[\w.:-]+$/.test(home) ? home : undefined;
+  return home !== id && NODE_ID_PATTERN.test(home) ? home : undefined;
 }
 
 /**
