@@ -230,7 +230,7 @@ export class Runtime {
     const loaded = this.cluster ? [] : await Promise.all(Array.from({ length: this.options.partitions }, (_, index) => this.partitions.load(index)));
     const timing = { clock: this.options.clock, intervalMs: this.snapshotIntervalMs };
     const [[graph, workflows], coordinator, complexity] = await Promise.all([
-      this.homes.load(this.cluster?.home),
+      this.homes.load(this.cluster?.home, this.cluster !== undefined),
       // The ledger and the partitions' reports stay out of the coordinator's snapshot: the ledger is
       // rebuilt from the partitions' records, and at critical load it can hold a million entries.
       recoverSnapshotOnly(this.durability, timing, this.actorKey(COORDINATOR_KEY), decodeCoordinator, (state: CoordinatorState) => encodeCoordinator({ ...state, ledger: emptyLedger(), reports: [] })),

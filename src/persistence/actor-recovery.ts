@@ -15,14 +15,18 @@ export interface RecoveredActor<S> {
   readonly journal: ActorJournal<S>;
 }
 
-/** Loads an actor's snapshot and journal, rebuilds its state, and opens its journal where recovery left off. */
+/**
+ * Loads an actor's snapshot and journal, rebuilds its state, and opens its journal where recovery
+ * left off. `fresh`: the key is new (nothing can be stored under it), so nothing is read.
+ */
 export async function recoverActor<S, Snap, Delta>(
   durability: Durability,
   key: string,
   restore: (snapshot: Snap | undefined, deltas: Delta[]) => S,
   encode: Encode<S>,
+  fresh = false,
 ): Promise<RecoveredActor<S>> {
-  const { snapshot, entries } = await durability.load(key);
+  const { snapshot, entries } = fresh ? { snapshot: undefined, entries: [] } : await durability.load(key);
   const state = restore(snapshot && ({ version: snapshot.version, data: snapshot.data } as Snap), entries.map((e) => e.data as Delta));
   const journal = new ActorJournal<S>({
     writer: durability.writer,

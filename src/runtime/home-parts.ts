@@ -38,13 +38,16 @@ export class HomeBuilder {
     return new Workflows(this.options.workflows);
   }
 
-  /** The saved graph and workflows of a home (undefined: an embedded runtime's, under the bare keys). */
-  load(home: string | undefined): Promise<[RecoveredActor<GraphState>, RecoveredActor<DurableWorkflows>]> {
+  /**
+   * The saved graph and workflows of a home (undefined: an embedded runtime's, under the bare keys).
+   * `fresh`: a cluster node's own home, new at every start of the process: there is nothing to read.
+   */
+  load(home: string | undefined, fresh = false): Promise<[RecoveredActor<GraphState>, RecoveredActor<DurableWorkflows>]> {
     const { durability, retainTerminal } = this.options;
     const [graphKey, workflowsKey] = home === undefined ? [GRAPH_KEY, WORKFLOWS_KEY] : homeKeys(home);
     return Promise.all([
-      recoverActor(durability, graphKey, restoreGraph, encodeGraph),
-      recoverActor(durability, workflowsKey, (snapshot: Parameters<typeof restoreWorkflows>[0], deltas: WorkflowDelta[]) => restoreWorkflows(snapshot, deltas, retainTerminal), encodeWorkflows),
+      recoverActor(durability, graphKey, restoreGraph, encodeGraph, fresh),
+      recoverActor(durability, workflowsKey, (snapshot: Parameters<typeof restoreWorkflows>[0], deltas: WorkflowDelta[]) => restoreWorkflows(snapshot, deltas, retainTerminal), encodeWorkflows, fresh),
     ]);
   }
 
