@@ -519,18 +519,20 @@ export class Runtime {
     });
   }
 
-  private ask<T>(id: string, build: (reply: (value: T) => void) => PartitionMessage, unknown: T): Promise<T> {
+  /** `caughtUp`: the partition's inbox was taken in since this lookup began (see below). */
+  private ask<T>(id: string, build: (reply: (value: T) => void) => PartitionMessage, unknown: T, caughtUp = false): Promise<T> {
     const partition = typeof id === 'string' ? partitionOfId(id, this.options.partitions) : undefined;
     if (partition === undefined) return Promise.resolve(unknown);
     if (this.status === 'stopped') return Promise.reject(new RuntimeStoppedError());
-    if (!this.isBooted) return this.booted.then(() => this.ask(id, build, unknown));
+    if (!this.isBooted) return this.booted.then(() => this.ask(id, build, unknown, caughtUp));
     const local = this.partitions.get(partition);
     if (local || !this.cluster) {
-      const ask = () => new Promise<T>((resolve) => local?.ref.dispatch(build(resolve)));
-      if (!this.cluster) return ask();
-      // Read your writes: "unknown" only once the partition took in what its inbox held when asked.
+      const answer = new Promise<T>((resolve) => local?.ref.dispatch(build(resolve)));
       const cluster = this.cluster;
-      return ask().then((value) => (value === unknown ? cluster.inboxTakenIn(partition).then(ask) : value));
+      if (!cluster || caughtUp) return answer;
+      // Read your writes: "unknown" only once the partition took in what its inbox held when asked.
+      // Then ask again wherever the partition is by now: it may have left this node meanwhile.
+      return answer.then((value) => (value === unknown ? cluster.inboxTakenIn(partition).then(() => this.ask(id, build, unknown, true)) : value));
     }
     const message = build(() => {});
     return this.cluster.call(partition, message.type === 'cancel' ? 'cancel' : 'get', id) as Promise<T>;

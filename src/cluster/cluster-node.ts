@@ -340,7 +340,9 @@ export class ClusterNode implements CoordinationCluster {
     for (let attempt = 1; ; attempt++) {
       const owner = await this.ownership.holder(partition).catch(() => undefined);
       if (owner?.node === this.nodeId) {
-        if (this.served?.has(partition)) return this.served.answer(partition, op, id, Math.max(50, deadline - Date.now()));
+        // A partition that leaves while it answers is asked again wherever it goes.
+        const answered = this.served?.has(partition) ? await this.served.answer(partition, op, id, Math.max(50, deadline - Date.now())).then((value) => ({ value }), () => undefined) : undefined;
+        if (answered) return answered.value;
       } else if (owner) {
         const answer = await this.request(owner.node, (req) => ({ k: 'call', req, from: this.nodeId, partition, op, id }), Math.min(2_000, Math.max(50, deadline - Date.now())));
         if (answer.ok) return answer.value;
