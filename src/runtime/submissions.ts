@@ -17,7 +17,7 @@ import type { SubmitBatcher } from './submit-batcher.ts';
 export interface SubmissionsDeps {
   readonly options: CompiledOptions;
   readonly batcher: SubmitBatcher;
-  hasHandler(type: string): boolean;
+  readonly hasHandler: (type: string) => boolean;
   /** In a cluster an id derives from its idempotency key: a repeat on any node answers with the same id. */
   readonly idsFromKeys: boolean;
   /** Why no submit is taken now (stopping, store away), or undefined. */
@@ -106,7 +106,7 @@ export class Submissions {
 
   private validationContext() {
     const { options, hasHandler } = this.deps;
-    return { hasHandler: (type: string) => hasHandler(type), maxDataBytes: options.maxDataBytes, now: options.clock.now() };
+    return { hasHandler, maxDataBytes: options.maxDataBytes, now: options.clock.now() };
   }
 
   private prepare(valid: ValidPayload): [Payload, number] {
