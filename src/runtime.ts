@@ -212,6 +212,7 @@ export class Runtime {
       system: this.system,
       pool: this.pool,
       durability: this.durability,
+      journaled: this.cluster !== undefined || raw.persistence !== undefined || raw.redis !== undefined,
       ...(this.cluster ? { remote: (partition: number) => this.partitions.get(partition) === undefined, leased: (partition: number) => this.cluster!.leased(partition) } : {}),
       wiring: { env, publish: (event) => this.publish(event), coordination: this.coordination.partitionWiring },
     });

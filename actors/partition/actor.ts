@@ -1,8 +1,9 @@
 /**
- * The partition actor: the reducer from reducer.ts, wired to the edge. After each message it
- * journals what changed, performs the effects the reducer returned once the journal entry is
- * stored, publishes its demand to the execution pool, and keeps one clock timer for its next
- * due timer.
+ * The partition actor: the transitions of reducer.ts over the partition's owned state, wired to
+ * the edge. After each message it publishes its demand to the execution pool and performs the
+ * effects the transition returned — at once on the in-memory default, which journals nothing; when
+ * durable, once the transition's journal entry is stored (persist, then act). It keeps one clock
+ * timer for its next due timer.
  */
 import type { TimerHandle } from '../../src/clock.ts';
 import type { ActorRef, ActorSystem } from '../../src/core/actor-system.ts';
@@ -13,6 +14,7 @@ import type { JournalWriter } from '../../src/persistence/journal-writer.ts';
 import type { OutboxMessage } from '../../src/persistence/engine.ts';
 import { deltaOf, encodeSnapshot, PARTITION_SNAPSHOT_VERSION } from './codec.ts';
 import type { Grant, PartitionEffect, PartitionMessage } from './messages.ts';
+import type { Tier } from '../../src/payload.ts';
 import { reducePartition, type PartitionEnv } from './reducer.ts';
 import { demandOf, initialPartitionState, nextWakeOf, partitionStats, type PartitionState, type PartitionStats } from './state.ts';
 import type { LedgerEntry } from '../coordinator/ledger.ts';
@@ -96,19 +98,19 @@ function handedOver(item: { effects: PartitionEffect[] }, remote: (to: number) =
   return outbox;
 }
 
+const NO_DEMAND: readonly never[] = [];
+
 export function spawnPartition(wiring: PartitionWiring): PartitionHandle {
   const { system, index, env, pool, publish, durability } = wiring;
   const clock = env.options.clock;
   let effects: PartitionEffect[] = [];
   let touched: ReadonlySet<string> = new Set();
-  let committed = wiring.initialState ?? initialPartitionState(index);
+  let created: ReadonlySet<string> = new Set();
+  let queuedNow: readonly string[] = [];
+  const state = wiring.initialState ?? initialPartitionState(index);
   let wake: { at: number; timer: TimerHandle } | undefined;
   let journalSeq = durability?.journalSeq ?? 0;
   let sinceSnapshot = 0;
-  /** The newest state whose journal entry is stored, and that entry's seq. */
-  let stored = { state: committed, seq: journalSeq };
-  /** The state of the last appended entry: the next entry patches records against it. */
-  let journaled = committed;
   let suspended = false;
   /** The partition left this process: the pool took its slots back, so nothing of it may start or release one. */
   let disposed = false;
@@ -165,11 +167,16 @@ export function spawnPartition(wiring: PartitionWiring): PartitionHandle {
    * happens in transition order, and only once the transition's journal entry is stored: the pool
    * never hands out a payload whose acceptance is not yet durable.
    */
-  const backlog: Array<{ stored: boolean; effects: PartitionEffect[]; grants: readonly Grant[] | undefined; state: PartitionState }> = [];
+  const backlog: Array<{ stored: boolean; effects: PartitionEffect[]; grants: readonly Grant[] | undefined; queued: readonly string[] }> = [];
   const drainBacklog = (): void => {
+    let drained = false;
     while (backlog[0]?.stored) {
       const done = backlog.shift() as (typeof backlog)[number];
-      const { effects: todo, grants, state } = done;
+      const { effects: todo, grants } = done;
+      if (done.queued.length > 0) {
+        drained = true;
+        markStored(done.queued);
+      }
       if (storedWaiters.length > 0) {
         for (const w of storedWaiters) if (w.item === done) w.resolve();
         storedWaiters = storedWaiters.filter((w) => w.item !== done);
@@ -183,31 +190,51 @@ export function spawnPartition(wiring: PartitionWiring): PartitionHandle {
       }
       if (grants) pool.acknowledge(index, grants);
       for (const effect of todo) perform(effect);
-      pool.setDemand(index, suspended ? [] : demandOf(state));
+    }
+    if (drained && !disposed && !suspended) pool.setDemand(index, demandOf(state));
+  };
+
+  /** What a stored entry queued may now be offered to the pool. */
+  const markStored = (queued: readonly string[]): void => {
+    for (let i = 0; i < queued.length; i += 3) {
+      const [id, tier, type] = [queued[i] as string, queued[i + 1] as Tier, queued[i + 2] as string];
+      state.unstored.delete(id);
+      const counts = state.unstoredCounts[tier];
+      counts[type] = (counts[type] ?? 1) - 1;
     }
   };
 
-  const follow = (state: PartitionState, todo: PartitionEffect[], grants: readonly Grant[] | undefined, changed: ReadonlySet<string>): void => {
-    const item = { stored: !durability || changed.size === 0, effects: todo, grants, state };
+  const markUnstored = (queued: readonly string[]): void => {
+    for (let i = 0; i < queued.length; i += 3) {
+      const [id, tier, type] = [queued[i] as string, queued[i + 1] as Tier, queued[i + 2] as string];
+      state.unstored.add(id);
+      const counts = state.unstoredCounts[tier];
+      counts[type] = (counts[type] ?? 0) + 1;
+    }
+  };
+
+  /** Durable: the transition's entry is appended; its effects wait in the backlog until it is stored. */
+  const follow = (todo: PartitionEffect[], grants: readonly Grant[] | undefined, durability: PartitionDurability): void => {
+    const item = { stored: touched.size === 0, effects: todo, grants, queued: queuedNow };
     backlog.push(item);
-    if (item.stored || !durability) {
+    if (item.stored) {
       drainBacklog();
       return;
     }
+    markUnstored(queuedNow);
     const seq = ++journalSeq;
     const snapshotDue = ++sinceSnapshot >= durability.snapshotEvery;
     if (snapshotDue) sinceSnapshot = 0;
-    const data = deltaOf(state, changed, journaled);
-    journaled = state;
+    const data = deltaOf(state, touched, created);
+    // The state goes on changing in place: what the snapshot holds is copied at this turn's end.
+    const snapshot = snapshotDue ? encodeSnapshot(state) : undefined;
     const outbox = durability.remote ? handedOver(item, durability.remote) : undefined;
     durability.writer.append({
       entry: outbox ? { key: durability.key, seq, data, outbox } : { key: durability.key, seq, data },
       durable: () => {
         item.stored = true;
-        stored = { state, seq };
         drainBacklog();
-        // The state is immutable, so this very transition's state can be snapshotted once it is stored.
-        if (snapshotDue) durability.snapshot(durability.key, seq, PARTITION_SNAPSHOT_VERSION, encodeSnapshot(state));
+        if (snapshot) durability.snapshot(durability.key, seq, PARTITION_SNAPSHOT_VERSION, snapshot);
       },
       failed: (error) => {
         item.effects = refuse(item.effects, error);
@@ -215,7 +242,7 @@ export function spawnPartition(wiring: PartitionWiring): PartitionHandle {
     });
   };
 
-  const scheduleWake = (state: PartitionState): void => {
+  const scheduleWake = (): void => {
     const at = nextWakeOf(state);
     if (at === wake?.at) return;
     wake?.timer.cancel();
@@ -225,15 +252,17 @@ export function spawnPartition(wiring: PartitionWiring): PartitionHandle {
     }) };
   };
 
-  const ref = system.spawn<PartitionState, PartitionMessage>(`partition-${index}`, 'partition', committed, {
-    receive(state, message) {
-      const transition = reducePartition(state, message, env);
+  const journaled = durability !== undefined;
+  const ref = system.spawn<PartitionState, PartitionMessage>(`partition-${index}`, 'partition', state, {
+    receive(current, message) {
+      const transition = reducePartition(current, message, env, journaled);
       effects = transition.effects;
       touched = transition.touched;
+      created = transition.created;
+      queuedNow = transition.queued;
       return transition.state;
     },
-    afterMessage(state, message) {
-      committed = state;
+    afterMessage(_, message) {
       const todo = effects;
       effects = [];
       if (message.type === 'report') {
@@ -244,23 +273,34 @@ export function spawnPartition(wiring: PartitionWiring): PartitionHandle {
         for (const effect of todo) perform(effect); // reads change nothing and need not wait
         return;
       }
-      follow(state, todo, message.type === 'grant' ? message.grants : undefined, touched);
-      scheduleWake(state);
+      // Demand is published at once: what it offers starts only through a grant, whose own entry
+      // is stored after every earlier one, so nothing starts before its acceptance is durable.
+      if (!disposed) pool.setDemand(index, suspended ? NO_DEMAND : demandOf(state));
+      const grants = message.type === 'grant' ? message.grants : undefined;
+      if (durability) follow(todo, grants, durability);
+      else if (!disposed) {
+        if (grants) pool.acknowledge(index, grants);
+        for (let i = 0; i < todo.length; i++) perform(todo[i] as PartitionEffect);
+      } else {
+        for (const effect of todo) if (effect.kind !== 'run' && effect.kind !== 'release') perform(effect);
+      }
+      scheduleWake();
     },
-    summarize: (state) => ({ ...partitionStats(state, clock.now()) }),
+    summarize: (current) => ({ ...partitionStats(current, clock.now()) }),
   });
 
   return {
     ref,
-    state: () => committed,
+    state: () => state,
     async snapshotNow() {
       if (!durability) return;
       sinceSnapshot = 0;
-      await durability.snapshotNow(durability.key, stored.seq, PARTITION_SNAPSHOT_VERSION, encodeSnapshot(stored.state));
+      // Taken at a turn boundary (between messages): the state is consistent as of the last appended entry.
+      await durability.snapshotNow(durability.key, journalSeq, PARTITION_SNAPSHOT_VERSION, encodeSnapshot(state));
     },
     suspend() {
       suspended = true;
-      pool.setDemand(index, []);
+      pool.setDemand(index, NO_DEMAND);
     },
     settled: () =>
       // A lookup is answered in mailbox order, so once it is, every earlier message has been processed.

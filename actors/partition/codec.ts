@@ -3,10 +3,9 @@
  * truth; queues, timers, retention order and the idempotency index are derived from them on
  * recovery, so the journal carries only record writes and drops (plus two counters).
  */
-import { PHeap, PMap, PQueue } from '../../src/collections/index.ts';
-import { TIERS, type Tier } from '../../src/payload.ts';
-import { copyRecord } from './record.ts';
-import { initialPartitionState, isTerminal, type PartitionState, type PartitionTotals, type PayloadRecord } from './state.ts';
+import Denque from 'denque';
+import { copyRecord, type MutableRecord } from './record.ts';
+import { emptyTotals, initialPartitionState, isTerminal, type PartitionState, type PartitionTotals, type PayloadRecord } from './state.ts';
 
 /** Bump when the snapshot shape changes; `decodeSnapshot` refuses versions it does not know. */
 export const PARTITION_SNAPSHOT_VERSION = 1;
@@ -35,46 +34,52 @@ export interface PartitionDelta {
 /** `[id, fields set]` or `[id, fields set, fields cleared]`, against the record as of the previous entry. */
 export type RecordPatch = readonly [id: string, set: Partial<PayloadRecord>, unset?: readonly (keyof PayloadRecord)[]];
 
+/**
+ * The partition as it stands at the end of a turn. Records are copied: the partition goes on
+ * changing its own in place while the snapshot waits to be written.
+ */
 export function encodeSnapshot(state: PartitionState): PartitionSnapshotData {
-  return { seq: state.seq, totals: state.totals, records: [...state.records.values()] };
+  const records: PayloadRecord[] = new Array(state.records.size);
+  let i = 0;
+  for (const record of state.records.values()) records[i++] = copyRecord(record);
+  return { seq: state.seq, totals: { ...state.totals }, records };
 }
 
-/** The entry of a transition from `previous` (the state of the previous entry) to `state`. */
-export function deltaOf(state: PartitionState, touched: ReadonlySet<string>, previous: PartitionState): PartitionDelta {
+/**
+ * The fields a record's life changes (record.ts's order); the others are fixed at submit. A record
+ * that existed before the transition is journalled as these fields only: a status change is then a
+ * few dozen bytes instead of the whole record with its data.
+ */
+const LIFECYCLE_FIELDS = ['priority', 'runAt', 'status', 'tier', 'attempt', 'seq', 'enqueuedAt', 'startedAt', 'finishedAt', 'result', 'error', 'progress', 'degraded', 'checkpoint', 'ledgerId', 'movedTo'] as const satisfies readonly (keyof PayloadRecord)[];
+
+/**
+ * The entry of one transition, built at the end of its turn: `created` records whole, the other
+ * `touched` ones as patches of their lifecycle fields, and the ids that are gone.
+ */
+export function deltaOf(state: PartitionState, touched: ReadonlySet<string>, created: ReadonlySet<string>): PartitionDelta {
   const upserts: PayloadRecord[] = [];
   const patches: RecordPatch[] = [];
   const deletes: string[] = [];
   for (const id of touched) {
     const record = state.records.get(id);
-    if (!record) {
-      deletes.push(id);
-      continue;
-    }
-    const before = previous.records.get(id);
-    if (before) patches.push(patchOf(before, record));
-    else upserts.push(record);
+    if (!record) deletes.push(id);
+    else if (created.has(id)) upserts.push(copyRecord(record));
+    else patches.push(patchOf(record));
   }
-  return patches.length > 0 ? { seq: state.seq, totals: state.totals, upserts, patches, deletes } : { seq: state.seq, totals: state.totals, upserts, deletes };
+  const totals = { ...state.totals };
+  return patches.length > 0 ? { seq: state.seq, totals, upserts, patches, deletes } : { seq: state.seq, totals, upserts, deletes };
 }
 
-/** Every field a record has, in record.ts's order (a record that came through JSON may lack some keys). */
-const RECORD_FIELDS = Object.keys(copyRecord({} as PayloadRecord)).filter((f) => f !== 'status') as (keyof PayloadRecord)[];
-
-/**
- * The fields of `after` that differ from `before` (by identity: unchanged values keep theirs, see
- * record.ts). `status` is always written: recovery turns running records into queued ones without
- * an entry, so a patch must not depend on the status the journal last recorded.
- */
-function patchOf(before: PayloadRecord, after: PayloadRecord): RecordPatch {
-  const set: Record<string, unknown> = { status: after.status };
+/** The record's lifecycle fields as they are now. */
+function patchOf(record: PayloadRecord): RecordPatch {
+  const set: Record<string, unknown> = {};
   let unset: (keyof PayloadRecord)[] | undefined;
-  for (const field of RECORD_FIELDS) {
-    const value = after[field];
-    if (value === before[field]) continue;
+  for (const field of LIFECYCLE_FIELDS) {
+    const value = record[field];
     if (value === undefined) (unset ??= []).push(field);
     else set[field] = value;
   }
-  return unset ? [after.id, set, unset] : [after.id, set];
+  return unset ? [record.id, set, unset] : [record.id, set];
 }
 
 /** Applies a patch to the record it was taken against. */
@@ -108,7 +113,7 @@ export function restorePartition(
   if (snapshot && snapshot.version !== PARTITION_SNAPSHOT_VERSION) throw new SnapshotVersionError(snapshot.version);
   const byId = new Map<string, PayloadRecord>();
   let seq = snapshot?.data.seq ?? 0;
-  let totals = snapshot?.data.totals ?? initialPartitionState(index).totals;
+  let totals = snapshot?.data.totals ?? emptyTotals();
   for (const record of snapshot?.data.records ?? []) byId.set(record.id, record);
   for (const delta of deltas) {
     for (const record of delta.upserts) byId.set(record.id, record);
@@ -120,63 +125,42 @@ export function restorePartition(
   return rebuild(index, seq, totals, [...byId.values()].map(copyRecord));
 }
 
-function rebuild(index: number, seq: number, totals: PartitionTotals, records: PayloadRecord[]): Recovered {
-  const base = initialPartitionState(index);
+function rebuild(index: number, seq: number, totals: PartitionTotals, records: MutableRecord[]): Recovered {
+  const state = initialPartitionState(index);
+  state.seq = seq;
+  Object.assign(state.totals, totals);
   const rerun: string[] = [];
   const waiting: PayloadRecord[] = [];
   const terminal: PayloadRecord[] = [];
-  let map = PMap.empty<PayloadRecord>();
-  let timers = PHeap.empty<string>();
-  let idempotency = PMap.empty<string>();
-  let delayed = 0;
-  let retrying = 0;
-  // Ledger ids must not repeat after a restart: a repeated id would replace a waiting entry in the coordinator's ledger.
-  let ledgerSeq = 0;
-  for (let record of records) {
-    if (record.ledgerId !== undefined) ledgerSeq = Math.max(ledgerSeq, Number(record.ledgerId.slice(record.ledgerId.indexOf('-') + 1)) + 1);
+  for (const record of records) {
+    // Ledger ids must not repeat after a restart: a repeated id would replace a waiting entry in the coordinator's ledger.
+    if (record.ledgerId !== undefined) state.ledgerSeq = Math.max(state.ledgerSeq, Number(record.ledgerId.slice(record.ledgerId.indexOf('-') + 1)) + 1);
     if (record.status === 'running') {
       // At-least-once: a payload that was running is queued again, keeping its tier and attempts.
-      const again = copyRecord(record);
-      again.status = 'queued';
-      record = again;
+      record.status = 'queued';
       rerun.push(record.id);
     }
-    map = map.set(record.id, record);
-    if (record.idempotencyKey !== undefined) idempotency = idempotency.set(record.idempotencyKey, record.id);
+    state.records.set(record.id, record);
+    if (record.idempotencyKey !== undefined) state.idempotency.set(record.idempotencyKey, record.id);
     if (record.status === 'queued') waiting.push(record);
     else if (record.status === 'delayed') {
-      timers = timers.insert(record.runAt ?? 0, record.id);
-      delayed++;
-      if (record.attempt > 0) retrying++;
+      state.timers.insert(record.runAt ?? 0, record.id);
+      state.delayed++;
+      if (record.attempt > 0) state.retrying++;
     } else if (isTerminal(record.status) || record.status === 'moved') terminal.push(record); // a moved stub is retained like an ended record
   }
   // FIFO within a tier is the order payloads entered it.
   waiting.sort((a, b) => a.enqueuedAt - b.enqueuedAt || a.seq - b.seq);
-  const queues = Object.fromEntries(TIERS.map((t) => [t, {} as Record<string, PQueue<string>>])) as Record<Tier, Record<string, PQueue<string>>>;
-  const queued = Object.fromEntries(TIERS.map((t) => [t, {} as Record<string, number>])) as Record<Tier, Record<string, number>>;
-  const depth = { ...base.depth };
   for (const record of waiting) {
     const { tier, type } = record;
-    queues[tier][type] = (queues[tier][type] ?? PQueue.empty<string>()).push(record.id);
-    queued[tier][type] = (queued[tier][type] ?? 0) + 1;
-    depth[tier]++;
+    const queues = state.queues[tier];
+    let queue = queues.get(type);
+    if (!queue) queues.set(type, (queue = new Denque<string>()));
+    queue.push(record.id);
+    state.queued[tier][type] = (state.queued[tier][type] ?? 0) + 1;
+    state.depth[tier]++;
   }
   terminal.sort((a, b) => (a.finishedAt ?? 0) - (b.finishedAt ?? 0));
-  const state: PartitionState = {
-    ...base,
-    seq,
-    totals,
-    records: map,
-    queues,
-    queued,
-    depth,
-    timers,
-    delayed,
-    retrying,
-    running: 0,
-    retained: PQueue.from(terminal.map((r) => r.id)),
-    idempotency,
-    ledgerSeq,
-  };
+  for (const record of terminal) state.retained.push(record.id);
   return { state, rerun };
 }

@@ -2,15 +2,15 @@
  * The payload lifecycle transitions of a partition: enqueue (with overflow policies and parked
  * submits), grants from the pool, outcomes and retries, cancellation, rollback, due timers.
  */
-import { PQueue } from '../../src/collections/index.ts';
 import { QueueFullError, type PayloadFailure } from '../../src/errors.ts';
 import { backoffDelay } from '../../src/execution/backoff.ts';
 import { TIERS, type Payload, type Tier } from '../../src/payload.ts';
 import type { CancelResult, EnqueueBatch, EnqueueResult, Grant, Outcome } from './messages.ts';
-import { copyRecord, newRecord, type MutableRecord } from './record.ts';
+import { newRecord } from './record.ts';
 import { routeTier, routeTierOf } from './routing.ts';
 import { isLiveIn, isTerminal, type ParkedSubmit, type PayloadRecord } from './state.ts';
 import { LoadTx } from './load-transitions.ts';
+import { writable } from './transaction.ts';
 
 /** A payload's life in the partition: accepted, queued or delayed, started, finished, retried, cancelled. */
 export class PartitionTx extends LoadTx {
@@ -21,8 +21,8 @@ export class PartitionTx extends LoadTx {
       const payload = payloads[i] as Payload;
       // A payload the dependency graph releases again after recovery may already be here: accepted once, not twice.
       const duplicateOf = payload.idempotencyKey === undefined
-        ? (batch.admitted === true && this.records.has(payload.id) ? payload.id : undefined)
-        : this.idempotency.get(payload.idempotencyKey);
+        ? (batch.admitted === true && this.state.records.has(payload.id) ? payload.id : undefined)
+        : this.state.idempotency.get(payload.idempotencyKey);
       if (duplicateOf !== undefined) {
         results[i] = { ok: true, id: duplicateOf, duplicate: true };
         continue;
@@ -36,7 +36,7 @@ export class PartitionTx extends LoadTx {
         this.accept(payload, tier, 'queued', priority);
         results[i] = { ok: true, id: payload.id, duplicate: false };
       } else if (this.env.options.overflow === 'wait') {
-        this.parked = this.parked.push({ payload, batch, index: i, expiresAt: this.now + this.env.options.overflowWaitMs });
+        this.state.parked.push({ payload, batch, index: i, expiresAt: this.now + this.env.options.overflowWaitMs });
       } else {
         results[i] = { ok: false, error: new QueueFullError(this.index, tier) };
       }
@@ -52,9 +52,9 @@ export class PartitionTx extends LoadTx {
 
   /** Serves waiting `wait`-policy submits in arrival order while their tiers have room. */
   admitParked(): void {
-    if (this.parked.size === 0) return;
-    let still = PQueue.empty<ParkedSubmit>();
-    for (const parked of this.parked) {
+    if (this.state.parked.length === 0) return;
+    const still: ParkedSubmit[] = [];
+    for (const parked of this.state.parked) {
       const { payload, batch, index } = parked;
       const priority = this.env.load ? this.env.load.priorityOf(payload) : payload.priority;
       const tier = this.env.load ? routeTierOf(priority, this.env.load.complexityOf(payload), this.env.options) : routeTier(payload, this.env.options);
@@ -65,39 +65,41 @@ export class PartitionTx extends LoadTx {
       } else if (parked.expiresAt <= this.now) {
         result = { ok: false, error: new QueueFullError(this.index, tier, `stayed full for ${this.env.options.overflowWaitMs} ms`) };
       } else {
-        still = still.push(parked);
+        still.push(parked);
         continue;
       }
       this.effects.push({ kind: 'reply', deliver: () => batch.settle(index, result) });
     }
-    this.parked = still;
+    this.state.parked = still;
   }
 
   grant(grants: readonly Grant[]): void {
     for (const grant of grants) {
       const { tier, handlerType, count } = grant;
       const slotTier = grant.serveAs ?? tier;
-      const queues = this.writableQueues(tier);
-      let queue = queues[handlerType];
+      const queue = this.state.queues[tier].get(handlerType);
       let started = 0;
       // A batch grant holds one slot for all its payloads; the first one's id names the batch.
       let batchKey: string | undefined;
-      while (queue && queue.size > 0 && started < count) {
-        const id = queue.peek() as string;
-        queue = queue.shift();
-        const record = this.records.get(id);
-        if (!isLiveIn(record, tier)) continue;
+      const { unstored } = this.state;
+      while (queue && queue.length > 0 && started < count) {
+        const id = queue.peekFront() as string;
+        const record = this.state.records.get(id);
+        const live = isLiveIn(record, tier);
+        if (live && unstored.size > 0 && unstored.has(id)) break; // not durable yet, nor anything behind it
+        queue.shift();
+        if (!live) continue;
         if (grant.batch === true) batchKey ??= id;
         if (this.start(record, slotTier, batchKey)) started++;
       }
-      if (queue) queues[handlerType] = this.dropDeadHead(queue, tier);
+      if (queue) this.dropDeadHead(queue, tier);
       const unused = grant.batch === true ? (started === 0 ? 1 : 0) : count - started;
       if (unused > 0) this.effects.push({ kind: 'release', tier: slotTier, handlerType, count: unused });
     }
   }
 
   outcome(outcome: Outcome): void {
-    const record = this.records.get(outcome.id);
+    const record = this.state.records.get(outcome.id);
     if (!record || record.status !== 'running' || record.attempt !== outcome.attempt) {
       // Stale: cancelled or timed out. A checkpoint of an attempt that is over is refused, not stored.
       if (outcome.kind === 'checkpoint') this.effects.push({ kind: 'reply', deliver: () => outcome.stored(false) });
@@ -105,40 +107,38 @@ export class PartitionTx extends LoadTx {
     }
     switch (outcome.kind) {
       case 'checkpoint': {
-        const next = copyRecord(record);
-        next.checkpoint = outcome.value;
-        this.put(next);
+        writable(record).checkpoint = outcome.value;
+        this.touch(record);
         // A reply waits for the journal entry, so the handler's await ends once the value is durable.
         this.effects.push({ kind: 'reply', deliver: () => outcome.stored(true) });
         return;
       }
       case 'progress': {
-        const next = copyRecord(record);
-        next.progress = outcome.value;
-        this.put(next);
+        writable(record).progress = outcome.value;
+        this.touch(record);
         this.emit('progress', record, { progress: outcome.value, attempt: record.attempt });
         return;
       }
       case 'completed':
-        this.running--;
+        this.state.running--;
         this.finish(record, 'completed', outcome.result, undefined, { result: outcome.result, attempt: record.attempt });
         return;
       case 'failed':
-        this.running--;
+        this.state.running--;
         this.failed(record, outcome.error, outcome.retryable);
         return;
     }
   }
 
   cancel(id: string): CancelResult {
-    const record = this.records.get(id);
+    const record = this.state.records.get(id);
     if (!record) return 'unknown';
     if (isTerminal(record.status)) return 'already-finished';
     if (record.status === 'queued') this.unqueue(record);
     else if (record.status === 'delayed') this.undelay(record); // its timer entry is skipped when it falls due
     else if (record.status === 'deferred') this.unledgered.push(record.ledgerId as string);
     else if (record.status === 'running') {
-      this.running--;
+      this.state.running--;
       this.effects.push({ kind: 'abort', id, reason: 'cancelled' });
     }
     this.finish(record, 'cancelled', undefined, undefined, { reason: 'cancelled by request' });
@@ -147,25 +147,25 @@ export class PartitionTx extends LoadTx {
 
   /** Forgets a payload whose acceptance never became durable, if it has not started meanwhile. */
   rollback(id: string): void {
-    const record = this.records.get(id);
+    const record = this.state.records.get(id);
     if (!record || (record.status !== 'queued' && record.status !== 'delayed' && record.status !== 'deferred')) return;
     if (record.status === 'queued') this.unqueue(record);
     else if (record.status === 'deferred') this.unledgered.push(record.ledgerId as string);
     else this.undelay(record);
-    this.totals.accepted--;
+    this.state.totals.accepted--;
     this.forget(record);
   }
 
   /** Moves every due timer into its tier. Already-accepted work enters even a full tier: nothing accepted is lost. */
   sweep(): void {
-    for (let top = this.timers.peek(); top && top.key <= this.now; top = this.timers.peek()) {
-      this.timers = this.timers.pop();
-      const record = this.records.get(top.value);
-      if (!record || record.status !== 'delayed') continue;
+    const { timers, records } = this.state;
+    for (let due = timers.peekKey(); due !== undefined && due <= this.now; due = timers.peekKey()) {
+      const record = records.get(timers.pop() as string);
+      if (!record || record.status !== 'delayed') continue; // cancelled meanwhile
       this.undelay(record);
-      const next = copyRecord(record);
+      const next = writable(record);
       next.status = 'queued';
-      next.enqueuedAt = top.key; // age counts from when it fell due, not from when the sweep ran
+      next.enqueuedAt = due; // age counts from when it fell due, not from when the sweep ran
       this.queue(next);
     }
   }
@@ -179,28 +179,28 @@ export class PartitionTx extends LoadTx {
     }
     const backoff = record.backoff ? { ...policy.backoff, ...record.backoff } : policy.backoff;
     const retryAt = this.now + backoffDelay(backoff, record.attempt, this.env.options.random);
-    const next = copyRecord(record);
+    const next = writable(record);
     next.status = 'delayed';
     next.runAt = retryAt;
     next.error = error;
-    this.put(next);
-    this.timers = this.timers.insert(retryAt, record.id);
-    this.delayed++;
-    this.retrying++;
-    this.totals.retried++;
+    this.touch(next);
+    this.state.timers.insert(retryAt, record.id);
+    this.state.delayed++;
+    this.state.retrying++;
+    this.state.totals.retried++;
     this.emit('retrying', record, { error, attempt: record.attempt, retryAt });
   }
 
   private accept(payload: Payload, tier: Tier, status: 'queued' | 'delayed', priority: number): void {
-    const record = newRecord(payload, status, tier, this.seq++, this.now);
-    if (priority !== payload.priority) (record as MutableRecord).priority = priority; // boosted at routing
-    if (payload.idempotencyKey !== undefined) this.idempotency = this.idempotency.set(payload.idempotencyKey, payload.id);
-    this.totals.accepted++;
+    const record = newRecord(payload, status, tier, this.state.seq++, this.now);
+    if (priority !== payload.priority) writable(record).priority = priority; // boosted at routing
+    if (payload.idempotencyKey !== undefined) this.state.idempotency.set(payload.idempotencyKey, payload.id);
+    this.state.totals.accepted++;
     this.emit('accepted', record, undefined);
+    this.add(record);
     if (status === 'delayed') {
-      this.put(record);
-      this.timers = this.timers.insert(payload.runAt as number, payload.id);
-      this.delayed++;
+      this.state.timers.insert(payload.runAt as number, payload.id);
+      this.state.delayed++;
     } else {
       this.queue(record);
     }
@@ -209,27 +209,29 @@ export class PartitionTx extends LoadTx {
   /** Starts a live queued record; false when its deadline had passed (it expires instead). */
   private start(record: PayloadRecord, slotTier: Tier, batch: string | undefined): boolean {
     const { tier, type } = record;
-    this.queued[tier][type] = (this.queued[tier][type] ?? 1) - 1;
-    this.depth[tier]--;
+    const counts = this.state.queued[tier];
+    counts[type] = (counts[type] ?? 1) - 1;
+    this.state.depth[tier]--;
     if (record.deadline !== undefined && record.deadline <= this.now) {
       this.finish(record, 'expired', undefined, undefined, { reason: 'its deadline passed while it was queued' });
       return false;
     }
-    this.running++;
-    this.totals.started++;
-    const next = copyRecord(record);
+    this.state.running++;
+    this.state.totals.started++;
+    const lastCheckpoint = record.checkpoint;
+    const next = writable(record);
     next.status = 'running';
     next.attempt = record.attempt + 1;
     next.startedAt = this.now;
     // Degrading is a per-tier decision read here, at grant time: nothing per payload while queued.
-    const degraded = this.modes[tier] === 'degrade';
+    const degraded = this.state.modes[tier] === 'degrade';
     next.degraded = degraded ? true : undefined; // this attempt's, not an earlier one's
-    this.put(next);
+    this.touch(next);
     const policy = this.env.policyOf(type);
     let timeout = record.timeout ?? policy.timeout;
     if (degraded) {
       timeout = Math.max(1, Math.round(timeout * (this.env.load?.degradedTimeoutFactor ?? 1)));
-      this.flows.degraded++;
+      this.state.flow.degraded++;
       this.emit('degraded', next, { attempt: next.attempt, reason: `${tier} tier degraded under load` });
     }
     this.effects.push({
@@ -247,7 +249,7 @@ export class PartitionTx extends LoadTx {
         slotTier,
         batch,
         dependencies: record.dependencies,
-        lastCheckpoint: record.checkpoint,
+        lastCheckpoint,
       },
     });
     this.emit('started', next, { attempt: next.attempt });
@@ -259,7 +261,7 @@ export class PartitionTx extends LoadTx {
     if (this.env.options.overflow !== 'drop-lowest') return false;
     for (let t = TIERS.length - 1; t > TIERS.indexOf(tier); t--) {
       const victimTier = TIERS[t] as Tier;
-      if (this.depth[victimTier] === 0) continue;
+      if (this.state.depth[victimTier] === 0) continue;
       const victim = this.oldestIn(victimTier);
       if (!victim) continue;
       this.unqueue(victim);

@@ -8,30 +8,30 @@ import type { LedgerEntry } from '../coordinator/ledger.ts';
 import { copyRecord } from './record.ts';
 import { routeTierOf } from './routing.ts';
 import { isLiveIn, type PayloadRecord } from './state.ts';
-import { MailboxTx, SKIP_REASON } from './transaction.ts';
+import { MailboxTx, SKIP_REASON, writable } from './transaction.ts';
 
 /** What the coordinator asks of a partition: tier modes, serving a tier as another, transfers, make-up. */
 export abstract class LoadTx extends MailboxTx {
   /** A tier's mode; entering `skip` moves every payload queued in it to the ledger at once. */
   setMode(tier: Tier, mode: TierMode): void {
-    if (tier === 'critical' || this.modes[tier] === mode) return;
-    this.modes = { ...this.modes, [tier]: mode };
-    if (mode !== 'skip' || this.depth[tier] === 0) return;
-    for (const queue of Object.values(this.queues[tier])) {
-      for (const id of queue) {
-        const record = this.records.get(id);
+    const { state } = this;
+    if (tier === 'critical' || state.modes[tier] === mode) return;
+    state.modes = { ...state.modes, [tier]: mode };
+    if (mode !== 'skip' || state.depth[tier] === 0) return;
+    for (const queue of state.queues[tier].values()) {
+      for (let i = 0; i < queue.length; i++) {
+        const record = state.records.get(queue.peekAt(i) as string);
         if (isLiveIn(record, tier)) this.defer(record, SKIP_REASON);
       }
     }
     // Every live payload of the tier left; what remains in its FIFOs are tombstones.
-    this.copied.add(tier);
-    this.queues[tier] = {};
-    this.queued[tier] = {};
-    this.depth[tier] = 0;
+    state.queues[tier].clear();
+    state.queued[tier] = {};
+    state.depth[tier] = 0;
   }
 
   serve(tier: Tier, as: Tier): void {
-    if (this.serveAs[tier] !== as) this.serveAs = { ...this.serveAs, [tier]: as };
+    if (this.state.serveAs[tier] !== as) this.state.serveAs = { ...this.state.serveAs, [tier]: as };
   }
 
   /**
@@ -41,42 +41,48 @@ export abstract class LoadTx extends MailboxTx {
    */
   transferOut(tier: Tier, to: number, max: number): void {
     if (to === this.index) return;
+    const { state } = this;
     const moved: PayloadRecord[] = [];
-    for (const queue of Object.values(this.queues[tier])) {
-      for (const id of queue) {
+    for (const queue of state.queues[tier].values()) {
+      const ids = queue.toArray(); // unqueue changes the queue's head as it goes
+      for (const id of ids) {
         if (moved.length >= max) break;
-        const record = this.records.get(id);
+        const record = state.records.get(id);
         if (!isLiveIn(record, tier) || record.shardKey !== undefined || record.idempotencyKey !== undefined) continue;
+        // The record leaves with the message; the stub that stays is a copy this partition owns.
+        const leaving = copyRecord(record);
         this.unqueue(record);
-        const stub = copyRecord(record);
+        const stub = writable(record);
         stub.status = 'moved';
         stub.movedTo = to;
         stub.finishedAt = this.now;
-        this.put(stub);
+        this.touch(stub);
         this.retain(id);
-        moved.push(record);
+        moved.push(leaving);
       }
     }
     if (moved.length === 0) return;
-    this.flows.transferredOut += moved.length;
+    state.flow.transferredOut += moved.length;
     this.effects.push({ kind: 'forward', to, message: { type: 'transfer-in', from: this.index, records: moved } });
   }
 
   /** Payloads from another partition join this one's queues, keeping their tier and their wait. */
   transferIn(records: readonly PayloadRecord[]): void {
+    const { state } = this;
     for (const record of records) {
       // Delivered again after a crash (an inbox is read at least once): taken in once. A `moved`
       // stub is this partition's own payload that went away and now comes back.
-      const here = this.records.get(record.id);
+      const here = state.records.get(record.id);
       if (here && here.status !== 'moved') continue;
       const next = copyRecord(record);
       next.status = 'queued';
-      next.seq = this.seq++;
+      next.seq = state.seq++;
       next.movedTo = undefined;
       next.finishedAt = undefined;
+      this.add(next);
       this.queue(next);
     }
-    this.flows.transferredIn += records.length;
+    state.flow.transferredIn += records.length;
   }
 
   /** Ledger entries due again: queued with a raised priority, unless their deadline passed. */
@@ -88,13 +94,13 @@ export abstract class LoadTx extends MailboxTx {
         this.finish(record, 'expired', undefined, undefined, { reason: 'its deadline passed in the ledger', ledgerId: entry.ledgerId });
         continue;
       }
-      const next = copyRecord(record);
+      const next = writable(record);
       next.priority = Math.min(10, record.priority + boost);
       next.tier = routeTierOf(next.priority, this.env.load ? this.env.load.complexityOf(record) : record.complexity, this.env.options);
       next.status = 'queued';
       next.enqueuedAt = this.now;
       next.ledgerId = undefined;
-      this.flows.rescheduled++;
+      this.state.flow.rescheduled++;
       this.emit('rescheduled', next, { ledgerId: entry.ledgerId, priority: next.priority, reason: force ? 'rescheduled by an operator' : 'load fell; made up' });
       this.queue(next, force);
     }

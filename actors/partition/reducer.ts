@@ -1,47 +1,46 @@
 /**
- * The partition's transitions: pure `(state, message, env) → { state, effects }`. Everything the
- * outside world must do (start a handler, answer a caller, emit an event) is returned as an effect
- * and performed by the actor wrapper after the state is committed.
- *
- * A transition works on plain local copies of the fields it touches and hands them to immer once at
- * the end: immer still produces the next state (structural sharing, frozen result), but the hot
- * path pays for one draft write per field per message instead of a proxy trap per payload.
+ * The partition's transitions: `(state, message, env) → { state, effects }`. The state is the
+ * partition's own and is changed in place (the actor runs one message at a time); everything the
+ * outside world must do (start a handler, answer a caller, emit an event) is returned as an effect,
+ * data performed by the actor wrapper once the transition is done (and, when durable, journalled).
  */
-import { Immer } from 'immer';
 import type { PartitionEffect, PartitionMessage } from './messages.ts';
 import type { PartitionEnv } from './env.ts';
 import { viewOf, type PartitionState } from './state.ts';
 import { PartitionTx } from './lifecycle.ts';
-
-// A private instance: the engine's settings never leak into an application's own use of immer.
-const { produce } = new Immer({ autoFreeze: true });
 
 export type { HandlerPolicy, PartitionEnv, PartitionLoadEnv } from './env.ts';
 
 export interface Transition {
   readonly state: PartitionState;
   readonly effects: PartitionEffect[];
-  /** Ids whose record was written or dropped: what a journal entry of this transition must carry. */
+  /** Ids whose record was written or dropped: what a journal entry of this transition must carry (only when journalled). */
   readonly touched: ReadonlySet<string>;
+  /** Of the touched, the records this transition created (journalled whole; the others as patches). */
+  readonly created: ReadonlySet<string>;
+  /** Journalled only: what it queued, as `[id, tier, type]` triples. */
+  readonly queued: readonly string[];
 }
 
 const UNTOUCHED: ReadonlySet<string> = new Set();
+const NONE_QUEUED: readonly string[] = [];
 
-export function reducePartition(state: PartitionState, message: PartitionMessage, env: PartitionEnv): Transition {
+/** `journaled`: track what changed for a journal entry (the in-memory default journals nothing). */
+export function reducePartition(state: PartitionState, message: PartitionMessage, env: PartitionEnv, journaled = false): Transition {
   const effects: PartitionEffect[] = [];
   if (message.type === 'get' || message.type === 'cancel') {
     // A transferred payload's lookups follow it to the partition that owns it now.
     const movedTo = state.records.get(message.id)?.movedTo;
-    if (movedTo !== undefined) return { state, effects: [{ kind: 'forward', to: movedTo, message }], touched: UNTOUCHED };
+    if (movedTo !== undefined) return { state, effects: [{ kind: 'forward', to: movedTo, message }], touched: UNTOUCHED, created: UNTOUCHED, queued: NONE_QUEUED };
   }
   if (message.type === 'get') {
     const record = state.records.get(message.id);
     const view = record && viewOf(record, state.index);
     effects.push({ kind: 'reply', deliver: () => message.reply(view) });
-    return { state, effects, touched: UNTOUCHED };
+    return { state, effects, touched: UNTOUCHED, created: UNTOUCHED, queued: NONE_QUEUED };
   }
-  if (message.type === 'report') return { state, effects, touched: UNTOUCHED }; // the actor wrapper sends it
-  const tx = new PartitionTx(state, effects, env);
+  if (message.type === 'report') return { state, effects, touched: UNTOUCHED, created: UNTOUCHED, queued: NONE_QUEUED }; // the actor wrapper sends it
+  const tx = new PartitionTx(state, effects, env, journaled);
   switch (message.type) {
     case 'enqueue':
       tx.enqueue(message.batch);
@@ -87,5 +86,5 @@ export function reducePartition(state: PartitionState, message: PartitionMessage
   }
   tx.admitParked();
   tx.flushLedger();
-  return { state: produce(state, (draft) => void Object.assign(draft, tx.changes(state))), effects, touched: tx.touched };
+  return { state, effects, touched: tx.touched ?? UNTOUCHED, created: tx.created ?? UNTOUCHED, queued: tx.queuedNow ?? NONE_QUEUED };
 }

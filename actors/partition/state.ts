@@ -1,9 +1,11 @@
 /**
- * A partition's state: an immer value whose large collections are persistent structures (a HAMT of
- * records, persistent FIFO queues per tier and handler type, a persistent timer heap), so each
- * transition copies a few small nodes instead of the whole partition.
+ * A partition's state, owned by its actor and changed in place. The actor handles one message at a
+ * time, so plain mutable structures are safe inside it: records in a `Map`, FIFO ring buffers per
+ * tier and handler type, a binary heap of timers. Nothing outside the actor writes them; what leaves
+ * the actor (stats, views, run orders, transferred records, snapshots) is copied at the boundary.
  */
-import { PHeap, PMap, PQueue } from '../../src/collections/index.ts';
+import Denque from 'denque';
+import { TimerHeap } from '../../src/collections/timer-heap.ts';
 import type { PayloadFailure } from '../../src/errors.ts';
 import { TERMINAL_STATUSES, TIERS, type Payload, type PayloadStatus, type PayloadView, type Tier } from '../../src/payload.ts';
 import type { DemandEntry } from '../../src/execution/protocol.ts';
@@ -42,13 +44,13 @@ export interface ParkedSubmit {
 }
 
 export interface PartitionTotals {
-  readonly accepted: number;
-  readonly started: number;
-  readonly completed: number;
-  readonly failed: number;
-  readonly retried: number;
-  readonly cancelled: number;
-  readonly skipped: number;
+  accepted: number;
+  started: number;
+  completed: number;
+  failed: number;
+  retried: number;
+  cancelled: number;
+  skipped: number;
 }
 
 export type PerTier<T> = Readonly<Record<Tier, T>>;
@@ -56,70 +58,83 @@ export type PerTier<T> = Readonly<Record<Tier, T>>;
 /** Counters of load-aware coordination (kept apart from `totals`, whose shape the journal pins). */
 export interface FlowTotals {
   /** Skipped under load into the ledger. */
-  readonly deferred: number;
-  readonly rescheduled: number;
-  readonly expired: number;
-  readonly degraded: number;
-  readonly transferredIn: number;
-  readonly transferredOut: number;
+  deferred: number;
+  rescheduled: number;
+  expired: number;
+  degraded: number;
+  transferredIn: number;
+  transferredOut: number;
 }
+
+/** Ids of one tier and handler type in arrival order; ids of payloads that left are skipped lazily. */
+export type IdQueue = Denque<string>;
 
 export interface PartitionState {
   readonly index: number;
-  readonly seq: number;
-  readonly records: PMap<PayloadRecord>;
+  seq: number;
+  readonly records: Map<string, PayloadRecord>;
   /** FIFO of ids per tier and handler type; ids of cancelled payloads are skipped lazily. */
-  readonly queues: PerTier<Readonly<Record<string, PQueue<string>>>>;
+  readonly queues: Record<Tier, Map<string, IdQueue>>;
   /** Live queued payloads per tier and handler type (tombstones excluded). */
-  readonly queued: PerTier<Readonly<Record<string, number>>>;
-  readonly depth: PerTier<number>;
+  readonly queued: Record<Tier, Record<string, number>>;
+  readonly depth: Record<Tier, number>;
   /** Delayed payloads (runAt, retry backoff) by due time. */
-  readonly timers: PHeap<string>;
-  readonly delayed: number;
+  readonly timers: TimerHeap<string>;
+  delayed: number;
   /** Of the delayed, those waiting to retry (a drain waits for them; payloads scheduled for later it leaves). */
-  readonly retrying: number;
-  readonly running: number;
+  retrying: number;
+  running: number;
   /** Terminal ids, oldest first, for bounded retention. */
-  readonly retained: PQueue<string>;
-  readonly idempotency: PMap<string>;
-  /** Opaque to immer: it holds callbacks and is never journalled. */
-  readonly parked: PQueue<ParkedSubmit>;
+  readonly retained: Denque<string>;
+  readonly idempotency: Map<string, string>;
+  /** Submits waiting for room (`overflow: 'wait'`); never journalled. */
+  parked: ParkedSubmit[];
   readonly totals: PartitionTotals;
-  /** How each tier runs, as the coordinator last said (critical always `normal`); read at grant time. */
-  readonly modes: PerTier<TierMode>;
-  /** The tier whose urgency and slots each tier is served with (elevate: medium served as high). */
-  readonly serveAs: PerTier<Tier>;
+  /** How each tier runs, as the coordinator last said (critical always `normal`); read at grant time. Replaced, never mutated. */
+  modes: PerTier<TierMode>;
+  /** The tier whose urgency and slots each tier is served with (elevate: medium served as high). Replaced, never mutated. */
+  serveAs: PerTier<Tier>;
   /** Ledger ids handed out, for the next one. */
-  readonly ledgerSeq: number;
+  ledgerSeq: number;
   readonly flow: FlowTotals;
+  /**
+   * Durable only: ids queued by transitions whose journal entry is not stored yet, and their count
+   * per tier and type. They are not offered to the pool until it is: a refused entry must never
+   * start. They sit at the tail of their FIFO (entries are stored in order), so a grant stops at one.
+   */
+  readonly unstored: Set<string>;
+  readonly unstoredCounts: Record<Tier, Record<string, number>>;
 }
 
-const perTier = <T>(make: () => T): Record<Tier, T> => Object.fromEntries(TIERS.map((t) => [t, make()])) as Record<Tier, T>;
+const perTier = <T>(make: () => T): Record<Tier, T> => ({ critical: make(), high: make(), medium: make(), low: make() });
 
-const NORMAL_MODES: PerTier<TierMode> = { critical: 'normal', high: 'normal', medium: 'normal', low: 'normal' };
-const SERVE_AS_ITSELF: PerTier<Tier> = { critical: 'critical', high: 'high', medium: 'medium', low: 'low' };
-const NO_FLOW: FlowTotals = { deferred: 0, rescheduled: 0, expired: 0, degraded: 0, transferredIn: 0, transferredOut: 0 };
+const NORMAL_MODES: PerTier<TierMode> = Object.freeze({ critical: 'normal', high: 'normal', medium: 'normal', low: 'normal' });
+const SERVE_AS_ITSELF: PerTier<Tier> = Object.freeze({ critical: 'critical', high: 'high', medium: 'medium', low: 'low' });
+
+export const emptyTotals = (): PartitionTotals => ({ accepted: 0, started: 0, completed: 0, failed: 0, retried: 0, cancelled: 0, skipped: 0 });
 
 export function initialPartitionState(index: number): PartitionState {
   return {
     index,
     seq: 0,
-    records: PMap.empty(),
-    queues: perTier(() => ({})),
+    records: new Map(),
+    queues: perTier(() => new Map()),
     queued: perTier(() => ({})),
     depth: perTier(() => 0),
-    timers: PHeap.empty(),
+    timers: new TimerHeap(),
     delayed: 0,
     retrying: 0,
     running: 0,
-    retained: PQueue.empty(),
-    idempotency: PMap.empty(),
-    parked: PQueue.empty(),
-    totals: { accepted: 0, started: 0, completed: 0, failed: 0, retried: 0, cancelled: 0, skipped: 0 },
+    retained: new Denque(),
+    idempotency: new Map(),
+    parked: [],
+    totals: emptyTotals(),
     modes: NORMAL_MODES,
     serveAs: SERVE_AS_ITSELF,
     ledgerSeq: 0,
-    flow: NO_FLOW,
+    flow: { deferred: 0, rescheduled: 0, expired: 0, degraded: 0, transferredIn: 0, transferredOut: 0 },
+    unstored: new Set(),
+    unstoredCounts: perTier(() => ({})),
   };
 }
 
@@ -134,10 +149,11 @@ export function demandOf(state: PartitionState): DemandEntry[] {
   for (const tier of TIERS) {
     if (state.depth[tier] === 0) continue;
     const counts = state.queued[tier];
+    const unstored = state.unstored.size > 0 ? state.unstoredCounts[tier] : undefined;
     for (const handlerType in counts) {
-      const count = counts[handlerType] ?? 0;
-      if (count === 0) continue;
-      const head = state.queues[tier][handlerType]?.peek();
+      const count = (counts[handlerType] ?? 0) - (unstored?.[handlerType] ?? 0);
+      if (count <= 0) continue;
+      const head = state.queues[tier].get(handlerType)?.peekFront();
       const record = head === undefined ? undefined : state.records.get(head);
       demand.push({ tier, handlerType, count, oldestAt: record?.enqueuedAt ?? 0, serveAs: state.serveAs[tier], yielding: state.modes[tier] !== 'normal' });
     }
@@ -147,7 +163,7 @@ export function demandOf(state: PartitionState): DemandEntry[] {
 
 /** When the partition next needs a `tick`: the earliest timer or parked-submit expiry. */
 export function nextWakeOf(state: PartitionState): number | undefined {
-  let at = state.timers.peek()?.key;
+  let at = state.timers.peekKey();
   for (const parked of state.parked) if (at === undefined || parked.expiresAt < at) at = parked.expiresAt;
   return at;
 }
@@ -175,7 +191,7 @@ export function viewOf(record: PayloadRecord, partition: number): PayloadView {
   };
 }
 
-/** A partition's queues at a glance: for load reports, metrics and the actor tree. */
+/** A partition's queues at a glance: for load reports, metrics and the actor tree. Copies, so it outlives the turn. */
 export interface PartitionStats {
   readonly partition: number;
   readonly depth: PerTier<number>;
@@ -185,8 +201,8 @@ export interface PartitionStats {
   readonly delayed: number;
   readonly retrying: number;
   readonly parked: number;
-  readonly totals: PartitionTotals;
-  readonly flow: FlowTotals;
+  readonly totals: Readonly<PartitionTotals>;
+  readonly flow: Readonly<FlowTotals>;
   readonly modes: PerTier<TierMode>;
   readonly serveAs: PerTier<Tier>;
 }
@@ -196,14 +212,14 @@ export function partitionStats(state: PartitionState, now: number): PartitionSta
   for (const entry of demandOf(state)) oldestWait[entry.tier] = Math.max(oldestWait[entry.tier], now - entry.oldestAt);
   return {
     partition: state.index,
-    depth: state.depth,
+    depth: { ...state.depth },
     oldestWait,
     running: state.running,
     delayed: state.delayed,
     retrying: state.retrying,
-    parked: state.parked.size,
-    totals: state.totals,
-    flow: state.flow,
+    parked: state.parked.length,
+    totals: { ...state.totals },
+    flow: { ...state.flow },
     modes: state.modes,
     serveAs: state.serveAs,
   };

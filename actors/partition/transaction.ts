@@ -1,125 +1,62 @@
 /**
- * The mechanics every partition transition shares: local copies of the state's fields (handed to
- * immer once, by `changes`), and the helpers that keep the mailbox invariants — live counts per
- * tier and type, queue heads that are always live, retention, the ledger hand-off, events.
+ * The mechanics every partition transition shares: the helpers that keep the mailbox invariants
+ * (live counts per tier and type, queue heads that are always live, retention, the ledger hand-off,
+ * events) while the transition changes the partition's owned state in place.
  */
-import { PQueue, type TransientPMap } from '../../src/collections/index.ts';
+import Denque from 'denque';
 import type { PayloadFailure } from '../../src/errors.ts';
 import type { PayloadEvent, PayloadEventType } from '../../src/events.ts';
 import type { Tier } from '../../src/payload.ts';
 import type { LedgerEntry } from '../coordinator/ledger.ts';
 import type { PartitionEffect } from './messages.ts';
 import type { PartitionEnv } from './env.ts';
-import { copyRecord } from './record.ts';
-import { isLiveIn, isTerminal, type FlowTotals, type PartitionState, type PartitionTotals, type PayloadRecord } from './state.ts';
+import type { MutableRecord } from './record.ts';
+import { isLiveIn, isTerminal, type IdQueue, type PartitionState, type PayloadRecord } from './state.ts';
 
 export const SKIP_REASON = 'skipped under critical load; rescheduled when load falls';
 
 export type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-export type Counts = Record<string, number>;
 
-function sameCounts<T extends object>(a: T, b: T): boolean {
-  for (const key in a) if (a[key] !== b[key]) return false;
-  return true;
-}
+/** A record the transition may change: records are owned by the partition and changed in place. */
+export const writable = (record: PayloadRecord): MutableRecord => record as MutableRecord;
 
-/** One transition in progress: local copies of the state's fields and the helpers that keep invariants. */
+/** One transition in progress over the partition's owned state. */
 export abstract class MailboxTx {
   protected readonly now: number;
   protected readonly index: number;
-  protected seq: number;
-  /** Reads go here; writes open a transient on first use, so a batch copies each trie node once. */
-  protected records: Pick<PartitionState['records'], 'get' | 'has'>;
-  private recordsTx: TransientPMap<PayloadRecord> | undefined;
-  protected timers: PartitionState['timers'];
-  protected retained: PartitionState['retained'];
-  protected idempotency: PartitionState['idempotency'];
-  protected parked: PartitionState['parked'];
-  protected delayed: number;
-  protected retrying: number;
-  protected running: number;
-  protected readonly depth: Record<Tier, number>;
-  protected readonly totals: Mutable<PartitionTotals>;
-  protected readonly queues: Record<Tier, Record<string, PQueue<string>>>;
-  protected readonly queued: Record<Tier, Counts>;
-  /** Tiers whose `queues`/`queued` maps were copied for writing. */
-  protected readonly copied = new Set<Tier>();
-  readonly touched = new Set<string>();
-  protected modes: PartitionState['modes'];
-  protected serveAs: PartitionState['serveAs'];
-  protected ledgerSeq: number;
-  protected flow: Mutable<FlowTotals> | undefined;
+  /**
+   * Ids whose record this transition wrote or dropped, and those it created: what a journal entry
+   * must carry. Undefined when nothing is journalled (the in-memory default), so nothing is tracked.
+   */
+  readonly touched: Set<string> | undefined;
+  readonly created: Set<string> | undefined;
+  /** Journalled only: what this transition queued, as `[id, tier, type]` triples (see `PartitionState.unstored`). */
+  readonly queuedNow: string[] | undefined;
   /** Skipped into the ledger / cancelled out of it during this transition: one message each to the coordinator. */
   protected readonly ledgerOut: LedgerEntry[] = [];
   protected readonly unledgered: string[] = [];
 
-  constructor(base: PartitionState, protected readonly effects: PartitionEffect[], protected readonly env: PartitionEnv) {
+  constructor(protected readonly state: PartitionState, protected readonly effects: PartitionEffect[], protected readonly env: PartitionEnv, journaled: boolean) {
     this.now = env.now();
-    this.index = base.index;
-    this.seq = base.seq;
-    this.records = base.records;
-    this.timers = base.timers;
-    this.retained = base.retained;
-    this.idempotency = base.idempotency;
-    this.parked = base.parked;
-    this.delayed = base.delayed;
-    this.retrying = base.retrying;
-    this.running = base.running;
-    this.depth = { ...base.depth };
-    this.totals = { ...base.totals };
-    this.queues = { ...base.queues } as Record<Tier, Record<string, PQueue<string>>>;
-    this.queued = { ...base.queued } as Record<Tier, Counts>;
-    this.modes = base.modes;
-    this.serveAs = base.serveAs;
-    this.ledgerSeq = base.ledgerSeq;
-    this.base = base;
-  }
-
-  protected readonly base: PartitionState;
-
-  /** Flow counters, copied on first write (they change only under load). */
-  protected get flows(): Mutable<FlowTotals> {
-    return (this.flow ??= { ...this.base.flow });
-  }
-
-  /** The fields that changed, for immer to merge into the next state (unchanged ones keep their identity). */
-  changes(base: PartitionState): Partial<Mutable<PartitionState>> {
-    const changed: Partial<Mutable<PartitionState>> = {};
-    if (this.seq !== base.seq) changed.seq = this.seq;
-    if (this.recordsTx) changed.records = this.recordsTx.persistent();
-    if (this.timers !== base.timers) changed.timers = this.timers;
-    if (this.retained !== base.retained) changed.retained = this.retained;
-    if (this.idempotency !== base.idempotency) changed.idempotency = this.idempotency;
-    if (this.parked !== base.parked) changed.parked = this.parked;
-    if (this.delayed !== base.delayed) changed.delayed = this.delayed;
-    if (this.retrying !== base.retrying) changed.retrying = this.retrying;
-    if (this.running !== base.running) changed.running = this.running;
-    if (!sameCounts(this.depth, base.depth)) changed.depth = this.depth;
-    if (!sameCounts(this.totals, base.totals)) changed.totals = this.totals;
-    if (this.copied.size > 0) {
-      changed.queues = this.queues;
-      changed.queued = this.queued;
-    }
-    if (this.modes !== base.modes) changed.modes = this.modes;
-    if (this.serveAs !== base.serveAs) changed.serveAs = this.serveAs;
-    if (this.ledgerSeq !== base.ledgerSeq) changed.ledgerSeq = this.ledgerSeq;
-    if (this.flow) changed.flow = this.flow;
-    return changed;
+    this.index = state.index;
+    this.touched = journaled ? new Set() : undefined;
+    this.created = journaled ? new Set() : undefined;
+    this.queuedNow = journaled ? [] : undefined;
   }
 
   /** The record an entry refers to, if it still waits for that very entry (not cancelled, not skipped again since). */
   protected deferredOf(entry: LedgerEntry): PayloadRecord | undefined {
-    const record = this.records.get(entry.id);
+    const record = this.state.records.get(entry.id);
     return record && record.status === 'deferred' && record.ledgerId === entry.ledgerId ? record : undefined;
   }
 
   /** Skips a due payload into the ledger: the client is told, the coordinator records it. */
   protected defer(record: PayloadRecord, reason: string): void {
-    const next = copyRecord(record);
+    const next = writable(record);
     next.status = 'deferred';
-    next.ledgerId = `${this.index.toString(36)}-${this.ledgerSeq++}`;
-    this.put(next);
-    this.flows.deferred++;
+    next.ledgerId = `${this.index.toString(36)}-${this.state.ledgerSeq++}`;
+    this.touch(next);
+    this.state.flow.deferred++;
     this.ledgerOut.push({
       ledgerId: next.ledgerId, id: next.id, partition: this.index, clientId: next.clientId, type: next.type, tier: next.tier,
       priority: next.priority, deadline: next.deadline, skippedAt: this.now, reason,
@@ -128,62 +65,59 @@ export abstract class MailboxTx {
   }
 
   protected undelay(record: PayloadRecord): void {
-    this.delayed--;
-    if (record.attempt > 0) this.retrying--;
+    this.state.delayed--;
+    if (record.attempt > 0) this.state.retrying--;
   }
 
-  /** Queues a due record, or skips it into the ledger while its tier is skipping (unless `force`). */
+  /** Queues a due record (already in `records`, status `queued`), or skips it into the ledger while its tier is skipping (unless `force`). */
   protected queue(record: PayloadRecord, force = false): void {
     const { tier, type } = record;
-    if (!force && this.modes[tier] === 'skip') return this.defer(record, SKIP_REASON);
-    this.put(record);
-    const queues = this.writableQueues(tier);
-    queues[type] = (queues[type] ?? PQueue.empty<string>()).push(record.id);
-    const counts = this.queued[tier];
+    if (!force && this.state.modes[tier] === 'skip') return this.defer(record, SKIP_REASON);
+    this.touch(record);
+    this.queueOf(tier, type).push(record.id);
+    this.queuedNow?.push(record.id, tier, type);
+    const counts = this.state.queued[tier];
     counts[type] = (counts[type] ?? 0) + 1;
-    this.depth[tier]++;
+    this.state.depth[tier]++;
   }
 
-  /** Takes a queued record out of the live counts; its id stays in the FIFO as a tombstone. */
+  protected queueOf(tier: Tier, type: string): IdQueue {
+    const queues = this.state.queues[tier];
+    let queue = queues.get(type);
+    if (!queue) queues.set(type, (queue = new Denque<string>()));
+    return queue;
+  }
+
+  /** Takes a queued record out of the live counts; its id stays in the FIFO as a tombstone unless it is the head. */
   protected unqueue(record: PayloadRecord): void {
     const { tier, type } = record;
-    const queues = this.writableQueues(tier);
-    this.queued[tier][type] = (this.queued[tier][type] ?? 1) - 1;
-    this.depth[tier]--;
-    const queue = queues[type];
-    if (queue) queues[type] = this.dropDeadHead(queue, tier, record.id);
-  }
-
-  protected writableQueues(tier: Tier): Record<string, PQueue<string>> {
-    if (!this.copied.has(tier)) {
-      this.copied.add(tier);
-      this.queues[tier] = { ...this.queues[tier] };
-      this.queued[tier] = { ...this.queued[tier] };
-    }
-    return this.queues[tier];
+    const counts = this.state.queued[tier];
+    counts[type] = (counts[type] ?? 1) - 1;
+    this.state.depth[tier]--;
+    const queue = this.state.queues[tier].get(type);
+    if (queue) this.dropDeadHead(queue, tier, record.id);
   }
 
   protected hasRoom(tier: Tier): boolean {
-    return this.depth[tier] < this.env.options.tierCapacity[tier];
+    return this.state.depth[tier] < this.env.options.tierCapacity[tier];
   }
 
   protected oldestIn(tier: Tier): PayloadRecord | undefined {
     let oldest: PayloadRecord | undefined;
-    for (const queue of Object.values(this.queues[tier])) {
-      const head = queue.peek();
-      const record = head === undefined ? undefined : this.records.get(head);
+    for (const queue of this.state.queues[tier].values()) {
+      const head = queue.peekFront();
+      const record = head === undefined ? undefined : this.state.records.get(head);
       if (isLiveIn(record, tier) && (!oldest || record.seq < oldest.seq)) oldest = record;
     }
     return oldest;
   }
 
   /** Keeps every queue's head live, so heads can be read without skipping (demand, eviction). */
-  protected dropDeadHead(queue: PQueue<string>, tier: Tier, removed?: string): PQueue<string> {
-    for (let head = queue.peek(); head !== undefined; head = queue.peek()) {
-      if (head !== removed && isLiveIn(this.records.get(head), tier)) break;
-      queue = queue.shift();
+  protected dropDeadHead(queue: IdQueue, tier: Tier, removed?: string): void {
+    for (let head = queue.peekFront(); head !== undefined; head = queue.peekFront()) {
+      if (head !== removed && isLiveIn(this.state.records.get(head), tier)) return;
+      queue.shift();
     }
-    return queue;
   }
 
   protected finish(
@@ -193,49 +127,51 @@ export abstract class MailboxTx {
     error: PayloadFailure | undefined,
     event: EventFields | undefined,
   ): void {
-    const next = copyRecord(record);
+    const next = writable(record);
     next.status = status;
     next.finishedAt = this.now;
     next.result = result;
     if (error) next.error = error;
-    if (status === 'expired') this.flows.expired++;
-    else this.totals[status]++;
+    if (status === 'expired') this.state.flow.expired++;
+    else this.state.totals[status]++;
     this.emit(status, record, event);
     if (this.env.options.retainTerminal === 0) {
       this.forget(record);
       return;
     }
-    this.put(next);
+    this.touch(next);
     this.retain(record.id);
   }
 
   /** Keeps a record that no longer waits (terminal, or a moved stub) for lookups, within `retainTerminal`. */
   protected retain(id: string): void {
-    this.retained = this.retained.push(id);
-    while (this.retained.size > this.env.options.retainTerminal) {
-      const oldest = this.retained.peek() as string;
-      this.retained = this.retained.shift();
-      const evicted = this.records.get(oldest);
+    const { retained } = this.state;
+    retained.push(id);
+    while (retained.length > this.env.options.retainTerminal) {
+      const oldest = retained.shift() as string;
+      const evicted = this.state.records.get(oldest);
       if (evicted && (isTerminal(evicted.status) || evicted.status === 'moved')) this.forget(evicted);
     }
   }
 
   /** Drops a terminal record and the idempotency key that pointed at it. */
   protected forget(record: PayloadRecord): void {
-    this.touched.add(record.id);
-    this.writableRecords().delete(record.id);
+    this.touched?.add(record.id);
+    this.state.records.delete(record.id);
     const key = record.idempotencyKey;
-    if (key !== undefined && this.idempotency.get(key) === record.id) this.idempotency = this.idempotency.delete(key);
+    if (key !== undefined && this.state.idempotency.get(key) === record.id) this.state.idempotency.delete(key);
   }
 
-  protected put(record: PayloadRecord): void {
-    this.touched.add(record.id);
-    this.writableRecords().set(record.id, record);
+  /** A new record enters the partition. */
+  protected add(record: PayloadRecord): void {
+    this.state.records.set(record.id, record);
+    this.created?.add(record.id);
+    this.touched?.add(record.id);
   }
 
-  private writableRecords(): TransientPMap<PayloadRecord> {
-    if (!this.recordsTx) this.records = this.recordsTx = this.base.records.asTransient();
-    return this.recordsTx;
+  /** The record was changed in place: the journal entry of this transition carries it. */
+  protected touch(record: PayloadRecord): void {
+    this.touched?.add(record.id);
   }
 
   protected emit(type: PayloadEventType, record: PayloadRecord, fields: EventFields | undefined): void {

@@ -15,6 +15,8 @@ export interface PartitionSetOptions {
   readonly system: ActorSystem;
   readonly pool: ExecutionPool;
   readonly durability: Durability;
+  /** Whether partitions journal their transitions (durable stores; the in-memory default journals nothing). */
+  readonly journaled: boolean;
   /** In a cluster: whether a partition runs on another node (it is not here). */
   readonly remote?: (partition: number) => boolean;
   /** In a cluster: whether this node still holds the partition's lease (its local deadline not passed). */
@@ -82,7 +84,7 @@ export class PartitionSet {
       pool,
       index,
       initialState: state,
-      durability: {
+      durability: !this.options.journaled ? undefined : {
         writer: durability.writer,
         key,
         journalSeq,
