@@ -15,7 +15,11 @@ export class IdGenerator {
 }
 
 export function withPartition(unique: string, partition: number): string {
-  return `${unique}.${partition.toString(36)}`;
+  const id = `${unique}.${partition.toString(36)}`;
+  // V8 builds a concatenation of 13+ characters as a rope; reading a character flattens it while it
+  // is young, and the next scavenge drops the rope. A million queued ids keep ~60 bytes each less.
+  id.charCodeAt(0);
+  return id;
 }
 
 /** The partition encoded in an id, or undefined when the id is not one of ours. */
