@@ -1,8 +1,8 @@
 // The package as a user gets it: packed (prepack builds dist/), installed from the tarball into an
 // empty project, imported with plain node, its types compiled against, its `triage` command run.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +12,8 @@ import { eventually } from './admin-support.ts';
 const root = fileURLToPath(new URL('..', import.meta.url));
 /** What `npm pack` needs of the checkout: the manifest, the build's configuration and its inputs. */
 const PACK_INPUTS = ['package.json', 'package-lock.json', 'README.md', 'tsconfig.json', 'tsconfig.build.json', 'bin', 'src', 'actors', 'workflows', 'examples'];
+
+const devDependency = (name: string) => (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> }).devDependencies[name];
 
 const run = (cwd: string, command: string, args: string[]) =>
   execFileSync(command, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false' } });
@@ -62,6 +64,29 @@ describe('the packed package', () => {
     };
     writeFileSync(join(project, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['consumer.ts'] }));
     run(project, process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json']);
+  });
+
+  test('the installed triage runs JavaScript workflow files as they are, and TypeScript ones once tsx is installed, from any folder', () => {
+    const bin = join(project, 'node_modules', '.bin', 'triage');
+    const elsewhere = join(work, 'elsewhere');
+    mkdirSync(elsewhere);
+    const flow = (typed: boolean) => `import { workflow } from 'triage';
+export default workflow${typed ? '<{ n: number }>' : ''}('double', { sample: { n: 2 } })
+  .step('twice', { handler: 'math.double', input: ({ input }) => input.n })
+  .output(({ results }) => ({ doubled: results.twice }));
+`;
+    writeFileSync(join(elsewhere, 'flow.mjs'), flow(false));
+    writeFileSync(join(elsewhere, 'flow.handlers.mjs'), `export const handlers = { 'math.double': (n) => n * 2 };\n`);
+    writeFileSync(join(elsewhere, 'flow.ts'), flow(true));
+    writeFileSync(join(elsewhere, 'flow.handlers.ts'), `export const handlers = { 'math.double': (n: number) => n * 2 };\n`);
+    assert.deepEqual(JSON.parse(run(elsewhere, bin, ['run', 'flow.mjs', '--input', '{"n":4}'])), { doubled: 8 });
+
+    const withoutTsx = spawnSync(bin, ['run', 'flow.ts'], { cwd: elsewhere, encoding: 'utf8' });
+    assert.equal(withoutTsx.status, 1);
+    assert.match(withoutTsx.stderr, /^triage run: cannot load .*flow\.ts: a TypeScript workflow file needs tsx: install it beside triage \(npm install --save-dev tsx\), or compile the file to \.js \[WORKFLOW_LOAD_FAILED\]$/m);
+
+    run(project, 'npm', ['install', '--prefer-offline', '--no-package-lock', `tsx@${devDependency('tsx')}`]);
+    assert.deepEqual(JSON.parse(run(elsewhere, bin, ['run', 'flow.ts'])), { doubled: 4 });
   });
 
   test('the installed triage command prints its help and version, and runs the demo', async (t) => {
