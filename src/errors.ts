@@ -18,6 +18,8 @@ export type ErrorCode =
   | 'INVALID_WORKFLOW'
   | 'WORKFLOW_FAILED'
   | 'UNKNOWN_WORKFLOW'
+  | 'WORKFLOW_LOAD_FAILED'
+  | 'INVALID_INPUT'
   | 'STORE_UNAVAILABLE'
   | 'EXPIRED'
   | 'INVALID_LEVEL'
@@ -224,5 +226,12 @@ export class WorkflowFailedError extends TriageError {
     const failedComps = Object.keys(compensationFailures);
     const note = failedComps.length > 0 ? ` (compensation also failed for ${failedComps.join(', ')})` : '';
     super('WORKFLOW_FAILED', `workflow ${instanceId} failed at step ${JSON.stringify(step)}: ${failure.message}${note}`);
+  }
+}
+
+/** A workflow file, handlers module or workflow-folder module that could not be loaded. */
+export class WorkflowLoadError extends TriageError {
+  constructor(readonly path: string, readonly reason: string, options?: { cause?: unknown }) {
+    super('WORKFLOW_LOAD_FAILED', `cannot load ${path}: ${reason}`, options);
   }
 }

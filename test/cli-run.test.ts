@@ -1,7 +1,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
@@ -43,6 +43,7 @@ export default defineWorkflow({ name: 'broken', steps: [{ name: 'a', handler: 'x
 `);
     writeFileSync(join(dir, 'nothing.ts'), `export const answer = 42;\n`);
     writeFileSync(join(dir, 'syntax.ts'), `export default workflow(;\n`);
+    writeFileSync(join(dir, 'throws.ts'), `throw new Error('the database is not there');\n`);
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -84,11 +85,12 @@ export default defineWorkflow({ name: 'broken', steps: [{ name: 'a', handler: 'x
 
   test('bad files and bad input get a readable error and a non-zero exit', async () => {
     const cases: Array<[string[], number, RegExp]> = [
-      [[join(dir, 'missing.ts')], 1, /no such file: .*missing\.ts/],
+      [[join(dir, 'missing.ts')], 1, /^triage run: cannot load .*missing\.ts: no such file \[WORKFLOW_LOAD_FAILED\]$/m],
       [[join(dir, 'broken.ts')], 1, /invalid workflow "broken":\n {2}step "a" after\[0\]: names no step of this workflow \("ghost"\)\n {2}step "a" priority: must be/],
       [[join(dir, 'nothing.ts')], 1, /exports no workflow definition/],
-      [[join(dir, 'syntax.ts')], 1, /could not load workflow file .*syntax\.ts/],
-      [[join(dir, 'lonely.ts')], 1, /no handlers module: expected .*lonely\.handlers\.ts/],
+      [[join(dir, 'syntax.ts')], 1, /^triage run: cannot load .*syntax\.ts: [^]*\[WORKFLOW_LOAD_FAILED\]$/m],
+      [[join(dir, 'throws.ts')], 1, /^triage run: cannot load .*throws\.ts: the database is not there \[WORKFLOW_LOAD_FAILED\]$/m],
+      [[join(dir, 'lonely.ts')], 1, /cannot load .*lonely\.handlers\.ts: no handlers module here; it exports `handlers` \(or name one with --handlers\) \[WORKFLOW_LOAD_FAILED\]/],
       [[join(dir, 'double.ts'), '--input', '{nope'], 2, /--input is not valid JSON/],
       [[join(dir, 'double.ts'), '--bogus'], 2, /unknown option --bogus/],
       [[], 2, /which workflow file/],
@@ -107,5 +109,36 @@ export default defineWorkflow({ name: 'broken', steps: [{ name: 'a', handler: 'x
     assert.equal(child.status, 1, child.stderr);
     assert.equal(child.stdout, '');
     assert.match(child.stderr, /failed at step "ship"/);
+  });
+});
+
+describe('triage run: workflow files anywhere', () => {
+  let dir = '';
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'triage-anywhere-'));
+    // The shipped ETL workflow as a user would copy it: into a folder with no package.json (so not
+    // an ES module scope), importing the DSL by the package's name, its handlers beside it.
+    for (const file of ['etl.ts', 'etl.handlers.ts']) {
+      const source = readFileSync(join(root, 'workflows', file), 'utf8').replace(/'\.\.\/src\/(?:dsl\/)?index\.ts'/g, "'triage'");
+      assert.match(source, /from 'triage'/);
+      writeFileSync(join(dir, file), source);
+    }
+    // A folder whose package.json says CommonJS.
+    mkdirSync(join(dir, 'cjs'));
+    writeFileSync(join(dir, 'cjs', 'package.json'), '{ "type": "commonjs" }\n');
+    for (const file of ['etl.ts', 'etl.handlers.ts']) writeFileSync(join(dir, 'cjs', file), readFileSync(join(dir, file)));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('a .ts workflow in a folder with no package.json runs, its `triage` import resolved to the running engine', async () => {
+    const { code, out, err } = await run([join(dir, 'etl.ts')]);
+    assert.equal(code, 0, err);
+    assert.equal(typeof JSON.parse(out), 'object');
+  });
+
+  test('in a folder whose package.json says CommonJS it runs too, from the installed command', () => {
+    const child = spawnSync(process.execPath, [join(root, 'bin', 'triage.js'), 'run', 'etl.ts'], { cwd: join(dir, 'cjs'), encoding: 'utf8' });
+    assert.equal(child.status, 0, child.stderr);
+    assert.equal(typeof JSON.parse(child.stdout), 'object');
   });
 });

@@ -124,10 +124,10 @@ describe('triage start: the workflow folder', () => {
         await started.stop();
       }
       writeFileSync(join(dir, 'd-bad.handlers.mjs'), 'export const handlers = { x: 1 };\n');
-      await assert.rejects(startServer({ ...parseStartArgs(['--workflows', dir], {}), port: 0 }, captureIo()), /d-bad\.handlers\.mjs must export `handlers`/);
+      await assert.rejects(startServer({ ...parseStartArgs(['--workflows', dir], {}), port: 0 }, captureIo()), { code: 'WORKFLOW_LOAD_FAILED', message: /d-bad\.handlers\.mjs: it must export `handlers`/ });
       rmSync(join(dir, 'd-bad.handlers.mjs'));
       writeFileSync(join(dir, 'e-broken.mjs'), 'export const = ;\n');
-      await assert.rejects(startServer({ ...parseStartArgs(['--workflows', dir], {}), port: 0 }, captureIo()), /cannot load .*e-broken\.mjs/);
+      await assert.rejects(startServer({ ...parseStartArgs(['--workflows', dir], {}), port: 0 }, captureIo()), { code: 'WORKFLOW_LOAD_FAILED', message: /cannot load .*e-broken\.mjs: / });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,11 +1,22 @@
 /**
  * `triage` — the command-line entry. Parses the subcommand, prints help, maps errors to exit codes.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { EXIT, UsageError, type CliIo, type Command } from './command.ts';
 import { commands } from './commands/index.ts';
 
-const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+/** The package's version: package.json is two folders up from src/cli, three from the compiled dist/src/cli. */
+function packageVersion(): string {
+  for (const up of ['../../package.json', '../../../package.json']) {
+    const url = new URL(up, import.meta.url);
+    if (!existsSync(url)) continue;
+    const manifest = JSON.parse(readFileSync(url, 'utf8')) as { name?: unknown; version?: unknown };
+    if (manifest.name === 'triage' && typeof manifest.version === 'string') return manifest.version;
+  }
+  return 'unknown';
+}
+
+const version = packageVersion();
 
 function help(list: readonly Command[]): string {
   const width = Math.max(8, ...list.map((c) => c.name.length));

@@ -10,12 +10,12 @@
  */
 import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { isWorkflowDefinition, type WorkflowDefinition } from '../../dsl/definition.ts';
-import { WorkflowDefinitionError, WorkflowFailedError } from '../../errors.ts';
+import { WorkflowDefinitionError, WorkflowFailedError, WorkflowLoadError } from '../../errors.ts';
 import { stderrLogger, type Handler, type HandlerOptions } from '../../execution/handlers.ts';
 import { createRuntime } from '../../runtime.ts';
 import { EXIT, UsageError, type CliIo, type Command } from '../command.ts';
+import { importUserModule } from '../module-loader.ts';
 import { Progress } from './run-progress.ts';
 
 const usage = `usage: triage run <workflow.ts> [--input '<json>'] [--handlers <file>] [--concurrency <n>]
@@ -61,34 +61,21 @@ function parseArgs(args: readonly string[]): RunArgs {
   return { file, input: flags.get('input'), handlers: flags.get('handlers'), concurrency };
 }
 
-/** Thrown for a file that cannot be run; printed as its message alone. */
-class LoadError extends Error {}
-
 /**
- * By its code, not `instanceof`: a workflow file outside an ESM package is compiled as CommonJS
- * and gets its own copy of the error classes.
+ * By its code, not `instanceof`: a workflow file that imports a project's own copy of triage gets
+ * that copy's error classes.
  */
 function isDefinitionError(error: unknown): error is WorkflowDefinitionError {
   return (error as { code?: unknown } | null)?.code === 'INVALID_WORKFLOW' && Array.isArray((error as { problems?: unknown }).problems);
 }
 
-async function importModule(path: string, what: string): Promise<Record<string, unknown>> {
-  try {
-    return (await import(pathToFileURL(path).href)) as Record<string, unknown>;
-  } catch (error) {
-    if (isDefinitionError(error)) throw error;
-    throw new LoadError(`could not load ${what} ${path}: ${(error as Error).message ?? String(error)}`);
-  }
-}
-
 async function loadDefinition(path: string): Promise<WorkflowDefinition> {
-  if (!existsSync(path)) throw new LoadError(`no such file: ${path}`);
-  const module = await importModule(path, 'workflow file');
+  const module = await importUserModule(path);
   if (isWorkflowDefinition(module.default)) return module.default;
   const named = Object.entries(module).filter(([, value]) => isWorkflowDefinition(value));
   if (named.length === 1) return (named[0] as [string, WorkflowDefinition])[1];
-  if (named.length > 1) throw new LoadError(`${path} exports several workflows (${named.map(([n]) => n).join(', ')}); export the one to run as default`);
-  throw new LoadError(`${path} exports no workflow definition (export default workflow(…)…output(…))`);
+  if (named.length > 1) throw new WorkflowLoadError(path, `it exports several workflows (${named.map(([n]) => n).join(', ')}); export the one to run as default`);
+  throw new WorkflowLoadError(path, 'it exports no workflow definition (export default workflow(…)…output(…))');
 }
 
 interface HandlerModule {
@@ -97,12 +84,13 @@ interface HandlerModule {
 }
 
 async function loadHandlers(workflowPath: string, explicit: string | undefined): Promise<HandlerModule> {
-  const path = explicit === undefined ? join(dirname(workflowPath), `${basename(workflowPath).replace(/\.[cm]?[jt]s$/, '')}.handlers.ts`) : resolve(explicit);
-  if (!existsSync(path)) throw new LoadError(`no handlers module: expected ${path} exporting \`handlers\``);
-  const module = await importModule(path, 'handlers module');
+  // Beside the workflow file, with its extension: flow.ts → flow.handlers.ts, flow.js → flow.handlers.js.
+  const path = explicit === undefined ? join(dirname(workflowPath), basename(workflowPath).replace(/(\.[cm]?[jt]s)?$/, '.handlers$1')) : resolve(explicit);
+  if (!existsSync(path)) throw new WorkflowLoadError(path, 'no handlers module here; it exports `handlers` (or name one with --handlers)');
+  const module = await importUserModule(path);
   const handlers = module.handlers;
   if (typeof handlers !== 'object' || handlers === null || !Object.values(handlers).every((h) => typeof h === 'function')) {
-    throw new LoadError(`${path} must export \`handlers\`: an object of handler functions by payload type`);
+    throw new WorkflowLoadError(path, 'it must export `handlers`: an object of handler functions by payload type');
   }
   const options = (module.handlerOptions ?? {}) as Record<string, HandlerOptions>;
   return { handlers: handlers as Record<string, Handler>, options };
@@ -142,7 +130,7 @@ async function run(args: string[], io: CliIo): Promise<number> {
     definition = await loadDefinition(path);
     module = await loadHandlers(path, parsed.handlers);
   } catch (error) {
-    if (!(error instanceof LoadError || isDefinitionError(error))) throw error;
+    if (!(error instanceof WorkflowLoadError || isDefinitionError(error))) throw error;
     io.stderr.write(`triage run: ${describeFailure(error)}\n`);
     return EXIT.failed;
   }

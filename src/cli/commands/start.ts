@@ -7,12 +7,13 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { pathToFileURL } from 'node:url';
 import { AdminError } from '../../admin/errors.ts';
+import { WorkflowLoadError } from '../../errors.ts';
 import type { AdminListener } from '../../admin/server.ts';
 import type { Handler, HandlerOptions } from '../../execution/handlers.ts';
 import { createRuntime, type CreateRuntimeOptions, type Runtime } from '../../runtime.ts';
 import { EXIT, UsageError, type CliIo, type Command } from '../command.ts';
+import { importUserModule } from '../module-loader.ts';
 
 export interface StartOptions {
   readonly port: number;
@@ -162,17 +163,12 @@ export async function loadWorkflowFolder(runtime: Runtime, dir: string, warn: (l
   const loaded = { modules: [] as string[], handlerTypes: [] as string[], workflows: [] as string[] };
   for (const file of readdirSync(dir).filter((f) => MODULE.test(f) && !NOT_A_MODULE.test(f)).sort()) {
     const path = join(dir, file);
-    let module: Record<string, unknown>;
-    try {
-      module = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
-    } catch (error) {
-      throw new Error(`cannot load ${path}: ${(error as Error).message}`);
-    }
+    const module = await importUserModule(path);
     loaded.modules.push(path);
     if (HANDLERS_MODULE.test(file)) {
       const { handlers, handlerOptions } = module as { handlers?: unknown; handlerOptions?: Record<string, HandlerOptions> };
       if (typeof handlers !== 'object' || handlers === null || !Object.values(handlers).every((h) => typeof h === 'function')) {
-        throw new Error(`${path} must export \`handlers\`: an object of handler functions by payload type`);
+        throw new WorkflowLoadError(path, 'it must export `handlers`: an object of handler functions by payload type');
       }
       for (const [type, fn] of Object.entries(handlers as Record<string, Handler>)) runtime.handle(type, fn, handlerOptions?.[type] ?? {});
       loaded.handlerTypes.push(...Object.keys(handlers));
@@ -292,7 +288,8 @@ export const start: Command = {
     } catch (error) {
       const configuration = error instanceof AdminError && (error.code === 'INSECURE_BIND' || error.code === 'INVALID_ADMIN_OPTIONS');
       const code = (error as { code?: unknown }).code;
-      const reason = code === 'EADDRINUSE' ? `${options.host}:${options.port} is already in use (try --port 0)` : (error as Error).message;
+      const reason = code === 'EADDRINUSE' ? `${options.host}:${options.port} is already in use (try --port 0)`
+        : error instanceof WorkflowLoadError ? `${error.message} [${error.code}]` : (error as Error).message;
       io.stderr.write(`triage start: ${reason}\n`);
       return configuration || (error as { code?: unknown }).code === 'INVALID_OPTIONS' ? EXIT.usage : EXIT.failed;
     }
