@@ -377,7 +377,7 @@ export class Runtime {
     // outcomes, grants) are queued as microtasks and dispatch their messages after it returns.
     for (;;) {
       await new Promise<void>((resolve) => setImmediate(resolve));
-      if (this.system.pendingMessages === 0 && this.batcher.size === 0 && this.durability.writer.pending === 0) return;
+      if (this.system.pendingMessages === 0 && this.batcher.size === 0 && this.durability.writer.pending === 0 && !this.pool.pumping) return;
       await this.system.whenIdle();
       await this.durability.writer.whenFlushed();
     }

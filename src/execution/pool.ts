@@ -56,6 +56,7 @@ export class ExecutionPool {
   /** The grants themselves, by partition: their slots come back if the partition leaves before taking them. */
   private readonly unacknowledged: Array<Set<Grant> | undefined> = [];
   private pumpQueued = false;
+  private pumpSoon = false;
   private readonly lowerTiers: ReadonlySet<Tier>;
   private readonly runner: Runner;
   private readonly slots = new SlotTable();
@@ -135,8 +136,11 @@ export class ExecutionPool {
 
   /** A partition's current demand, replacing the previous one. */
   setDemand(partition: number, entries: readonly DemandEntry[]): void {
+    const fresh = (this.demand[partition] as readonly DemandEntry[]).length === 0;
     this.demand[partition] = entries;
-    if (entries.length > 0) this.schedulePump();
+    // Work arriving at an idle partition is served in this turn; changes to demand already known
+    // join the next coalesced pump.
+    if (entries.length > 0) this.schedulePump(fresh);
   }
 
   /** The partition has processed these grants (started what it could and released the rest). */
@@ -198,10 +202,30 @@ export class ExecutionPool {
     this.schedulePump();
   }
 
-  private schedulePump(): void {
+  /**
+   * One pump per turn of the event loop, after the partitions' turns of this one: slots freed by
+   * many completions go out as a few large grants. A pump per microtask would hand each freed slot
+   * out alone, and every small grant costs its partition a turn of its own.
+   */
+  private schedulePump(soon = false): void {
+    if (soon && !this.pumpSoon) {
+      this.pumpSoon = true;
+      queueMicrotask(() => {
+        this.pumpSoon = false;
+        this.pump();
+      });
+    }
     if (this.pumpQueued) return;
     this.pumpQueued = true;
-    queueMicrotask(() => this.pump());
+    setImmediate(() => {
+      this.pumpQueued = false;
+      this.pump();
+    });
+  }
+
+  /** A pump is scheduled and has not run yet (the runtime is not idle). */
+  get pumping(): boolean {
+    return this.pumpQueued || this.pumpSoon;
   }
 
   /** Pumps again at `at` (the earliest such moment wins). */
@@ -217,7 +241,6 @@ export class ExecutionPool {
 
   /** Hands free slots to the most urgent waiting work across all partitions. */
   private pump(): void {
-    this.pumpQueued = false;
     if (this.busy >= this.size) return;
     const now = this.host.clock.now();
     const { maxWait } = this.host.options;
