@@ -242,8 +242,15 @@ export function spawnPartition(wiring: PartitionWiring): PartitionHandle {
     });
   };
 
-  const scheduleWake = (): void => {
+  const scheduleWake = (message: PartitionMessage): void => {
     const at = nextWakeOf(state);
+    if (message.type === 'tick' && at !== undefined && at <= clock.now()) {
+      // A sweep stopped at its slice with more due: the next slice is the next message, not a timer away.
+      wake?.timer.cancel();
+      wake = undefined;
+      ref.dispatch({ type: 'tick' });
+      return;
+    }
     if (at === wake?.at) return;
     wake?.timer.cancel();
     wake = at === undefined ? undefined : { at, timer: clock.setTimer(at - clock.now(), () => {
@@ -284,7 +291,7 @@ export function spawnPartition(wiring: PartitionWiring): PartitionHandle {
       } else {
         for (const effect of todo) if (effect.kind !== 'run' && effect.kind !== 'release') perform(effect);
       }
-      scheduleWake();
+      scheduleWake(message);
     },
     summarize: (current) => ({ ...partitionStats(current, clock.now()) }),
   });

@@ -12,6 +12,9 @@ import { isLiveIn, isTerminal, type ParkedSubmit, type PayloadRecord } from './s
 import { LoadTx } from './load-transitions.ts';
 import { writable } from './transaction.ts';
 
+/** Due timers moved into tiers per turn (a sweep of 100,000 due at once would hold the event loop for ~100 ms). */
+export const SWEEP_SLICE = 2_000;
+
 /** A payload's life in the partition: accepted, queued or delayed, started, finished, retried, cancelled. */
 export class PartitionTx extends LoadTx {
   enqueue(batch: EnqueueBatch): void {
@@ -41,10 +44,16 @@ export class PartitionTx extends LoadTx {
         results[i] = { ok: false, error: new QueueFullError(this.index, tier) };
       }
     }
-    const accepted = results.flatMap((r) => (r?.ok && !r.duplicate ? [r.id] : []));
+    // Only a journalled acceptance can be refused by its store (and is then rolled back).
+    const accepted = this.touched ? results.flatMap((r) => (r?.ok && !r.duplicate ? [r.id] : [])) : undefined;
     this.effects.push({
       kind: 'reply',
-      deliver: () => results.forEach((result, i) => result && batch.settle(i, result)),
+      deliver: () => {
+        for (let i = 0; i < results.length; i++) {
+          const result = results[i];
+          if (result) batch.settle(i, result);
+        }
+      },
       refuse: (error) => results.forEach((result, i) => result && batch.settle(i, result.ok && !result.duplicate ? { ok: false, error } : result)),
       accepted,
     });
@@ -156,10 +165,15 @@ export class PartitionTx extends LoadTx {
     this.forget(record);
   }
 
-  /** Moves every due timer into its tier. Already-accepted work enters even a full tier: nothing accepted is lost. */
+  /**
+   * Moves due timers into their tiers, at most `SWEEP_SLICE` per turn: the rest are due still, so
+   * the partition's wake-up fires again at once and the event loop is never held long. Already
+   * accepted work enters even a full tier: nothing accepted is lost.
+   */
   sweep(): void {
     const { timers, records } = this.state;
-    for (let due = timers.peekKey(); due !== undefined && due <= this.now; due = timers.peekKey()) {
+    let swept = 0;
+    for (let due = timers.peekKey(); due !== undefined && due <= this.now && swept < SWEEP_SLICE; due = timers.peekKey(), swept++) {
       const record = records.get(timers.pop() as string);
       if (!record || record.status !== 'delayed') continue; // cancelled meanwhile
       this.undelay(record);
