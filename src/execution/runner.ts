@@ -27,35 +27,79 @@ export interface RunnerHost {
   onStuck?(report: StuckReport): void;
 }
 
-export interface ActiveRun extends MeterMark {
-  readonly order: RunOrder;
-  /** A batch's orders, in the order of the data array (the first is `order`); undefined for a single run. */
-  readonly members: readonly RunOrder[] | undefined;
+/**
+ * One attempt in flight, and the handler's `ctx` at once: a run allocates this one object. Its
+ * bookkeeping fields are the runner's; a handler sees it through `HandlerContext`.
+ */
+export class ActiveRun implements HandlerContext, MeterMark {
   /** Batch members cancelled while the batch runs: they get no outcome. */
-  cancelled: Set<string> | undefined;
-  readonly startedAt: number;
+  cancelled: Set<string> | undefined = undefined;
   /** Created on first use of `ctx.signal`: most handlers never read it, and creating one is costly. */
-  controller: AbortController | undefined;
+  controller: AbortController | undefined = undefined;
   /** Why the run was stopped, so a signal created afterwards is born aborted. */
-  abortReason: unknown;
-  timer: TimerHandle | undefined;
-  slot: Slot | undefined;
-  done: boolean;
-  timedOut: boolean;
-}
+  abortReason: unknown = undefined;
+  timer: TimerHandle | undefined = undefined;
+  slot: Slot | undefined = undefined;
+  done = false;
+  timedOut = false;
+  cpu0 = -1;
+  heap0 = 0;
+  integral0 = 0;
 
-function signalOf(run: ActiveRun): AbortSignal {
-  if (!run.controller) {
-    run.controller = new AbortController();
-    if (run.abortReason !== undefined) run.controller.abort(run.abortReason);
+  constructor(
+    readonly order: RunOrder,
+    /** A batch's orders, in the order of the data array (the first is `order`); undefined for a single run. */
+    readonly members: readonly RunOrder[] | undefined,
+    readonly startedAt: number,
+    private readonly runner: Runner,
+  ) {}
+
+  get id(): string {
+    return this.order.id;
   }
-  return run.controller.signal;
+  get batchIds(): readonly string[] | undefined {
+    return this.members?.map((m) => m.id);
+  }
+  get clientId(): string {
+    return this.order.clientId;
+  }
+  get attempt(): number {
+    return this.order.attempt;
+  }
+  get degraded(): boolean {
+    return this.order.degraded;
+  }
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.abortReason !== undefined) this.controller.abort(this.abortReason);
+    }
+    return this.controller.signal;
+  }
+  get dependencies(): DependencyOutcomes {
+    return this.order.dependencies ?? NO_DEPENDENCIES;
+  }
+  progress(value: unknown): void {
+    this.runner.reportProgress(this, value);
+  }
+  checkpoint(value: unknown): Promise<void> {
+    return this.runner.storeCheckpoint(this, value);
+  }
+  get lastCheckpoint(): unknown {
+    return this.order.lastCheckpoint;
+  }
+  get log(): Logger {
+    const { order } = this;
+    return scopedLogger(this.runner.logger, { payload: order.id, type: order.handlerType, attempt: order.attempt });
+  }
+
+  abort(reason: unknown): void {
+    this.abortReason = reason;
+    this.controller?.abort(reason);
+  }
 }
 
-function abortRun(run: ActiveRun, reason: unknown): void {
-  run.abortReason = reason;
-  run.controller?.abort(reason);
-}
+const NO_DEPENDENCIES: DependencyOutcomes = Object.freeze({});
 
 export class Runner {
   private readonly runs = new Map<string, ActiveRun>();
@@ -82,14 +126,14 @@ export class Runner {
       if (run.cancelled.size < run.members.length) return;
     }
     this.finishRun(run, undefined);
-    abortRun(run, new CancelledError(reason));
+    run.abort(new CancelledError(reason));
   }
 
   /** Aborts everything running (stop without drain). */
   abortAll(reason: string): void {
     for (const run of new Set(this.runs.values())) {
       this.finishRun(run, undefined);
-      abortRun(run, new CancelledError(reason));
+      run.abort(new CancelledError(reason));
     }
   }
 
@@ -136,10 +180,7 @@ export class Runner {
 
   private launch(order: RunOrder, members: RunOrder[] | undefined): void {
     const now = this.host.clock.now();
-    const run: ActiveRun = {
-      order, members, cancelled: undefined, startedAt: now, controller: undefined, abortReason: undefined, timer: undefined, slot: undefined,
-      done: false, timedOut: false, cpu0: -1, heap0: 0, integral0: 0,
-    };
+    const run = new ActiveRun(order, members, now, this);
     if (members) for (const member of members) this.runs.set(member.id, run);
     else this.runs.set(order.id, run);
     run.slot = this.host.slots.acquire(order.id, now);
@@ -149,10 +190,9 @@ export class Runner {
       this.fail(run, false, toFailure(new NonRetryableError(`no handler for type ${order.handlerType}`)));
       return;
     }
-    const ctx = new RunContext(run, this);
     let returned: unknown;
     try {
-      returned = registered.fn(members ? members.map((m) => m.data) : order.data, ctx);
+      returned = registered.fn(members ? members.map((m) => m.data) : order.data, run);
     } catch (error) {
       this.failWith(run, registered.options, error);
       return;
@@ -175,7 +215,7 @@ export class Runner {
     if (run.done) return;
     const error = new TimeoutError(timeout);
     this.fail(run, true, toFailure(error));
-    abortRun(run, error);
+    run.abort(error);
   }
 
   private complete(run: ActiveRun, result: unknown): void {
@@ -267,50 +307,6 @@ export class Runner {
     this.flushQueued = false;
     for (const [partition, outcomes] of this.outbox) this.host.sendOutcomes(partition, outcomes);
     this.outbox.clear();
-  }
-}
-
-const NO_DEPENDENCIES: DependencyOutcomes = Object.freeze({});
-
-/** The handler's `ctx`: a class, so starting a run allocates one object and no closures. */
-class RunContext implements HandlerContext {
-  constructor(
-    private readonly run: ActiveRun,
-    private readonly runner: Runner,
-  ) {}
-  get id(): string {
-    return this.run.order.id;
-  }
-  get batchIds(): readonly string[] | undefined {
-    return this.run.members?.map((m) => m.id);
-  }
-  get clientId(): string {
-    return this.run.order.clientId;
-  }
-  get attempt(): number {
-    return this.run.order.attempt;
-  }
-  get degraded(): boolean {
-    return this.run.order.degraded;
-  }
-  get signal(): AbortSignal {
-    return signalOf(this.run);
-  }
-  get dependencies(): DependencyOutcomes {
-    return this.run.order.dependencies ?? NO_DEPENDENCIES;
-  }
-  progress(value: unknown): void {
-    this.runner.reportProgress(this.run, value);
-  }
-  checkpoint(value: unknown): Promise<void> {
-    return this.runner.storeCheckpoint(this.run, value);
-  }
-  get lastCheckpoint(): unknown {
-    return this.run.order.lastCheckpoint;
-  }
-  get log(): Logger {
-    const { order } = this.run;
-    return scopedLogger(this.runner.logger, { payload: order.id, type: order.handlerType, attempt: order.attempt });
   }
 }
 
