@@ -38,7 +38,7 @@ export interface RuntimeOptions extends CoordinationInput {
   readonly maxWait?: Partial<Record<Tier, number>>;
   /** Complexity at or above which a payload is routed one tier down (not below low, never from critical). Default 8. */
   readonly heavyComplexity?: number;
-  /** Largest `data` accepted, in bytes of its JSON form. Default 1 MiB. */
+  /** Largest `data` accepted with its `tags`, in bytes of their JSON form. Default 1 MiB. */
   readonly maxDataBytes?: number;
   /** Defaults for handlers that set none. */
   readonly handlerDefaults?: HandlerDefaults;

@@ -141,6 +141,8 @@ export class Runtime {
   private readonly snapshotIntervalMs: number;
   private readonly booted: Promise<void>;
   private isBooted = false;
+  /** Callers of `ready()` waiting for the boot: refused at once when the store turns out unreachable. */
+  private readonly readyWaiters = new Set<(error: unknown) => void>();
   /** What the last boot recovered: records, payloads run again (they were running), payloads waiting in the ledger, time taken. */
   recovery: { records: number; rerun: number; deferred: number; durationMs: number } | undefined;
 
@@ -200,9 +202,9 @@ export class Runtime {
       batcher: this.batcher,
       hasHandler: (type) => this.handlers.has(type),
       idsFromKeys: this.cluster !== undefined,
-      refusal: () => (this.status !== 'running' ? new RuntimeStoppedError() : this.durability.available ? undefined : new StoreUnavailableError()),
+      refusal: () => (this.status !== 'running' ? new RuntimeStoppedError() : this.durability.available ? undefined : this.durability.unreachable ?? new StoreUnavailableError()),
       // The graph takes registrations once it holds what recovery gave back.
-      register: (batch) => (this.isBooted ? this.graph.submit(batch) : this.booted.then(() => this.graph.submit(batch))),
+      register: (batch) => (this.isBooted ? this.graph.submit(batch) : this.ready().then(() => this.graph.submit(batch))),
     });
     this.homes = this.homeBuilder();
     this.graph = this.homes.graph();
@@ -217,7 +219,11 @@ export class Runtime {
       wiring: { env, publish: (event) => this.publish(event), coordination: this.coordination.partitionWiring },
     });
     this.booted = this.boot();
-    this.booted.catch((error: unknown) => this.logger.error('recovery failed; the runtime refuses work', { error: String(error) }));
+    this.booted.catch((error: unknown) => {
+      // Submits that waited for the boot are answered, not left pending.
+      this.batcher.refuseAll(error instanceof TriageError ? error : new StoreUnavailableError(error));
+      if (!(error instanceof RuntimeStoppedError)) this.logger.error('recovery failed; the runtime refuses work', { error: String(error) });
+    });
   }
 
   /**
@@ -226,7 +232,8 @@ export class Runtime {
    */
   private async boot(): Promise<void> {
     const started = this.options.clock.now();
-    await this.durability.engine.connect();
+    // An unreachable store is tried again until it answers; meanwhile callers are refused at once.
+    await this.durability.connect((error) => this.storeAway(error));
     // Embedded, every partition is this process's; in a cluster, partitions arrive as their leases do.
     const loaded = this.cluster ? [] : await Promise.all(Array.from({ length: this.options.partitions }, (_, index) => this.partitions.load(index)));
     const timing = { clock: this.options.clock, intervalMs: this.snapshotIntervalMs };
@@ -291,9 +298,26 @@ export class Runtime {
     });
   }
 
-  /** Resolves once the runtime has recovered its state and accepts work; rejects if recovery failed. */
+  /**
+   * Resolves once the runtime has recovered its state and accepts work; rejects if recovery failed,
+   * and at once with StoreUnavailableError while the durable store cannot be reached (the runtime
+   * keeps trying to connect: a later call resolves once it has).
+   */
   ready(): Promise<void> {
-    return this.booted;
+    if (this.isBooted) return this.booted;
+    const away = this.durability.unreachable;
+    if (away) return Promise.reject(away);
+    return new Promise<void>((resolve, reject) => {
+      this.readyWaiters.add(reject);
+      this.booted.then(resolve, reject).finally(() => this.readyWaiters.delete(reject));
+    });
+  }
+
+  /** The store could not be reached at boot: whoever waits for the boot is answered now. */
+  private storeAway(error: StoreUnavailableError): void {
+    this.batcher.refuseAll(error);
+    for (const reject of this.readyWaiters) reject(error);
+    this.readyWaiters.clear();
   }
 
   /** Snapshots every partition now (e.g. before a planned restart, so recovery replays nothing). */
@@ -475,6 +499,8 @@ export class Runtime {
     if (this.status !== 'running') return;
     this.status = 'stopping';
     this.draining = options.drain === true;
+    // A boot still trying to reach the store ends here (RuntimeStoppedError for whoever waits on it).
+    if (!this.isBooted) this.durability.abandonConnecting();
     const booted = await this.booted.then(() => true, () => false);
     if (booted && this.durability.available) await this.idle();
     if (this.cluster && booted) {

@@ -4,12 +4,12 @@
  */
 import { ValidationError, type FieldProblem } from './errors.ts';
 import {
-  DEPENDENCY_FAILURE_POLICIES, NAMED_PRIORITY, TIERS, type BackoffOptions, type DependencyFailurePolicy, type Payload, type PayloadInput, type Tier,
+  DEPENDENCY_FAILURE_POLICIES, NAMED_PRIORITY, TIERS, type BackoffOptions, type DependencyFailurePolicy, type Payload, type Tier,
 } from './payload.ts';
 
 export interface ValidationContext {
   readonly hasHandler: (type: string) => boolean;
-  /** Largest accepted `data`, in bytes of its JSON form. */
+  /** Largest accepted `data` with its `tags`, in bytes of their JSON form. */
   readonly maxDataBytes: number;
   readonly now: number;
 }
@@ -33,68 +33,145 @@ const MAX_KEY_LENGTH = 512;
 const MAX_TIMER_MS = 2_147_483_647;
 
 export function validatePayload(input: unknown, ctx: ValidationContext, index?: number): ValidPayload {
-  const problems: Problems = [];
+  // Each field is read once, into a local: a getter is not asked twice (it could answer differently
+  // the second time). A getter or Proxy trap that throws is a problem of the field being read, found
+  // by one try around the whole read (not one per field): `field` says which it was.
+  let field = 'payload';
+  try {
+    if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+      throw new ValidationError([{ field: 'payload', problem: 'must be an object' }], index);
+    }
+    const problems: Problems = [];
+    const raw = input as Record<string, unknown>;
+    for (const key of Object.keys(raw)) if (!KNOWN_FIELDS.has(key)) report(problems, shortened(key), 'is not a payload field');
 
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    throw new ValidationError([{ field: 'payload', problem: 'must be an object' }], index);
+    field = 'type';
+    const type = raw.type;
+    if (typeof type !== 'string' || type.length === 0) report(problems, 'type', 'must be a non-empty string');
+    else if (!ctx.hasHandler(type)) report(problems, 'type', `has no handler registered (${describe(type)})`);
+
+    field = 'clientId';
+    const clientId = optionalKey(raw.clientId, 'clientId', problems) ?? 'default';
+    field = 'idempotencyKey';
+    const idempotencyKey = optionalKey(raw.idempotencyKey, 'idempotencyKey', problems);
+    field = 'shardKey';
+    const shardKey = optionalKey(raw.shardKey, 'shardKey', problems);
+    field = 'priority';
+    const priority = parsePriority(raw.priority, problems);
+    field = 'complexity';
+    const rawComplexity = raw.complexity;
+    const complexity = rawComplexity === undefined ? 1 : rangeNumber(rawComplexity, 'complexity', 1, 10, problems);
+    field = 'timeout';
+    const rawTimeout = raw.timeout;
+    const timeout = rawTimeout === undefined ? undefined : rangeNumber(rawTimeout, 'timeout', 1, MAX_TIMER_MS, problems);
+    field = 'retries';
+    const rawRetries = raw.retries;
+    const retries = rawRetries === undefined ? undefined : integer(rawRetries, 'retries', 0, 1000, problems);
+    field = 'backoff';
+    const rawBackoff = raw.backoff;
+    const backoff = rawBackoff === undefined ? undefined : parseBackoff(rawBackoff, problems);
+    field = 'tags';
+    const rawTags = raw.tags;
+    const tags = rawTags === undefined ? undefined : parseTags(rawTags, problems);
+
+    field = 'runAt';
+    const rawRunAt = raw.runAt;
+    field = 'delay';
+    const rawDelay = raw.delay;
+    let runAt: number | undefined;
+    if (rawRunAt !== undefined && rawDelay !== undefined) report(problems, 'runAt', 'and delay are mutually exclusive');
+    else if (rawRunAt !== undefined) runAt = parseTime(rawRunAt, 'runAt', problems);
+    else if (rawDelay !== undefined) {
+      const delay = rangeNumber(rawDelay, 'delay', 0, MAX_TIMER_MS, problems);
+      if (delay !== undefined && delay > 0) runAt = ctx.now + delay;
+    }
+    field = 'deadline';
+    const rawDeadline = raw.deadline;
+    const deadline = rawDeadline === undefined ? undefined : parseTime(rawDeadline, 'deadline', problems);
+    if (deadline !== undefined && runAt !== undefined && deadline <= runAt) report(problems, 'deadline', 'must be later than runAt');
+
+    field = 'data';
+    const data = raw.data;
+    checkSize(data, tags, ctx.maxDataBytes, problems);
+
+    field = 'dependsOn';
+    const rawDependsOn = raw.dependsOn;
+    const dependsOn = rawDependsOn === undefined ? undefined : parseDependsOn(rawDependsOn, problems);
+    if (dependsOn !== undefined && idempotencyKey !== undefined) report(problems, 'idempotencyKey', 'cannot be combined with dependsOn');
+    field = 'onDependencyFailure';
+    const rawPolicy = raw.onDependencyFailure;
+    let onDependencyFailure: DependencyFailurePolicy = 'fail';
+    if (rawPolicy !== undefined) {
+      if ((DEPENDENCY_FAILURE_POLICIES as readonly unknown[]).includes(rawPolicy)) onDependencyFailure = rawPolicy as DependencyFailurePolicy;
+      else report(problems, 'onDependencyFailure', `must be one of ${DEPENDENCY_FAILURE_POLICIES.join('|')}, got ${describe(rawPolicy)}`);
+    }
+    field = 'ref';
+    const ref = optionalKey(raw.ref, 'ref', problems);
+
+    if (problems.length > 0) throw new ValidationError(problems, index);
+    return {
+      type: type as string,
+      data,
+      clientId,
+      priority: priority as number,
+      complexity: complexity as number,
+      runAt: runAt !== undefined && runAt > ctx.now ? runAt : undefined,
+      deadline,
+      idempotencyKey,
+      timeout,
+      retries,
+      backoff,
+      tags,
+      shardKey,
+      dependsOn,
+      onDependencyFailure,
+      ref,
+    };
+  } catch (error) {
+    if (error instanceof ValidationError) throw error;
+    throw new ValidationError([{ field, problem: 'could not be read (a getter or proxy trap threw)' }], index);
   }
-  const raw = input as Record<string, unknown> & Partial<PayloadInput>;
-  for (const key of Object.keys(raw)) if (!KNOWN_FIELDS.has(key)) report(problems, key, 'is not a payload field');
+}
 
-  const type = raw.type;
-  if (typeof type !== 'string' || type.length === 0) report(problems, 'type', 'must be a non-empty string');
-  else if (!ctx.hasHandler(type)) report(problems, 'type', `has no handler registered (${JSON.stringify(type)})`);
-
-  const clientId = optionalKey(raw.clientId, 'clientId', problems) ?? 'default';
-  const idempotencyKey = optionalKey(raw.idempotencyKey, 'idempotencyKey', problems);
-  const shardKey = optionalKey(raw.shardKey, 'shardKey', problems);
-  const priority = parsePriority(raw.priority, problems);
-  const complexity = raw.complexity === undefined ? 1 : rangeNumber(raw.complexity, 'complexity', 1, 10, problems);
-  const timeout = raw.timeout === undefined ? undefined : rangeNumber(raw.timeout, 'timeout', 1, MAX_TIMER_MS, problems);
-  const retries = raw.retries === undefined ? undefined : integer(raw.retries, 'retries', 0, 1000, problems);
-  const backoff = raw.backoff === undefined ? undefined : parseBackoff(raw.backoff, problems);
-  const tags = raw.tags === undefined ? undefined : parseTags(raw.tags, problems);
-
-  let runAt: number | undefined;
-  if (raw.runAt !== undefined && raw.delay !== undefined) report(problems, 'runAt', 'and delay are mutually exclusive');
-  else if (raw.runAt !== undefined) runAt = parseTime(raw.runAt, 'runAt', problems);
-  else if (raw.delay !== undefined) {
-    const delay = rangeNumber(raw.delay, 'delay', 0, MAX_TIMER_MS, problems);
-    if (delay !== undefined && delay > 0) runAt = ctx.now + delay;
+/**
+ * Validates every payload of a batch (`payloads[i].<field>` in problems; a hole in the array is a
+ * missing payload, not a shorter batch) and refuses a `ref` used twice, whether or not anything
+ * depends on it. Throws one ValidationError listing every problem.
+ */
+export function validateBatch(inputs: unknown, ctx: ValidationContext): ValidPayload[] {
+  const problems: FieldProblem[] = [];
+  const valids: ValidPayload[] = [];
+  let length: number;
+  try {
+    if (!Array.isArray(inputs)) throw new ValidationError([{ field: 'payloads', problem: 'must be an array' }]);
+    length = inputs.length;
+  } catch (error) {
+    if (error instanceof ValidationError) throw error;
+    throw new ValidationError([{ field: 'payloads', problem: 'could not be read (a proxy trap threw)' }]);
   }
-  const deadline = raw.deadline === undefined ? undefined : parseTime(raw.deadline, 'deadline', problems);
-  if (deadline !== undefined && runAt !== undefined && deadline <= runAt) report(problems, 'deadline', 'must be later than runAt');
-
-  checkData(raw.data, ctx.maxDataBytes, problems);
-
-  const dependsOn = raw.dependsOn === undefined ? undefined : parseDependsOn(raw.dependsOn, problems);
-  if (dependsOn !== undefined && idempotencyKey !== undefined) report(problems, 'idempotencyKey', 'cannot be combined with dependsOn');
-  let onDependencyFailure: DependencyFailurePolicy = 'fail';
-  if (raw.onDependencyFailure !== undefined) {
-    if ((DEPENDENCY_FAILURE_POLICIES as readonly unknown[]).includes(raw.onDependencyFailure)) onDependencyFailure = raw.onDependencyFailure;
-    else report(problems, 'onDependencyFailure', `must be one of ${DEPENDENCY_FAILURE_POLICIES.join('|')}, got ${describe(raw.onDependencyFailure)}`);
+  let refs: Map<string, number> | undefined;
+  let repeatedRefs: FieldProblem[] | undefined;
+  let dependent = false;
+  for (let i = 0; i < length; i++) {
+    try {
+      const valid = validatePayload((inputs as unknown[])[i], ctx);
+      valids.push(valid);
+      if (valid.dependsOn !== undefined && valid.dependsOn.length > 0) dependent = true;
+      if (valid.ref === undefined) continue;
+      const first = (refs ??= new Map()).get(valid.ref);
+      if (first === undefined) refs.set(valid.ref, i);
+      else (repeatedRefs ??= []).push({ field: `payloads[${i}].ref`, problem: `repeats ${JSON.stringify(valid.ref)}, already the ref of payload #${first}` });
+    } catch (error) {
+      // Not a ValidationError: reading the element itself threw (a Proxy of an array).
+      if (!(error instanceof ValidationError)) problems.push({ field: `payloads[${i}]`, problem: 'could not be read (a proxy trap threw)' });
+      else for (const p of error.problems) problems.push({ field: `payloads[${i}].${p.field}`, problem: p.problem });
+    }
   }
-  const ref = optionalKey(raw.ref, 'ref', problems);
-
-  if (problems.length > 0) throw new ValidationError(problems, index);
-  return {
-    type: type as string,
-    data: raw.data,
-    clientId,
-    priority: priority as number,
-    complexity: complexity as number,
-    runAt: runAt !== undefined && runAt > ctx.now ? runAt : undefined,
-    deadline,
-    idempotencyKey,
-    timeout,
-    retries,
-    backoff,
-    tags,
-    shardKey,
-    dependsOn,
-    onDependencyFailure,
-    ref,
-  };
+  // With dependencies in the batch, a repeated ref is left to the dependency check, which lists it
+  // with the cycles and unknown refs it finds; without, it is refused here.
+  if (repeatedRefs && (problems.length > 0 || !dependent)) problems.push(...repeatedRefs);
+  if (problems.length > 0) throw new ValidationError(problems);
+  return valids;
 }
 
 function parseDependsOn(value: unknown, problems: Problems): readonly string[] | undefined {
@@ -129,9 +206,14 @@ function optionalKey(value: unknown, field: string, problems: Problems): string 
   return value;
 }
 
+/** Problems quote what they were given, cut short: a 5 MB string does not belong in an error message. */
+function shortened(text: string): string {
+  return text.length > 64 ? `${text.slice(0, 64)}…` : text;
+}
+
 function describe(value: unknown): string {
   if (typeof value === 'number') return Number.isNaN(value) ? 'NaN' : String(value);
-  return typeof value === 'string' ? JSON.stringify(value) : typeof value;
+  return typeof value === 'string' ? JSON.stringify(shortened(value)) : typeof value;
 }
 
 function rangeNumber(value: unknown, field: string, min: number, max: number, problems: Problems): number | undefined {
@@ -155,14 +237,29 @@ function parsePriority(value: unknown, problems: Problems): number | undefined {
   return integer(value, 'priority', 1, 10, problems);
 }
 
+/** The last instant a Date can hold (±8.64e15 ms around the epoch). */
+const MAX_INSTANT_MS = 8.64e15;
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})/;
+
 function parseTime(value: unknown, field: string, problems: Problems): number | undefined {
   let ms: number;
   if (value instanceof Date) ms = value.getTime();
   else if (typeof value === 'number') ms = value;
-  else if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}/.test(value)) ms = Date.parse(value);
-  else return report(problems, field, `must be a Date, epoch milliseconds or an ISO-8601 string, got ${describe(value)}`);
-  if (!Number.isFinite(ms) || ms < 0) return report(problems, field, `is not a valid instant (${describe(value)})`);
+  else if (typeof value === 'string' && ISO_DATE.test(value)) {
+    // Date.parse rolls an impossible day over (2024-02-30 becomes 1 March): refuse it instead.
+    const [, year, month, day] = ISO_DATE.exec(value) as unknown as [string, string, string, string];
+    if (!isCalendarDate(Number(year), Number(month), Number(day))) return report(problems, field, `is not a calendar date (${describe(value)})`);
+    ms = Date.parse(value);
+  } else return report(problems, field, `must be a Date, epoch milliseconds or an ISO-8601 string, got ${describe(value)}`);
+  if (!Number.isFinite(ms) || ms < 0 || ms > MAX_INSTANT_MS) return report(problems, field, `is not a valid instant (${describe(value)})`);
   return ms;
+}
+
+function isCalendarDate(year: number, month: number, day: number): boolean {
+  if (month < 1 || month > 12 || day < 1) return false;
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  const days = month === 2 ? (leap ? 29 : 28) : [4, 6, 9, 11].includes(month) ? 30 : 31;
+  return day <= days;
 }
 
 function parseBackoff(value: unknown, problems: Problems): BackoffOptions | undefined {
@@ -190,22 +287,60 @@ function parseTags(value: unknown, problems: Problems): readonly string[] | unde
   return value as string[];
 }
 
-function checkData(data: unknown, maxBytes: number, problems: Problems): void {
-  if (data === undefined || data === null || typeof data === 'number' || typeof data === 'boolean') return;
+/**
+ * `data` must survive the journal unchanged, and `data` with `tags` (journalled with it) must fit in
+ * `maxBytes` of JSON. The JSON form is built once; bytes are counted only near the limit.
+ */
+function checkSize(data: unknown, tags: readonly string[] | undefined, maxBytes: number, problems: Problems): void {
   let json: string | undefined;
-  try {
-    json = JSON.stringify(data);
-  } catch (error) {
-    report(problems, 'data', `must be JSON-serialisable (${(error as Error).message})`);
+  if (data !== undefined && data !== null && typeof data !== 'number' && typeof data !== 'boolean') {
+    try {
+      json = JSON.stringify(data);
+      if (json !== undefined && typeof data === 'object' && holdsUnjournalled(data)) {
+        report(problems, 'data', 'holds a function or symbol, which the journal would drop');
+        return;
+      }
+    } catch (error) {
+      report(problems, 'data', `must be JSON-serialisable (${error instanceof Error ? shortened(error.message) : 'it threw'})`);
+      return;
+    }
+    if (json === undefined) {
+      report(problems, 'data', 'must be JSON-serialisable');
+      return;
+    }
+  }
+  // Each tag is journalled as a quoted string and a comma.
+  let chars = json === undefined ? 0 : json.length;
+  if (tags !== undefined) for (const tag of tags) chars += tag.length + 3;
+  // Length in UTF-16 units bounds the byte length from below (at most 3 bytes each); measure bytes only near the limit.
+  if (chars * 3 <= maxBytes) return;
+  const dataBytes = json === undefined ? 0 : Buffer.byteLength(json);
+  if (dataBytes > maxBytes) {
+    report(problems, 'data', `is ${dataBytes} bytes, over the limit of ${maxBytes}`);
     return;
   }
-  if (json === undefined) {
-    report(problems, 'data', 'must be JSON-serialisable');
-    return;
+  let bytes = dataBytes;
+  if (tags !== undefined) for (const tag of tags) bytes += Buffer.byteLength(tag) + 3;
+  if (bytes > maxBytes) report(problems, 'tags', `make data and tags ${bytes} bytes together, over the limit of ${maxBytes}`);
+}
+
+/**
+ * Whether JSON.stringify dropped something of `value` silently: a function or a symbol. Called
+ * only once stringify succeeded (so there is no cycle); what has a `toJSON` is journalled as that returns.
+ */
+function holdsUnjournalled(value: object): boolean {
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (unjournalled(value[i])) return true;
+    return false;
   }
-  // Length in UTF-16 units bounds the byte length from below; measure bytes only near the limit.
-  if (json.length * 3 > maxBytes) {
-    const bytes = Buffer.byteLength(json);
-    if (bytes > maxBytes) report(problems, 'data', `is ${bytes} bytes, over the limit of ${maxBytes}`);
-  }
+  const record = value as Record<string, unknown>;
+  for (const key of Object.keys(record)) if (unjournalled(record[key])) return true;
+  return false;
+}
+
+function unjournalled(value: unknown): boolean {
+  const kind = typeof value;
+  if (kind === 'function' || kind === 'symbol') return true;
+  return kind === 'object' && value !== null && holdsUnjournalled(value as object);
 }

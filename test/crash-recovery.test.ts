@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Redis } from 'ioredis';
-import { prng } from './helpers.ts';
+import { prng, until } from './helpers.ts';
 import { REDIS_URL, dropPrefix, freshPrefix } from './redis-support.ts';
 
 const worker = new URL('./fixtures/crash-worker.ts', import.meta.url).pathname;
@@ -28,14 +28,6 @@ function start(args: string[]) {
   return { child, lines, exited };
 }
 
-async function until(predicate: () => boolean, what: string, ms = 60_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 test('SIGKILL at random moments loses no acknowledged payload; reruns are counted', { timeout: 180_000 }, async (t) => {
   const prefix = freshPrefix('crash');
   const random = prng(7);
@@ -46,12 +38,12 @@ test('SIGKILL at random moments loses no acknowledged payload; reruns are counte
   try {
     for (let round = 0; round < 3; round++) {
       const run = start(['load', prefix, REDIS_URL]);
-      await until(() => run.lines.some((l) => l.startsWith('READY')), 'the worker to start');
+      await until(() => run.lines.some((l) => l.startsWith('READY')), 'the worker to start', 60_000);
       const ready = run.lines.find((l) => l.startsWith('READY'))?.split(' ') ?? [];
       recoveredReruns.push(Number(ready[2]));
       recoveredLedger.push(Number(ready[3]));
       const acksBefore = () => run.lines.filter((l) => l.startsWith('ACK')).length;
-      await until(() => acksBefore() >= 24, 'some acknowledged payloads');
+      await until(() => acksBefore() >= 24, 'some acknowledged payloads', 60_000);
       await new Promise((r) => setTimeout(r, 100 + random() * 400)); // a random moment: running, queued, delayed all in flight
       run.child.kill('SIGKILL');
       await run.exited;
@@ -101,3 +93,56 @@ test('SIGKILL at random moments loses no acknowledged payload; reruns are counte
     await dropPrefix(prefix);
   }
 });
+
+const timerWorker = new URL('./fixtures/timer-worker.ts', import.meta.url).pathname;
+
+/**
+ * Delayed payloads, payloads with a `runAt` and retries in backoff, acknowledged by a process that
+ * then goes (`kill`: SIGKILL; `stop`: a graceful stop), run in a fresh process that submits nothing:
+ * the overdue ones right after it is ready, the future ones once due.
+ */
+async function timersSurvive(how: 'kill' | 'stop'): Promise<void> {
+  const prefix = freshPrefix(`timers-${how}`);
+  const spawnWorker = (args: string[]) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', timerWorker, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const lines: string[] = [];
+    let buffered = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      const parts = (buffered + chunk).split('\n');
+      buffered = parts.pop() ?? '';
+      lines.push(...parts);
+    });
+    return { child, lines, exited: new Promise<void>((resolve) => child.on('exit', () => resolve())) };
+  };
+  const first = spawnWorker(['submit', prefix, REDIS_URL, how]);
+  const second: { current?: ReturnType<typeof spawnWorker> } = {};
+  try {
+    await until(() => first.lines.includes('ACKED'), 'the payloads to be acknowledged', 30_000);
+    if (how === 'kill') first.child.kill('SIGKILL');
+    await first.exited;
+    const due = new Map(first.lines.filter((l) => l.startsWith('DUE ')).map((l) => l.split(' ').slice(1) as [string, string]).map(([id, at]) => [id, Number(at)]));
+    assert.equal(due.size, 38);
+    const recovering = (second.current = spawnWorker(['recover', prefix, REDIS_URL]));
+    await until(() => recovering.lines.some((l) => l.startsWith('READY ')), 'the fresh process to be ready', 30_000);
+    const readyAt = Number(recovering.lines.find((l) => l.startsWith('READY '))?.split(' ')[1]);
+    const ran = () => new Map(recovering.lines.filter((l) => l.startsWith('RAN ')).map((l) => l.split(' ').slice(1) as [string, string]).map(([id, at]) => [id, Number(at)]));
+    await until(() => [...due.keys()].every((id) => ran().has(id)), 'every acknowledged timer to run', 30_000);
+    const runs = ran();
+    const overdue = [...due].filter(([, at]) => at <= readyAt);
+    const future = [...due].filter(([, at]) => at > readyAt);
+    assert.ok(overdue.length >= 20 && future.length > 0, `both overdue (${overdue.length}) and future (${future.length}) timers were recovered`);
+    const firstFutureDue = Math.min(...future.map(([, at]) => at));
+    assert.deepEqual(overdue.filter(([id]) => runs.get(id)! >= firstFutureDue).map(([id]) => id), [], 'overdue timers ran at once, before any future one was due');
+    assert.deepEqual(future.filter(([id, at]) => runs.get(id)! < at).map(([id]) => id), [], 'no future timer ran before it was due');
+    assert.equal(recovering.lines.filter((l) => l.startsWith('RAN ')).length, due.size, 'each ran once');
+  } finally {
+    first.child.kill('SIGKILL');
+    second.current?.child.kill('SIGKILL');
+    await Promise.all([first.exited, second.current?.exited]);
+    await dropPrefix(prefix);
+  }
+}
+
+test('delayed payloads and retries in backoff run after a SIGKILL, with no later traffic', { timeout: 90_000 }, () => timersSurvive('kill'));
+
+test('delayed payloads and retries in backoff run after a graceful stop, with no later traffic', { timeout: 90_000 }, () => timersSurvive('stop'));

@@ -84,3 +84,12 @@ export function track<T>(promise: Promise<T>): { settled: () => boolean; value: 
   );
   return { settled: () => done, value: () => value, error: () => error, promise };
 }
+
+/** Polls `predicate` until it holds; fails after `ms` naming what it waited for. */
+export async function until(predicate: () => boolean | Promise<boolean>, what: string, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

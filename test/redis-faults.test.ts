@@ -2,62 +2,13 @@
 // its data): stopped, restarted, paused mid-run. Submits are refused while it is away, nothing
 // acknowledged is lost, and the runtime resumes by itself.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { Redis } from 'ioredis';
 import { createRuntime, silentLogger, type Runtime } from '../src/index.ts';
-
-async function sparePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-class OwnRedis {
-  private process: ChildProcess | undefined;
-  constructor(readonly port: number, private readonly dir: string) {}
-  get url() {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-  async start(): Promise<void> {
-    this.process = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', ''], { stdio: 'ignore' });
-    const probe = new Redis(this.url, { lazyConnect: true, retryStrategy: () => 50, maxRetriesPerRequest: null });
-    probe.on('error', () => {}); // refused until the server listens: expected while it starts
-    await probe.connect().catch(() => {});
-    await probe.ping();
-    probe.disconnect();
-  }
-  async stop(): Promise<void> {
-    const child = this.process;
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    await exited;
-  }
-  pause() { this.process?.kill('SIGSTOP'); }
-  resume() { this.process?.kill('SIGCONT'); }
-}
-
-async function until(predicate: () => boolean | Promise<boolean>, what: string, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+import { until } from './helpers.ts';
+import { OwnRedis } from './own-redis.ts';
 
 test('stopped, restarted and paused Redis: refusals while away, no loss, resumes by itself', { timeout: 120_000 }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'triage-redis-'));
-  const redis = new OwnRedis(await sparePort(), dir);
+  const redis = await OwnRedis.onSparePort();
   await redis.start();
   let runtime: Runtime | undefined;
   try {
@@ -95,8 +46,6 @@ test('stopped, restarted and paused Redis: refusals while away, no loss, resumes
     runtime = undefined;
   } finally {
     await runtime?.stop().catch(() => {});
-    redis.resume();
-    await redis.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await redis.dispose();
   }
 });

@@ -80,6 +80,12 @@ export interface PartitionHandle {
    * entry stored, with its effects performed.
    */
   settled(): Promise<void>;
+  /**
+   * Arms the wake-up for the earliest timer of the state the partition started from. A recovered
+   * partition holds delayed payloads and retries in backoff, and otherwise arms it only after its
+   * first message, which may never come.
+   */
+  armTimers(): void;
   dispose(): void;
 }
 
@@ -316,6 +322,9 @@ export function spawnPartition(wiring: PartitionWiring): PartitionHandle {
           const item = backlog.at(-1);
           return item === undefined ? undefined : new Promise<void>((resolve) => storedWaiters.push({ item, resolve }));
         }),
+    armTimers() {
+      if (!disposed) scheduleWake(committed);
+    },
     dispose() {
       disposed = true;
       suspended = true;

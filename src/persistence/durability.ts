@@ -6,6 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Clock } from '../clock.ts';
+import { RuntimeStoppedError, StoreUnavailableError } from '../errors.ts';
 import type { Logger } from '../execution/handlers.ts';
 import type { JournalEntry, PersistenceEngine, Snapshot } from './engine.ts';
 import { JournalWriter } from './journal-writer.ts';
@@ -28,8 +29,16 @@ export interface DurabilityEvents {
   unavailable: [];
 }
 
+/** Pause between attempts to reach a store that could not be reached (ioredis paces its own reconnects too). */
+const CONNECT_RETRY_MS = 250;
+
 export class Durability extends EventEmitter<DurabilityEvents> {
   readonly writer: JournalWriter;
+  /** Why the store could not be reached at boot, while it cannot; undefined once connected. */
+  private unreachableError: StoreUnavailableError | undefined;
+  /** Ends a connection attempt that is under way (the runtime is stopping). */
+  private abandonConnect: (() => void) | undefined;
+  private closing = false;
   private journalFailures = 0;
   private snapshotsTaken = 0;
   private snapshotFailures = 0;
@@ -61,13 +70,56 @@ export class Durability extends EventEmitter<DurabilityEvents> {
   }
 
   get available(): boolean {
-    return this.writer.available;
+    return this.unreachableError === undefined && this.writer.available;
+  }
+
+  /** Why the store could not be reached at boot, while that lasts. */
+  get unreachable(): StoreUnavailableError | undefined {
+    return this.unreachableError;
+  }
+
+  /**
+   * Connects the engine. While it cannot be reached the store counts as unavailable, `onAway` is
+   * told after every failed attempt (so callers are answered at once instead of waiting), and the
+   * attempts go on until the store answers — or until `close`, which rejects with RuntimeStoppedError.
+   */
+  async connect(onAway: (error: StoreUnavailableError) => void): Promise<void> {
+    const abandoned = new Promise<never>((_, reject) => {
+      this.abandonConnect = () => reject(new RuntimeStoppedError());
+    });
+    try {
+      for (;;) {
+        if (this.closing) throw new RuntimeStoppedError();
+        try {
+          await Promise.race([this.engine.connect(), abandoned]);
+          break;
+        } catch (error) {
+          if (this.closing) throw new RuntimeStoppedError();
+          if (this.unreachableError === undefined) {
+            this.logger.warn('store unreachable: refusing work, trying again', { error: String(error) });
+            this.unreachableError = new StoreUnavailableError(error);
+            this.emit('unavailable');
+          } else {
+            this.unreachableError = new StoreUnavailableError(error);
+          }
+          onAway(this.unreachableError);
+          await Promise.race([new Promise((resolve) => setTimeout(resolve, CONNECT_RETRY_MS)), abandoned]);
+        }
+      }
+    } finally {
+      this.abandonConnect = undefined;
+    }
+    if (this.unreachableError !== undefined) {
+      this.unreachableError = undefined;
+      this.logger.warn('store reachable again', {});
+      this.emit('available');
+    }
   }
 
   stats(): DurabilityStats {
     return {
       durable: this.engine.durable,
-      available: this.writer.available,
+      available: this.available,
       pendingWrites: this.writer.pending,
       journalFailures: this.journalFailures,
       snapshotsTaken: this.snapshotsTaken,
@@ -107,7 +159,14 @@ export class Durability extends EventEmitter<DurabilityEvents> {
     ).finally(() => this.snapshotting.delete(key));
   }
 
+  /** Gives up connecting: `connect` rejects with RuntimeStoppedError (a connection already made stays). */
+  abandonConnecting(): void {
+    this.closing = true;
+    this.abandonConnect?.();
+  }
+
   async close(): Promise<void> {
+    this.abandonConnecting();
     this.writer.close();
     if (this.ownsEngine) await this.engine.close();
   }

@@ -7,6 +7,7 @@
  * not one round trip per entry.
  */
 import { Redis, type RedisOptions } from 'ioredis';
+import { OptionsError } from '../errors.ts';
 import type { JournalEntry, PersistenceEngine, Snapshot } from './engine.ts';
 import { redisKeys, type RedisKeys } from './keys.ts';
 import { APPEND, TAKE_SNAPSHOT, TAKE_SNAPSHOT_STORED } from './scripts.ts';
@@ -41,6 +42,7 @@ export class RedisEngine implements PersistenceEngine {
   constructor(options: RedisEngineOptions = {}) {
     this.keys = redisKeys(options.prefix ?? 'triage');
     this.ownsClient = !options.client;
+    if (!options.client && options.url !== undefined) checkRedisUrl(options.url);
     // Fail fast instead of queueing while disconnected, and bound every command, so an outage or a
     // paused server surfaces as StoreUnavailableError rather than a submit that hangs.
     const client = options.client ?? new Redis(options.url ?? 'redis://127.0.0.1:6379', { enableOfflineQueue: false, commandTimeout: 5_000, maxRetriesPerRequest: 1, ...options.redis });
@@ -55,12 +57,18 @@ export class RedisEngine implements PersistenceEngine {
 
   async connect(): Promise<void> {
     if (this.client.status === 'ready') return;
-    if (this.client.status === 'wait') await this.client.connect();
+    // Not connecting (lazy, or given up after its retry strategy said stop): start an attempt.
+    if (this.client.status === 'wait' || this.client.status === 'end') await this.client.connect();
     else await new Promise<void>((resolve, reject) => {
-      const onReady = () => { this.client.off('error', onError); resolve(); };
-      const onError = (error: unknown) => { this.client.off('ready', onReady); reject(error); };
-      this.client.once('ready', onReady);
-      this.client.once('error', onError);
+      const settle = (error?: unknown) => {
+        this.client.off('ready', settle).off('error', settle).off('end', ended);
+        if (error === undefined) resolve();
+        else reject(error);
+      };
+      const ended = () => settle(new Error('the connection was closed'));
+      this.client.once('ready', settle);
+      this.client.once('error', settle);
+      this.client.once('end', ended);
     });
   }
 
@@ -99,6 +107,22 @@ export class RedisEngine implements PersistenceEngine {
 
   async close(): Promise<void> {
     if (this.ownsClient) await this.client.quit().catch(() => this.client.disconnect());
+  }
+}
+
+/**
+ * ioredis takes any string it cannot parse as a URL for a host name (`nope://x` connects to host
+ * `nope`), so a mistyped URL would only show as a store that never answers.
+ */
+function checkRedisUrl(url: unknown): void {
+  let protocol: string | undefined;
+  try {
+    protocol = typeof url === 'string' ? new URL(url).protocol : undefined;
+  } catch {
+    protocol = undefined;
+  }
+  if (protocol !== 'redis:' && protocol !== 'rediss:') {
+    throw new OptionsError([{ field: 'redis.url', problem: 'must be a redis:// or rediss:// URL' }]);
   }
 }
 

@@ -73,7 +73,7 @@ export class PartitionSet {
     return this.spawn(await this.load(index));
   }
 
-  /** Spawns a loaded partition; its recovered work is offered to the pool at once. */
+  /** Spawns a loaded partition; its recovered work is offered to the pool and its timers armed at once. */
   spawn(loaded: Awaited<ReturnType<PartitionSet['load']>>): RecoveredPartition {
     const { system, pool, durability, wiring } = this.options;
     const { index, state, journalSeq } = loaded;
@@ -97,6 +97,7 @@ export class PartitionSet {
     });
     this.handles[index] = handle;
     pool.setDemand(index, demandOf(state));
+    handle.armTimers();
     let deferred = 0;
     for (const record of state.records.values()) if (record.status === 'deferred') deferred++;
     return { index, records: state.records.size, rerun: loaded.rerun, deferred };

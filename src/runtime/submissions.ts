@@ -8,10 +8,10 @@ import type { ResolvedBatch } from '../../actors/dependency-graph/batch.ts';
 import { hasDependencies, resolveBatch, type FieldName, type PreparedPayload } from '../../actors/dependency-graph/batch.ts';
 import { partitionOf } from '../core/hash.ts';
 import { IdGenerator, uniqueOfKey, withPartition } from '../core/ids.ts';
-import { QueueFullError, RuntimeStoppedError, ValidationError, type FieldProblem, type TriageError } from '../errors.ts';
+import { QueueFullError, RuntimeStoppedError, type TriageError } from '../errors.ts';
 import type { CompiledOptions } from '../options.ts';
 import type { Payload, PayloadInput } from '../payload.ts';
-import { validatePayload, type ValidPayload } from '../validation.ts';
+import { validateBatch, validatePayload, type ValidPayload } from '../validation.ts';
 import type { SubmitBatcher } from './submit-batcher.ts';
 
 export interface SubmissionsDeps {
@@ -56,22 +56,13 @@ export class Submissions {
   submitMany(inputs: readonly PayloadInput[]): Promise<string[]> {
     const refusal = this.deps.refusal();
     if (refusal) return Promise.reject(refusal);
-    if (!Array.isArray(inputs)) return Promise.reject(new ValidationError([{ field: 'payloads', problem: 'must be an array' }]));
-    const ctx = this.validationContext();
-    const problems: FieldProblem[] = [];
-    const prepared: Array<[Payload, number]> = [];
-    const valids: ValidPayload[] = [];
-    inputs.forEach((input, i) => {
-      try {
-        const valid = validatePayload(input, ctx);
-        prepared.push(this.prepare(valid));
-        valids.push(valid);
-      } catch (error) {
-        if (!(error instanceof ValidationError)) throw error;
-        for (const p of error.problems) problems.push({ field: `payloads[${i}].${p.field}`, problem: p.problem });
-      }
-    });
-    if (problems.length > 0) return Promise.reject(new ValidationError(problems));
+    let valids: ValidPayload[];
+    try {
+      valids = validateBatch(inputs, this.validationContext());
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const prepared = valids.map((valid) => this.prepare(valid));
     if (valids.some(hasDependencies)) {
       return this.submitDependent(prepared.map(([payload, partition], i) => ({ payload, partition, valid: valids[i] as ValidPayload })), (i, field) => `payloads[${i}].${field}`);
     }

@@ -4,6 +4,7 @@
  * Until the runtime has booted, batches wait; `flush` sends them once partitions exist.
  */
 import type { EnqueueBatch, EnqueueResult } from '../../actors/partition/messages.ts';
+import type { TriageError } from '../errors.ts';
 import type { Payload } from '../payload.ts';
 
 type Settle = (result: EnqueueResult) => void;
@@ -29,6 +30,13 @@ export class SubmitBatcher {
     }
     batch.payloads.push(payload);
     batch.settlers.push(settle);
+  }
+
+  /** Answers every waiting submit with `error` (boot cannot go on for now, or ended): none waits on. */
+  refuseAll(error: TriageError): void {
+    const pending = this.pending;
+    this.pending = new Map();
+    for (const { settlers } of pending.values()) for (const settle of settlers) settle({ ok: false, error });
   }
 
   flush(): void {
