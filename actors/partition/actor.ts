@@ -248,9 +248,10 @@ export function spawnPartition(wiring: PartitionWiring): PartitionHandle {
     });
   };
 
-  const scheduleWake = (message: PartitionMessage): void => {
+  /** `swept`: after a sweep, which may have stopped at its slice with more due. */
+  const scheduleWake = (swept: boolean): void => {
     const at = nextWakeOf(state);
-    if (message.type === 'tick' && at !== undefined && at <= clock.now()) {
+    if (swept && at !== undefined && at <= clock.now()) {
       // A sweep stopped at its slice with more due: the next slice is the next message, not a timer away.
       wake?.timer.cancel();
       wake = undefined;
@@ -297,7 +298,7 @@ export function spawnPartition(wiring: PartitionWiring): PartitionHandle {
       } else {
         for (const effect of todo) if (effect.kind !== 'run' && effect.kind !== 'release') perform(effect);
       }
-      scheduleWake(message);
+      scheduleWake(message.type === 'tick');
     },
     summarize: (current) => ({ ...partitionStats(current, clock.now()) }),
   });
@@ -323,7 +324,7 @@ export function spawnPartition(wiring: PartitionWiring): PartitionHandle {
           return item === undefined ? undefined : new Promise<void>((resolve) => storedWaiters.push({ item, resolve }));
         }),
     armTimers() {
-      if (!disposed) scheduleWake(committed);
+      if (!disposed) scheduleWake(false);
     },
     dispose() {
       disposed = true;
