@@ -12,6 +12,7 @@ export interface TierReport {
   readonly failed: number;
   readonly retried: number;
   readonly waitP50: number;
+  readonly waitP99: number;
   readonly waitMax: number;
 }
 
@@ -81,7 +82,8 @@ export function trackTiers(runtime: Runtime): { note(ids: string[]): void; repor
       TIERS.map((tier) => {
         const sorted = [...(waits.get(tier) ?? [])].sort((a, b) => a - b);
         const c = counts.get(tier) as Counts;
-        return { tier, ...c, waitP50: sorted[Math.floor(sorted.length / 2)] ?? 0, waitMax: sorted.at(-1) ?? 0 };
+        const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] ?? 0;
+        return { tier, ...c, waitP50: at(0.5), waitP99: at(0.99), waitMax: sorted.at(-1) ?? 0 };
       }),
     off: () => offs.forEach((off) => off()),
   };

@@ -235,3 +235,10 @@ export class WorkflowLoadError extends TriageError {
     super('WORKFLOW_LOAD_FAILED', `cannot load ${path}: ${reason}`, options);
   }
 }
+
+/** A workflow input that does not match the workflow's `input` schema; every problem names its field. */
+export class WorkflowInputError extends TriageError {
+  constructor(readonly workflow: string, readonly problems: readonly FieldProblem[]) {
+    super('INVALID_INPUT', `invalid input for workflow ${JSON.stringify(workflow)}: ${problems.map((p) => `${p.field}: ${p.problem}`).join('; ')}`);
+  }
+}

@@ -43,6 +43,15 @@ export default defineWorkflow({ name: 'broken', steps: [{ name: 'a', handler: 'x
 `);
     writeFileSync(join(dir, 'nothing.ts'), `export const answer = 42;\n`);
     writeFileSync(join(dir, 'syntax.ts'), `export default workflow(;\n`);
+    writeFileSync(join(dir, 'flaky.ts'), `import { workflow } from ${JSON.stringify(dsl)};
+export default workflow<{ n: number }>('flaky', { sample: { n: 1 } })
+  .step('fetch', { handler: 'net.fetch', input: ({ input }) => input.n })
+  .output(({ results }) => results.fetch);
+`);
+    writeFileSync(join(dir, 'flaky.handlers.ts'), `let calls = 0;
+export const handlers = { 'net.fetch': (n: number) => { if (++calls < 3) throw new Error('connection reset'); return n; } };
+export const handlerOptions = { 'net.fetch': { retries: 3, backoff: { initialMs: 5, jitter: 0 } } };
+`);
     writeFileSync(join(dir, 'throws.ts'), `throw new Error('the database is not there');\n`);
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
@@ -72,6 +81,32 @@ export default defineWorkflow({ name: 'broken', steps: [{ name: 'a', handler: 'x
       assert.equal(code, 0, `${name}: ${err}`);
       assert.equal(typeof JSON.parse(out), 'object');
     }
+  });
+
+  test('retries are printed as they happen, naming the step, the attempt and the error', async () => {
+    const { code, out, err } = await run([join(dir, 'flaky.ts')]);
+    assert.equal(code, 0, err);
+    assert.equal(JSON.parse(out), 1);
+    const retries = err.split('\n').filter((line) => line.includes('retrying'));
+    assert.deepEqual(retries.map((line) => line.replace(/in \d+ ms/, 'in N ms')), [
+      'flaky retrying "fetch" (net.fetch): attempt 1 failed (connection reset); next attempt in N ms',
+      'flaky retrying "fetch" (net.fetch): attempt 2 failed (connection reset); next attempt in N ms',
+    ]);
+    const lines = err.trim().split('\n');
+    assert.ok(lines.indexOf(retries[1] as string) < lines.findIndex((line) => line.includes('step-completed fetch')), 'before the step completed');
+  });
+
+  test('an --input its schema refuses fails at once, exit 2, naming each field; nothing runs', async () => {
+    const { code, out, err } = await run([join(root, 'workflows', 'order-fulfilment.ts'), '--input', '{"foo":1,"orderId":"o1","lines":[{"sku":"book","qty":"2"}],"country":"DE"}']);
+    assert.equal(code, 2, err);
+    assert.equal(out, '');
+    assert.equal(err, [
+      'triage run: invalid input for workflow "order-fulfilment" [INVALID_INPUT]',
+      '  lines.0.qty: Invalid type: Expected number but received "2"',
+      '  express: is required',
+      '  foo: is not a field of this input',
+      '',
+    ].join('\n'));
   });
 
   test('a failing workflow exits 1 with a readable error and nothing on stdout', async () => {

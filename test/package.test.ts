@@ -51,6 +51,7 @@ describe('the packed package', () => {
     const map = JSON.parse(readFileSync(join(installed, 'dist/src/runtime.js.map'), 'utf8')) as { sourcesContent?: unknown[] };
     assert.ok((map.sourcesContent?.length ?? 0) > 0, 'source maps carry their sources');
     assert.equal(existsSync(join(project, 'node_modules', 'tsx')), false, 'tsx is not installed with the package');
+    for (const benchOnly of ['bullmq', 'p-queue', 'msgpackr']) assert.equal(existsSync(join(project, 'node_modules', benchOnly)), false, `${benchOnly} (the bench's) is not installed with the package`);
   });
 
   test('plain node imports it and runs a payload', () => {

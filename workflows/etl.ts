@@ -3,17 +3,16 @@
  * parallel (one payload per chunk), then merge the partial aggregates and load them (the join
  * runs once every chunk has ended).
  */
-import { workflow } from '../src/dsl/index.ts';
+import { v, workflow } from '../src/dsl/index.ts';
 import type { handlers } from './etl.handlers.ts';
 
-export interface EtlInput {
-  readonly source: string;
-  readonly rows: number;
-  readonly chunkSize: number;
-}
+const count = v.pipe(v.number(), v.integer(), v.minValue(1));
+export const EtlInput = v.strictObject({ source: v.pipe(v.string(), v.nonEmpty()), rows: count, chunkSize: count });
+export type EtlInput = v.InferOutput<typeof EtlInput>;
 
 export default workflow<EtlInput, typeof handlers>('etl', {
   description: 'split a source into chunks, transform them in parallel, merge and load',
+  input: EtlInput,
   sample: { source: 'orders-2024', rows: 20_000, chunkSize: 500 },
 })
   .step('plan', {

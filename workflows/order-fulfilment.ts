@@ -3,18 +3,21 @@
  * notify. If a later step fails — shipping to a country no carrier serves, say — what was done is
  * undone latest first: the charge refunded, then each reservation released.
  */
-import { workflow } from '../src/dsl/index.ts';
-import type { handlers, OrderLine } from './order-fulfilment.handlers.ts';
+import { v, workflow } from '../src/dsl/index.ts';
+import type { handlers } from './order-fulfilment.handlers.ts';
 
-export interface OrderInput {
-  readonly orderId: string;
-  readonly lines: readonly OrderLine[];
-  readonly country: string;
-  readonly express: boolean;
-}
+/** What an order must look like: checked when an instance starts, each problem naming its field. */
+export const OrderInput = v.strictObject({
+  orderId: v.pipe(v.string(), v.nonEmpty()),
+  lines: v.array(v.strictObject({ sku: v.pipe(v.string(), v.nonEmpty()), qty: v.pipe(v.number(), v.integer(), v.minValue(1)) })),
+  country: v.pipe(v.string(), v.length(2, 'must be a two-letter country code')),
+  express: v.boolean(),
+});
+export type OrderInput = v.InferOutput<typeof OrderInput>;
 
 export default workflow<OrderInput, typeof handlers>('order-fulfilment', {
   description: 'reserve, charge, ship; refund and release on failure',
+  input: OrderInput,
   sample: { orderId: 'o-1001', lines: [{ sku: 'book', qty: 2 }, { sku: 'lamp', qty: 1 }], country: 'DE', express: true },
 })
   .step('validate', {

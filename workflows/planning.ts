@@ -9,17 +9,22 @@
  * fall). They are also tagged `speculative`, heavy (complexity 7), and their handler does less when
  * `ctx.degraded`, for policies that degrade rather than skip.
  */
-import { workflow } from '../src/dsl/index.ts';
-import type { handlers, PlanRequest } from './planning.handlers.ts';
+import { v, workflow } from '../src/dsl/index.ts';
+import type { handlers } from './planning.handlers.ts';
 
-export interface PlanningInput extends PlanRequest {
-  readonly user: string;
+export const PlanningInput = v.strictObject({
+  user: v.pipe(v.string(), v.nonEmpty()),
+  destination: v.pipe(v.string(), v.nonEmpty()),
+  days: v.pipe(v.number(), v.integer(), v.minValue(1)),
+  budget: v.pipe(v.number(), v.minValue(0)),
   /** How many sibling variants to explore speculatively. */
-  readonly siblings: number;
-}
+  siblings: v.pipe(v.number(), v.integer(), v.minValue(0)),
+});
+export type PlanningInput = v.InferOutput<typeof PlanningInput>;
 
 export default workflow<PlanningInput, typeof handlers>('planning', {
   description: 'the requested variant at high priority, speculative siblings at low priority',
+  input: PlanningInput,
   sample: { user: 'ada', destination: 'Lisbon', days: 4, budget: 600, siblings: 6 },
 })
   .step('variants', {

@@ -10,9 +10,10 @@ import type { Clock } from '../../src/clock.ts';
 import type { ActorSystem } from '../../src/core/actor-system.ts';
 import { IdGenerator, withHome } from '../../src/core/ids.ts';
 import { isWorkflowDefinition, type WorkflowDefinition } from '../../src/dsl/definition.ts';
+import { parseInput } from '../../src/dsl/input.ts';
 import {
   CancelledError, RuntimeStoppedError, toFailure, TriageError, ValidationError, WorkflowDefinitionError, WorkflowFailedError,
-  type PayloadFailure, type WorkflowProblem,
+  WorkflowInputError, type PayloadFailure, type WorkflowProblem,
 } from '../../src/errors.ts';
 import type { PayloadEvent } from '../../src/events.ts';
 import type { Logger } from '../../src/execution/handlers.ts';
@@ -220,12 +221,15 @@ export class Workflows {
     if (options.clientId !== undefined && (typeof options.clientId !== 'string' || options.clientId.length === 0)) {
       return Promise.reject(new ValidationError([{ field: 'clientId', problem: 'must be a non-empty string' }]));
     }
+    // The input is checked against the definition's schema before anything is registered or stored.
+    const checked = def.input === undefined ? { ok: true as const, value: input as unknown } : parseInput(def.input, input);
+    if (!checked.ok) return Promise.reject(new WorkflowInputError(def.name, checked.problems));
     this.register(def);
     return this.host.ready().then(() => {
       if (!this.host.isRunning()) throw new RuntimeStoppedError();
       const unique = `wf-${this.ids.next()}`;
       const id = this.host.home === undefined ? unique : withHome(unique, this.host.home);
-      const instance = this.spawn(id, def, options.clientId ?? 'default', initialWorkflowState(id, def, input, this.host.clock.now()), undefined);
+      const instance = this.spawn(id, def, options.clientId ?? 'default', initialWorkflowState(id, def, checked.value, this.host.clock.now()), undefined);
       return new Promise<string>((resolve) => {
         instance.started = () => resolve(id);
         instance.handle.ref.dispatch({ type: 'start' });

@@ -3,16 +3,22 @@
  * type knows that step's result, so later steps' `input` functions are checked against the results
  * they read and the handler they feed; `output` ends the definition and validates it.
  *
- *   workflow<OrderInput, typeof handlers>('order', { sample })
+ *   workflow<OrderInput, typeof handlers>('order', { input: OrderInput, sample })
  *     .step('reserve', { handler: 'inventory.reserve', input: ({ input }) => ({ sku: input.sku }) })
  *     .step('charge', { handler: 'payment.charge', after: ['reserve'], input: ({ results }) => … })
  *     .output(({ results }) => results.charge);
  */
 import { defineWorkflow, type WorkflowDefinition } from './definition.ts';
+import type { InputSchema } from './input.ts';
 import type { EachSpec, HandlerName, HandlerTypes, OutputOf, Scope, StepSpec } from './types.ts';
 
 export interface WorkflowOptions<I> {
-  /** An input to run the workflow with when none is given (`triage run` without `--input`). */
+  /**
+   * The input's schema (valibot): every instance's input is checked against it at start, each
+   * problem naming its field. Declare `I` as `v.InferOutput<typeof schema>`; TypeScript checks the two agree.
+   */
+  readonly input?: InputSchema<I>;
+  /** An input to run the workflow with when none is given (`triage run` without `--input`); checked against `input`. */
   readonly sample?: I;
   readonly description?: string;
 }
@@ -75,6 +81,7 @@ export class WorkflowBuilder<I, R, H extends HandlerTypes> {
       name: this.name,
       description: this.options.description,
       sample: this.options.sample,
+      input: this.options.input,
       steps: this.steps,
       output: fn,
     });

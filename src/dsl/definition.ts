@@ -9,6 +9,7 @@ import { Graph } from '@dagrejs/graphlib';
 import { WorkflowDefinitionError, type WorkflowProblem } from '../errors.ts';
 import { TIERS } from '../payload.ts';
 import { cyclePaths } from './cycles.ts';
+import { isInputSchema, parseInput, type InputSchema } from './input.ts';
 import type { StepOptions } from './types.ts';
 
 /** What a mapping function sees at run time. */
@@ -51,6 +52,8 @@ export interface WorkflowDefinition<I = unknown, O = unknown> {
   readonly description: string | undefined;
   /** An input to run it with when none is given (`triage run` without `--input`). */
   readonly sample: I | undefined;
+  /** The schema every instance's input is checked against at start; undefined = not checked. */
+  readonly input: InputSchema<I> | undefined;
   /** In a topological order (declaration order where the graph allows). */
   readonly steps: readonly StepDefinition[];
   readonly output: (scope: RuntimeScope) => O;
@@ -63,6 +66,8 @@ export interface RawWorkflow {
   readonly name: unknown;
   readonly description?: unknown;
   readonly sample?: unknown;
+  /** A valibot schema of the input. */
+  readonly input?: unknown;
   readonly steps: unknown;
   readonly output: unknown;
 }
@@ -83,6 +88,11 @@ export function defineWorkflow<I = unknown, O = unknown>(raw: RawWorkflow): Work
   const name = typeof raw.name === 'string' && raw.name.length > 0 ? raw.name : (report(WORKFLOW, 'name', 'must be a non-empty string'), '(unnamed)');
   if (raw.description !== undefined && typeof raw.description !== 'string') report(WORKFLOW, 'description', 'must be a string');
   if (raw.sample !== undefined && !jsonSafe(raw.sample)) report(WORKFLOW, 'sample', 'must be JSON-serialisable');
+  if (raw.input !== undefined && !isInputSchema(raw.input)) report(WORKFLOW, 'input', 'must be a synchronous valibot schema, e.g. v.object({ … })');
+  else if (raw.input !== undefined && raw.sample !== undefined) {
+    const checked = parseInput(raw.input, raw.sample);
+    if (!checked.ok) for (const p of checked.problems) report(WORKFLOW, p.field === '(input)' ? 'sample' : `sample.${p.field}`, `does not match the input schema: ${p.problem}`);
+  }
   if (typeof raw.output !== 'function') report(WORKFLOW, 'output', 'must be a function of { input, results }');
   const rawSteps: unknown[] = Array.isArray(raw.steps) ? raw.steps : [];
   if (!Array.isArray(raw.steps) || raw.steps.length === 0) report(WORKFLOW, 'steps', 'must list at least one step');
@@ -118,6 +128,7 @@ export function defineWorkflow<I = unknown, O = unknown>(raw: RawWorkflow): Work
     name,
     description: raw.description as string | undefined,
     sample: raw.sample as I | undefined,
+    input: raw.input as InputSchema<I> | undefined,
     steps: Object.freeze(topological(steps)),
     output: raw.output as (scope: RuntimeScope) => O,
     handlerTypes: Object.freeze([...handlerTypes]),

@@ -8,4 +8,7 @@ export {
   defineWorkflow, isWorkflowDefinition, WORKFLOW_DEFINITION,
   type WorkflowDefinition, type StepDefinition, type CompensationDefinition, type RawWorkflow, type RuntimeScope,
 } from './definition.ts';
+export { isInputSchema, parseInput, type InputSchema } from './input.ts';
+/** valibot, for input schemas: `import { workflow, v } from 'triage'`. */
+export * as v from 'valibot';
 export type { HandlerTypes, InputOf, OutputOf, Scope, ItemScope, StepOptions, StepSpec, EachSpec, CompensationSpec } from './types.ts';

@@ -1,8 +1,9 @@
 /**
  * Progress of a `triage run`: a bar redrawn in place on a terminal (steps done / total and the
- * current step), plain lines on a pipe or file, written to stderr so stdout carries only the result.
+ * current step), plain lines on a pipe or file, and every retry as it happens, written to stderr so stdout carries only the result.
  */
 import type { WorkflowEvent } from '../../../actors/workflow/messages.ts';
+import type { PayloadEvent } from '../../events.ts';
 
 export interface ProgressSink {
   readonly write: (text: string) => unknown;
@@ -32,6 +33,21 @@ export class Progress {
     }
     if (this.sink.tty) this.draw();
     else this.sink.write(`${this.workflow} [${event.done}/${event.total}] ${event.type}${event.step === undefined ? '' : ` ${event.step}`}${event.error ? `: ${event.error.message}` : ''}\n`);
+  }
+
+  /**
+   * A failed attempt that will be retried, printed as it happens (`what` names the step or the
+   * handler): on a terminal above the bar, which is drawn again below it.
+   */
+  retry(what: string, event: PayloadEvent): void {
+    const wait = event.retryAt === undefined ? '' : `; next attempt in ${Math.max(0, Math.round(event.retryAt - event.at))} ms`;
+    const line = `${this.workflow} retrying ${what}: attempt ${event.attempt ?? '?'} failed (${event.error?.message ?? 'failed'})${wait}`;
+    if (!this.sink.tty) {
+      this.sink.write(`${line}\n`);
+      return;
+    }
+    this.sink.write(`\r\x1b[K${line}\n`);
+    this.draw();
   }
 
   /** Removes the bar so the result prints on a clean line. */

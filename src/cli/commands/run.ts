@@ -11,6 +11,7 @@
 import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { isWorkflowDefinition, type WorkflowDefinition } from '../../dsl/definition.ts';
+import { parseInput } from '../../dsl/input.ts';
 import { WorkflowDefinitionError, WorkflowFailedError, WorkflowLoadError } from '../../errors.ts';
 import { stderrLogger, type Handler, type HandlerOptions } from '../../execution/handlers.ts';
 import { createRuntime } from '../../runtime.ts';
@@ -27,7 +28,7 @@ result as JSON. Without --input, the workflow's declared sample input is used.
   --handlers <file>    the handlers module (default: <workflow>.handlers.ts next to the file)
   --concurrency <n>    execution slots (default 32)
 
-exit status: 0 completed, 1 failed or could not load, 2 bad usage
+exit status: 0 completed, 1 failed or could not load, 2 bad usage or an input the workflow's schema refuses
 `;
 
 interface RunArgs {
@@ -96,7 +97,7 @@ async function loadHandlers(workflowPath: string, explicit: string | undefined):
   return { handlers: handlers as Record<string, Handler>, options };
 }
 
-function parseInput(text: string | undefined, definition: WorkflowDefinition): unknown {
+function inputOf(text: string | undefined, definition: WorkflowDefinition): unknown {
   if (text === undefined) {
     if (definition.sample === undefined) throw new UsageError(`workflow ${JSON.stringify(definition.name)} declares no sample input; pass --input '<json>'`);
     return definition.sample;
@@ -106,6 +107,14 @@ function parseInput(text: string | undefined, definition: WorkflowDefinition): u
   } catch (error) {
     throw new UsageError(`--input is not valid JSON: ${(error as Error).message}`);
   }
+}
+
+/** The step (or steps) a payload of `handler` belongs to, for a retry line: only this workflow runs on the runtime. */
+function stepsRunning(definition: WorkflowDefinition, handler: string): string {
+  const steps = definition.steps.filter((s) => s.handler === handler).map((s) => s.name);
+  const undoing = definition.steps.filter((s) => s.compensate?.handler === handler).map((s) => `compensation of ${s.name}`);
+  const names = [...steps, ...undoing];
+  return names.length === 0 ? handler : `${names.map((n) => JSON.stringify(n)).join(' or ')} (${handler})`;
 }
 
 function describeFailure(error: unknown): string {
@@ -134,7 +143,13 @@ async function run(args: string[], io: CliIo): Promise<number> {
     io.stderr.write(`triage run: ${describeFailure(error)}\n`);
     return EXIT.failed;
   }
-  const input = parseInput(parsed.input, definition);
+  const input = inputOf(parsed.input, definition);
+  // Checked here too, before a runtime starts, so a bad --input fails at once with its fields named.
+  const checked = definition.input === undefined ? undefined : parseInput(definition.input, input);
+  if (checked !== undefined && !checked.ok) {
+    io.stderr.write(`triage run: invalid input for workflow ${JSON.stringify(definition.name)} [INVALID_INPUT]\n${checked.problems.map((p) => `  ${p.field}: ${p.problem}\n`).join('')}`);
+    return EXIT.usage;
+  }
 
   const runtime = createRuntime({ logger: stderrLogger, ...(parsed.concurrency !== undefined && { concurrency: parsed.concurrency }) });
   const stderr = io.stderr as CliIo['stderr'] & { isTTY?: boolean; columns?: number };
@@ -142,6 +157,7 @@ async function run(args: string[], io: CliIo): Promise<number> {
   try {
     for (const [type, handler] of Object.entries(module.handlers)) runtime.handle(type, handler, module.options[type]);
     runtime.workflows.on('*', (event) => progress.update(event));
+    runtime.events.on('retrying', (event) => progress.retry(stepsRunning(definition, event.payloadType), event));
     const id = await runtime.workflows.start(definition, input);
     const result = await runtime.workflows.waitFor(id);
     progress.clear();

@@ -5,7 +5,6 @@
  */
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { AdminError } from '../../admin/errors.ts';
 import { WorkflowLoadError } from '../../errors.ts';
@@ -14,6 +13,8 @@ import type { Handler, HandlerOptions } from '../../execution/handlers.ts';
 import { createRuntime, type CreateRuntimeOptions, type Runtime } from '../../runtime.ts';
 import { EXIT, UsageError, type CliIo, type Command } from '../command.ts';
 import { importUserModule } from '../module-loader.ts';
+import { StatusLine, type StatusSink } from '../status-line.ts';
+import { runDemo } from './demo.ts';
 
 export interface StartOptions {
   readonly port: number;
@@ -30,6 +31,8 @@ export interface Started {
   readonly admin: AdminListener;
   /** What the workflow folder held. */
   readonly loaded: LoadedFolder;
+  /** Prints a line of output (above the demo's status line on a terminal). */
+  say(line: string): void;
   stop(): Promise<void>;
 }
 
@@ -183,40 +186,20 @@ export async function loadWorkflowFolder(runtime: Runtime, dir: string, warn: (l
   return loaded;
 }
 
-/** Runs waves of the main job's workload until `signal` aborts, printing what ran in which tier and how long each tier waited. */
-async function demoWaves(runtime: Runtime, signal: AbortSignal, warn: (line: string) => void, print: (text: string) => void): Promise<void> {
-  const { submitMainJob, trackTiers, formatReport } = await import('../../../examples/main-job.ts');
-  for (let wave = 1; !signal.aborted; wave++) {
-    const tracker = trackTiers(runtime);
-    const ids: string[] = [];
-    try {
-      await submitMainJob(runtime, 1, (accepted) => {
-        tracker.note(accepted);
-        ids.push(...accepted);
-      });
-      await Promise.allSettled(ids.map((id) => runtime.waitFor(id)));
-      if (!signal.aborted) print(`triage: demo wave ${wave}\n${formatReport(tracker.report())}\n`);
-      await sleep(1_000, undefined, { signal });
-    } catch (error) {
-      if (signal.aborted || runtime.state !== 'running') return;
-      warn(`triage start: demo wave failed: ${(error as Error).message}`);
-      await sleep(3_000, undefined, { signal }).catch(() => undefined);
-    } finally {
-      tracker.off();
-    }
-  }
-}
-
 /** Starts everything; the caller stops it. Errors are thrown (AdminError for the admin endpoint). */
 export async function startServer(options: StartOptions, io: Pick<CliIo, 'stderr'> & Partial<Pick<CliIo, 'stdout'>>): Promise<Started> {
-  const warn = (line: string) => void io.stderr.write(`${line}\n`);
+  const out = io.stdout ?? io.stderr;
+  // The demo's status line stays at the bottom of the terminal; every other line goes above it.
+  const status = new StatusLine(out as StatusSink);
+  const warn = (line: string) => status.above(() => io.stderr.write(`${line}\n`));
+  const say = (line: string) => status.above(() => out.write(`${line}\n`));
   let runtimeOptions = options.runtime;
   if (options.demo) {
     const { mainJobOptions } = await import('../../../examples/main-job.ts');
     runtimeOptions = { ...mainJobOptions, ...runtimeOptions };
   }
   // The engine's warnings and errors go where the command's own do.
-  const line = (level: string) => (message: string, fields?: Record<string, unknown>) => void io.stderr.write(`${JSON.stringify({ level, message, ...fields })}\n`);
+  const line = (level: string) => (message: string, fields?: Record<string, unknown>) => warn(JSON.stringify({ level, message, ...fields }));
   const runtime = createRuntime({ logger: { debug() {}, info() {}, warn: line('warn'), error: line('error') }, ...runtimeOptions });
   let admin: AdminListener;
   let loaded: LoadedFolder = { modules: [], handlerTypes: [], workflows: [] };
@@ -233,14 +216,15 @@ export async function startServer(options: StartOptions, io: Pick<CliIo, 'stderr
     throw error;
   }
   const demo = new AbortController();
-  const print = (text: string) => void (io.stdout ?? io.stderr).write(text);
-  const waves = options.demo ? demoWaves(runtime, demo.signal, warn, print) : Promise.resolve();
+  const waves = options.demo ? runDemo(runtime, { signal: demo.signal, status, adminUrl: admin.url, warn, print: say }) : Promise.resolve();
   return {
     runtime,
     admin,
     loaded,
+    say,
     async stop() {
       demo.abort();
+      status.end();
       await runtime.admin.close();
       await waves;
       // Embedded, not a drain: a slow handler must not keep a signalled process alive, so running
@@ -293,27 +277,28 @@ export const start: Command = {
       io.stderr.write(`triage start: ${reason}\n`);
       return configuration || (error as { code?: unknown }).code === 'INVALID_OPTIONS' ? EXIT.usage : EXIT.failed;
     }
-    const { admin, loaded, runtime } = started;
+    const { admin, loaded, runtime, say } = started;
     const cluster = runtime.cluster;
     const store = cluster
       ? `node ${cluster.nodeId} of the cluster on ${redactUrl(options.runtime.cluster?.redis)}`
       : runtime.store.stats().durable ? `durable on ${redactUrl(options.runtime.redis)}, ${runtime.recovery?.records ?? 0} records recovered` : 'in memory';
-    io.stdout.write(`triage: runtime ${runtime.options.name} running (${runtime.options.partitions} partitions, ${runtime.options.concurrency} slots, ${store})\n`);
+    say(`triage: runtime ${runtime.options.name} running (${runtime.options.partitions} partitions, ${runtime.options.concurrency} slots, ${store})`);
     if (loaded.modules.length > 0) {
       const workflows = loaded.workflows.length === 0 ? 'no workflows' : `workflows ${loaded.workflows.join(', ')}`;
-      io.stdout.write(`triage: workflow folder ${options.workflows}: ${workflows}; ${loaded.handlerTypes.length} handler types\n`);
+      say(`triage: workflow folder ${options.workflows}: ${workflows}; ${loaded.handlerTypes.length} handler types`);
     }
-    if (options.demo) io.stdout.write('triage: demo workload running (the main job, wave after wave)\n');
-    io.stdout.write(`triage: admin page ${admin.url}\ntriage: metrics ${admin.url}metrics\n`);
-    if (options.token === undefined) io.stdout.write('triage: operator actions are off (no TRIAGE_ADMIN_TOKEN)\n');
+    if (options.demo) say('triage: demo workload running (the main job and an album workflow, wave after wave)');
+    say(`triage: admin page ${admin.url}`);
+    say(`triage: metrics ${admin.url}metrics`);
+    if (options.token === undefined) say('triage: operator actions are off (no TRIAGE_ADMIN_TOKEN)');
     const signal = await Promise.race([nextStopSignal(), runtime.whenStopped().then(() => undefined)]);
     if (signal === undefined) {
       // Stopped on its own (a cluster node that lost its home): a supervisor starts it again.
-      io.stderr.write(`triage: the runtime stopped: ${runtime.stoppedBy?.message ?? 'stopped'}\n`);
       await started.stop();
+      io.stderr.write(`triage: the runtime stopped: ${runtime.stoppedBy?.message ?? 'stopped'}\n`);
       return EXIT.failed;
     }
-    io.stdout.write(`triage: ${signal}, stopping\n`);
+    say(`triage: ${signal}, stopping`);
     await started.stop();
     io.stdout.write('triage: stopped\n');
     return EXIT.ok;
