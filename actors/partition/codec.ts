@@ -17,27 +17,30 @@ export interface PartitionSnapshotData {
 }
 
 /**
- * One journal entry: the records a transition wrote, the ids it dropped, and the counters after it.
- * A record that already existed at the previous entry is journalled as a patch (only the fields that
- * changed): a status transition is then a few dozen bytes instead of the whole record. Entries
- * written before patches existed have none, and decode as they always did.
+ * One journal entry: the records a transition created (whole), the lifecycle of the records it
+ * changed, the ids it dropped, and the counters after it. Entries of earlier builds carry `patches`
+ * instead of `lifecycle`, and decode as they always did.
  */
 export interface PartitionDelta {
   readonly seq: number;
   readonly totals: PartitionTotals;
   /** New records, whole. */
   readonly upserts: readonly PayloadRecord[];
+  readonly lifecycle?: readonly LifecyclePatch[];
   readonly patches?: readonly RecordPatch[];
   readonly deletes: readonly string[];
 }
 
-/** `[id, fields set]` or `[id, fields set, fields cleared]`, against the record as of the previous entry. */
+/**
+ * A record's lifecycle fields as they are after the transition, positionally: bit `i` of `unset`
+ * marks `LIFECYCLE_FIELDS[i]` as undefined, and `values` holds the others in order. A start is
+ * ~90 bytes of JSON this way, against ~230 as named fields with a list of the cleared ones.
+ */
+export type LifecyclePatch = readonly [id: string, unset: number, ...values: unknown[]];
+
+/** The older form: `[id, fields set]` or `[id, fields set, fields cleared]`, against the record as of the previous entry. */
 export type RecordPatch = readonly [id: string, set: Partial<PayloadRecord>, unset?: readonly (keyof PayloadRecord)[]];
 
-/**
- * The partition as it stands at the end of a turn. Records are copied: the partition goes on
- * changing its own in place while the snapshot waits to be written.
- */
 export function encodeSnapshot(state: PartitionState): PartitionSnapshotData {
   const records: PayloadRecord[] = new Array(state.records.size);
   let i = 0;
@@ -54,32 +57,45 @@ const LIFECYCLE_FIELDS = ['priority', 'runAt', 'status', 'tier', 'attempt', 'seq
 
 /**
  * The entry of one transition, built at the end of its turn: `created` records whole, the other
- * `touched` ones as patches of their lifecycle fields, and the ids that are gone.
+ * `touched` ones as their lifecycle fields, and the ids that are gone.
  */
 export function deltaOf(state: PartitionState, touched: ReadonlySet<string>, created: ReadonlySet<string>): PartitionDelta {
   const upserts: PayloadRecord[] = [];
-  const patches: RecordPatch[] = [];
+  const lifecycle: LifecyclePatch[] = [];
   const deletes: string[] = [];
   for (const id of touched) {
     const record = state.records.get(id);
     if (!record) deletes.push(id);
     else if (created.has(id)) upserts.push(copyRecord(record));
-    else patches.push(patchOf(record));
+    else lifecycle.push(lifecycleOf(record));
   }
   const totals = { ...state.totals };
-  return patches.length > 0 ? { seq: state.seq, totals, upserts, patches, deletes } : { seq: state.seq, totals, upserts, deletes };
+  return lifecycle.length > 0 ? { seq: state.seq, totals, upserts, lifecycle, deletes } : { seq: state.seq, totals, upserts, deletes };
 }
 
-/** The record's lifecycle fields as they are now. */
-function patchOf(record: PayloadRecord): RecordPatch {
-  const set: Record<string, unknown> = {};
-  let unset: (keyof PayloadRecord)[] | undefined;
-  for (const field of LIFECYCLE_FIELDS) {
-    const value = record[field];
-    if (value === undefined) (unset ??= []).push(field);
-    else set[field] = value;
+function lifecycleOf(record: PayloadRecord): LifecyclePatch {
+  const patch: unknown[] = [record.id, 0];
+  let unset = 0;
+  for (let i = 0; i < LIFECYCLE_FIELDS.length; i++) {
+    const value = record[LIFECYCLE_FIELDS[i] as (typeof LIFECYCLE_FIELDS)[number]];
+    if (value === undefined) unset |= 1 << i;
+    else patch.push(value);
   }
-  return unset ? [record.id, set, unset] : [record.id, set];
+  patch[1] = unset;
+  return patch as unknown as LifecyclePatch;
+}
+
+function applyLifecycle(byId: Map<string, PayloadRecord>, patch: LifecyclePatch): void {
+  const [id, unset] = patch;
+  const before = byId.get(id);
+  if (!before) throw new Error(`a partition journal entry changes ${id}, which no earlier entry or snapshot holds`);
+  // A copy: the entry and snapshot objects an engine hands back may be read again by a later recovery.
+  const after: Record<string, unknown> = { ...before };
+  let next = 2;
+  for (let i = 0; i < LIFECYCLE_FIELDS.length; i++) {
+    after[LIFECYCLE_FIELDS[i] as string] = (unset & (1 << i)) !== 0 ? undefined : patch[next++];
+  }
+  byId.set(id, after as unknown as PayloadRecord);
 }
 
 /** Applies a patch to the record it was taken against. */
@@ -118,6 +134,7 @@ export function restorePartition(
   for (const delta of deltas) {
     for (const record of delta.upserts) byId.set(record.id, record);
     if (delta.patches) for (const patch of delta.patches) applyPatch(byId, patch);
+    if (delta.lifecycle) for (const patch of delta.lifecycle) applyLifecycle(byId, patch);
     for (const id of delta.deletes) byId.delete(id);
     seq = delta.seq;
     totals = delta.totals;
