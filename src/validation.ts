@@ -134,43 +134,69 @@ export function validatePayload(input: unknown, ctx: ValidationContext, index?: 
 }
 
 /**
- * Validates every payload of a batch (`payloads[i].<field>` in problems; a hole in the array is a
- * missing payload, not a shorter batch) and refuses a `ref` used twice, whether or not anything
- * depends on it. Throws one ValidationError listing every problem.
+ * Validates the payloads of a batch one by one (so a caller can yield between slices), gathering
+ * every problem as `payloads[i].<field>`: a hole in the array is a missing payload, not a shorter
+ * batch, and a `ref` used twice is refused whether or not anything depends on it. `finish` throws
+ * one ValidationError listing every problem.
  */
-export function validateBatch(inputs: unknown, ctx: ValidationContext): ValidPayload[] {
-  const problems: FieldProblem[] = [];
-  const valids: ValidPayload[] = [];
-  let length: number;
-  try {
-    if (!Array.isArray(inputs)) throw new ValidationError([{ field: 'payloads', problem: 'must be an array' }]);
-    length = inputs.length;
-  } catch (error) {
-    if (error instanceof ValidationError) throw error;
-    throw new ValidationError([{ field: 'payloads', problem: 'could not be read (a proxy trap threw)' }]);
-  }
-  let refs: Map<string, number> | undefined;
-  let repeatedRefs: FieldProblem[] | undefined;
-  let dependent = false;
-  for (let i = 0; i < length; i++) {
+export class BatchValidator {
+  readonly problems: FieldProblem[] = [];
+  /** Some payload has `dependsOn`. */
+  dependent = false;
+  private refs: Map<string, number> | undefined;
+  private repeatedRefs: FieldProblem[] | undefined;
+
+  constructor(private readonly ctx: ValidationContext) {}
+
+  /** The batch's length; throws ValidationError when it is not an array (or cannot be read). */
+  static lengthOf(inputs: unknown): number {
     try {
-      const valid = validatePayload((inputs as unknown[])[i], ctx);
-      valids.push(valid);
-      if (valid.dependsOn !== undefined && valid.dependsOn.length > 0) dependent = true;
-      if (valid.ref === undefined) continue;
-      const first = (refs ??= new Map()).get(valid.ref);
-      if (first === undefined) refs.set(valid.ref, i);
-      else (repeatedRefs ??= []).push({ field: `payloads[${i}].ref`, problem: `repeats ${JSON.stringify(valid.ref)}, already the ref of payload #${first}` });
+      if (!Array.isArray(inputs)) throw new ValidationError([{ field: 'payloads', problem: 'must be an array' }]);
+      return inputs.length;
     } catch (error) {
-      // Not a ValidationError: reading the element itself threw (a Proxy of an array).
-      if (!(error instanceof ValidationError)) problems.push({ field: `payloads[${i}]`, problem: 'could not be read (a proxy trap threw)' });
-      else for (const p of error.problems) problems.push({ field: `payloads[${i}].${p.field}`, problem: p.problem });
+      if (error instanceof ValidationError) throw error;
+      throw new ValidationError([{ field: 'payloads', problem: 'could not be read (a proxy trap threw)' }]);
     }
   }
-  // With dependencies in the batch, a repeated ref is left to the dependency check, which lists it
-  // with the cycles and unknown refs it finds; without, it is refused here.
-  if (repeatedRefs && (problems.length > 0 || !dependent)) problems.push(...repeatedRefs);
-  if (problems.length > 0) throw new ValidationError(problems);
+
+  /** The valid payload at index `i`, or undefined (its problems are recorded). */
+  check(inputs: readonly unknown[], i: number): ValidPayload | undefined {
+    try {
+      const valid = validatePayload(inputs[i], this.ctx);
+      if (valid.dependsOn !== undefined && valid.dependsOn.length > 0) this.dependent = true;
+      if (valid.ref !== undefined) {
+        const first = (this.refs ??= new Map()).get(valid.ref);
+        if (first === undefined) this.refs.set(valid.ref, i);
+        else (this.repeatedRefs ??= []).push({ field: `payloads[${i}].ref`, problem: `repeats ${JSON.stringify(valid.ref)}, already the ref of payload #${first}` });
+      }
+      return valid;
+    } catch (error) {
+      // Not a ValidationError: reading the element itself threw (a Proxy of an array).
+      if (!(error instanceof ValidationError)) this.problems.push({ field: `payloads[${i}]`, problem: 'could not be read (a proxy trap threw)' });
+      else for (const p of error.problems) this.problems.push({ field: `payloads[${i}].${p.field}`, problem: p.problem });
+      return undefined;
+    }
+  }
+
+  finish(): void {
+    const { problems, repeatedRefs } = this;
+    // With dependencies in the batch, a repeated ref is left to the dependency check, which lists it
+    // with the cycles and unknown refs it finds; without, it is refused here.
+    if (repeatedRefs && (problems.length > 0 || !this.dependent)) problems.push(...repeatedRefs);
+    if (problems.length > 0) throw new ValidationError(problems);
+  }
+}
+
+/** Validates a whole batch at once (see BatchValidator). Throws one ValidationError listing every problem. */
+export function validateBatch(inputs: unknown, ctx: ValidationContext): ValidPayload[] {
+  const length = BatchValidator.lengthOf(inputs);
+  const validator = new BatchValidator(ctx);
+  const valids: ValidPayload[] = [];
+  for (let i = 0; i < length; i++) {
+    const valid = validator.check(inputs as unknown[], i);
+    if (valid) valids.push(valid);
+  }
+  validator.finish();
   return valids;
 }
 

@@ -8,11 +8,12 @@ import type { ResolvedBatch } from '../../actors/dependency-graph/batch.ts';
 import { hasDependencies, resolveBatch, type FieldName, type PreparedPayload } from '../../actors/dependency-graph/batch.ts';
 import { partitionOf } from '../core/hash.ts';
 import { IdGenerator, uniqueOfKey, withPartition } from '../core/ids.ts';
-import { QueueFullError, RuntimeStoppedError, type TriageError } from '../errors.ts';
+import type { TriageError } from '../errors.ts';
 import type { CompiledOptions } from '../options.ts';
 import type { Payload, PayloadInput } from '../payload.ts';
-import { validateBatch, validatePayload, type ValidPayload } from '../validation.ts';
+import { BatchValidator, validatePayload, type ValidPayload } from '../validation.ts';
 import type { SubmitBatcher } from './submit-batcher.ts';
+import { BulkSubmit } from './submit-many.ts';
 
 export interface SubmissionsDeps {
   readonly options: CompiledOptions;
@@ -49,41 +50,33 @@ export class Submissions {
   }
 
   /**
-   * Validates all payloads first, then sends one message per partition. Resolves with the ids in
+   * Validates all payloads first, then sends them in slices, one message per partition and slice
+   * (src/runtime/submit-many.ts). Resolves with the ids in
    * input order. If a partition is full, rejects with a QueueFullError whose `accepted` lists the
    * ids that were.
    */
   submitMany(inputs: readonly PayloadInput[]): Promise<string[]> {
     const refusal = this.deps.refusal();
     if (refusal) return Promise.reject(refusal);
-    let valids: ValidPayload[];
+    let length: number;
     try {
-      valids = validateBatch(inputs, this.validationContext());
+      length = BatchValidator.lengthOf(inputs);
     } catch (error) {
       return Promise.reject(error);
     }
-    const prepared = valids.map((valid) => this.prepare(valid));
-    if (valids.some(hasDependencies)) {
-      return this.submitDependent(prepared.map(([payload, partition], i) => ({ payload, partition, valid: valids[i] as ValidPayload })), (i, field) => `payloads[${i}].${field}`);
-    }
-    return new Promise((resolve, reject) => {
-      const ids: string[] = new Array(prepared.length);
-      let remaining = prepared.length;
-      let firstError: QueueFullError | RuntimeStoppedError | undefined;
-      const done = () => {
-        if (--remaining > 0) return;
-        if (!firstError) return resolve(ids);
-        reject(Object.assign(firstError, { accepted: ids.filter((id) => id !== undefined) }));
-      };
-      if (remaining === 0) return resolve(ids);
-      prepared.forEach(([payload, partition], i) =>
-        this.deps.batcher.add(partition, payload, (r) => {
-          if (r.ok) ids[i] = r.id;
-          else firstError ??= r.error;
-          done();
-        }),
-      );
-    });
+    return new BulkSubmit(inputs, length, {
+      partitions: this.deps.options.partitions,
+      context: this.validationContext(),
+      prepare: (valid, into, index) => {
+        const [payload, partition] = this.prepare(valid);
+        into.payloads[index] = payload;
+        into.partitions[index] = partition;
+      },
+      submitDependent: ({ payloads, partitions }, valids) =>
+        this.submitDependent(payloads.map((payload, i) => ({ payload, partition: partitions[i] as number, valid: valids[i] as ValidPayload })), (i, field) => `payloads[${i}].${field}`),
+      refusal: () => this.deps.refusal(),
+      send: (partition, batch) => this.deps.batcher.addBatch(partition, batch),
+    }).run();
   }
 
   /** A submit whose id is known before it is accepted, so a workflow watches its events from the start. Throws ValidationError. */

@@ -1,0 +1,139 @@
+/**
+ * A `submitMany` of any size, in bounded slices so no turn of the event loop runs long: first every
+ * payload is validated and prepared (yielding between slices; one ValidationError lists every
+ * problem and nothing is enqueued if any is bad), then the payloads go out slice by slice, one
+ * batch per partition and slice. Answers fill one ids array by index: no promise or closure per
+ * payload.
+ */
+import type { EnqueueBatch, EnqueueResult } from '../../actors/partition/messages.ts';
+import type { QueueFullError, RuntimeStoppedError, TriageError } from '../errors.ts';
+import type { Payload } from '../payload.ts';
+import { BatchValidator, type ValidationContext, type ValidPayload } from '../validation.ts';
+
+/** Most payloads one slice validates or sends before yielding. */
+const SLICE_PAYLOADS = 2_000;
+/** A slice also ends once it has run this long (large `data` makes validation slower). */
+const SLICE_MS = 4;
+
+/** Prepared payloads by input index: the payload and its partition. */
+export interface PreparedColumns {
+  readonly payloads: Payload[];
+  readonly partitions: Int32Array;
+}
+
+export interface BulkSubmitDeps {
+  readonly partitions: number;
+  readonly context: ValidationContext;
+  /** Gives the payload its id and partition, written at `index`. */
+  prepare(valid: ValidPayload, into: PreparedColumns, index: number): void;
+  /** The whole batch through the dependency graph (it has `dependsOn`). */
+  submitDependent(columns: PreparedColumns, valids: readonly ValidPayload[]): Promise<string[]>;
+  /** Why no more is taken now (stopping, store away), or undefined. */
+  refusal(): TriageError | undefined;
+  send(partition: number, batch: EnqueueBatch): void;
+}
+
+/** One slice's payloads for one partition; answers land in the bulk submit by input index. */
+class SliceBatch implements EnqueueBatch {
+  readonly payloads: Payload[] = [];
+  readonly indices: number[] = [];
+  constructor(private readonly owner: BulkSubmit) {}
+  // An own property, not a method: the cluster host passes batches on as `{ ...batch }`.
+  readonly settle = (index: number, result: EnqueueResult): void => this.owner.settle(this.indices[index] as number, result);
+}
+
+export class BulkSubmit {
+  private readonly columns: PreparedColumns;
+  private readonly valids: ValidPayload[];
+  private readonly validator: BatchValidator;
+  private readonly ids: string[];
+  private next = 0;
+  private remaining: number;
+  private firstError: QueueFullError | RuntimeStoppedError | TriageError | undefined;
+  private resolve!: (ids: string[]) => void;
+  private reject!: (error: unknown) => void;
+
+  /** `length`: the inputs' length, read once (BatchValidator.lengthOf). */
+  constructor(private readonly inputs: readonly unknown[], length: number, private readonly deps: BulkSubmitDeps) {
+    const n = length;
+    this.validator = new BatchValidator(deps.context);
+    this.columns = { payloads: new Array<Payload>(n), partitions: new Int32Array(n) };
+    this.valids = new Array<ValidPayload>(n);
+    this.ids = new Array<string>(n);
+    this.remaining = n;
+  }
+
+  run(): Promise<string[]> {
+    return new Promise<string[]>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+      this.validateSlice();
+    });
+  }
+
+  settle(index: number, result: EnqueueResult): void {
+    if (result.ok) this.ids[index] = result.id;
+    else this.firstError ??= result.error;
+    if (--this.remaining === 0) this.finish();
+  }
+
+  private readonly validateSlice = (): void => {
+    const { inputs, deps, columns, valids, validator } = this;
+    const n = valids.length;
+    const end = Math.min(n, this.next + SLICE_PAYLOADS);
+    const started = performance.now();
+    while (this.next < end) {
+      const i = this.next++;
+      const valid = validator.check(inputs, i);
+      if (valid && validator.problems.length === 0) {
+        deps.prepare(valid, columns, i);
+        valids[i] = valid;
+      }
+      if ((i & 127) === 127 && performance.now() - started > SLICE_MS) break;
+    }
+    if (this.next < n) return void setImmediate(this.validateSlice);
+    try {
+      validator.finish();
+    } catch (error) {
+      return this.reject(error);
+    }
+    const refusal = deps.refusal();
+    if (refusal) return this.reject(refusal);
+    if (validator.dependent) return void deps.submitDependent(columns, valids).then(this.resolve, this.reject);
+    if (n === 0) return this.resolve(this.ids);
+    this.next = 0;
+    this.sendSlice();
+  };
+
+  private readonly sendSlice = (): void => {
+    const { deps, columns } = this;
+    const n = columns.payloads.length;
+    const refusal = deps.refusal();
+    if (refusal) {
+      // Stopped between slices: what was sent is answered by its partitions, the rest is refused here.
+      const refused: EnqueueResult = { ok: false, error: refusal };
+      while (this.next < n) this.settle(this.next++, refused);
+      return;
+    }
+    const end = Math.min(n, this.next + SLICE_PAYLOADS);
+    const byPartition = new Array<SliceBatch | undefined>(deps.partitions);
+    for (let i = this.next; i < end; i++) {
+      const partition = columns.partitions[i] as number;
+      const batch = (byPartition[partition] ??= new SliceBatch(this));
+      batch.payloads.push(columns.payloads[i] as Payload);
+      batch.indices.push(i);
+    }
+    this.next = end;
+    for (let partition = 0; partition < byPartition.length; partition++) {
+      const batch = byPartition[partition];
+      if (batch) deps.send(partition, batch);
+    }
+    if (this.next < n) setImmediate(this.sendSlice);
+  };
+
+  private finish(): void {
+    const { firstError, ids } = this;
+    if (!firstError) return this.resolve(ids);
+    this.reject(Object.assign(firstError, { accepted: ids.filter((id) => id !== undefined) }));
+  }
+}
