@@ -3,7 +3,7 @@
  * the execution pool) on the embedded default and returns the API clients use.
  */
 import { partitionStats, type PartitionStats } from '../actors/partition/state.ts';
-import type { CancelResult, PartitionMessage } from '../actors/partition/messages.ts';
+import type { CancelResult, EnqueueBatch, PartitionMessage } from '../actors/partition/messages.ts';
 import type { HandlerPolicy, PartitionEnv } from '../actors/partition/reducer.ts';
 import { ActorSystem, type ActorInfo } from './core/actor-system.ts';
 import { PartitionSet } from './runtime/partition-set.ts';
@@ -204,7 +204,8 @@ export class Runtime {
       idsFromKeys: this.cluster !== undefined,
       refusal: () => (this.status !== 'running' ? new RuntimeStoppedError() : this.durability.available ? undefined : this.durability.unreachable ?? new StoreUnavailableError()),
       // The graph takes registrations once it holds what recovery gave back.
-      register: (batch) => (this.isBooted ? this.graph.submit(batch) : this.ready().then(() => this.graph.submit(batch))),
+      // A registration whose entry the store has not taken by the time the runtime stops never will: answered then.
+      register: (batch) => this.untilStopped(this.isBooted ? this.graph.submit(batch) : this.ready().then(() => this.graph.submit(batch))),
     });
     this.homes = this.homeBuilder();
     this.graph = this.homes.graph();
@@ -273,7 +274,7 @@ export class Runtime {
         system: this.system,
         env: { now: () => this.options.clock.now(), retainTerminal: this.options.retainTerminal },
         logger: this.logger,
-        dispatchEnqueue: (partition, batch) => this.route(partition, { type: 'enqueue', batch }),
+        dispatchEnqueue: (partition, batch) => this.route(partition, { type: 'enqueue', batch: this.rereadDuplicates(batch) }),
         enqueue: (partition, payload, settle) => this.batcher.add(partition, payload, settle),
         lookup: (id) => this.ready().then(() => this.ask<PayloadView | undefined>(id, (reply) => ({ type: 'get', id, reply }), undefined)),
         publish: (event) => this.publish(event),
@@ -288,6 +289,7 @@ export class Runtime {
         cancel: (id) => this.cancel(id),
         hasHandler: (type) => this.handlers.has(type),
         isRunning: () => this.status === 'running',
+        storeRefusal: () => (this.durability.available ? undefined : this.durability.unreachable ?? new StoreUnavailableError()),
         ready: () => this.ready(),
         lookup: (id) => this.get(id),
         ...(this.cluster
@@ -310,6 +312,26 @@ export class Runtime {
       this.readyWaiters.add(reject);
       this.booted.then(resolve, reject).finally(() => this.readyWaiters.delete(reject));
     });
+  }
+
+  /**
+   * A release its partition already had (the graph's "released" entry was lost in a crash, so
+   * recovery released it again) brings no new ending event: its waiters read its view again.
+   */
+  private rereadDuplicates(batch: EnqueueBatch): EnqueueBatch {
+    return {
+      ...batch,
+      settle: (index, result) => {
+        batch.settle(index, result);
+        const id = result.ok && result.duplicate ? result.id : undefined;
+        if (id !== undefined && this.waiters.has(id)) void this.get(id).then((view) => view && this.waiters.end(id, view), () => {});
+      },
+    };
+  }
+
+  /** `promise`, or RuntimeStoppedError once the runtime has stopped if it has not settled by then. */
+  private untilStopped<T>(promise: Promise<T>): Promise<T> {
+    return Promise.race([promise, this.stoppedPromise.then((): never => { throw new RuntimeStoppedError(); })]);
   }
 
   /** The store could not be reached at boot: whoever waits for the boot is answered now. */
