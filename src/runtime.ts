@@ -12,6 +12,7 @@ import { cancelWorkflowElsewhere, clusterHost, followingOwner, homesHost, toOwne
 import { Durability } from './persistence/durability.ts';
 import { Waiters } from './runtime/waiters.ts';
 import { SubmitBatcher } from './runtime/submit-batcher.ts';
+import { BootGate } from './runtime/boot-gate.ts';
 import { Submissions } from './runtime/submissions.ts';
 import { handlerProblems } from './runtime/handler-options.ts';
 import type { PersistenceEngine } from './persistence/engine.ts';
@@ -141,8 +142,7 @@ export class Runtime {
   private readonly snapshotIntervalMs: number;
   private readonly booted: Promise<void>;
   private isBooted = false;
-  /** Callers of `ready()` waiting for the boot: refused at once when the store turns out unreachable. */
-  private readonly readyWaiters = new Set<(error: unknown) => void>();
+  private readonly bootGate = new BootGate({ booted: () => this.booted, isBooted: () => this.isBooted, unreachable: () => this.durability.unreachable });
   /** What the last boot recovered: records, payloads run again (they were running), payloads waiting in the ledger, time taken. */
   recovery: { records: number; rerun: number; deferred: number; durationMs: number } | undefined;
 
@@ -202,9 +202,10 @@ export class Runtime {
       batcher: this.batcher,
       hasHandler: (type) => this.handlers.has(type),
       idsFromKeys: this.cluster !== undefined,
-      refusal: () => (this.status !== 'running' ? new RuntimeStoppedError() : this.durability.available ? undefined : this.durability.unreachable ?? new StoreUnavailableError()),
+      refusal: () => (this.status !== 'running' ? new RuntimeStoppedError() : this.durability.refusal()),
       // The graph takes registrations once it holds what recovery gave back.
-      register: (batch) => (this.isBooted ? this.graph.submit(batch) : this.ready().then(() => this.graph.submit(batch))),
+      // A registration whose entry the store has not taken by the time the runtime stops never will: answered then.
+      register: (batch) => this.untilStopped(this.isBooted ? this.graph.submit(batch) : this.ready().then(() => this.graph.submit(batch))),
     });
     this.homes = this.homeBuilder();
     this.graph = this.homes.graph();
@@ -233,7 +234,10 @@ export class Runtime {
   private async boot(): Promise<void> {
     const started = this.options.clock.now();
     // An unreachable store is tried again until it answers; meanwhile callers are refused at once.
-    await this.durability.connect((error) => this.storeAway(error));
+    await this.durability.connect((error) => {
+      this.batcher.refuseAll(error);
+      this.bootGate.refuseWaiting(error);
+    });
     // Embedded, every partition is this process's; in a cluster, partitions arrive as their leases do.
     const loaded = this.cluster ? [] : await Promise.all(Array.from({ length: this.options.partitions }, (_, index) => this.partitions.load(index)));
     const timing = { clock: this.options.clock, intervalMs: this.snapshotIntervalMs };
@@ -274,7 +278,7 @@ export class Runtime {
         system: this.system,
         env: { now: () => this.options.clock.now(), retainTerminal: this.options.retainTerminal },
         logger: this.logger,
-        dispatchEnqueue: (partition, batch) => this.route(partition, { type: 'enqueue', batch }),
+        dispatchEnqueue: (partition, batch) => this.route(partition, { type: 'enqueue', batch: this.waiters.rereadDuplicates(batch, (id) => this.get(id)) }),
         enqueue: (partition, payload, settle) => this.batcher.add(partition, payload, settle),
         lookup: (id) => this.ready().then(() => this.ask<PayloadView | undefined>(id, (reply) => ({ type: 'get', id, reply }), undefined)),
         publish: (event) => this.publish(event),
@@ -289,6 +293,7 @@ export class Runtime {
         cancel: (id) => this.cancel(id),
         hasHandler: (type) => this.handlers.has(type),
         isRunning: () => this.status === 'running',
+        storeRefusal: () => this.durability.refusal(),
         ready: () => this.ready(),
         lookup: (id) => this.get(id),
         ...(this.cluster
@@ -304,21 +309,14 @@ export class Runtime {
    * keeps trying to connect: a later call resolves once it has).
    */
   ready(): Promise<void> {
-    if (this.isBooted) return this.booted;
-    const away = this.durability.unreachable;
-    if (away) return Promise.reject(away);
-    return new Promise<void>((resolve, reject) => {
-      this.readyWaiters.add(reject);
-      this.booted.then(resolve, reject).finally(() => this.readyWaiters.delete(reject));
-    });
+    return this.bootGate.ready();
   }
 
-  /** The store could not be reached at boot: whoever waits for the boot is answered now. */
-  private storeAway(error: StoreUnavailableError): void {
-    this.batcher.refuseAll(error);
-    for (const reject of this.readyWaiters) reject(error);
-    this.readyWaiters.clear();
+  /** `promise`, or RuntimeStoppedError once the runtime has stopped if it has not settled by then. */
+  private untilStopped<T>(promise: Promise<T>): Promise<T> {
+    return Promise.race([promise, this.stoppedPromise.then((): never => { throw new RuntimeStoppedError(); })]);
   }
+
 
   /** Snapshots every partition now (e.g. before a planned restart, so recovery replays nothing). */
   async snapshotNow(): Promise<void> {

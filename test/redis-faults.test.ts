@@ -3,7 +3,7 @@
 // acknowledged is lost, and the runtime resumes by itself.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createRuntime, silentLogger, type Runtime } from '../src/index.ts';
+import { createRuntime, silentLogger, workflow, type Runtime } from '../src/index.ts';
 import { until } from './helpers.ts';
 import { OwnRedis } from './own-redis.ts';
 
@@ -48,4 +48,30 @@ test('stopped, restarted and paused Redis: refusals while away, no loss, resumes
     await runtime?.stop().catch(() => {});
     await redis.dispose();
   }
+});
+
+test('while Redis is away a workflow start is refused at once, and what waited on the store settles at stop', { timeout: 60_000 }, async (t) => {
+  const redis = await OwnRedis.onSparePort();
+  await redis.start();
+  const rt = createRuntime({ partitions: 2, logger: silentLogger, redis: { url: redis.url, prefix: 'away', redis: { commandTimeout: 300 } } });
+  t.after(async () => {
+    await rt.stop();
+    await redis.dispose();
+  });
+  rt.handle('work', (n: number) => n);
+  const flow = workflow<{ n: number }, { work: (n: number) => number }>('away').step('only', { handler: 'work', input: ({ input }) => input.n }).output(({ results }) => results.only);
+  rt.workflows.register(flow);
+  await rt.ready();
+  assert.equal(await rt.workflows.waitFor(await rt.workflows.start(flow, { n: 1 })), 1);
+  await redis.stop();
+  // Made before the runtime noticed: each waits for the store (or is refused), and must settle.
+  const onTheirWay = [
+    rt.submitMany([{ ref: 'a', type: 'work', data: 1 }, { type: 'work', data: 2, dependsOn: ['a'] }]),
+    rt.workflows.start(flow, { n: 2 }),
+  ].map((p) => p.then(() => 'accepted', (e: { code?: string }) => e.code));
+  await until(() => !rt.store.available, 'the runtime to notice');
+  await assert.rejects(rt.workflows.start(flow, { n: 3 }), { code: 'STORE_UNAVAILABLE' });
+  await assert.rejects(rt.submitMany([{ ref: 'b', type: 'work', data: 1 }, { type: 'work', data: 2, dependsOn: ['b'] }]), { code: 'STORE_UNAVAILABLE' });
+  await rt.stop();
+  for (const code of await Promise.all(onTheirWay)) assert.ok(code === 'RUNTIME_STOPPED' || code === 'STORE_UNAVAILABLE', `settled at stop (${code})`);
 });

@@ -48,3 +48,13 @@ test('a Redis URL that is not redis:// or rediss:// is an options error', () => 
     assert.throws(() => createRuntime({ logger: silentLogger, redis }), (e: unknown) => e instanceof OptionsError && e.code === 'INVALID_OPTIONS' && e.problems[0]?.field === 'redis.url', JSON.stringify(redis));
   }
 });
+
+test('a cluster node whose Redis cannot be reached is refused the same way and stops', { timeout: 30_000 }, async (t) => {
+  const rt = createRuntime({ logger: silentLogger, cluster: { redis: { url: `redis://127.0.0.1:${await sparePort()}`, prefix: 'unreachable' }, nodeId: 'node-a' } });
+  t.after(() => rt.stop());
+  rt.handle('work', () => 1);
+  await assert.rejects(rt.ready(), { code: 'STORE_UNAVAILABLE' });
+  await assert.rejects(rt.submit({ type: 'work' }), { code: 'STORE_UNAVAILABLE' });
+  await rt.stop();
+  assert.equal(rt.state, 'stopped');
+});

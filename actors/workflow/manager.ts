@@ -26,6 +26,9 @@ import type { Purpose, StepOutcome, SubmittedRef, WorkflowEffect, WorkflowEvent,
 import type { WorkflowEnv } from './reducer.ts';
 import { FINISHED_WORKFLOW, initialWorkflowState, workflowView, type WorkflowState, type WorkflowView } from './state.ts';
 
+/** How long a step refused by an unavailable store waits before it is submitted again, ms. */
+const STORE_RETRY_MS = 250;
+
 export interface WorkflowsHost {
   readonly system: ActorSystem;
   readonly clock: Clock;
@@ -37,6 +40,8 @@ export interface WorkflowsHost {
   cancel(id: string): Promise<boolean>;
   hasHandler(type: string): boolean;
   isRunning(): boolean;
+  /** Why no instance can start now (the durable store is away), or undefined. */
+  storeRefusal?(): Error | undefined;
   /** Resolves once the runtime has recovered (instances start only after that). */
   ready(): Promise<void>;
   /** The owning partition's view of a payload. */
@@ -66,8 +71,8 @@ interface Instance {
   readonly handle: WorkflowHandle;
   /** The state its last journal entry described (undefined before the first). */
   last: WorkflowState | undefined;
-  /** Resolves `start` once the instance's first entry is stored: a started instance survives a crash. */
-  started: (() => void) | undefined;
+  /** Resolves `start` once the instance's first entry is stored (a started instance survives a crash); rejects it at stop. */
+  started: { resolve(): void; reject(error: unknown): void } | undefined;
   /** Recovered from the journal: a step it submits again may have run, even ended, already. */
   readonly recovered: boolean;
 }
@@ -194,7 +199,7 @@ export class Workflows {
     journal.record(this.durable, delta, () => {
       const started = instance.started;
       instance.started = undefined;
-      started?.();
+      started?.resolve();
       this.perform(instance, effects, state);
     });
   }
@@ -206,6 +211,8 @@ export class Workflows {
    */
   start<I, O>(definition: WorkflowDefinition<I, O>, input: I, options: StartOptions = {}): Promise<string> {
     if (!this.host.isRunning()) return Promise.reject(new RuntimeStoppedError());
+    const away = this.host.storeRefusal?.();
+    if (away) return Promise.reject(away);
     if (!isWorkflowDefinition(definition)) {
       return Promise.reject(new WorkflowDefinitionError('(unknown)', [{ step: '(workflow)', field: 'definition', problem: 'is not a workflow definition (build one with workflow() or defineWorkflow())' }]));
     }
@@ -230,8 +237,8 @@ export class Workflows {
       const unique = `wf-${this.ids.next()}`;
       const id = this.host.home === undefined ? unique : withHome(unique, this.host.home);
       const instance = this.spawn(id, def, options.clientId ?? 'default', initialWorkflowState(id, def, checked.value, this.host.clock.now()), undefined);
-      return new Promise<string>((resolve) => {
-        instance.started = () => resolve(id);
+      return new Promise<string>((resolve, reject) => {
+        instance.started = { resolve: () => resolve(id), reject };
         instance.handle.ref.dispatch({ type: 'start' });
       });
     });
@@ -349,6 +356,12 @@ export class Workflows {
 
   /** The runtime stopped: pending `waitFor` calls reject. */
   stopped(): void {
+    // Starts whose first entry was never stored: the instance was not started.
+    for (const instance of this.running.values()) {
+      const started = instance.started;
+      instance.started = undefined;
+      started?.reject(new RuntimeStoppedError());
+    }
     for (const [id, list] of [...this.waiters]) {
       this.waiters.delete(id);
       for (const w of list) w.reject(new RuntimeStoppedError());
@@ -385,6 +398,7 @@ export class Workflows {
     try {
       submitted = this.host.submit(payload);
     } catch (error) {
+      if (this.submitLater(owner, payload, error)) return;
       this.report(owner, { status: 'failed', error: toFailure(error) });
       return;
     }
@@ -396,9 +410,25 @@ export class Workflows {
       (stored) => (stored !== id || instance.recovered) && this.followEarlier(owner, id, stored),
       (error: unknown) => {
         // Never accepted (a full queue, a stopping runtime): no event will come for it.
-        if (this.owners.delete(id)) this.report(owner, { status: 'failed', error: toFailure(error) });
+        if (this.owners.delete(id) && !this.submitLater(owner, payload, error)) this.report(owner, { status: 'failed', error: toFailure(error) });
       },
     );
+  }
+
+  /**
+   * A step refused because the durable store is away is submitted again once it may be back: an
+   * outage is no failure of the step. False for any other refusal.
+   */
+  private submitLater(owner: Owner, payload: PayloadInput, error: unknown): boolean {
+    if ((error as { code?: unknown } | null)?.code !== 'STORE_UNAVAILABLE' || !this.host.isRunning()) return false;
+    const { instance, step, index, purpose } = owner;
+    this.host.clock.setTimer(STORE_RETRY_MS, () => {
+      if (!this.host.isRunning() || !this.running.has(instance.id)) return;
+      const refs: SubmittedRef[] = [];
+      this.submit(instance, step, index, purpose, payload, refs);
+      if (refs.length > 0) instance.handle.ref.dispatch({ type: 'submitted', refs });
+    });
+    return true;
   }
 
   /**

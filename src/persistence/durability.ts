@@ -73,6 +73,11 @@ export class Durability extends EventEmitter<DurabilityEvents> {
     return this.unreachableError === undefined && this.writer.available;
   }
 
+  /** Why new work is refused now (the store is away), or undefined. */
+  refusal(): StoreUnavailableError | undefined {
+    return this.available ? undefined : this.unreachableError ?? new StoreUnavailableError();
+  }
+
   /** Why the store could not be reached at boot, while that lasts. */
   get unreachable(): StoreUnavailableError | undefined {
     return this.unreachableError;

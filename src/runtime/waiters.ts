@@ -2,6 +2,7 @@
  * `waitFor` callers, by payload id. A waiter settles from whichever comes first: the payload's
  * ending event, or the view read right after registering (for a payload that had already ended).
  */
+import type { EnqueueBatch } from '../../actors/partition/messages.ts';
 import {
   CancelledError, ExpiredError, RuntimeStoppedError, SkippedError, TriageError, failedPayloadError, type PayloadFailure,
 } from '../errors.ts';
@@ -64,6 +65,22 @@ export class Waiters {
     if (!ENDINGS.has(ending.status) || !this.byId.has(id)) return;
     const error = endingError(id, ending);
     this.settle(id, (w) => (error ? w.reject(error) : w.resolve(ending.result)));
+  }
+
+  /**
+   * `batch` whose duplicates re-read their view for waiters: a release its partition already had
+   * (the graph's "released" entry was lost in a crash, so recovery released it again) brings no
+   * new ending event.
+   */
+  rereadDuplicates(batch: EnqueueBatch, lookup: (id: string) => Promise<Ending | undefined>): EnqueueBatch {
+    return {
+      ...batch,
+      settle: (index, result) => {
+        batch.settle(index, result);
+        const id = result.ok && result.duplicate ? result.id : undefined;
+        if (id !== undefined && this.byId.has(id)) void lookup(id).then((view) => view && this.end(id, view), () => {});
+      },
+    };
   }
 
   /** Rejects every waiter (the runtime stopped). */
