@@ -8,10 +8,11 @@ import type { HandlerPolicy, PartitionEnv } from '../actors/partition/reducer.ts
 import { ActorSystem, type ActorInfo } from './core/actor-system.ts';
 import { PartitionSet } from './runtime/partition-set.ts';
 import { ClusterNode, type ClusterOptions } from './cluster/cluster-node.ts';
-import { cancelWorkflowElsewhere, clusterHost, followingOwner, homesHost, toOwner, workflowElsewhere, type ClusterHostDeps } from './runtime/cluster-host.ts';
+import { cancelWorkflowElsewhere, clusterHost, homesHost, workflowElsewhere, type ClusterHostDeps } from './runtime/cluster-host.ts';
 import { Durability } from './persistence/durability.ts';
 import { Waiters } from './runtime/waiters.ts';
 import { SubmitBatcher } from './runtime/submit-batcher.ts';
+import { PartitionRouter } from './runtime/partition-router.ts';
 import { BootGate } from './runtime/boot-gate.ts';
 import { Submissions } from './runtime/submissions.ts';
 import { handlerProblems } from './runtime/handler-options.ts';
@@ -115,11 +116,8 @@ export class Runtime {
   readonly cluster: ClusterNode | undefined;
   private readonly handlers = new Map<string, RegisteredHandler>();
   private readonly waiters = new Waiters();
-  private readonly batcher = new SubmitBatcher(
-    (partition, batch) => this.route(partition, { type: 'enqueue', batch }),
-    () => this.isBooted,
-    () => this.coordination.poke(),
-  );
+  private readonly router: PartitionRouter;
+  private readonly batcher: SubmitBatcher;
   private readonly submissions: Submissions;
   private status: RuntimeStatus = 'running';
   /** Stopping with drain. */
@@ -161,13 +159,14 @@ export class Runtime {
     // Listeners on this node want events of other nodes' partitions too (ending events travel anyway).
     if (interest) this.events.onInterest(() => interest.want(this.events.relayedTypes().filter((type) => !ENDING_EVENTS.has(type))));
     const sampler = chooseSampler(this.options);
+    this.router = new PartitionRouter(this.logger, this.cluster);
+    this.batcher = new SubmitBatcher(this.router, () => this.isBooted, () => this.coordination.poke());
     this.pool = new ExecutionPool({
       options: this.options,
       clock: this.options.clock,
       logger: this.logger,
       handlerOf: (type) => this.handlers.get(type),
-      sendGrants: (partition, grants) => this.route(partition, { type: 'grant', grants }),
-      sendOutcomes: (partition, outcomes) => this.route(partition, { type: 'outcomes', outcomes }),
+      partitions: this.router,
       costSource: sampler,
       onStuck: (report) => this.events.emitSystem('pool.stuck', report),
     });
@@ -178,7 +177,7 @@ export class Runtime {
       events: this.events,
       pool: this.pool,
       sampler,
-      dispatch: (partition, message) => this.route(partition, message),
+      dispatch: (partition, message) => this.router.send(partition, message),
       partitionStates: () => this.partitions.states(),
       cluster: this.cluster,
     });
@@ -219,6 +218,7 @@ export class Runtime {
       ...(this.cluster ? { remote: (partition: number) => this.partitions.get(partition) === undefined, leased: (partition: number) => this.cluster!.leased(partition) } : {}),
       wiring: { env, publish: (event) => this.publish(event), coordination: this.coordination.partitionWiring },
     });
+    this.router.connect(this.partitions, this.pool);
     this.booted = this.boot();
     this.booted.catch((error: unknown) => {
       // Submits that waited for the boot are answered, not left pending.
@@ -278,7 +278,7 @@ export class Runtime {
         system: this.system,
         env: { now: () => this.options.clock.now(), retainTerminal: this.options.retainTerminal },
         logger: this.logger,
-        dispatchEnqueue: (partition, batch) => this.route(partition, { type: 'enqueue', batch: this.waiters.rereadDuplicates(batch, (id) => this.get(id)) }),
+        dispatchEnqueue: (partition, batch) => this.router.enqueue(partition, this.waiters.rereadDuplicates(batch, (id) => this.get(id))),
         enqueue: (partition, payload, settle) => this.batcher.add(partition, payload, settle),
         lookup: (id) => this.ready().then(() => this.ask<PayloadView | undefined>(id, (reply) => ({ type: 'get', id, reply }), undefined)),
         publish: (event) => this.publish(event),
@@ -561,21 +561,6 @@ export class Runtime {
     }
     const message = build(() => {});
     return this.cluster.call(partition, message.type === 'cancel' ? 'cancel' : 'get', id) as Promise<T>;
-  }
-
-  /**
-   * A message for a partition: to its actor when it runs here; in a cluster, otherwise to its owner
-   * (submits through its inbox, decisions through the owner's mail). Grants and outcomes for a
-   * partition that left meanwhile are void: its slots go back, and its new owner reruns what ran.
-   */
-  private route(partition: number, message: PartitionMessage): void {
-    const local = this.partitions.get(partition);
-    if (local && this.cluster && message.type === 'enqueue') {
-      return local.ref.dispatch({ type: 'enqueue', batch: followingOwner(this.cluster, this.pool, this.logger, partition, message.batch) });
-    }
-    if (local) return local.ref.dispatch(message);
-    if (!this.cluster) throw new Error(`partition ${partition} does not exist`);
-    toOwner(this.cluster, this.pool, this.logger, partition, message);
   }
 
   private clusterHostDeps(): ClusterHostDeps {

@@ -12,7 +12,7 @@ import { TIER_RANK, TIERS, type Tier } from '../payload.ts';
 import { urgency } from './aging.ts';
 import type { Handler, HandlerOptions, Logger } from './handlers.ts';
 import { RunMeter, type CostSource, type CostSums } from './meter.ts';
-import type { DemandEntry, Grant, Outcome, RunOrder } from './protocol.ts';
+import type { DemandEntry, Grant, PartitionPort, RunOrder } from './protocol.ts';
 import { Runner } from './runner.ts';
 import { SlotTable, type SlotStats } from './slots.ts';
 import { StartThrottle } from './throttle.ts';
@@ -22,8 +22,8 @@ export interface PoolHost {
   readonly clock: Clock;
   readonly logger: Logger;
   handlerOf(type: string): { readonly fn: Handler; readonly options: HandlerOptions } | undefined;
-  sendGrants(partition: number, grants: Grant[]): void;
-  sendOutcomes(partition: number, outcomes: Outcome[]): void;
+  /** Where grants and outcomes go. */
+  readonly partitions: PartitionPort;
   /** CPU and heap meters for the complexity analyzer; without them only wall time is measured. */
   readonly costSource?: CostSource;
   onStuck?(report: StuckReport): void;
@@ -81,7 +81,7 @@ export class ExecutionPool {
       slots: this.slots,
       stuckGraceMs: options.coordination.pool.stuckGraceMs,
       handlerOf: (type) => host.handlerOf(type),
-      sendOutcomes: (partition, outcomes) => host.sendOutcomes(partition, outcomes),
+      partitions: host.partitions,
       free: (tier, type, count) => this.free(tier, type, count),
       onStuck: (report) => host.onStuck?.(report),
     });
@@ -271,7 +271,7 @@ export class ExecutionPool {
       if (!list) grants.set(partition, (list = []));
       list.push(grant);
     }
-    for (const [partition, list] of grants) this.host.sendGrants(partition, list);
+    for (const [partition, list] of grants) this.host.partitions.grants(partition, list);
   }
 
   /** What this entry may start now: free slots, reserved share, type limit, low throttle and share, batching. */

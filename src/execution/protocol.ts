@@ -60,3 +60,12 @@ export type Outcome =
   | { readonly kind: 'progress'; readonly id: string; readonly attempt: number; readonly value: unknown }
   /** `ctx.checkpoint(value)`: `stored(true)` once the value is journalled, `stored(false)` if the attempt is over. */
   | { readonly kind: 'checkpoint'; readonly id: string; readonly attempt: number; readonly value: unknown; readonly stored: (ok: boolean) => void };
+
+/**
+ * What the execution side sends to partitions, wherever they run: grants from the pool, outcomes
+ * from the runner. The runtime's partition router implements it (src/runtime/partition-router.ts).
+ */
+export interface PartitionPort {
+  grants(partition: number, grants: Grant[]): void;
+  outcomes(partition: number, outcomes: Outcome[]): void;
+}

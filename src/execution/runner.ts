@@ -10,7 +10,7 @@ import { backgroundTimer } from '../load/timers.ts';
 import type { DependencyOutcomes, Tier } from '../payload.ts';
 import { scopedLogger, type Handler, type HandlerContext, type HandlerOptions, type Logger } from './handlers.ts';
 import type { MeterMark, RunMeter } from './meter.ts';
-import type { Outcome, RunOrder } from './protocol.ts';
+import type { Outcome, PartitionPort, RunOrder } from './protocol.ts';
 import type { Slot, SlotTable } from './slots.ts';
 
 export interface RunnerHost {
@@ -21,7 +21,8 @@ export interface RunnerHost {
   /** How long a timed-out handler may take to settle before its slot is reported stuck, ms. */
   readonly stuckGraceMs: number;
   handlerOf(type: string): { readonly fn: Handler; readonly options: HandlerOptions } | undefined;
-  sendOutcomes(partition: number, outcomes: Outcome[]): void;
+  /** Where outcomes go (coalesced: one message per partition per microtask). */
+  readonly partitions: Pick<PartitionPort, 'outcomes'>;
   /** Capacity back to the pool. */
   free(slotTier: Tier, handlerType: string, count: number): void;
   onStuck?(report: StuckReport): void;
@@ -305,7 +306,7 @@ export class Runner {
 
   private flush(): void {
     this.flushQueued = false;
-    for (const [partition, outcomes] of this.outbox) this.host.sendOutcomes(partition, outcomes);
+    for (const [partition, outcomes] of this.outbox) this.host.partitions.outcomes(partition, outcomes);
     this.outbox.clear();
   }
 }

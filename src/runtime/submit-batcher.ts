@@ -7,6 +7,7 @@
 import type { EnqueueBatch, EnqueueResult } from '../../actors/partition/messages.ts';
 import type { TriageError } from '../errors.ts';
 import type { Payload } from '../payload.ts';
+import type { EnqueueSink } from './partition-router.ts';
 
 type Settle = (result: EnqueueResult) => void;
 
@@ -30,7 +31,7 @@ export class SubmitBatcher {
   private flushQueued = false;
 
   constructor(
-    private readonly send: (partition: number, batch: EnqueueBatch) => void,
+    private readonly sink: EnqueueSink,
     private readonly canSend: () => boolean,
     private readonly beforeSend: () => void = () => {},
   ) {}
@@ -73,7 +74,7 @@ export class SubmitBatcher {
     this.queue = [];
     this.open.clear();
     this.beforeSend();
-    for (const { partition, batch } of queue) this.send(partition, batch);
+    for (const { partition, batch } of queue) this.sink.enqueue(partition, batch);
   }
 
   private scheduleFlush(): void {
