@@ -120,17 +120,20 @@ export class BulkSubmit {
     }
     const end = Math.min(n, this.next + SLICE_PAYLOADS);
     const byPartition = new Array<SliceBatch | undefined>(deps.partitions);
+    // Partitions in the order their first payload comes in the input, as single submits would go.
+    const order: number[] = [];
     for (let i = this.next; i < end; i++) {
       const partition = columns.partitions[i] as number;
-      const batch = (byPartition[partition] ??= new SliceBatch(this));
+      let batch = byPartition[partition];
+      if (!batch) {
+        byPartition[partition] = batch = new SliceBatch(this);
+        order.push(partition);
+      }
       batch.payloads.push(columns.payloads[i] as Payload);
       batch.indices.push(i);
     }
     this.next = end;
-    for (let partition = 0; partition < byPartition.length; partition++) {
-      const batch = byPartition[partition];
-      if (batch) deps.send(partition, batch);
-    }
+    for (const partition of order) deps.send(partition, byPartition[partition] as SliceBatch);
     if (this.next < n) setImmediate(this.sendSlice);
   };
 
