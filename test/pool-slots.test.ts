@@ -80,8 +80,7 @@ describe('slots of a partition that leaves', () => {
       clock,
       logger: silentLogger,
       handlerOf: () => ({ fn: () => undefined, options: {} }),
-      sendGrants: (partition, grants) => sent.push({ partition, grants }),
-      sendOutcomes: () => {},
+      partitions: { grants: (partition, grants) => sent.push({ partition, grants }), outcomes: () => {} },
     });
     return { clock, pool, sent };
   }

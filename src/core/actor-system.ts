@@ -5,8 +5,22 @@
  *
  * An actor here is a reducer `(state, message) => nextState`; effects it asks for are performed by
  * the caller-supplied `afterMessage` hook, outside the reducer.
+ *
+ * Each actor keeps its own FIFO mailbox. nact runs every message it is given on a turn of its own
+ * and builds a context for it, so it is given one `drain` message whenever an actor's mailbox has
+ * work and none is pending; the drain processes queued messages one at a time, in order, in a
+ * bounded slice (DRAIN_MESSAGES or DRAIN_MS, whichever comes first), then asks for another drain
+ * if messages are left, so no turn of the event loop runs long.
  */
 import nact from 'nact';
+import { Mailbox } from './mailbox.ts';
+
+/** Most messages one drain turn processes. */
+const DRAIN_MESSAGES = 256;
+/** A drain turn ends after this long even with messages left (they get the next turn). */
+const DRAIN_MS = 5;
+/** What nact carries: "process your mailbox". */
+const DRAIN = Object.freeze({ drain: true });
 
 interface NactRef {
   readonly path: unknown;
@@ -58,6 +72,10 @@ export interface ActorSystemHooks {
 interface Cell {
   readonly kind: string;
   state: unknown;
+  readonly mailbox: Mailbox<unknown>;
+  /** A drain message is with nact (or this cell's drain is running). */
+  drainPending: boolean;
+  /** Messages dispatched and not yet processed. */
   inFlight: number;
   processed: number;
   stopped: boolean;
@@ -80,12 +98,14 @@ export class ActorSystem {
   spawn<S, M>(name: string, kind: string, initialState: S, behaviour: ActorBehaviour<S, M>): ActorRef<M> {
     const path = `/${this.name}/${name}`;
     if (this.cells.has(path)) throw new Error(`actor ${path} already exists`);
-    const cell: Cell = { kind, state: initialState, inFlight: 0, processed: 0, stopped: false, retiring: false, ref: undefined, summarize: behaviour.summarize as Cell['summarize'] };
+    const cell: Cell = {
+      kind, state: initialState, mailbox: new Mailbox<unknown>(), drainPending: false, inFlight: 0, processed: 0,
+      stopped: false, retiring: false, ref: undefined, summarize: behaviour.summarize as Cell['summarize'],
+    };
     this.cells.set(path, cell);
-    const reduce = (state: S, message: M): S => {
-      let next = state;
+    const processOne = (message: M): void => {
       try {
-        next = behaviour.receive(state, message);
+        const next = behaviour.receive(cell.state as S, message);
         cell.state = next;
         behaviour.afterMessage?.(next, message);
       } catch (error) {
@@ -96,11 +116,20 @@ export class ActorSystem {
         if (cell.retiring && cell.inFlight === 0) this.retireNow(path, cell);
         this.messageDone();
       }
-      return next;
+    };
+    const drain = (): undefined => {
+      const started = performance.now();
+      for (let n = 0; n < DRAIN_MESSAGES && cell.mailbox.length > 0 && !cell.stopped; n++) {
+        processOne(cell.mailbox.shift() as M);
+        if (performance.now() - started >= DRAIN_MS) break;
+      }
+      cell.drainPending = false;
+      if (cell.mailbox.length > 0 && !cell.stopped) this.scheduleDrain(cell);
+      return undefined;
     };
     let ref: NactRef;
     try {
-      ref = spawn(this.root, reduce, name, { initialState });
+      ref = spawn(this.root, drain, name, { initialState: undefined });
     } catch (error) {
       this.cells.delete(path); // a name nact refuses leaves nothing behind
       throw error;
@@ -117,9 +146,15 @@ export class ActorSystem {
         }
         cell.inFlight++;
         system.inFlight++;
-        dispatch(ref, message);
+        cell.mailbox.push(message);
+        if (!cell.drainPending) system.scheduleDrain(cell);
       },
     };
+  }
+
+  private scheduleDrain(cell: Cell): void {
+    cell.drainPending = true;
+    if (cell.ref) dispatch(cell.ref, DRAIN);
   }
 
   /**
