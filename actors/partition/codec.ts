@@ -4,7 +4,7 @@
  * recovery, so the journal carries only record writes and drops (plus two counters).
  */
 import Denque from 'denque';
-import { copyRecord, type MutableRecord } from './record.ts';
+import { flatRecord, ownRecord, type MutableRecord } from './record.ts';
 import { emptyTotals, initialPartitionState, isTerminal, type PartitionState, type PartitionTotals, type PayloadRecord } from './state.ts';
 
 /** Bump when the snapshot shape changes; `decodeSnapshot` refuses versions it does not know. */
@@ -44,7 +44,7 @@ export type RecordPatch = readonly [id: string, set: Partial<PayloadRecord>, uns
 export function encodeSnapshot(state: PartitionState): PartitionSnapshotData {
   const records: PayloadRecord[] = new Array(state.records.size);
   let i = 0;
-  for (const record of state.records.values()) records[i++] = copyRecord(record);
+  for (const record of state.records.values()) records[i++] = flatRecord(record);
   return { seq: state.seq, totals: { ...state.totals }, records };
 }
 
@@ -66,7 +66,7 @@ export function deltaOf(state: PartitionState, touched: ReadonlySet<string>, cre
   for (const id of touched) {
     const record = state.records.get(id);
     if (!record) deletes.push(id);
-    else if (created.has(id)) upserts.push(copyRecord(record));
+    else if (created.has(id)) upserts.push(flatRecord(record));
     else lifecycle.push(lifecycleOf(record));
   }
   const totals = { ...state.totals };
@@ -139,7 +139,7 @@ export function restorePartition(
     seq = delta.seq;
     totals = delta.totals;
   }
-  return rebuild(index, seq, totals, [...byId.values()].map(copyRecord));
+  return rebuild(index, seq, totals, [...byId.values()].map(ownRecord));
 }
 
 function rebuild(index: number, seq: number, totals: PartitionTotals, records: MutableRecord[]): Recovered {

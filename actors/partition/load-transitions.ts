@@ -5,7 +5,7 @@
 import type { Tier } from '../../src/payload.ts';
 import type { TierMode } from '../../src/load/options.ts';
 import type { LedgerEntry } from '../coordinator/ledger.ts';
-import { copyRecord } from './record.ts';
+import { flatRecord, ownRecord } from './record.ts';
 import { routeTierOf } from './routing.ts';
 import { isLiveIn, type PayloadRecord } from './state.ts';
 import { MailboxTx, SKIP_REASON, writable } from './transaction.ts';
@@ -50,7 +50,7 @@ export abstract class LoadTx extends MailboxTx {
         const record = state.records.get(id);
         if (!isLiveIn(record, tier) || record.shardKey !== undefined || record.idempotencyKey !== undefined) continue;
         // The record leaves with the message; the stub that stays is a copy this partition owns.
-        const leaving = copyRecord(record);
+        const leaving = flatRecord(record);
         this.unqueue(record);
         const stub = writable(record);
         stub.status = 'moved';
@@ -74,7 +74,7 @@ export abstract class LoadTx extends MailboxTx {
       // stub is this partition's own payload that went away and now comes back.
       const here = state.records.get(record.id);
       if (here && here.status !== 'moved') continue;
-      const next = copyRecord(record);
+      const next = ownRecord(record);
       next.status = 'queued';
       next.seq = state.seq++;
       next.movedTo = undefined;

@@ -1,50 +1,169 @@
 /**
- * Payload records are built field by field, always with the same fields in the same order: V8 then
- * gives every record one hidden class (fast property access, compact in-object storage), which
- * object spread with extra fields does not (`{ ...r, status }` takes a slow runtime path).
+ * How a partition holds its payload records. A million may wait at once, so a record keeps in its
+ * own fields only what every payload has; the rest lives in two small objects made only when needed:
+ * the submit options a payload may carry (most carry none) and what it gains once it leaves the
+ * queue (its attempt, outcome, ledger entry or new owner). Accessors on the prototype give every
+ * reader the flat `PayloadRecord` it always had. Records are class instances built field by field in
+ * one order, so V8 gives them one hidden class (fast property access, compact in-object storage).
+ *
+ * What leaves the partition (snapshots, journal entries, transfers) is the flat form, `flatRecord`;
+ * `ownRecord` turns a flat record back into an owned one.
  */
-import type { Payload, Tier } from '../../src/payload.ts';
+import type { PayloadFailure } from '../../src/errors.ts';
+import type { BackoffOptions, DependencyOutcomes, Payload, PayloadStatus, Tier } from '../../src/payload.ts';
 import type { PayloadRecord } from './state.ts';
 
 export type MutableRecord = { -readonly [K in keyof PayloadRecord]: PayloadRecord[K] };
 
-export function newRecord(p: Payload, status: 'queued' | 'delayed', tier: Tier, seq: number, enqueuedAt: number): PayloadRecord {
-  return {
-    id: p.id,
-    type: p.type,
-    data: p.data,
-    clientId: p.clientId,
-    priority: p.priority,
-    complexity: p.complexity,
-    submittedAt: p.submittedAt,
-    runAt: p.runAt,
-    deadline: p.deadline,
-    idempotencyKey: p.idempotencyKey,
-    timeout: p.timeout,
-    retries: p.retries,
-    backoff: p.backoff,
-    tags: p.tags,
-    dependencies: p.dependencies,
-    shardKey: p.shardKey,
-    status,
-    tier,
-    attempt: 0,
-    seq,
-    enqueuedAt,
-    startedAt: undefined,
-    finishedAt: undefined,
-    result: undefined,
-    error: undefined,
-    progress: undefined,
-    degraded: undefined,
-    checkpoint: undefined,
-    ledgerId: undefined,
-    movedTo: undefined,
-  };
+/** The optional fields of a submit (and `runAt`, which a retry sets). */
+interface OptionFields {
+  runAt: number | undefined;
+  deadline: number | undefined;
+  idempotencyKey: string | undefined;
+  timeout: number | undefined;
+  retries: number | undefined;
+  backoff: BackoffOptions | undefined;
+  tags: readonly string[] | undefined;
+  dependencies: DependencyOutcomes | undefined;
+  shardKey: string | undefined;
 }
 
-/** A fresh copy to change before it is stored; the stored original is never mutated. */
-export function copyRecord(r: PayloadRecord): MutableRecord {
+/** What a payload gains once it leaves the queue; a queued payload has none of it. */
+interface LaterFields {
+  startedAt: number | undefined;
+  finishedAt: number | undefined;
+  result: unknown;
+  error: PayloadFailure | undefined;
+  progress: unknown;
+  degraded: boolean | undefined;
+  checkpoint: unknown;
+  ledgerId: string | undefined;
+  movedTo: number | undefined;
+}
+
+const hasOptions = (p: Payload): boolean =>
+  p.runAt !== undefined || p.deadline !== undefined || p.idempotencyKey !== undefined || p.timeout !== undefined || p.retries !== undefined ||
+  p.backoff !== undefined || p.tags !== undefined || p.dependencies !== undefined || p.shardKey !== undefined;
+
+const optionsOf = (p: Payload): OptionFields => ({
+  runAt: p.runAt, deadline: p.deadline, idempotencyKey: p.idempotencyKey, timeout: p.timeout, retries: p.retries,
+  backoff: p.backoff, tags: p.tags, dependencies: p.dependencies, shardKey: p.shardKey,
+});
+
+const noOptions = (): OptionFields => ({
+  runAt: undefined, deadline: undefined, idempotencyKey: undefined, timeout: undefined, retries: undefined,
+  backoff: undefined, tags: undefined, dependencies: undefined, shardKey: undefined,
+});
+
+// Every field starts undefined, so V8 keeps the time fields as references: the `now` of one turn is then shared, not boxed per record.
+const nothingLater = (): LaterFields => ({
+  startedAt: undefined, finishedAt: undefined, result: undefined, error: undefined, progress: undefined,
+  degraded: undefined, checkpoint: undefined, ledgerId: undefined, movedTo: undefined,
+});
+
+const hasLater = (r: PayloadRecord): boolean =>
+  r.startedAt !== undefined || r.finishedAt !== undefined || r.result !== undefined || r.error !== undefined || r.progress !== undefined ||
+  r.degraded !== undefined || r.checkpoint !== undefined || r.ledgerId !== undefined || r.movedTo !== undefined;
+
+const laterOf = (r: PayloadRecord): LaterFields => ({
+  startedAt: r.startedAt, finishedAt: r.finishedAt, result: r.result, error: r.error, progress: r.progress,
+  degraded: r.degraded, checkpoint: r.checkpoint, ledgerId: r.ledgerId, movedTo: r.movedTo,
+});
+
+/** A record owned by a partition and changed in place. Setting a field to undefined creates nothing. */
+class OwnedRecord implements MutableRecord {
+  id: string;
+  type: string;
+  data: unknown;
+  clientId: string;
+  priority: number;
+  complexity: number;
+  submittedAt: number;
+  status: PayloadStatus;
+  tier: Tier;
+  attempt: number;
+  seq: number;
+  enqueuedAt: number;
+  options: OptionFields | undefined;
+  later: LaterFields | undefined;
+
+  constructor(p: Payload, status: PayloadStatus, tier: Tier, attempt: number, seq: number, enqueuedAt: number) {
+    this.id = p.id;
+    this.type = p.type;
+    this.data = p.data;
+    this.clientId = p.clientId;
+    this.priority = p.priority;
+    this.complexity = p.complexity;
+    this.submittedAt = p.submittedAt;
+    this.status = status;
+    this.tier = tier;
+    this.attempt = attempt;
+    this.seq = seq;
+    this.enqueuedAt = enqueuedAt;
+    this.options = hasOptions(p) ? optionsOf(p) : undefined;
+    this.later = undefined;
+  }
+
+  private setOptions(): OptionFields {
+    return (this.options ??= noOptions());
+  }
+
+  private setLater(): LaterFields {
+    return (this.later ??= nothingLater());
+  }
+
+  get runAt(): number | undefined { return this.options?.runAt; }
+  set runAt(value: number | undefined) { if (value !== undefined || this.options) this.setOptions().runAt = value; }
+  get deadline(): number | undefined { return this.options?.deadline; }
+  set deadline(value: number | undefined) { if (value !== undefined || this.options) this.setOptions().deadline = value; }
+  get idempotencyKey(): string | undefined { return this.options?.idempotencyKey; }
+  set idempotencyKey(value: string | undefined) { if (value !== undefined || this.options) this.setOptions().idempotencyKey = value; }
+  get timeout(): number | undefined { return this.options?.timeout; }
+  set timeout(value: number | undefined) { if (value !== undefined || this.options) this.setOptions().timeout = value; }
+  get retries(): number | undefined { return this.options?.retries; }
+  set retries(value: number | undefined) { if (value !== undefined || this.options) this.setOptions().retries = value; }
+  get backoff(): BackoffOptions | undefined { return this.options?.backoff; }
+  set backoff(value: BackoffOptions | undefined) { if (value !== undefined || this.options) this.setOptions().backoff = value; }
+  get tags(): readonly string[] | undefined { return this.options?.tags; }
+  set tags(value: readonly string[] | undefined) { if (value !== undefined || this.options) this.setOptions().tags = value; }
+  get dependencies(): DependencyOutcomes | undefined { return this.options?.dependencies; }
+  set dependencies(value: DependencyOutcomes | undefined) { if (value !== undefined || this.options) this.setOptions().dependencies = value; }
+  get shardKey(): string | undefined { return this.options?.shardKey; }
+  set shardKey(value: string | undefined) { if (value !== undefined || this.options) this.setOptions().shardKey = value; }
+
+  get startedAt(): number | undefined { return this.later?.startedAt; }
+  set startedAt(value: number | undefined) { if (value !== undefined || this.later) this.setLater().startedAt = value; }
+  get finishedAt(): number | undefined { return this.later?.finishedAt; }
+  set finishedAt(value: number | undefined) { if (value !== undefined || this.later) this.setLater().finishedAt = value; }
+  get result(): unknown { return this.later?.result; }
+  set result(value: unknown) { if (value !== undefined || this.later) this.setLater().result = value; }
+  get error(): PayloadFailure | undefined { return this.later?.error; }
+  set error(value: PayloadFailure | undefined) { if (value !== undefined || this.later) this.setLater().error = value; }
+  get progress(): unknown { return this.later?.progress; }
+  set progress(value: unknown) { if (value !== undefined || this.later) this.setLater().progress = value; }
+  get degraded(): boolean | undefined { return this.later?.degraded; }
+  set degraded(value: boolean | undefined) { if (value !== undefined || this.later) this.setLater().degraded = value; }
+  get checkpoint(): unknown { return this.later?.checkpoint; }
+  set checkpoint(value: unknown) { if (value !== undefined || this.later) this.setLater().checkpoint = value; }
+  get ledgerId(): string | undefined { return this.later?.ledgerId; }
+  set ledgerId(value: string | undefined) { if (value !== undefined || this.later) this.setLater().ledgerId = value; }
+  get movedTo(): number | undefined { return this.later?.movedTo; }
+  set movedTo(value: number | undefined) { if (value !== undefined || this.later) this.setLater().movedTo = value; }
+}
+
+export function newRecord(p: Payload, status: 'queued' | 'delayed', tier: Tier, seq: number, enqueuedAt: number): MutableRecord {
+  return new OwnedRecord(p, status, tier, 0, seq, enqueuedAt);
+}
+
+/** An owned record from a flat one (recovered, or transferred in): a copy, so the source is never changed. */
+export function ownRecord(r: PayloadRecord): MutableRecord {
+  const owned = new OwnedRecord(r, r.status, r.tier, r.attempt, r.seq, r.enqueuedAt);
+  if (hasLater(r)) owned.later = laterOf(r);
+  return owned;
+}
+
+/** The flat form of a record, every field its own (the snapshot, journal and transfer shape); a copy, so it outlives the turn. */
+export function flatRecord(r: PayloadRecord): MutableRecord {
   return {
     id: r.id,
     type: r.type,
