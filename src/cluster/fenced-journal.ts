@@ -78,8 +78,8 @@ type FencedRedis = Redis & {
   triageFencedTakeSnapshot(snapshotKey: string, journalKey: string, leaseKey: string, token: string, seq: string, body: string): Promise<number>;
 };
 type FencedPipeline = ReturnType<Redis['pipeline']> & {
-  triageClusterAppend(journalKey: string, snapshotKey: string, ...seqAndBodies: string[]): unknown;
-  triageFencedAppend(journalKey: string, leaseKey: string, snapshotKey: string, token: string, ...seqAndBodies: string[]): unknown;
+  triageClusterAppend(journalKey: string, snapshotKey: string, ...seqAndBodies: Array<string | Buffer>): unknown;
+  triageFencedAppend(journalKey: string, leaseKey: string, snapshotKey: string, token: string, ...seqAndBodies: Array<string | Buffer>): unknown;
   triageFencedTransfer(journalKey: string, leaseKey: string, snapshotKey: string, inboxKey: string, token: string, message: string, seq: string, body: string): unknown;
 };
 

@@ -27,9 +27,9 @@ export interface RedisEngineOptions {
 
 type TriageRedis = Redis & {
   triageTakeSnapshot(snapshotKey: string, journalKey: string, seq: string, body: string): Promise<number>;
-  triageAppend(journalKey: string, snapshotKey: string, ...seqAndBodies: string[]): Promise<number>;
+  triageAppend(journalKey: string, snapshotKey: string, ...seqAndBodies: Array<string | Buffer>): Promise<number>;
 };
-type TriagePipeline = ReturnType<Redis['pipeline']> & { triageAppend(journalKey: string, snapshotKey: string, ...seqAndBodies: string[]): unknown };
+type TriagePipeline = ReturnType<Redis['pipeline']> & { triageAppend(journalKey: string, snapshotKey: string, ...seqAndBodies: Array<string | Buffer>): unknown };
 
 export class RedisEngine implements PersistenceEngine {
   readonly durable = true;
@@ -126,13 +126,17 @@ function checkRedisUrl(url: unknown): void {
   }
 }
 
-/** Each key's entries as the append scripts take them: seq, JSON body, seq, JSON body, … */
-export function appendArgsByKey(entries: readonly JournalEntry[]): Map<string, string[]> {
-  const byKey = new Map<string, string[]>();
+/**
+ * Each key's entries as the append scripts take them: seq, JSON body, seq, JSON body, … Bodies go
+ * as Buffers: ioredis writes a Buffer argument as it is, while string arguments are concatenated
+ * into one rope per pipeline that the socket write then has to flatten and encode again.
+ */
+export function appendArgsByKey(entries: readonly JournalEntry[]): Map<string, Array<string | Buffer>> {
+  const byKey = new Map<string, Array<string | Buffer>>();
   for (const entry of entries) {
     let args = byKey.get(entry.key);
     if (!args) byKey.set(entry.key, (args = []));
-    args.push(String(entry.seq), JSON.stringify(entry.data));
+    args.push(String(entry.seq), Buffer.from(JSON.stringify(entry.data)));
   }
   return byKey;
 }
