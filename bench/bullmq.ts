@@ -25,16 +25,40 @@ export function percentile(values: number[], p: number): number {
   return sorted[rank - 1] as number;
 }
 
-export async function bullmqThroughput(opts: { redisUrl: string; jobs: number; concurrency: number }): Promise<number> {
+/**
+ * No-op jobs submit → complete. Without `wave`: everything is enqueued first, then processed. With
+ * `wave`: the producer adds `wave` jobs (priorities 1–4 in turn), waits until they have completed,
+ * then adds the next, as the Triage and p-queue columns of (a) do.
+ */
+export async function bullmqThroughput(opts: { redisUrl: string; jobs: number; concurrency: number; wave?: number }): Promise<number> {
   return withRun(opts.redisUrl, 'throughput', async (run) => {
     const done = new Countdown(opts.jobs);
     const queue = run.queue<Record<string, never>>(done);
-    // autorun off: enqueue everything first, then process (enqueue-then-process).
-    const worker = run.worker<Record<string, never>>(async () => {}, opts.concurrency, false, done);
-    worker.on('completed', () => done.tick());
+    const wave = opts.wave;
+    // Without waves, autorun off: enqueue everything first, then process (enqueue-then-process).
+    const worker = run.worker<Record<string, never>>(async () => {}, opts.concurrency, wave !== undefined, done);
+    let completed = 0;
+    worker.on('completed', () => {
+      completed++;
+      done.tick();
+    });
     await Promise.all([queue.waitUntilReady(), worker.waitUntilReady()]);
 
     const t0 = performance.now();
+    if (wave !== undefined) {
+      for (let start = 0; start < opts.jobs; start += wave) {
+        const end = Math.min(opts.jobs, start + wave);
+        for (let from = start; from < end; from += CHUNK) {
+          const batch = [];
+          for (let i = from; i < Math.min(end, from + CHUNK); i++) batch.push({ name: 'noop', data: {}, opts: { priority: (i % 4) + 1 } });
+          await queue.addBulk(batch);
+          done.touch();
+        }
+        while (completed < end) await Promise.race([sleep(1), done.promise]);
+      }
+      await done.promise;
+      return opts.jobs / ((performance.now() - t0) / 1000);
+    }
     for (let start = 0; start < opts.jobs; start += CHUNK) {
       const end = Math.min(opts.jobs, start + CHUNK);
       const batch = [];

@@ -1,9 +1,9 @@
 /**
- * `npm run bench`: Triage's core figures with BullMQ on the local Redis as the reference column,
- * measured in the same run. Prints a table and one JSON line.
+ * `npm run bench`: Triage's core figures with BullMQ on the local Redis as the reference column
+ * (and p-queue in-process for (a)), measured in the same run. Prints a table and one JSON line.
  *
  *   --quick        smaller sizes (a smoke run, not for quoting)
- *   --only=a,b     run only these sections (a throughput, b qos, c timers, d memory, s durable store, w workflows,
+ *   --only=a,b     run only these sections (a throughput against p-queue and BullMQ, b qos, c timers, d memory, s durable store, w workflows,
  *                  q coordination under 3× overload: the Triage column is the coordinator on, the BullMQ column off,
  *                  k cluster of node processes: throughput with 1, 2, 3 nodes, fail-over after SIGKILL)
  *   --no-bullmq    skip the reference column
@@ -11,7 +11,8 @@
  */
 import { cpus, totalmem } from 'node:os';
 import { bullmqQos, bullmqThroughput, bullmqTimers } from './bullmq.ts';
-import { median, round } from './stats.ts';
+import { pqueueThroughput } from './pqueue.ts';
+import { median, round, withStall } from './stats.ts';
 import { triageMemory, triageQos, triageThroughput, triageTimers } from './triage.ts';
 import { triageCoordination } from './coordination.ts';
 import { workflowBench } from './workflows.ts';
@@ -34,25 +35,41 @@ const rows: Row[] = [];
 const result: Record<string, unknown> = { machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memGiB: round(totalmem() / 2 ** 30, 1), node: process.version } };
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
+/** The largest event-loop stall seen in the Triage runs of (a), (b) and (c), ms. */
+const stalls: Record<string, number> = {};
+const noteStall = (section: string, ms: number) => (stalls[section] = Math.max(stalls[section] ?? 0, ms));
+
 if (runs('a')) {
+  // 200,000 no-op payloads, four priorities in turn, waves of 10,000 (submit, wait for completion), 50 at a time.
+  const wave = 10_000;
   const triage: number[] = [];
+  const pq: number[] = [];
   const bull: number[] = [];
   for (let i = 0; i < sizes.runs; i++) {
-    triage.push(await triageThroughput({ payloads: sizes.payloads, partitions: 16, concurrency: 100, chunk: 1_000, inFlight: 4 }));
-    log(`a: triage run ${i + 1}: ${Math.round(triage.at(-1) as number)} payloads/s`);
+    const run = await withStall(() => triageThroughput({ payloads: sizes.payloads, partitions: 16, concurrency: 50, batch: wave }));
+    triage.push(run.value);
+    noteStall('a', run.stallMs);
+    pq.push(await pqueueThroughput({ payloads: sizes.payloads, wave, concurrency: 50 }));
+    log(`a: run ${i + 1}: triage ${Math.round(run.value)} payloads/s (largest stall ${round(run.stallMs)} ms), p-queue ${Math.round(pq.at(-1) as number)} tasks/s`);
     if (withBullmq) {
-      bull.push(await bullmqThroughput({ redisUrl, jobs: sizes.bullJobs, concurrency: 100 }));
+      bull.push(await bullmqThroughput({ redisUrl, jobs: sizes.bullJobs, concurrency: 50, wave }));
       log(`a: bullmq run ${i + 1}: ${Math.round(bull.at(-1) as number)} jobs/s`);
     }
   }
   const t = median(triage);
-  rows.push({ measure: '(a) no-op submit→complete, payloads/s (median)', triage: Math.round(t), bullmq: withBullmq ? Math.round(median(bull)) : undefined, target: '≥ 100,000', met: t >= 100_000 });
-  result.throughput = { triage: triage.map(Math.round), bullmq: bull.map(Math.round), runs: sizes.runs };
+  const p = median(pq);
+  const b = withBullmq ? median(bull) : undefined;
+  rows.push({ measure: '(a) no-op submit→complete, payloads/s (median)', triage: Math.round(t), bullmq: b && Math.round(b), target: '', met: true });
+  rows.push({ measure: '(a) p-queue 10, same producer, tasks/s (median)', triage: Math.round(p), bullmq: undefined, target: '', met: true });
+  rows.push({ measure: '(a) Triage / p-queue', triage: round(t / p), bullmq: undefined, target: '≥ 1.0', met: t >= p });
+  if (b !== undefined) rows.push({ measure: '(a) Triage / BullMQ', triage: round(t / b), bullmq: undefined, target: '≥ 25', met: t / b >= 25 });
+  result.throughput = { triage: triage.map(Math.round), pqueue: pq.map(Math.round), bullmq: bull.map(Math.round), runs: sizes.runs, wave };
 }
 
 if (runs('b')) {
   const qosOpts = { highJobs: sizes.high, gapMs: 5, floodJobs: sizes.flood, floodJobMs: 2, concurrency: 10 };
-  const t = await triageQos(qosOpts);
+  const { value: t, stallMs } = await withStall(() => triageQos(qosOpts));
+  noteStall('b', stallMs);
   log(`b: triage ${JSON.stringify(t)}`);
   const b = withBullmq ? await bullmqQos({ redisUrl, ...qosOpts }) : undefined;
   if (b) log(`b: bullmq ${JSON.stringify(b)}`);
@@ -65,20 +82,30 @@ if (runs('b')) {
 }
 
 if (runs('c')) {
-  const t = await triageTimers({ timers: sizes.timers, spreadMs: sizes.spread, concurrency: 100 });
+  const { value: t, stallMs } = await withStall(() => triageTimers({ timers: sizes.timers, spreadMs: sizes.spread, leadMs: 1_000, concurrency: 100, graceMs: 10_000 }));
+  noteStall('c', stallMs);
   log(`c: triage ${JSON.stringify(t)}`);
   const b = withBullmq ? await bullmqTimers({ redisUrl, timers: sizes.timers, spreadMs: sizes.spread }) : undefined;
   if (b) log(`c: bullmq ${JSON.stringify(b)}`);
   rows.push({ measure: '(c) timer lateness p50, ms', triage: round(t.p50), bullmq: b && round(b.p50), target: '', met: true });
   rows.push({ measure: '(c) timer lateness p99, ms', triage: round(t.p99), bullmq: b && round(b.p99), target: '≤ 5', met: t.p99 <= 5 });
+  rows.push({ measure: '(c) timers run early', triage: t.early, bullmq: undefined, target: '0', met: t.early === 0 });
+  rows.push({ measure: '(c) timers lost', triage: t.lost, bullmq: undefined, target: '0', met: t.lost === 0 });
   result.timers = { triage: t, bullmq: b };
+}
+
+const stalled = Object.entries(stalls);
+if (stalled.length > 0) {
+  const worst = Math.max(...stalled.map(([, ms]) => ms));
+  rows.push({ measure: `largest event-loop stall during ${stalled.map(([s]) => `(${s})`).join(', ')}, ms`, triage: round(worst), bullmq: undefined, target: '≤ 10', met: worst <= 10 });
+  result.stalls = stalls;
 }
 
 if (runs('d')) {
   const bytes = await triageMemory({ queued: sizes.queued, coordinator: false });
   const deferred = await triageMemory({ queued: sizes.queued, coordinator: true });
   log(`d: ${round(bytes)} bytes per queued payload; ${round(deferred)} with the coordinator deferring them to its ledger`);
-  rows.push({ measure: `(d) heap bytes per queued payload (${sizes.queued.toLocaleString('en')} queued)`, triage: Math.round(bytes), bullmq: undefined, target: '≤ 400', met: bytes <= 400 });
+  rows.push({ measure: `(d) heap bytes per queued payload (${sizes.queued.toLocaleString('en')} queued)`, triage: Math.round(bytes), bullmq: undefined, target: '≤ 300', met: bytes <= 300 });
   rows.push({ measure: '(d) same backlog deferred into the ledger (coordinator on)', triage: Math.round(deferred), bullmq: undefined, target: '', met: true });
   result.memory = { bytesPerQueued: round(bytes), bytesPerDeferred: round(deferred), queued: sizes.queued };
 }

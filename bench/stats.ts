@@ -9,3 +9,16 @@ export function percentile(values: readonly number[], p: number): number {
 export const median = (values: readonly number[]): number => percentile(values, 50);
 
 export const round = (value: number, digits = 2): number => Number(value.toFixed(digits));
+
+/** The largest event-loop stall (ms, 1 ms resolution) while `body` runs, with its result. */
+export async function withStall<T>(body: () => Promise<T>): Promise<{ value: T; stallMs: number }> {
+  const { monitorEventLoopDelay } = await import('node:perf_hooks');
+  const delay = monitorEventLoopDelay({ resolution: 1 });
+  delay.enable();
+  try {
+    const value = await body();
+    return { value, stallMs: delay.max / 1e6 };
+  } finally {
+    delay.disable();
+  }
+}

@@ -4,7 +4,7 @@
  */
 import { createRuntime, silentLogger, type Runtime } from '../src/index.ts';
 import { percentile } from './stats.ts';
-import { produce } from './producer.ts';
+import { produceInWaves } from './waves.ts';
 
 /** Deterministic shuffle (the same order every run), so runs compare. */
 function shuffle<T>(items: T[]): void {
@@ -27,14 +27,12 @@ function completions(runtime: Runtime, expected: number): Promise<void> {
   });
 }
 
-/** (a) No-op payloads, mixed priorities, submit → complete: payloads/s. */
-export async function triageThroughput(opts: { payloads: number; partitions: number; concurrency: number; chunk: number; inFlight: number }): Promise<number> {
+/** (a) No-op payloads, four priorities in turn, submitted in waves (waves.ts): payloads/s. */
+export async function triageThroughput(opts: { payloads: number; partitions: number; concurrency: number; batch: number }): Promise<number> {
   const runtime = createRuntime({ partitions: opts.partitions, concurrency: opts.concurrency, logger: silentLogger, retainTerminal: 1_000 });
   runtime.handle('noop', () => undefined);
-  const finished = completions(runtime, opts.payloads);
   const started = performance.now();
-  await produce(runtime, opts, (n) => ({ type: 'noop', priority: (n % 10) + 1 }));
-  await finished;
+  await produceInWaves(runtime, opts);
   const seconds = (performance.now() - started) / 1000;
   await runtime.stop();
   return opts.payloads / seconds;
@@ -78,23 +76,28 @@ export async function triageQos(opts: { highJobs: number; gapMs: number; floodJo
   };
 }
 
-/** (c) Lateness of timers spread over a window: handler start − due time. */
-export async function triageTimers(opts: { timers: number; spreadMs: number; concurrency: number }): Promise<{ p50: number; p99: number }> {
+export interface TimerResult { p50: number; p99: number; early: number; lost: number }
+
+/**
+ * (c) Timers with `runAt` spread evenly over `spreadMs`, the first due `leadMs` after the submit
+ * starts, submitted in batches of 10,000 in a shuffled order: lateness = handler start − runAt.
+ * Early: started before its runAt. Lost: not run within `graceMs` after the last was due.
+ */
+export async function triageTimers(opts: { timers: number; spreadMs: number; leadMs: number; concurrency: number; graceMs: number }): Promise<TimerResult> {
   const runtime = createRuntime({ partitions: 16, concurrency: opts.concurrency, logger: silentLogger, retainTerminal: 1_000 });
   const lateness: number[] = [];
-  runtime.handle('timer', (data: { due: number }) => void lateness.push(Date.now() - data.due));
+  runtime.handle('timer', (runAt: number) => void lateness.push(Date.now() - runAt));
   const finished = completions(runtime, opts.timers);
-  // Due = the moment just before the chunk is submitted + its delay, as on the BullMQ side, so the
-  // time spent submitting is not counted as lateness. Chunks go out in a shuffled order of delays.
-  const delays = Array.from({ length: opts.timers }, (_, i) => 1 + Math.floor((i * opts.spreadMs) / opts.timers));
-  shuffle(delays);
-  for (let i = 0; i < delays.length; i += 1_000) {
-    const base = Date.now();
-    await runtime.submitMany(delays.slice(i, i + 1_000).map((delay) => ({ type: 'timer', delay, data: { due: base + delay } })));
+  const first = Date.now() + opts.leadMs;
+  const due = Array.from({ length: opts.timers }, (_, i) => first + Math.floor((i * opts.spreadMs) / opts.timers));
+  shuffle(due);
+  for (let i = 0; i < due.length; i += 10_000) {
+    await runtime.submitMany(due.slice(i, i + 10_000).map((runAt) => ({ type: 'timer', runAt, data: runAt })));
   }
-  await finished;
+  const last = first + opts.spreadMs;
+  await Promise.race([finished, sleep(Math.max(0, last + opts.graceMs - Date.now()))]);
   await runtime.stop();
-  return { p50: percentile(lateness, 50), p99: percentile(lateness, 99) };
+  return { p50: percentile(lateness, 50), p99: percentile(lateness, 99), early: lateness.filter((ms) => ms < 0).length, lost: opts.timers - lateness.length };
 }
 
 /** (d) Heap bytes per queued payload, beyond the data, with `queued` payloads waiting. */

@@ -10,6 +10,7 @@ import type { StuckReport } from '../load/system-events.ts';
 import { tierSlotLimit, type CompiledOptions } from '../options.ts';
 import { TIER_RANK, TIERS, type Tier } from '../payload.ts';
 import { urgency } from './aging.ts';
+import { DemandIndex, HEAP_COUNT, tierOfHeap, type IndexedDemand } from './demand-index.ts';
 import type { Handler, HandlerOptions, Logger } from './handlers.ts';
 import { RunMeter, type CostSource, type CostSums } from './meter.ts';
 import type { DemandEntry, Grant, PartitionPort, RunOrder } from './protocol.ts';
@@ -50,9 +51,11 @@ export class ExecutionPool {
   private busy = 0;
   private readonly busyByTier: Record<Tier, number> = { critical: 0, high: 0, medium: 0, low: 0 };
   private readonly busyByType = new Map<string, number>();
-  private readonly demand: Array<readonly DemandEntry[]>;
-  /** Granted but not yet taken by the partition, by partition, tier and handler type. */
-  private readonly outstanding: Array<Record<Tier, Map<string, number>> | undefined> = [];
+  /** Waiting work by urgency, and what is granted but not yet taken. */
+  private readonly demand: DemandIndex;
+  /** Grants of the pump under way, by partition, and the partitions in the order they got one. */
+  private readonly granted: Array<Grant[] | undefined> = [];
+  private readonly grantedTo: number[] = [];
   /** The grants themselves, by partition: their slots come back if the partition leaves before taking them. */
   private readonly unacknowledged: Array<Set<Grant> | undefined> = [];
   private pumpQueued = false;
@@ -69,7 +72,7 @@ export class ExecutionPool {
   constructor(private readonly host: PoolHost) {
     const { options } = host;
     this.size = options.concurrency;
-    this.demand = Array.from({ length: options.partitions }, () => []);
+    this.demand = new DemandIndex(options.partitions);
     this.lowerTiers = new Set(TIERS.slice(TIERS.indexOf(options.reservedFor) + 1));
     const complexity = options.coordination.complexity;
     this.meter = new RunMeter(complexity ? host.costSource : undefined, complexity ? complexity.sampleEvery : 1);
@@ -136,8 +139,8 @@ export class ExecutionPool {
 
   /** A partition's current demand, replacing the previous one. */
   setDemand(partition: number, entries: readonly DemandEntry[]): void {
-    const fresh = (this.demand[partition] as readonly DemandEntry[]).length === 0;
-    this.demand[partition] = entries;
+    const fresh = !this.demand.has(partition);
+    this.demand.set(partition, entries);
     // Work arriving at an idle partition is served in this turn; changes to demand already known
     // join the next coalesced pump.
     if (entries.length > 0) this.schedulePump(fresh);
@@ -148,7 +151,7 @@ export class ExecutionPool {
     const sent = this.unacknowledged[partition];
     for (const g of grants) {
       if (!sent?.delete(g)) continue; // reclaimed already: the partition left
-      this.addOutstanding(partition, g.tier, g.handlerType, -g.count);
+      this.demand.addOutstanding(partition, g.tier, g.handlerType, -g.count);
     }
   }
 
@@ -159,8 +162,7 @@ export class ExecutionPool {
   reclaim(partition: number): void {
     const sent = this.unacknowledged[partition];
     this.unacknowledged[partition] = undefined;
-    this.outstanding[partition] = undefined;
-    this.demand[partition] = [];
+    this.demand.clear(partition);
     if (!sent) return;
     for (const g of sent) this.free(g.serveAs ?? g.tier, g.handlerType, g.batch ? 1 : g.count);
   }
@@ -239,39 +241,67 @@ export class ExecutionPool {
     this.wake = { at, timer };
   }
 
-  /** Hands free slots to the most urgent waiting work across all partitions. */
+  /**
+   * Hands free slots to the most urgent waiting work across all partitions. Only the heads of the
+   * demand heaps are scored; each pick takes as many slots as it can use and is not picked again in
+   * this pump, so picks are few. A tier with no room left is passed over as a whole.
+   */
   private pump(): void {
     if (this.busy >= this.size) return;
     const now = this.host.clock.now();
     const { maxWait } = this.host.options;
-    const candidates: Candidate[] = [];
-    for (let partition = 0; partition < this.demand.length; partition++) {
-      for (const entry of this.demand[partition] as readonly DemandEntry[]) {
-        const available = entry.count - this.outstandingOf(partition, entry.tier, entry.handlerType);
-        if (available > 0) candidates.push({ partition, entry, available, score: scoreOf(entry, now, maxWait) });
+    let blocked = 0; // tiers (bit per TIER_RANK) with no room left in this pump
+    while (this.busy < this.size) {
+      let best: IndexedDemand | undefined;
+      let bestScore = 0;
+      for (let heap = 0; heap < HEAP_COUNT; heap++) {
+        const head = this.demand.head(heap);
+        if (!head || blocked & (1 << TIER_RANK[tierOfHeap(heap)])) continue;
+        const score = scoreOf(head.entry, now, maxWait);
+        if (!best || score > bestScore || (score === bestScore && head.entry.oldestAt < best.entry.oldestAt)) {
+          best = head;
+          bestScore = score;
+        }
       }
-    }
-    const grants = new Map<number, Grant[]>();
-    // Most urgent first; each pick takes as many slots as it can use, so picks are few.
-    while (this.busy < this.size && candidates.length > 0) {
-      let bestAt = 0;
-      for (let i = 1; i < candidates.length; i++) if (moreUrgent(candidates[i] as Candidate, candidates[bestAt] as Candidate)) bestAt = i;
-      const { partition, entry, available } = candidates[bestAt] as Candidate;
-      candidates[bestAt] = candidates[candidates.length - 1] as Candidate;
-      candidates.pop();
-      const grant = this.grantFor(entry, available, now);
-      if (!grant) continue;
+      if (!best) break;
+      this.demand.hold(best);
+      const { partition, entry } = best;
+      const grant = this.grantFor(entry, this.demand.available(best), now);
+      if (!grant) {
+        if (this.tierRoom(entry.serveAs, now) <= 0) blocked |= 1 << TIER_RANK[entry.serveAs];
+        continue;
+      }
       const slots = grant.batch ? 1 : grant.count;
       this.busy += slots;
       this.busyByTier[entry.serveAs] += slots;
       this.busyByType.set(entry.handlerType, (this.busyByType.get(entry.handlerType) ?? 0) + slots);
-      this.addOutstanding(partition, entry.tier, entry.handlerType, grant.count);
+      this.demand.addOutstanding(partition, entry.tier, entry.handlerType, grant.count);
       (this.unacknowledged[partition] ??= new Set()).add(grant);
-      let list = grants.get(partition);
-      if (!list) grants.set(partition, (list = []));
-      list.push(grant);
+      const list = this.granted[partition];
+      if (list) list.push(grant);
+      else {
+        this.granted[partition] = [grant];
+        this.grantedTo.push(partition);
+      }
     }
-    for (const [partition, list] of grants) this.host.partitions.grants(partition, list);
+    this.demand.restoreHeld();
+    for (const partition of this.grantedTo) {
+      const list = this.granted[partition] as Grant[];
+      this.granted[partition] = undefined;
+      this.host.partitions.grants(partition, list);
+    }
+    this.grantedTo.length = 0;
+  }
+
+  /** Slots a tier could still take now, whatever the handler type: free slots, reserved share, low share and throttle. */
+  private tierRoom(serveAs: Tier, now: number): number {
+    let room = this.size - this.busy;
+    if (this.lowerTiers.has(serveAs)) room = Math.min(room, tierSlotLimit(this.host.options, this.size, serveAs) - this.lowerBusy());
+    if (serveAs === 'low') {
+      if (this.lowShare < 1) room = Math.min(room, Math.floor(this.size * this.lowShare) - this.busyByTier.low);
+      room = Math.min(room, this.lowThrottle.available(now));
+    }
+    return room;
   }
 
   /** What this entry may start now: free slots, reserved share, type limit, low throttle and share, batching. */
@@ -310,18 +340,6 @@ export class ExecutionPool {
     return take;
   }
 
-  private outstandingOf(partition: number, tier: Tier, handlerType: string): number {
-    return this.outstanding[partition]?.[tier].get(handlerType) ?? 0;
-  }
-
-  private addOutstanding(partition: number, tier: Tier, handlerType: string, delta: number): void {
-    let byTier = this.outstanding[partition];
-    if (!byTier) this.outstanding[partition] = byTier = { critical: new Map(), high: new Map(), medium: new Map(), low: new Map() };
-    const left = (byTier[tier].get(handlerType) ?? 0) + delta;
-    if (left > 0) byTier[tier].set(handlerType, left);
-    else byTier[tier].delete(handlerType);
-  }
-
   private lowerBusy(): number {
     let n = 0;
     for (const tier of this.lowerTiers) n += this.busyByTier[tier];
@@ -329,18 +347,8 @@ export class ExecutionPool {
   }
 }
 
-interface Candidate {
-  readonly partition: number;
-  readonly entry: DemandEntry;
-  readonly available: number;
-  readonly score: number;
-}
-
 /** Urgency with aging; a yielding tier ages only within its own band, never above the tiers over it. */
 function scoreOf(entry: DemandEntry, now: number, maxWait: Readonly<Record<Tier, number>>): number {
   const score = urgency(entry.serveAs, now - entry.oldestAt, maxWait[entry.serveAs]);
   return entry.yielding ? Math.min(score, TIER_RANK[entry.serveAs] + 0.999) : score;
 }
-
-const moreUrgent = (a: Candidate, b: Candidate): boolean =>
-  a.score > b.score || (a.score === b.score && a.entry.oldestAt < b.entry.oldestAt);

@@ -1,0 +1,14 @@
+import { newRecord } from '../actors/partition/record.ts';
+const gc = (globalThis as any).gc; const N = 1_000_000;
+const m = () => { gc(); gc(); return process.memoryUsage().heapUsed; };
+const prefix = 'AbCdEfGh';
+let b = m();
+const ids: string[] = new Array(N); for (let i = 0; i < N; i++) ids[i] = `${prefix}${i.toString(36)}.${(i % 16).toString(36)}`;
+const maps = Array.from({ length: 16 }, () => new Map<string, unknown>());
+for (let i = 0; i < N; i++) maps[i % 16]!.set(ids[i]!, null);
+let a = m(); console.log('ids + map entries (+8 array slot)', ((a - b) / N).toFixed(1)); b = a;
+const p: any = { id: '', type: 'work', data: 1, clientId: 'default', priority: 2, complexity: 1, submittedAt: Date.now() };
+const recs: unknown[] = new Array(N);
+for (let i = 0; i < N; i++) recs[i] = newRecord({ ...p, id: ids[i] }, 'queued', 'low', i, Date.now());
+a = m(); console.log('records (+8 array slot)', ((a - b) / N).toFixed(1)); b = a;
+console.log(recs.length, maps.length);

@@ -1,0 +1,182 @@
+/**
+ * The pool's index of waiting work, so a grant is decided in O(log P) rather than by scanning every
+ * partition's demand. Each demand entry with payloads not yet granted sits in one binary heap per
+ * (serveAs tier, yielding), ordered by `oldestAt`: within one such heap urgency only grows with the
+ * wait (see aging.ts), so the heads — at most eight — are the only entries a pump needs to score.
+ * It also keeps what is granted but not yet taken (outstanding), which decides what is still
+ * available to grant.
+ */
+import { TIERS, type Tier } from '../payload.ts';
+import type { DemandEntry } from './protocol.ts';
+
+/** One partition's demand entry, as indexed. */
+export interface IndexedDemand {
+  readonly partition: number;
+  /** Its place in the partition's demand (a tie-break, as the partition listed it). */
+  readonly position: number;
+  entry: DemandEntry;
+  /** Which heap holds it (-1: none), where in it, and the `oldestAt` it is ordered by there. */
+  heap: number;
+  at: number;
+  key: number;
+  /** Taken out by the pump under way: it goes back once the pump ends, not before. */
+  held: boolean;
+  removed: boolean;
+}
+
+const HEAPS = TIERS.length * 2;
+const TIER_INDEX: Readonly<Record<Tier, number>> = { critical: 0, high: 1, medium: 2, low: 3 };
+const heapOf = (entry: DemandEntry): number => TIER_INDEX[entry.serveAs] * 2 + (entry.yielding ? 1 : 0);
+/** The tier a heap serves as. */
+export const tierOfHeap = (heap: number): Tier => TIERS[heap >> 1] as Tier;
+export const HEAP_COUNT = HEAPS;
+
+const before = (a: IndexedDemand, b: IndexedDemand): boolean =>
+  a.key < b.key || (a.key === b.key && (a.partition < b.partition || (a.partition === b.partition && a.position < b.position)));
+
+export class DemandIndex {
+  private readonly byPartition: IndexedDemand[][];
+  private readonly heaps: IndexedDemand[][] = Array.from({ length: HEAPS }, () => []);
+  /** Granted but not yet taken by the partition, by partition, tier and handler type. */
+  private readonly outstanding: Array<Record<Tier, Map<string, number>> | undefined> = [];
+  private readonly held: IndexedDemand[] = [];
+
+  constructor(partitions: number) {
+    this.byPartition = Array.from({ length: partitions }, () => []);
+  }
+
+  /** A partition's current demand, replacing the previous one. */
+  set(partition: number, entries: readonly DemandEntry[]): void {
+    const old = this.byPartition[partition] as IndexedDemand[];
+    const next = old.length === entries.length ? old : new Array<IndexedDemand>(entries.length);
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i] as DemandEntry;
+      let indexed = old[i];
+      if (indexed && indexed.entry.tier === entry.tier && indexed.entry.handlerType === entry.handlerType) {
+        indexed.entry = entry;
+      } else {
+        if (indexed) this.drop(indexed);
+        indexed = { partition, position: i, entry, heap: -1, at: -1, key: 0, held: false, removed: false };
+      }
+      next[i] = indexed;
+      this.place(indexed);
+    }
+    for (let i = entries.length; i < old.length; i++) this.drop(old[i] as IndexedDemand);
+    this.byPartition[partition] = next;
+  }
+
+  /** Whether the partition has any demand now. */
+  has(partition: number): boolean {
+    return (this.byPartition[partition] as IndexedDemand[]).length > 0;
+  }
+
+  /** The partition left: its demand and outstanding grants are forgotten. */
+  clear(partition: number): void {
+    for (const indexed of this.byPartition[partition] as IndexedDemand[]) this.drop(indexed);
+    this.byPartition[partition] = [];
+    this.outstanding[partition] = undefined;
+  }
+
+  /** Payloads of the entry not yet granted. */
+  available(indexed: IndexedDemand): number {
+    const { tier, handlerType, count } = indexed.entry;
+    return count - (this.outstanding[indexed.partition]?.[tier].get(handlerType) ?? 0);
+  }
+
+  addOutstanding(partition: number, tier: Tier, handlerType: string, delta: number): void {
+    let byTier = this.outstanding[partition];
+    if (!byTier) this.outstanding[partition] = byTier = { critical: new Map(), high: new Map(), medium: new Map(), low: new Map() };
+    const left = (byTier[tier].get(handlerType) ?? 0) + delta;
+    if (left > 0) byTier[tier].set(handlerType, left);
+    else byTier[tier].delete(handlerType);
+    for (const indexed of this.byPartition[partition] ?? []) {
+      if (indexed.entry.tier === tier && indexed.entry.handlerType === handlerType) this.place(indexed);
+    }
+  }
+
+  /** The head of one heap (its most urgent entry), or undefined. */
+  head(heap: number): IndexedDemand | undefined {
+    return this.heaps[heap]?.[0];
+  }
+
+  /** Takes a head out for the pump under way; `restoreHeld` puts it back where it belongs. */
+  hold(indexed: IndexedDemand): void {
+    this.remove(indexed);
+    indexed.held = true;
+    this.held.push(indexed);
+  }
+
+  restoreHeld(): void {
+    for (const indexed of this.held) {
+      indexed.held = false;
+      this.place(indexed);
+    }
+    this.held.length = 0;
+  }
+
+  /** Puts the entry in the heap it belongs to now (none when nothing of it is left to grant). */
+  private place(indexed: IndexedDemand): void {
+    if (indexed.removed || indexed.held) return;
+    const heap = this.available(indexed) > 0 ? heapOf(indexed.entry) : -1;
+    if (heap === indexed.heap && indexed.key === indexed.entry.oldestAt) return;
+    this.remove(indexed);
+    if (heap < 0) return;
+    const list = this.heaps[heap] as IndexedDemand[];
+    indexed.heap = heap;
+    indexed.key = indexed.entry.oldestAt;
+    indexed.at = list.length;
+    list.push(indexed);
+    this.up(list, indexed.at);
+  }
+
+  private drop(indexed: IndexedDemand): void {
+    this.remove(indexed);
+    indexed.removed = true;
+  }
+
+  private remove(indexed: IndexedDemand): void {
+    if (indexed.heap < 0) return;
+    const list = this.heaps[indexed.heap] as IndexedDemand[];
+    const at = indexed.at;
+    const last = list.pop() as IndexedDemand;
+    indexed.heap = -1;
+    indexed.at = -1;
+    if (last === indexed) return;
+    list[at] = last;
+    last.at = at;
+    this.down(list, at);
+    this.up(list, last.at);
+  }
+
+  private up(list: IndexedDemand[], at: number): void {
+    const item = list[at] as IndexedDemand;
+    while (at > 0) {
+      const parentAt = (at - 1) >> 1;
+      const parent = list[parentAt] as IndexedDemand;
+      if (!before(item, parent)) break;
+      list[at] = parent;
+      parent.at = at;
+      at = parentAt;
+    }
+    list[at] = item;
+    item.at = at;
+  }
+
+  private down(list: IndexedDemand[], at: number): void {
+    const item = list[at] as IndexedDemand;
+    const n = list.length;
+    for (;;) {
+      let child = 2 * at + 1;
+      if (child >= n) break;
+      const right = child + 1;
+      if (right < n && before(list[right] as IndexedDemand, list[child] as IndexedDemand)) child = right;
+      const next = list[child] as IndexedDemand;
+      if (!before(next, item)) break;
+      list[at] = next;
+      next.at = at;
+      at = child;
+    }
+    list[at] = item;
+    item.at = at;
+  }
+}

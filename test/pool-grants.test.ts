@@ -1,0 +1,86 @@
+/**
+ * Which waiting work the execution pool grants first, across partitions: the most urgent by tier
+ * and age (aging.ts), whatever partition holds it, each payload granted once.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { SimulatedClock } from '../src/clock.ts';
+import { ExecutionPool } from '../src/execution/pool.ts';
+import type { DemandEntry, Grant } from '../src/execution/protocol.ts';
+import { silentLogger } from '../src/index.ts';
+import { compileOptions } from '../src/options.ts';
+import type { Tier } from '../src/payload.ts';
+
+function pool(concurrency: number, partitions = 8) {
+  const clock = new SimulatedClock();
+  const sent: Array<{ partition: number; grants: Grant[] }> = [];
+  const p = new ExecutionPool({
+    options: compileOptions({ concurrency, partitions, clock, reservedShare: 0, maxWait: { critical: 1_000, high: 1_000, medium: 1_000, low: 1_000 } }),
+    clock,
+    logger: silentLogger,
+    handlerOf: () => ({ fn: () => undefined, options: {} }),
+    partitions: { grants: (partition, grants) => sent.push({ partition, grants }), outcomes: () => {} },
+  });
+  /** The grants sent since the last call, as `partition:tier×count`. */
+  const taken = () => sent.splice(0).flatMap(({ partition, grants }) => grants.map((g) => `${partition}:${g.tier}×${g.count}`));
+  return { clock, pool: p, sent, taken };
+}
+
+const entry = (tier: Tier, count: number, oldestAt: number, yielding = false): DemandEntry => ({ tier, handlerType: 'work', count, oldestAt, serveAs: tier, yielding });
+const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+test('the oldest work of a tier goes first, whichever partition holds it', async () => {
+  const { clock, pool: p, taken } = pool(1);
+  clock.advance(500);
+  for (const [partition, at] of [[0, 300], [3, 100], [5, 200], [7, 50]] as const) p.setDemand(partition, [entry('medium', 1, at)]);
+  const order: string[] = [];
+  for (let i = 0; i < 4; i++) {
+    await tick();
+    const [grant] = taken();
+    assert.ok(grant, `grant ${i}`);
+    order.push(grant);
+    const partition = Number(grant.split(':')[0]);
+    p.acknowledge(partition, [{ tier: 'medium', handlerType: 'work', count: 1, serveAs: 'medium', batch: false }]);
+    p.setDemand(partition, []);
+    p.release('medium', 'work', 1);
+  }
+  assert.deepEqual(order, ['7:medium×1', '3:medium×1', '5:medium×1', '0:medium×1']);
+});
+
+test('work that waited its maxWait goes before fresher work of a higher tier; a yielding tier does not jump', async () => {
+  const { clock, pool: p, taken } = pool(1);
+  clock.advance(5_000);
+  p.setDemand(0, [entry('high', 1, 5_000)]);
+  p.setDemand(6, [entry('low', 1, 3_000, true)]); // overdue but yielding: stays in its band
+  p.setDemand(4, [entry('medium', 1, 3_500)]); // overdue
+  await tick();
+  assert.deepEqual(taken(), ['4:medium×1']);
+  p.setDemand(4, []);
+  p.release('medium', 'work', 1);
+  await tick();
+  assert.deepEqual(taken(), ['0:high×1']);
+  p.setDemand(0, []);
+  p.release('high', 'work', 1);
+  await tick();
+  assert.deepEqual(taken(), ['6:low×1']);
+});
+
+test('a demand that changes its head is reordered; what is granted and not yet taken is not granted again', async () => {
+  const { clock, pool: p, taken } = pool(2);
+  clock.advance(1_000);
+  p.setDemand(1, [entry('high', 3, 900)]);
+  p.setDemand(2, [entry('high', 3, 800)]);
+  await tick();
+  assert.deepEqual(taken(), ['2:high×2']);
+  // Partition 2 repeats its demand before taking its grant: one payload of it is still free.
+  p.setDemand(2, [entry('high', 3, 800)]);
+  p.release('high', 'work', 2);
+  await tick();
+  assert.deepEqual(taken(), ['2:high×1', '1:high×1']);
+  // Partition 1's queue head is now older than anything else.
+  p.setDemand(1, [entry('high', 3, 100)]);
+  p.release('high', 'work', 2);
+  await tick();
+  assert.deepEqual(taken(), ['1:high×2']);
+  assert.equal(p.stats().busy, 2);
+});
