@@ -278,6 +278,8 @@ export const start: Command = {
       return configuration || (error as { code?: unknown }).code === 'INVALID_OPTIONS' ? EXIT.usage : EXIT.failed;
     }
     const { admin, loaded, runtime, say } = started;
+    // Listen before the URL is printed: whoever reads it may interrupt at once.
+    const stopSignal = nextStopSignal();
     const cluster = runtime.cluster;
     const store = cluster
       ? `node ${cluster.nodeId} of the cluster on ${redactUrl(options.runtime.cluster?.redis)}`
@@ -291,7 +293,7 @@ export const start: Command = {
     say(`triage: admin page ${admin.url}`);
     say(`triage: metrics ${admin.url}metrics`);
     if (options.token === undefined) say('triage: operator actions are off (no TRIAGE_ADMIN_TOKEN)');
-    const signal = await Promise.race([nextStopSignal(), runtime.whenStopped().then(() => undefined)]);
+    const signal = await Promise.race([stopSignal, runtime.whenStopped().then(() => undefined)]);
     if (signal === undefined) {
       // Stopped on its own (a cluster node that lost its home): a supervisor starts it again.
       await started.stop();
