@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { deletePrefix } from '../src/persistence/redis-tools.ts';
 import { createRuntime, silentLogger, type CreateRuntimeOptions, type Runtime } from '../src/index.ts';
 import { percentile } from './stats.ts';
-import { produce } from './producer.ts';
+import { produceInWaves } from './waves.ts';
 
 export type Store = { kind: 'memory' } | { kind: 'redis'; url: string };
 
@@ -25,16 +25,13 @@ async function withRuntime<T>(store: Store, options: Partial<CreateRuntimeOption
   }
 }
 
-/** No-op payloads submitted by the shared producer (bench/producer.ts), submit → complete: payloads/s. */
-export function storeThroughput(store: Store, opts: { payloads: number; chunk: number; concurrency: number; inFlight: number }): Promise<number> {
-  return withRuntime(store, { concurrency: opts.concurrency, retainTerminal: 0 }, async (rt) => {
+/** No-op payloads by (a)'s producer (bench/waves.ts: waves submitted and awaited), submit → complete: payloads/s. */
+export function storeThroughput(store: Store, opts: { payloads: number; batch: number; concurrency: number }): Promise<number> {
+  return withRuntime(store, { concurrency: opts.concurrency, retainTerminal: 1_000 }, async (rt) => {
     rt.handle('noop', () => undefined);
-    let done = 0;
-    const finished = new Promise<void>((resolve) => rt.events.on('completed', () => void (++done === opts.payloads && resolve())));
     await rt.ready();
     const started = performance.now();
-    await produce(rt, opts, (n) => ({ type: 'noop', priority: (n % 10) + 1 }));
-    await finished;
+    await produceInWaves(rt, opts);
     return opts.payloads / ((performance.now() - started) / 1000);
   });
 }

@@ -125,15 +125,16 @@ if (runs('w')) {
 if (runs('s')) {
   const redis = { kind: 'redis' as const, url: redisUrl };
   const memory = { kind: 'memory' as const };
-  const n = quick ? 20_000 : 100_000;
-  const tput = { payloads: n, chunk: 1_000, concurrency: 256, inFlight: 4 };
+  // (a)'s producer and sizes: waves of 10,000 submitted and awaited, 50 at a time.
+  const n = sizes.payloads;
+  const tput = { payloads: n, batch: 10_000, concurrency: 50 };
   const durable: number[] = [];
   const inMemory: number[] = [];
   const bull: number[] = [];
   for (let i = 0; i < sizes.runs; i++) {
     inMemory.push(await storeThroughput(memory, tput));
     durable.push(await storeThroughput(redis, tput));
-    if (withBullmq) bull.push(await bullmqThroughput({ redisUrl, jobs: quick ? 5_000 : 20_000, concurrency: 256 }));
+    if (withBullmq) bull.push(await bullmqThroughput({ redisUrl, jobs: sizes.bullJobs, concurrency: 50, wave: 10_000 }));
     log(`s: run ${i + 1}: memory ${Math.round(inMemory.at(-1) as number)}/s, redis ${Math.round(durable.at(-1) as number)}/s${withBullmq ? `, bullmq ${Math.round(bull.at(-1) as number)}/s` : ''}`);
   }
   const latMemory = await submitLatency(memory, { submits: 4_000 });
@@ -142,7 +143,8 @@ if (runs('s')) {
   log(`s: latency memory ${JSON.stringify(latMemory)} redis ${JSON.stringify(latRedis)}; ${JSON.stringify(recovery)}`);
   const d = median(durable);
   const b = withBullmq ? median(bull) : undefined;
-  rows.push({ measure: '(s) durable submit→complete on Redis, payloads/s (median)', triage: Math.round(d), bullmq: b && Math.round(b), target: '≥ 25,000', met: d >= 25_000 });
+  rows.push({ measure: '(s) durable submit→complete on Redis, payloads/s (median)', triage: Math.round(d), bullmq: b && Math.round(b), target: '', met: true });
+  if (b !== undefined) rows.push({ measure: '(s) durable Triage / BullMQ', triage: round(d / b), bullmq: undefined, target: '≥ 15', met: d / b >= 15 });
   rows.push({ measure: '(s) same, in-memory default, payloads/s (median)', triage: Math.round(median(inMemory)), bullmq: undefined, target: '', met: true });
   for (const [name, lat] of [['on Redis', latRedis], ['in memory', latMemory]] as const) {
     rows.push({ measure: `(s) submit latency ${name} p50, ms`, triage: round(lat.p50), bullmq: undefined, target: '', met: true });
