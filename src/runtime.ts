@@ -234,6 +234,8 @@ export class Runtime {
     const started = this.options.clock.now();
     // An unreachable store is tried again until it answers; meanwhile callers are refused at once.
     await this.durability.connect((error) => this.storeAway(error));
+    // Before anything is read for this node: a second process with a live node's id, or a node of another shape, stops here.
+    await this.cluster?.claim();
     // Embedded, every partition is this process's; in a cluster, partitions arrive as their leases do.
     const loaded = this.cluster ? [] : await Promise.all(Array.from({ length: this.options.partitions }, (_, index) => this.partitions.load(index)));
     const timing = { clock: this.options.clock, intervalMs: this.snapshotIntervalMs };

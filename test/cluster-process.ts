@@ -31,6 +31,11 @@ export class NodeProcess {
     return this.commands.send<T>(command, timeoutMs);
   }
 
+  /** The node's process id, as its handler starts record it. */
+  get pid(): number {
+    return this.child.pid ?? 0;
+  }
+
   signal(signal: NodeJS.Signals): void {
     this.child.kill(signal);
   }

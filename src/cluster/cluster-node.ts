@@ -18,6 +18,8 @@ import { EventInterest } from './event-interest.ts';
 import { InboxWriter } from './inbox.ts';
 import { ServedPartitions, type InboxMessage, type RemoteOp, type ServingHost } from './served-partitions.ts';
 import { checkNodeId } from './keys.ts';
+import { NodeIdentity } from './identity.ts';
+import { agreeOnShape } from './shape.ts';
 import type { NodeInfo } from './membership.ts';
 import { CoordinatorElection } from './election.ts';
 import type { ClusterEffect, CoordinationCluster, LeaderMessage } from '../load/coordination.ts';
@@ -122,6 +124,9 @@ export class ClusterNode implements CoordinationCluster {
   private homes: HomeKeeper | undefined;
   /** Which non-ending events to relay to which nodes; see event-interest.ts. */
   readonly interest: EventInterest;
+  private identity: NodeIdentity | undefined;
+  /** Why this node must stop, found before the runtime's host was there to hear it. */
+  private fault: TriageError | undefined;
 
   constructor(options: ClusterOptions, private readonly partitions: number) {
     const problems = [];
@@ -173,7 +178,40 @@ export class ClusterNode implements CoordinationCluster {
 
   /** Whether this node holds the partition's lease by its local deadline; a lapsed one is reported lost now. */
   leased(partition: number): boolean {
-    return this.ownershipState?.held(partition) ?? false;
+    return this.mayAct() && (this.ownershipState?.held(partition) ?? false);
+  }
+
+  /**
+   * Whether this process may act as its node now: it holds its identity and its own home by its own
+   * clock. Checked before anything is started or acquired, so a process that wakes from a pause
+   * finds out what it lost before it acts (a lapsed home stops the node, a lapsed identity waits).
+   */
+  mayAct(): boolean {
+    return (this.identity?.held() ?? false) && (this.homes?.holdsOwn() ?? true);
+  }
+
+  /**
+   * Before anything is read or written for this node: agrees on the cluster's shape (refused with
+   * `CLUSTER_SHAPE_MISMATCH`) and takes the node's identity (refused with `NODE_ID_IN_USE`). The
+   * engine must be connected.
+   */
+  async claim(): Promise<void> {
+    await agreeOnShape(this.client, this.engine.keys, this.partitions);
+    const identity = new NodeIdentity({
+      client: this.client,
+      keys: this.engine.keys,
+      nodeId: this.nodeId,
+      incarnation: this.home,
+      ttlMs: this.leaseTtlMs,
+      takenOver: (fault) => {
+        this.fault = fault;
+        this.host?.homes.halt(fault);
+      },
+      regained: () => this.ownershipState?.retry(),
+      onError: (error) => this.host?.report('node identity', error),
+    });
+    await identity.claim();
+    this.identity = identity;
   }
 
   /** Partitions served here now. */
@@ -183,6 +221,8 @@ export class ClusterNode implements CoordinationCluster {
 
   /** Joins the cluster (the engine must be connected): reads its mail and events, then takes its partitions. */
   async start(host: ClusterHost): Promise<void> {
+    if (!this.identity) await this.claim();
+    if (this.fault) throw this.fault;
     this.host = host;
     const client = this.client;
     const keys = this.engine.keys;
@@ -203,6 +243,7 @@ export class ClusterNode implements CoordinationCluster {
       engine: this.engine,
       handoverTimeoutMs: this.handoverTimeoutMs + 5_000,
       beforeRelease: (p) => served.release(p),
+      mayAct: () => this.mayAct(),
       adminUrl: this.options.adminUrl,
       onError: onError('partition ownership'),
     });
@@ -295,9 +336,11 @@ export class ClusterNode implements CoordinationCluster {
   /** Leaves the cluster: with handover, every partition is handed over first (see PartitionSet.handOver). */
   async stop(options: { handover: boolean }): Promise<void> {
     if (this.leaderTimer) clearInterval(this.leaderTimer);
-    if (options.handover) await this.election?.resign().catch((error: unknown) => this.host?.report('resigning as coordinator', error));
+    // Another process is this node now: its partitions and its place in the live set are not this one's to give up.
+    const handover = options.handover && this.identity?.takenOver !== true;
+    if (handover) await this.election?.resign().catch((error: unknown) => this.host?.report('resigning as coordinator', error));
     else await this.election?.stop();
-    await this.ownershipState?.stop({ handover: options.handover });
+    await this.ownershipState?.stop({ handover });
     await this.served?.recovered();
     // After the partitions: their last events may still move dependents and workflow steps on.
     await this.homes?.stop(options);
@@ -306,6 +349,8 @@ export class ClusterNode implements CoordinationCluster {
     await this.bus?.stop();
     for (const settle of this.calls.values()) settle({ ok: false });
     this.calls.clear();
+    // Last: a restart under the same id need not wait for the lease to run out.
+    await this.identity?.stop({ release: handover });
   }
 
   /** Hands payloads to the partition's owner through its inbox; resolves once Redis has them. */

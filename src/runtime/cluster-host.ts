@@ -184,6 +184,10 @@ export function homesHost(deps: HomesHostDeps): HomeHost {
       logger.error('this node lost its home lease; it stops, and another node adopts its home', { home });
       deps.ownLost(new TriageError('HOME_LOST', `node ${cluster.nodeId} lost the lease of its home ${home} (paused or cut off too long); its home goes to another node`));
     },
+    halt: (fault) => {
+      logger.error('another process acts as this node now; this one stops', { node: cluster.nodeId });
+      deps.ownLost(fault);
+    },
     report: (what, error) => logger.warn(what, { error: String(error) }),
   };
 }
