@@ -8,7 +8,7 @@ import type { HandlerPolicy, PartitionEnv } from '../actors/partition/reducer.ts
 import { ActorSystem, type ActorInfo } from './core/actor-system.ts';
 import { PartitionSet } from './runtime/partition-set.ts';
 import { ClusterNode, type ClusterOptions } from './cluster/cluster-node.ts';
-import { cancelWorkflowElsewhere, clusterHost, followingOwner, homesHost, toOwner, workflowElsewhere, type ClusterHostDeps } from './runtime/cluster-host.ts';
+import { cancelWorkflowElsewhere, clusterHost, startForClient, followingOwner, homesHost, toOwner, workflowElsewhere, type ClusterHostDeps } from './runtime/cluster-host.ts';
 import { Durability } from './persistence/durability.ts';
 import { Waiters } from './runtime/waiters.ts';
 import { SubmitBatcher } from './runtime/submit-batcher.ts';
@@ -594,6 +594,7 @@ export class Runtime {
       describe: (op, arg) => {
         if (op === 'workflow') return arg === undefined ? undefined : this.workflows.get(arg) ?? this.adopted.workflow(arg);
         if (op === 'cancel-workflow') return arg === undefined ? false : this.adopted.cancelWorkflow(arg, this.workflows);
+        if (op === 'start-workflow') return startForClient(this.workflows, arg);
         return op === 'tree' ? this.tree() : this.stats();
       },
       recovered: (counts) => {

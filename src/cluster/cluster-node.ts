@@ -25,6 +25,8 @@ import { CoordinatorElection } from './election.ts';
 import type { ClusterEffect, CoordinationCluster, LeaderMessage } from '../load/coordination.ts';
 import type { ProcessLoad } from '../load/sampler.ts';
 import { PartitionOwnership, type PartitionOwner } from './ownership.ts';
+import { RemoteCalls, type CallMail, type NodeOp } from './remote-calls.ts';
+import type { NodeAsker } from './workflow-calls.ts';
 
 export interface ClusterOptions {
   /** The Redis every node shares: a URL or the engine's options (TLS, password, key prefix). */
@@ -47,8 +49,7 @@ export interface ClusterOptions {
   readonly homeTtlMs?: number;
 }
 
-/** What one node can be asked: its actor tree or stats, a workflow instance's view, or to cancel one (`arg`: its id). */
-export type NodeOp = 'tree' | 'stats' | 'workflow' | 'cancel-workflow';
+export type { NodeOp } from './remote-calls.ts';
 
 /** What the runtime does for the cluster node: with the partitions served here, and the rest. */
 export interface ClusterHost extends ServingHost {
@@ -81,9 +82,7 @@ type Mail =
   | { readonly k: 'wants' }
   /** The sender has released a partition that is now this node's. */
   | { readonly k: 'released'; readonly partition: number }
-  | { readonly k: 'call'; readonly req: string; readonly from: string; readonly partition: number; readonly op: RemoteOp; readonly id: string }
-  | { readonly k: 'ask-node'; readonly req: string; readonly from: string; readonly op: NodeOp; readonly arg?: string }
-  | { readonly k: 'answer'; readonly req: string; readonly ok: boolean; readonly value?: unknown }
+  | CallMail
   | { readonly k: 'tell'; readonly partition: number; readonly message: PartitionMessage };
 
 export interface ClusterView {
@@ -96,7 +95,7 @@ export interface ClusterView {
   readonly homes: readonly HomeOwner[];
 }
 
-export class ClusterNode implements CoordinationCluster {
+export class ClusterNode implements CoordinationCluster, NodeAsker {
   readonly nodeId: string;
   readonly engine: FencedRedisEngine;
   readonly leaseTtlMs: number;
@@ -111,8 +110,7 @@ export class ClusterNode implements CoordinationCluster {
   private served: ServedPartitions | undefined;
   private writer: InboxWriter | undefined;
   private readonly owners = new Map<number, { node: string; until: number }>();
-  private readonly calls = new Map<string, (answer: { ok: boolean; value?: unknown }) => void>();
-  private callSeq = 0;
+  private readonly calls: RemoteCalls;
   private host: ClusterHost | undefined;
   private election: CoordinatorElection | undefined;
   /** The leader as last seen in Redis (refreshed every election round). */
@@ -152,6 +150,13 @@ export class ClusterNode implements CoordinationCluster {
     this.handoverTimeoutMs = options.handoverTimeoutMs ?? 30_000;
     this.redisEngine = new RedisEngine(typeof options.redis === 'string' ? { url: options.redis } : options.redis);
     this.engine = new FencedRedisEngine(this.redisEngine, { requireFence: true });
+    this.calls = new RemoteCalls({
+      from: this.nodeId,
+      bus: () => this.bus,
+      holder: (partition) => this.ownership.holder(partition).then((owner) => owner?.node),
+      local: (partition, op, id, waitMs) => (this.served?.has(partition) ? this.served.answer(partition, op, id, waitMs).then((value) => ({ value }), () => undefined) : Promise.resolve(undefined)),
+      callTimeoutMs: options.callTimeoutMs ?? 10_000,
+    });
     this.interest = new EventInterest({
       client: this.redisEngine.connection,
       keys: this.engine.keys,
@@ -347,8 +352,7 @@ export class ClusterNode implements CoordinationCluster {
     await this.interest.stop();
     await this.served?.stop();
     await this.bus?.stop();
-    for (const settle of this.calls.values()) settle({ ok: false });
-    this.calls.clear();
+    this.calls.failAll();
     // Last: a restart under the same id need not wait for the lease to run out.
     await this.identity?.stop({ release: handover });
   }
@@ -361,6 +365,11 @@ export class ClusterNode implements CoordinationCluster {
     const wants = this.interest.local;
     const submit: InboxMessage = wants.length > 0 ? { payloads, wants } : { payloads };
     await this.writer.send(partition, [submit]);
+  }
+
+  /** The live nodes, this one among them. */
+  liveNodes(): Promise<NodeInfo[]> {
+    return this.ownership.live();
   }
 
   /** The node that runs a home now (its lease holder), or undefined while no node holds it. */
@@ -376,27 +385,9 @@ export class ClusterNode implements CoordinationCluster {
     else if (!this.host?.tell(partition, message) && message.type !== 'report') this.host?.report('message for a partition no one serves', new Error(`partition ${partition}: ${message.type}`));
   }
 
-  /**
-   * A lookup or cancel on the partition's owner, wherever it is. While the partition changes hands
-   * there is no one to answer: the call tries again until `callTimeoutMs`.
-   */
-  async call(partition: number, op: RemoteOp, id: string): Promise<unknown> {
-    const deadline = Date.now() + (this.options.callTimeoutMs ?? 10_000);
-    for (let attempt = 1; ; attempt++) {
-      const owner = await this.ownership.holder(partition).catch(() => undefined);
-      if (owner?.node === this.nodeId) {
-        // A partition that leaves while it answers is asked again wherever it goes.
-        const answered = this.served?.has(partition) ? await this.served.answer(partition, op, id, Math.max(50, deadline - Date.now())).then((value) => ({ value }), () => undefined) : undefined;
-        if (answered) return answered.value;
-      } else if (owner) {
-        const answer = await this.request(owner.node, (req) => ({ k: 'call', req, from: this.nodeId, partition, op, id }), Math.min(2_000, Math.max(50, deadline - Date.now())));
-        if (answer.ok) return answer.value;
-      }
-      if (Date.now() >= deadline) {
-        throw new TriageError('CLUSTER_UNREACHABLE', `no node answered for partition ${partition} within ${this.options.callTimeoutMs ?? 10_000} ms`);
-      }
-      await new Promise((r) => setTimeout(r, Math.min(25 * attempt, 250)));
-    }
+  /** A lookup or cancel on the partition's owner, wherever it is (see RemoteCalls.call). */
+  call(partition: number, op: RemoteOp, id: string): Promise<unknown> {
+    return this.calls.call(partition, op, id);
   }
 
   /**
@@ -425,23 +416,7 @@ export class ClusterNode implements CoordinationCluster {
   /** Asks node `node` about itself (its own answer when it is this node); rejects after `timeoutMs`. */
   async askNode(node: string, op: NodeOp, timeoutMs = 2_000, arg?: string): Promise<unknown> {
     if (node === this.nodeId) return this.host?.describe(op, arg);
-    const answer = await this.request(node, (req) => ({ k: 'ask-node', req, from: this.nodeId, op, ...(arg === undefined ? {} : { arg }) }), timeoutMs);
-    if (!answer.ok) throw new TriageError('CLUSTER_UNREACHABLE', `node ${node} did not answer within ${timeoutMs} ms`);
-    return answer.value;
-  }
-
-  private request(node: string, build: (req: string) => Mail, timeoutMs: number): Promise<{ ok: boolean; value?: unknown }> {
-    const req = `${this.nodeId}:${++this.callSeq}`;
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => settle({ ok: false }), timeoutMs);
-      const settle = (answer: { ok: boolean; value?: unknown }) => {
-        clearTimeout(timer);
-        this.calls.delete(req);
-        resolve(answer);
-      };
-      this.calls.set(req, settle);
-      this.bus?.send(node, build(req));
-    });
+    return this.calls.askNode(node, op, timeoutMs, arg);
   }
 
   private onMail(mail: Mail): void {
@@ -467,7 +442,7 @@ export class ClusterNode implements CoordinationCluster {
         return;
       }
       case 'answer':
-        this.calls.get(mail.req)?.({ ok: mail.ok, value: mail.value });
+        this.calls.answered(mail);
         return;
       case 'coord':
         this.host?.coordinate(mail.message);
