@@ -123,6 +123,7 @@ export class ClusterNode implements CoordinationCluster, NodeAsker {
   /** Which non-ending events to relay to which nodes; see event-interest.ts. */
   readonly interest: EventInterest;
   private identity: NodeIdentity | undefined;
+  private adminUrl: string | undefined;
   /** Why this node must stop, found before the runtime's host was there to hear it. */
   private fault: TriageError | undefined;
 
@@ -142,6 +143,7 @@ export class ClusterNode implements CoordinationCluster, NodeAsker {
     }
     if (problems.length > 0) throw new OptionsError(problems);
     this.options = options;
+    this.adminUrl = options.adminUrl;
     this.nodeId = options.nodeId ?? `${hostname().replace(/[^\w.:-]/g, '-')}-${process.pid}`;
     this.leaseTtlMs = options.leaseTtlMs ?? 5_000;
     this.homeTtlMs = options.homeTtlMs ?? 3 * this.leaseTtlMs;
@@ -249,7 +251,7 @@ export class ClusterNode implements CoordinationCluster, NodeAsker {
       handoverTimeoutMs: this.handoverTimeoutMs + 5_000,
       beforeRelease: (p) => served.release(p),
       mayAct: () => this.mayAct(),
-      adminUrl: this.options.adminUrl,
+      adminUrl: this.adminUrl,
       onError: onError('partition ownership'),
     });
     const election = new CoordinatorElection({
@@ -365,6 +367,12 @@ export class ClusterNode implements CoordinationCluster, NodeAsker {
     const wants = this.interest.local;
     const submit: InboxMessage = wants.length > 0 ? { payloads, wants } : { payloads };
     await this.writer.send(partition, [submit]);
+  }
+
+  /** Where this node's admin endpoint listens, for the cluster view of every node (before start, or any time after). */
+  announceAdminUrl(adminUrl: string): void {
+    this.adminUrl = adminUrl;
+    this.ownershipState?.setAdminUrl(adminUrl);
   }
 
   /** The live nodes, this one among them. */

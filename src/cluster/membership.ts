@@ -64,7 +64,7 @@ export class Membership extends EventEmitter {
   private readonly ttlMs: number;
   private readonly now: () => number;
   private readonly onError: (error: unknown) => void;
-  private readonly info: string;
+  private info: string;
   private readonly mayHeartbeat: () => boolean;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private running = false;
@@ -87,6 +87,12 @@ export class Membership extends EventEmitter {
     this.info = JSON.stringify({ pid: options.pid ?? process.pid, adminUrl: options.adminUrl, startedAt: this.now() });
     options.client.defineCommand('triageMembersLive', { numberOfKeys: 2, lua: MEMBERS_LIVE });
     this.client = options.client as MembershipRedis;
+  }
+
+  /** Where this node's admin endpoint listens, once it does: written with the next heartbeat. */
+  setAdminUrl(adminUrl: string): void {
+    const info = JSON.parse(this.info) as Record<string, unknown>;
+    this.info = JSON.stringify({ ...info, adminUrl });
   }
 
   /** Announces this node (same as a heartbeat: it also rewrites the info, in case it was pruned). */

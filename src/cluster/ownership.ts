@@ -213,6 +213,11 @@ export class PartitionOwnership extends EventEmitter {
     return this.leases.holder(partition).then((h) => h && { partition, node: h.node, token: h.token, ttlMs: h.ttlMs });
   }
 
+  /** Where this node's admin endpoint listens: shown to the other nodes from the next heartbeat on. */
+  setAdminUrl(adminUrl: string): void {
+    this.membership.setAdminUrl(adminUrl);
+  }
+
   live(): Promise<NodeInfo[]> {
     return this.membership.live();
   }
