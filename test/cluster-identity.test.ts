@@ -4,7 +4,9 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { eventually, spawnTriage, within } from './admin-support.ts';
+import { NodeIdentity } from '../src/cluster/identity.ts';
 import { NodeProcess } from './cluster-process.ts';
+import { until as polled, withCluster } from './cluster-support.ts';
 import { dropPrefix, freshPrefix, REDIS_URL } from './redis-support.ts';
 
 const redis = new Redis(REDIS_URL);
@@ -125,3 +127,34 @@ test('a node paused past its home\'s lease stops when it wakes without starting 
   assert.equal(waited.results.length, ids.length);
   await Promise.all([a.stop(true), c.stop(true)]);
 }));
+
+test('identity leases: a live holder is found out by its renewals, a takeover is reported, a dead holder is waited out', { timeout: 30_000 }, (t) => withCluster('identity-lease', async ({ keys, open }) => {
+  const ttl = 400;
+  const taken: string[] = [];
+  const identity = (incarnation: string) => new NodeIdentity({ client: open(), keys, nodeId: 'n1', incarnation, ttlMs: ttl, takenOver: (fault) => taken.push(`${incarnation}: ${fault.code}`) });
+  const first = identity('n1.first');
+  await first.claim();
+  assert.equal(first.held(), true);
+  let started = performance.now();
+  await assert.rejects(identity('n1.twin').claim(), { code: 'NODE_ID_IN_USE', message: /node id n1 is in use by a live process n1\.first/ });
+  const refusedMs = performance.now() - started;
+  // Its lease runs out in Redis (as while it is paused) and another process takes the id: at its
+  // next renewal the first finds the id taken and reports it, and acts as n1 no more.
+  await open().del(keys.nodeLease('n1').lease);
+  const second = identity('n1.second');
+  await second.claim();
+  await polled(() => taken.length > 0, 'the takeover to be reported');
+  assert.deepEqual(taken, ['n1.first: NODE_ID_TAKEN_OVER']);
+  assert.equal(first.held(), false);
+  await first.stop({ release: true });
+  assert.equal(second.held(), true, 'a taken-over process releases nothing');
+  // A holder that stops renewing (a crash) is waited out: the next process gets the id once its lease ran out.
+  await second.stop({ release: false });
+  started = performance.now();
+  const third = identity('n1.third');
+  await third.claim();
+  const restartMs = performance.now() - started;
+  await third.stop({ release: true });
+  assert.equal(await open().exists(keys.nodeLease('n1').lease), 0, 'released on a graceful stop');
+  t.diagnostic(`identity (ttl ${ttl} ms): a live holder's twin refused after ${Math.round(refusedMs)} ms; a crashed holder's successor started after ${Math.round(restartMs)} ms`);
+})());
