@@ -5,7 +5,7 @@ import { after, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { eventually, spawnTriage, within } from './admin-support.ts';
 import { NodeIdentity } from '../src/cluster/identity.ts';
-import { NodeProcess } from './cluster-process.ts';
+import { NodeProcess, withNodeProcesses } from './cluster-process.ts';
 import { until as polled, withCluster } from './cluster-support.ts';
 import { dropPrefix, freshPrefix, REDIS_URL } from './redis-support.ts';
 
@@ -25,18 +25,7 @@ async function until<T>(what: string, ms: number, probe: () => Promise<T | undef
   return eventually(what, probe, ms);
 }
 
-function cluster(label: string, fn: (prefix: string, spawned: NodeProcess[]) => Promise<void>): () => Promise<void> {
-  return async () => {
-    const prefix = freshPrefix(`cluster-id-${label}`);
-    const spawned: NodeProcess[] = [];
-    try {
-      await fn(prefix, spawned);
-    } finally {
-      await Promise.all(spawned.map((n) => n.kill()));
-      await dropPrefix(prefix);
-    }
-  };
-}
+const cluster = (label: string, fn: (prefix: string, spawned: NodeProcess[]) => Promise<void>) => withNodeProcesses(`cluster-id-${label}`, fn);
 
 test('triage start: a second process with a live node\'s id, or with another partition count, is refused with exit 2; a stopped node\'s id is free at once', { timeout: 60_000 }, async () => {
   const prefix = freshPrefix('cli-identity');
@@ -84,14 +73,14 @@ test('a node whose identity another process took while it was paused stops when 
   const a = new NodeProcess(prefix, 'a', ttl);
   const b = new NodeProcess(prefix, 'b', ttl);
   spawned.push(a, b);
-  await Promise.all([a.ready, b.ready]);
+  await within('a and b to start', Promise.all([a.ready, b.ready]), 30_000);
   const { ids } = await a.send<{ ids: string[] }>({ cmd: 'submit', n: 200, ms: 20, tag: 't' });
   b.signal('SIGSTOP');
   await until('a to take every partition', 10_000, async () => ((await a.send<{ local: number[] }>({ cmd: 'local' })).local.length === 12 ? true : undefined));
   // A supervisor starts b again while the old process is only paused.
   const successor = new NodeProcess(prefix, 'b', ttl);
   spawned.push(successor);
-  await successor.ready;
+  await within('the new b to start (the old one\'s lease waited out)', successor.ready, 30_000);
   await until('the new b to serve partitions', 10_000, async () => ((await successor.send<{ local: number[] }>({ cmd: 'local' })).local.length > 0 ? true : undefined));
   const wokeAt = Date.now();
   b.signal('SIGCONT');
@@ -110,7 +99,7 @@ test('a node paused past its home\'s lease stops when it wakes without starting 
   const nodes = ['a', 'b', 'c'].map((name) => new NodeProcess(prefix, name, 400, 1_200));
   spawned.push(...nodes);
   const [a, b, c] = nodes as [NodeProcess, NodeProcess, NodeProcess];
-  await Promise.all(nodes.map((n) => n.ready));
+  await within('the nodes to start', Promise.all(nodes.map((n) => n.ready)), 30_000);
   const { ids } = await a.send<{ ids: string[] }>({ cmd: 'submit', n: 400, ms: 20, tag: 'p' });
   await until('b to start work', 10_000, async () => ((await starts(prefix)).some((s) => s.node === 'b') ? true : undefined));
   const home = (await redis.smembers(`${prefix}:c:{homes}`)).find((h) => h.startsWith('b.'))!;

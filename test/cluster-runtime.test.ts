@@ -7,8 +7,8 @@ import { Redis } from 'ioredis';
 import { ownerOf } from '../src/cluster/assignment.ts';
 import { partitionOfId } from '../src/core/ids.ts';
 import { PayloadLedger } from './cluster-ledger.ts';
-import { NodeProcess } from './cluster-process.ts';
-import { dropPrefix, freshPrefix, REDIS_URL } from './redis-support.ts';
+import { NodeProcess, withNodeProcesses } from './cluster-process.ts';
+import { REDIS_URL } from './redis-support.ts';
 
 const PARTITIONS = 12;
 /** Rounds of the fault tests; raise it (CLUSTER_FAULT_ROUNDS=20) to hunt for a rare loss. */
@@ -70,18 +70,7 @@ async function waitAll(nodes: Map<string, NodeProcess>, node: NodeProcess, ids: 
   }
 }
 
-function withPrefix(label: string, fn: (prefix: string, nodes: NodeProcess[]) => Promise<void>): () => Promise<void> {
-  return async () => {
-    const prefix = freshPrefix(`cluster-rt-${label}`);
-    const spawned: NodeProcess[] = [];
-    try {
-      await fn(prefix, spawned);
-    } finally {
-      await Promise.all(spawned.map((n) => n.kill()));
-      await dropPrefix(prefix);
-    }
-  };
-}
+const withPrefix = (label: string, fn: (prefix: string, nodes: NodeProcess[]) => Promise<void>) => withNodeProcesses(`cluster-rt-${label}`, fn);
 
 test('a mixed workload submitted on every node completes, and waitFor answers on the submitting node', { timeout: 60_000 }, withPrefix('mixed', async (prefix, spawned) => {
   const nodes = await startCluster(prefix, 1_000, spawned);

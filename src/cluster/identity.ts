@@ -57,16 +57,19 @@ export class NodeIdentity {
     const { ttlMs, nodeId } = this.options;
     const renewMs = Math.max(20, Math.floor(ttlMs / 4));
     const giveUp = performance.now() + ttlMs + 2 * renewMs;
-    let first: { holder: string; at: number; ttlMs: number } | undefined;
+    let first: { holder: string; sentAt: number; roundTrip: number; ttlMs: number } | undefined;
     for (;;) {
       if ((await this.table.acquire(nodeId)) !== undefined) break;
+      const sentAt = performance.now();
       const holder = await this.leases.holder(nodeId);
       const at = performance.now();
       if (holder) {
-        // A lease whose time left grew was renewed: its holder is alive.
-        const renewed = first?.holder === holder.node && holder.ttlMs > first.ttlMs - (at - first.at) + 25;
+        // Renewed if its time left grew: without a renewal it is at most what the first read saw,
+        // less the time between the two reads, which is at least the gap between sending them
+        // minus the first read's round trip (a slow reply must not pass for a renewal).
+        const renewed = first?.holder === holder.node && holder.ttlMs > first.ttlMs - (sentAt - first.sentAt) + first.roundTrip + 10;
         if (renewed || at > giveUp) throw await this.inUse(holder.node);
-        if (first?.holder !== holder.node) first = { holder: holder.node, at, ttlMs: holder.ttlMs };
+        if (first?.holder !== holder.node) first = { holder: holder.node, sentAt, roundTrip: at - sentAt, ttlMs: holder.ttlMs };
       }
       await new Promise((resolve) => setTimeout(resolve, Math.max(10, Math.min(renewMs / 2, holder?.ttlMs ?? 10))));
     }
