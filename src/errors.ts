@@ -27,7 +27,10 @@ export type ErrorCode =
   | 'FENCED'
   | 'CLUSTER_NOT_STARTED'
   | 'CLUSTER_UNREACHABLE'
-  | 'HOME_LOST';
+  | 'HOME_LOST'
+  | 'NODE_ID_IN_USE'
+  | 'NODE_ID_TAKEN_OVER'
+  | 'CLUSTER_SHAPE_MISMATCH';
 
 export class TriageError extends Error {
   readonly code: ErrorCode;

@@ -1,3 +1,4 @@
+export { createClient, TriageClient, CLIENT_EVENTS, type CreateClientOptions, type ClientEventType, type ClientListeners } from './client/client.ts';
 export { createRuntime, Runtime, type CreateRuntimeOptions, type StopOptions, type ClientEvents, type RuntimeStatus } from './runtime.ts';
 export type { RuntimeOptions, OverflowPolicy, HandlerDefaults } from './options.ts';
 export type { Handler, HandlerContext, HandlerOptions, Logger } from './execution/handlers.ts';

@@ -8,7 +8,7 @@ import type { HandlerPolicy, PartitionEnv } from '../actors/partition/reducer.ts
 import { ActorSystem, type ActorInfo } from './core/actor-system.ts';
 import { PartitionSet } from './runtime/partition-set.ts';
 import { ClusterNode, type ClusterOptions } from './cluster/cluster-node.ts';
-import { cancelWorkflowElsewhere, clusterHost, homesHost, workflowElsewhere, type ClusterHostDeps } from './runtime/cluster-host.ts';
+import { cancelWorkflowElsewhere, clusterHost, startForClient, homesHost, workflowElsewhere, type ClusterHostDeps } from './runtime/cluster-host.ts';
 import { Durability } from './persistence/durability.ts';
 import { Waiters } from './runtime/waiters.ts';
 import { SubmitBatcher } from './runtime/submit-batcher.ts';
@@ -238,6 +238,8 @@ export class Runtime {
       this.batcher.refuseAll(error);
       this.bootGate.refuseWaiting(error);
     });
+    // Before anything is read for this node: a second process with a live node's id, or a node of another shape, stops here.
+    await this.cluster?.claim();
     // Embedded, every partition is this process's; in a cluster, partitions arrive as their leases do.
     const loaded = this.cluster ? [] : await Promise.all(Array.from({ length: this.options.partitions }, (_, index) => this.partitions.load(index)));
     const timing = { clock: this.options.clock, intervalMs: this.snapshotIntervalMs };
@@ -575,6 +577,7 @@ export class Runtime {
       describe: (op, arg) => {
         if (op === 'workflow') return arg === undefined ? undefined : this.workflows.get(arg) ?? this.adopted.workflow(arg);
         if (op === 'cancel-workflow') return arg === undefined ? false : this.adopted.cancelWorkflow(arg, this.workflows);
+        if (op === 'start-workflow') return startForClient(this.workflows, arg);
         return op === 'tree' ? this.tree() : this.stats();
       },
       recovered: (counts) => {

@@ -126,6 +126,20 @@ describe('admin: the cluster view', () => {
     }
   }));
 
+  test('every node\'s partitions from any node, each marked with its node; its admin URL is registered as it listens', { timeout: 30_000 }, withCluster('all-partitions', async (nodes) => {
+    const { status, json } = await getJson(nodes[0]!.url, '/api/partitions?nodes=all');
+    assert.equal(status, 200);
+    assert.deepEqual(json.partitions.map((p: { partition: number; node: string }) => [p.partition, p.node]),
+      Array.from({ length: PARTITIONS }, (_, p) => [p, ownerOf(p, NODES)]));
+    assert.deepEqual(json.silent, []);
+    assert.equal((await getJson(nodes[0]!.url, '/api/partitions?nodes=some')).status, 400);
+    const view = await eventually('both admin URLs in the cluster view', async () => {
+      const { json: cluster } = await getJson(nodes[1]!.url, '/api/cluster');
+      return cluster.nodes.every((n: { adminUrl?: string }) => n.adminUrl) ? cluster : undefined;
+    });
+    assert.deepEqual(view.nodes.map((n: { id: string; adminUrl: string }) => [n.id, n.adminUrl]).sort(), nodes.map((n) => [n.id, n.url]));
+  }));
+
   test('an embedded runtime answers { clustered: false }', async () => {
     const s = await serve({ partitions: 2 });
     try {
@@ -206,6 +220,16 @@ describe('the admin page: the cluster section', () => {
       }
       assert.match((await page.locator(`#cluster tr[data-node="${nodes[0]!.id}"]`).textContent()) ?? '', /this node/);
       assert.match((await page.locator('#cluster-summary').textContent()) ?? '', new RegExp(`^2 nodes · ${PARTITIONS}/${PARTITIONS} partitions leased`));
+      // The header names the node answering; every node links its own page.
+      assert.equal(await page.locator('#node').textContent(), `node ${nodes[0]!.id}`);
+      for (const node of nodes) {
+        await page.locator(`#cluster tr[data-node="${node.id}"] a[href="${node.url}"]`).waitFor({ timeout: 10_000 });
+      }
+      // The queue table shows every node's partitions on request.
+      for (const node of nodes) node.rt.handle('held', (_, ctx) => new Promise((resolve) => ctx.signal.addEventListener('abort', resolve)));
+      await nodes[1]!.rt.submitMany(Array.from({ length: 40 }, () => ({ type: 'held', data: null })));
+      await page.locator('#all-nodes').check();
+      await page.locator('#queues td', { hasText: new RegExp(`@${nodes[1]!.id}$`) }).first().waitFor({ timeout: 10_000 });
       assert.deepEqual(problems, []);
     } finally {
       await page.close();

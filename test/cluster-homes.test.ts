@@ -126,6 +126,7 @@ test('a starting node\'s home is never adopted before the node holds it', withCl
     idle: () => false,
     retire: async () => {},
     lost: () => {},
+    halt: () => {},
     flushed: async () => {},
     report: () => {},
   };

@@ -6,10 +6,13 @@ import { after, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { ownerOf } from '../src/cluster/assignment.ts';
 import { partitionOfId } from '../src/core/ids.ts';
-import { NodeProcess } from './cluster-process.ts';
-import { dropPrefix, freshPrefix, REDIS_URL } from './redis-support.ts';
+import { PayloadLedger } from './cluster-ledger.ts';
+import { NodeProcess, withNodeProcesses } from './cluster-process.ts';
+import { REDIS_URL } from './redis-support.ts';
 
 const PARTITIONS = 12;
+/** Rounds of the fault tests; raise it (CLUSTER_FAULT_ROUNDS=20) to hunt for a rare loss. */
+const FAULT_ROUNDS = Number(process.env.CLUSTER_FAULT_ROUNDS ?? 3);
 const redis = new Redis(REDIS_URL);
 after(() => redis.quit());
 
@@ -52,18 +55,22 @@ function duplicates(list: Array<[string, string, string]>): string[] {
   return [...seen].filter(([, n]) => n > 1).map(([id]) => id);
 }
 
-function withPrefix(label: string, fn: (prefix: string, nodes: NodeProcess[]) => Promise<void>): () => Promise<void> {
-  return async () => {
-    const prefix = freshPrefix(`cluster-rt-${label}`);
-    const spawned: NodeProcess[] = [];
-    try {
-      await fn(prefix, spawned);
-    } finally {
-      await Promise.all(spawned.map((n) => n.kill()));
-      await dropPrefix(prefix);
-    }
-  };
+/**
+ * Waits for every id on `node`; when that does not end in time, fails with what each node sees of
+ * the unfinished ones and, with a ledger, where Redis still has each and who started it.
+ */
+async function waitAll(nodes: Map<string, NodeProcess>, node: NodeProcess, ids: string[], ledger?: PayloadLedger): Promise<Waited> {
+  try {
+    return await node.send<Waited>({ cmd: 'wait', ids }, 30_000);
+  } catch (error) {
+    const seen = await Promise.all([...nodes].map(async ([name, n]) => [name, await n.send<{ open?: Array<{ id: string }> }>({ cmd: 'status', ids }, 5_000).catch(String)] as const));
+    const open = [...new Set(seen.flatMap(([, s]) => (typeof s === 'string' ? [] : (s.open ?? []).map((o) => o.id))))];
+    const named = ledger ? `\n${await ledger.explain(open)}` : '';
+    throw new Error(`${String(error)}\n${JSON.stringify(Object.fromEntries(seen))}${named}`);
+  }
 }
+
+const withPrefix = (label: string, fn: (prefix: string, nodes: NodeProcess[]) => Promise<void>) => withNodeProcesses(`cluster-rt-${label}`, fn);
 
 test('a mixed workload submitted on every node completes, and waitFor answers on the submitting node', { timeout: 60_000 }, withPrefix('mixed', async (prefix, spawned) => {
   const nodes = await startCluster(prefix, 1_000, spawned);
@@ -94,29 +101,30 @@ test('a mixed workload submitted on every node completes, and waitFor answers on
   await Promise.all([a.stop(true), b.stop(true), c.stop(true)]);
 }));
 
-test('random SIGKILLs and restarts lose nothing that was acknowledged', { timeout: 120_000 }, withPrefix('kill', async (prefix, spawned) => {
+test('random SIGKILLs and restarts lose nothing that was acknowledged', { timeout: 60_000 + FAULT_ROUNDS * 20_000 }, withPrefix('kill', async (prefix, spawned) => {
   const ttl = 800;
   const nodes = await startCluster(prefix, ttl, spawned);
   const submitter = nodes.get('a')!;
-  const acknowledged: string[] = [];
-  for (let round = 0; round < 3; round++) {
-    acknowledged.push(...(await submitter.send<Ids>({ cmd: 'submit', n: 120, ms: 30, tag: `r${round}` })).ids);
+  const ledger = new PayloadLedger(redis, prefix, PARTITIONS);
+  for (let round = 0; round < FAULT_ROUNDS; round++) {
+    ledger.acknowledged((await submitter.send<Ids>({ cmd: 'submit', n: 120, ms: 30, tag: `r${round}` })).ids, `r${round}`, 'a');
     const victim = Math.random() < 0.5 ? 'b' : 'c';
     await new Promise((r) => setTimeout(r, 50 + Math.random() * 300));
     await nodes.get(victim)!.kill();
     // Submitted while the victim is dead: its partitions are unowned until the lease expires.
-    acknowledged.push(...(await submitter.send<Ids>({ cmd: 'submit', n: 40, ms: 30, tag: `r${round}-dead` })).ids);
+    ledger.acknowledged((await submitter.send<Ids>({ cmd: 'submit', n: 40, ms: 30, tag: `r${round}-dead` })).ids, `r${round}-dead`, 'a');
     const restarted = new NodeProcess(prefix, victim, ttl);
     spawned.push(restarted);
     nodes.set(victim, restarted);
     await restarted.ready;
   }
-  const waited = await submitter.send<Waited>({ cmd: 'wait', ids: acknowledged });
+  const acknowledged = ledger.ids();
+  const waited = await waitAll(nodes, submitter, acknowledged, ledger);
   assert.equal(waited.results.length, acknowledged.length);
   assert.ok(waited.results.every((r) => typeof r.node === 'string'));
   const list = await starts(prefix);
-  const started = new Set(list.map(([, id]) => id));
-  assert.deepEqual(acknowledged.filter((id) => !started.has(id)), [], 'every acknowledged payload ran');
+  const lost = await ledger.neverStarted();
+  assert.deepEqual(lost, [], `every acknowledged payload ran; the lost ones:\n${await ledger.explain(lost)}`);
   // The kills hit running work: some of it ran again at the partitions' next owners (at least once).
   assert.ok(list.length >= acknowledged.length);
   await settled(nodes);
@@ -171,21 +179,14 @@ test('a stop without drain aborts what runs, does not wait out the handover time
   await a.stop(true);
 }));
 
-/** Waits for every id on `node`; when that does not end in time, fails with what each node sees of the unfinished ones. */
-async function waitAll(nodes: Map<string, NodeProcess>, node: NodeProcess, ids: string[]): Promise<Waited> {
-  try {
-    return await node.send<Waited>({ cmd: 'wait', ids }, 30_000);
-  } catch (error) {
-    const seen = await Promise.all([...nodes].map(async ([name, n]) => [name, await n.send({ cmd: 'status', ids }, 5_000).catch(String)] as const));
-    throw new Error(`${String(error)}\n${JSON.stringify(Object.fromEntries(seen))}`);
-  }
-}
 
 test('a node paused past its lease runs nothing it no longer owns, and nothing is lost', { timeout: 90_000 }, withPrefix('fencing', async (prefix, spawned) => {
   const ttl = 600;
   const nodes = await startCluster(prefix, ttl, spawned);
   const [a, b, c] = trio(nodes);
   const { ids } = await a.send<Ids>({ cmd: 'submit', n: 300, ms: 20, tag: 'f' });
+  const ledger = new PayloadLedger(redis, prefix, PARTITIONS);
+  ledger.acknowledged(ids, 'f', 'a');
   await new Promise((r) => setTimeout(r, 200));
   b.signal('SIGSTOP');
   // a and c take b's partitions once its leases run out.
@@ -200,7 +201,7 @@ test('a node paused past its lease runs nothing it no longer owns, and nothing i
   b.signal('SIGCONT');
   // b takes its partitions back once it wakes: what it had been granted before the pause must not
   // hold its slots forever, or the work queued there would never start.
-  const waited = await waitAll(nodes, a, ids);
+  const waited = await waitAll(nodes, a, ids, ledger);
   assert.equal(waited.results.length, ids.length);
   const list = await starts(prefix);
   // Fencing: every start carries the token of the lease its node held for the partition (0: none).

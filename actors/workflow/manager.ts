@@ -507,7 +507,8 @@ export class Workflows {
 }
 
 /** The `waitFor` outcome of a finished instance. */
-function settled(view: WorkflowView): Promise<unknown> {
+/** How `waitFor` ends for a finished instance (also a producer client's, see src/client). */
+export function settled(view: WorkflowView): Promise<unknown> {
   if (view.status === 'completed') return Promise.resolve(view.result);
   if (view.status === 'cancelled') return Promise.reject(new CancelledError(`workflow ${view.id} was cancelled`));
   const error = view.error ?? { code: 'WORKFLOW_FAILED', message: 'failed', name: 'Error' };

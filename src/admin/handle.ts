@@ -40,6 +40,8 @@ export class AdminHandle {
     void this.runtime.metrics; // counting starts now, so the first scrape sees what follows
     const listener = await listenAdmin(this.sources, { logger: this.logger, ...options });
     this.listener = listener;
+    // A cluster node's page is linked from every node's cluster view.
+    this.runtime.cluster?.announceAdminUrl(listener.url);
     return listener;
   }
 

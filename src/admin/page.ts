@@ -25,6 +25,7 @@ export function renderPage({ name, nonce, refreshMs }: PageOptions): string {
 <body data-state="loading">
 <header>
   <h1>Triage <span id="name">${escapeHtml(name)}</span></h1>
+  <span class="pill" id="node" hidden></span>
   <span class="pill" id="status">…</span>
   <span class="pill" id="load" data-level="normal">load …</span>
   <span id="pool">pool …</span>
@@ -35,7 +36,8 @@ export function renderPage({ name, nonce, refreshMs }: PageOptions): string {
     <table id="cluster"><thead><tr><th>node</th><th>partitions</th><th>owned</th><th>homes</th><th>pid</th><th>up</th><th>admin</th></tr></thead><tbody></tbody></table>
     <p id="cluster-unowned" class="muted"></p>
     <div id="cluster-trees" class="trees"></div></section>
-  <section class="wide"><h2>Queues <small class="muted">per partition and tier: depth (oldest wait)</small></h2>
+  <section class="wide"><h2>Queues <small class="muted">per partition and tier: depth (oldest wait)</small>
+    <label id="all-nodes-box" class="muted" hidden><input type="checkbox" id="all-nodes"> every node's partitions</label></h2>
     <table id="queues"><thead><tr><th>partition</th><th>critical</th><th>high</th><th>medium</th><th>low</th><th>running</th><th>delayed</th><th>done</th></tr></thead><tbody></tbody></table>
     <p id="idle" class="muted"></p></section>
   <section class="wide"><h2>Running now <small class="muted" id="running-total"></small></h2>
@@ -106,7 +108,7 @@ function renderQueues(view) {
   for (const p of view.partitions) {
     const depth = TIERS.reduce((n, t) => n + p.depth[t], 0);
     if (depth === 0 && p.running === 0 && p.delayed === 0) { idle++; continue; }
-    const row = el('tr', { 'data-partition': p.partition }, el('td', {}, 'p' + p.partition));
+    const row = el('tr', { 'data-partition': p.partition }, el('td', {}, 'p' + p.partition + (p.node ? ' @' + p.node : '')));
     for (const tier of TIERS) {
       const wait = p.oldestWait[tier];
       const cls = p.depth[tier] === 0 ? 'num' : wait > 5000 ? 'num very-hot' : 'num hot';
@@ -162,7 +164,12 @@ function nodeTree(id, tree) {
 }
 function renderCluster(view) {
   $('cluster-section').hidden = !view.clustered;
+  $('all-nodes-box').hidden = !view.clustered;
   if (!view.clustered) return;
+  if (view.node) {
+    $('node').hidden = false;
+    $('node').textContent = 'node ' + view.node;
+  }
   if (view.unavailable) {
     // Stale rows would claim an ownership that may have moved on.
     $('cluster-summary').textContent = 'unavailable: ' + view.unavailable;
@@ -214,7 +221,7 @@ async function refresh() {
     // The cluster view reads Redis and asks every node: its failure shows in its section, not as a disconnect.
     const cluster = getJson('/api/cluster').catch((error) => ({ clustered: true, unavailable: error.message }));
     const [tree, partitions, running, load, ledger, workflows] = await Promise.all(
-      ['/api/tree', '/api/partitions', '/api/running?limit=50', '/api/load', '/api/ledger?limit=50', '/api/workflows?limit=20'].map(getJson));
+      ['/api/tree', $('all-nodes').checked ? '/api/partitions?nodes=all' : '/api/partitions', '/api/running?limit=50', '/api/load', '/api/ledger?limit=50', '/api/workflows?limit=20'].map(getJson));
     renderQueues(partitions);
     renderRunning(running);
     $('tree').replaceChildren(treeNode(tree.root));

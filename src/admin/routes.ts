@@ -96,7 +96,11 @@ export const ROUTES: readonly Route[] = [
   route('GET', '/', 'the admin page: cluster nodes, actor tree, queues, running payloads, load and ledger, refreshing live', page, { query: ['refresh'] }),
   route('GET', '/api', 'this list of endpoints', () => ok({ endpoints: ROUTES.map(({ method, path, action, query, doc }) => ({ method, path, action, query, doc })) })),
   route('GET', '/api/tree', 'the live actor tree: path, kind, mailbox length and state summary of every actor', (ctx) => ok(ctx.sources.tree())),
-  route('GET', '/api/partitions', 'the execution pool and every partition: depth and oldest wait per tier, running, delayed, totals', (ctx) => ok(ctx.sources.partitions())),
+  route('GET', '/api/partitions', 'the execution pool and every partition: depth and oldest wait per tier, running, delayed, totals; ?nodes=all on a cluster node: every live node\'s partitions, each with its node', async (ctx) => {
+    const nodes = ctx.query.get('nodes');
+    if (nodes !== null && nodes !== 'all') throw new AdminError('BAD_REQUEST', `nodes must be "all", got ${JSON.stringify(nodes)}`, 'nodes');
+    return ok(nodes === 'all' ? await ctx.sources.clusterPartitions() : ctx.sources.partitions());
+  }, { query: ['nodes'] }),
   route('GET', '/api/partitions/:n', 'one partition', (ctx) => {
     const raw = ctx.params[0] ?? '';
     if (!/^\d{1,6}$/.test(raw)) throw new AdminError('BAD_REQUEST', `partition must be a whole number, got ${JSON.stringify(raw)}`, 'partition');

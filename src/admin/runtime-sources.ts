@@ -6,10 +6,10 @@
 import type { ActorInfo } from '../core/actor-system.ts';
 import { TriageError } from '../errors.ts';
 import { TERMINAL_STATUSES } from '../payload.ts';
-import type { Runtime } from '../runtime.ts';
+import type { Runtime, RuntimeStats } from '../runtime.ts';
 import { AdminError, notAvailable } from './errors.ts';
 import {
-  actorTree, type AdminPlugins, type AdminSources, type ClusterAdminView, type CoordinatorSource, type HealthCheck, type LoadView, type NodeTree,
+  actorTree, type AdminPlugins, type AdminSources, type ClusterAdminView, type ClusterPartitionsView, type CoordinatorSource, type HealthCheck, type LoadView, type NodeTree,
 } from './sources.ts';
 
 /** Short: the page polls the cluster view every refresh, and a node that is gone must not hold it up for long. */
@@ -68,6 +68,7 @@ export function runtimeSources(runtime: Runtime, plugins: () => AdminPlugins): A
       return { live: true, ready: checks.every((c) => c.ok), status, checks };
     },
     cluster: () => clusterView(runtime),
+    clusterPartitions: () => clusterPartitions(runtime),
     metrics: () => runtime.metrics.exposition(),
     async cancel(id) {
       const before = await runtime.get(id);
@@ -91,6 +92,29 @@ function runSafely(check: () => HealthCheck): HealthCheck {
   } catch (error) {
     return { name: check.name || 'check', ok: false, detail: error instanceof Error ? error.message : String(error) };
   }
+}
+
+/** Every live node's partitions, asked for at once; a node that does not answer is listed as silent. */
+async function clusterPartitions(runtime: Runtime): Promise<ClusterPartitionsView> {
+  const own = runtime.stats();
+  const cluster = runtime.cluster;
+  if (!cluster) return { at: Date.now(), status: own.status, pool: own.pool, partitions: own.partitions, silent: [] };
+  let nodes: readonly { id: string }[];
+  try {
+    nodes = await cluster.liveNodes();
+  } catch (error) {
+    throw new AdminError('CLUSTER_UNAVAILABLE', `the cluster view cannot be read: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const silent: string[] = [];
+  const each = await Promise.all(nodes.map(async ({ id }) => {
+    const stats = (id === cluster.nodeId ? own : await cluster.askNode(id, 'stats', NODE_TREE_TIMEOUT_MS).catch(() => undefined)) as RuntimeStats | undefined;
+    if (!stats || !Array.isArray(stats.partitions)) {
+      silent.push(id);
+      return [];
+    }
+    return stats.partitions.map((p) => ({ ...p, node: id }));
+  }));
+  return { at: Date.now(), status: own.status, pool: own.pool, partitions: each.flat().sort((a, b) => a.partition - b.partition), silent };
 }
 
 /** The cluster as this node sees it, with every live node's actor tree asked for at once. */

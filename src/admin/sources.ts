@@ -41,6 +41,12 @@ export interface PartitionsView {
   readonly partitions: readonly PartitionStats[];
 }
 
+/** Every live node's partitions (a cluster node), each marked with its node; `silent`: nodes that did not answer. */
+export interface ClusterPartitionsView extends PartitionsView {
+  readonly partitions: ReadonlyArray<PartitionStats & { readonly node?: string }>;
+  readonly silent: readonly string[];
+}
+
 /** An attempt running now, as the admin page and `triage inspect` list it. */
 export interface RunningPayload extends InFlightRun {
   readonly runningMs: number;
@@ -170,6 +176,8 @@ export interface AdminSources {
   readonly name: string;
   tree(): TreeView;
   partitions(): PartitionsView;
+  /** On a cluster node, the partitions of every live node; embedded, this runtime's (as `partitions`). */
+  clusterPartitions(): Promise<ClusterPartitionsView>;
   running(limit: number): RunningView;
   payload(id: string): Promise<PayloadView | undefined>;
   ledger(limit: number): LedgerView;

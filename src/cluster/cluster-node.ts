@@ -18,11 +18,15 @@ import { EventInterest } from './event-interest.ts';
 import { InboxWriter } from './inbox.ts';
 import { ServedPartitions, type InboxMessage, type RemoteOp, type ServingHost } from './served-partitions.ts';
 import { checkNodeId } from './keys.ts';
+import { NodeIdentity } from './identity.ts';
+import { agreeOnShape } from './shape.ts';
 import type { NodeInfo } from './membership.ts';
 import { CoordinatorElection } from './election.ts';
 import type { ClusterEffect, CoordinationCluster, LeaderMessage } from '../load/coordination.ts';
 import type { ProcessLoad } from '../load/sampler.ts';
 import { PartitionOwnership, type PartitionOwner } from './ownership.ts';
+import { RemoteCalls, type CallMail, type NodeOp } from './remote-calls.ts';
+import type { NodeAsker } from './workflow-calls.ts';
 
 export interface ClusterOptions {
   /** The Redis every node shares: a URL or the engine's options (TLS, password, key prefix). */
@@ -45,8 +49,7 @@ export interface ClusterOptions {
   readonly homeTtlMs?: number;
 }
 
-/** What one node can be asked: its actor tree or stats, a workflow instance's view, or to cancel one (`arg`: its id). */
-export type NodeOp = 'tree' | 'stats' | 'workflow' | 'cancel-workflow';
+export type { NodeOp } from './remote-calls.ts';
 
 /** What the runtime does for the cluster node: with the partitions served here, and the rest. */
 export interface ClusterHost extends ServingHost {
@@ -79,9 +82,7 @@ type Mail =
   | { readonly k: 'wants' }
   /** The sender has released a partition that is now this node's. */
   | { readonly k: 'released'; readonly partition: number }
-  | { readonly k: 'call'; readonly req: string; readonly from: string; readonly partition: number; readonly op: RemoteOp; readonly id: string }
-  | { readonly k: 'ask-node'; readonly req: string; readonly from: string; readonly op: NodeOp; readonly arg?: string }
-  | { readonly k: 'answer'; readonly req: string; readonly ok: boolean; readonly value?: unknown }
+  | CallMail
   | { readonly k: 'tell'; readonly partition: number; readonly message: PartitionMessage };
 
 export interface ClusterView {
@@ -94,7 +95,7 @@ export interface ClusterView {
   readonly homes: readonly HomeOwner[];
 }
 
-export class ClusterNode implements CoordinationCluster {
+export class ClusterNode implements CoordinationCluster, NodeAsker {
   readonly nodeId: string;
   readonly engine: FencedRedisEngine;
   readonly leaseTtlMs: number;
@@ -109,8 +110,7 @@ export class ClusterNode implements CoordinationCluster {
   private served: ServedPartitions | undefined;
   private writer: InboxWriter | undefined;
   private readonly owners = new Map<number, { node: string; until: number }>();
-  private readonly calls = new Map<string, (answer: { ok: boolean; value?: unknown }) => void>();
-  private callSeq = 0;
+  private readonly calls: RemoteCalls;
   private host: ClusterHost | undefined;
   private election: CoordinatorElection | undefined;
   /** The leader as last seen in Redis (refreshed every election round). */
@@ -122,6 +122,10 @@ export class ClusterNode implements CoordinationCluster {
   private homes: HomeKeeper | undefined;
   /** Which non-ending events to relay to which nodes; see event-interest.ts. */
   readonly interest: EventInterest;
+  private identity: NodeIdentity | undefined;
+  private adminUrl: string | undefined;
+  /** Why this node must stop, found before the runtime's host was there to hear it. */
+  private fault: TriageError | undefined;
 
   constructor(options: ClusterOptions, private readonly partitions: number) {
     const problems = [];
@@ -139,6 +143,7 @@ export class ClusterNode implements CoordinationCluster {
     }
     if (problems.length > 0) throw new OptionsError(problems);
     this.options = options;
+    this.adminUrl = options.adminUrl;
     this.nodeId = options.nodeId ?? `${hostname().replace(/[^\w.:-]/g, '-')}-${process.pid}`;
     this.leaseTtlMs = options.leaseTtlMs ?? 5_000;
     this.homeTtlMs = options.homeTtlMs ?? 3 * this.leaseTtlMs;
@@ -147,6 +152,13 @@ export class ClusterNode implements CoordinationCluster {
     this.handoverTimeoutMs = options.handoverTimeoutMs ?? 30_000;
     this.redisEngine = new RedisEngine(typeof options.redis === 'string' ? { url: options.redis } : options.redis);
     this.engine = new FencedRedisEngine(this.redisEngine, { requireFence: true });
+    this.calls = new RemoteCalls({
+      from: this.nodeId,
+      bus: () => this.bus,
+      holder: (partition) => this.ownership.holder(partition).then((owner) => owner?.node),
+      local: (partition, op, id, waitMs) => (this.served?.has(partition) ? this.served.answer(partition, op, id, waitMs).then((value) => ({ value }), () => undefined) : Promise.resolve(undefined)),
+      callTimeoutMs: options.callTimeoutMs ?? 10_000,
+    });
     this.interest = new EventInterest({
       client: this.redisEngine.connection,
       keys: this.engine.keys,
@@ -173,7 +185,40 @@ export class ClusterNode implements CoordinationCluster {
 
   /** Whether this node holds the partition's lease by its local deadline; a lapsed one is reported lost now. */
   leased(partition: number): boolean {
-    return this.ownershipState?.held(partition) ?? false;
+    return this.mayAct() && (this.ownershipState?.held(partition) ?? false);
+  }
+
+  /**
+   * Whether this process may act as its node now: it holds its identity and its own home by its own
+   * clock. Checked before anything is started or acquired, so a process that wakes from a pause
+   * finds out what it lost before it acts (a lapsed home stops the node, a lapsed identity waits).
+   */
+  mayAct(): boolean {
+    return (this.identity?.held() ?? false) && (this.homes?.holdsOwn() ?? true);
+  }
+
+  /**
+   * Before anything is read or written for this node: agrees on the cluster's shape (refused with
+   * `CLUSTER_SHAPE_MISMATCH`) and takes the node's identity (refused with `NODE_ID_IN_USE`). The
+   * engine must be connected.
+   */
+  async claim(): Promise<void> {
+    await agreeOnShape(this.client, this.engine.keys, this.partitions);
+    const identity = new NodeIdentity({
+      client: this.client,
+      keys: this.engine.keys,
+      nodeId: this.nodeId,
+      incarnation: this.home,
+      ttlMs: this.leaseTtlMs,
+      takenOver: (fault) => {
+        this.fault = fault;
+        this.host?.homes.halt(fault);
+      },
+      regained: () => this.ownershipState?.retry(),
+      onError: (error) => this.host?.report('node identity', error),
+    });
+    await identity.claim();
+    this.identity = identity;
   }
 
   /** Partitions served here now. */
@@ -183,6 +228,8 @@ export class ClusterNode implements CoordinationCluster {
 
   /** Joins the cluster (the engine must be connected): reads its mail and events, then takes its partitions. */
   async start(host: ClusterHost): Promise<void> {
+    if (!this.identity) await this.claim();
+    if (this.fault) throw this.fault;
     this.host = host;
     const client = this.client;
     const keys = this.engine.keys;
@@ -203,7 +250,8 @@ export class ClusterNode implements CoordinationCluster {
       engine: this.engine,
       handoverTimeoutMs: this.handoverTimeoutMs + 5_000,
       beforeRelease: (p) => served.release(p),
-      adminUrl: this.options.adminUrl,
+      mayAct: () => this.mayAct(),
+      adminUrl: this.adminUrl,
       onError: onError('partition ownership'),
     });
     const election = new CoordinatorElection({
@@ -295,17 +343,20 @@ export class ClusterNode implements CoordinationCluster {
   /** Leaves the cluster: with handover, every partition is handed over first (see PartitionSet.handOver). */
   async stop(options: { handover: boolean }): Promise<void> {
     if (this.leaderTimer) clearInterval(this.leaderTimer);
-    if (options.handover) await this.election?.resign().catch((error: unknown) => this.host?.report('resigning as coordinator', error));
+    // Another process is this node now: its partitions and its place in the live set are not this one's to give up.
+    const handover = options.handover && this.identity?.takenOver !== true;
+    if (handover) await this.election?.resign().catch((error: unknown) => this.host?.report('resigning as coordinator', error));
     else await this.election?.stop();
-    await this.ownershipState?.stop({ handover: options.handover });
+    await this.ownershipState?.stop({ handover });
     await this.served?.recovered();
     // After the partitions: their last events may still move dependents and workflow steps on.
     await this.homes?.stop(options);
     await this.interest.stop();
     await this.served?.stop();
     await this.bus?.stop();
-    for (const settle of this.calls.values()) settle({ ok: false });
-    this.calls.clear();
+    this.calls.failAll();
+    // Last: a restart under the same id need not wait for the lease to run out.
+    await this.identity?.stop({ release: handover });
   }
 
   /** Hands payloads to the partition's owner through its inbox; resolves once Redis has them. */
@@ -316,6 +367,17 @@ export class ClusterNode implements CoordinationCluster {
     const wants = this.interest.local;
     const submit: InboxMessage = wants.length > 0 ? { payloads, wants } : { payloads };
     await this.writer.send(partition, [submit]);
+  }
+
+  /** Where this node's admin endpoint listens, for the cluster view of every node (before start, or any time after). */
+  announceAdminUrl(adminUrl: string): void {
+    this.adminUrl = adminUrl;
+    this.ownershipState?.setAdminUrl(adminUrl);
+  }
+
+  /** The live nodes, this one among them. */
+  liveNodes(): Promise<NodeInfo[]> {
+    return this.ownership.live();
   }
 
   /** The node that runs a home now (its lease holder), or undefined while no node holds it. */
@@ -331,27 +393,9 @@ export class ClusterNode implements CoordinationCluster {
     else if (!this.host?.tell(partition, message) && message.type !== 'report') this.host?.report('message for a partition no one serves', new Error(`partition ${partition}: ${message.type}`));
   }
 
-  /**
-   * A lookup or cancel on the partition's owner, wherever it is. While the partition changes hands
-   * there is no one to answer: the call tries again until `callTimeoutMs`.
-   */
-  async call(partition: number, op: RemoteOp, id: string): Promise<unknown> {
-    const deadline = Date.now() + (this.options.callTimeoutMs ?? 10_000);
-    for (let attempt = 1; ; attempt++) {
-      const owner = await this.ownership.holder(partition).catch(() => undefined);
-      if (owner?.node === this.nodeId) {
-        // A partition that leaves while it answers is asked again wherever it goes.
-        const answered = this.served?.has(partition) ? await this.served.answer(partition, op, id, Math.max(50, deadline - Date.now())).then((value) => ({ value }), () => undefined) : undefined;
-        if (answered) return answered.value;
-      } else if (owner) {
-        const answer = await this.request(owner.node, (req) => ({ k: 'call', req, from: this.nodeId, partition, op, id }), Math.min(2_000, Math.max(50, deadline - Date.now())));
-        if (answer.ok) return answer.value;
-      }
-      if (Date.now() >= deadline) {
-        throw new TriageError('CLUSTER_UNREACHABLE', `no node answered for partition ${partition} within ${this.options.callTimeoutMs ?? 10_000} ms`);
-      }
-      await new Promise((r) => setTimeout(r, Math.min(25 * attempt, 250)));
-    }
+  /** A lookup or cancel on the partition's owner, wherever it is (see RemoteCalls.call). */
+  call(partition: number, op: RemoteOp, id: string): Promise<unknown> {
+    return this.calls.call(partition, op, id);
   }
 
   /**
@@ -380,23 +424,7 @@ export class ClusterNode implements CoordinationCluster {
   /** Asks node `node` about itself (its own answer when it is this node); rejects after `timeoutMs`. */
   async askNode(node: string, op: NodeOp, timeoutMs = 2_000, arg?: string): Promise<unknown> {
     if (node === this.nodeId) return this.host?.describe(op, arg);
-    const answer = await this.request(node, (req) => ({ k: 'ask-node', req, from: this.nodeId, op, ...(arg === undefined ? {} : { arg }) }), timeoutMs);
-    if (!answer.ok) throw new TriageError('CLUSTER_UNREACHABLE', `node ${node} did not answer within ${timeoutMs} ms`);
-    return answer.value;
-  }
-
-  private request(node: string, build: (req: string) => Mail, timeoutMs: number): Promise<{ ok: boolean; value?: unknown }> {
-    const req = `${this.nodeId}:${++this.callSeq}`;
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => settle({ ok: false }), timeoutMs);
-      const settle = (answer: { ok: boolean; value?: unknown }) => {
-        clearTimeout(timer);
-        this.calls.delete(req);
-        resolve(answer);
-      };
-      this.calls.set(req, settle);
-      this.bus?.send(node, build(req));
-    });
+    return this.calls.askNode(node, op, timeoutMs, arg);
   }
 
   private onMail(mail: Mail): void {
@@ -422,7 +450,7 @@ export class ClusterNode implements CoordinationCluster {
         return;
       }
       case 'answer':
-        this.calls.get(mail.req)?.({ ok: mail.ok, value: mail.value });
+        this.calls.answered(mail);
         return;
       case 'coord':
         this.host?.coordinate(mail.message);

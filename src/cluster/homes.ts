@@ -9,6 +9,7 @@
  * must stop: another node may run its home by now, and its writes there are refused.
  */
 import type { Redis } from 'ioredis';
+import type { TriageError } from '../errors.ts';
 import { homeKeys, type ClusterKeys } from './keys.ts';
 import type { FencedRedisEngine } from './fenced-journal.ts';
 import { Leases, LeaseTable } from './leases.ts';
@@ -25,6 +26,8 @@ export interface HomeHost {
   lost(home: string, own: boolean): void;
   /** Resolves once every journal entry written so far is stored. */
   flushed(): Promise<void>;
+  /** This process may no longer act as its node (another process holds its identity): stop at once. */
+  halt(fault: TriageError): void;
   report(what: string, error: unknown): void;
 }
 
@@ -69,6 +72,11 @@ export class HomeKeeper {
       },
       onError: (error) => host.report('home leases', error),
     });
+  }
+
+  /** Whether this process still holds its own home by its own clock (a lapse is reported lost now). */
+  holdsOwn(): boolean {
+    return this.table.holds(this.options.home);
   }
 
   /** Homes adopted and running here. */

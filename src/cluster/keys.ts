@@ -26,6 +26,10 @@ export interface ClusterKeys {
   partitionLease(partition: number): LeaseRef;
   /** Lease and fencing counter of a home (one node incarnation's dependency graph and workflows). */
   homeLease(home: string): LeaseRef;
+  /** Lease and fencing counter of a node id: held by the one process acting as that node (see identity.ts). */
+  nodeLease(nodeId: string): LeaseRef;
+  /** Hash: the cluster's shape (partition count, key layout version), written by its first node. */
+  readonly shape: string;
   /** Set of every home that may hold work: the ones no live node holds are adopted. */
   readonly homes: string;
   /** Stream of submits handed to partition `i`'s owner by any node. */
@@ -47,6 +51,9 @@ export interface ClusterKeys {
   /** Pattern matching every key under the prefix. */
   readonly all: string;
 }
+
+/** The version of the key layout below; nodes of one cluster must agree on it (see shape.ts). */
+export const KEY_LAYOUT_VERSION = 1;
 
 /** Node ids end up in key names and log lines: keep them to a readable, brace-free alphabet. */
 export function checkNodeId(nodeId: string): string {
@@ -91,6 +98,8 @@ export function clusterKeys(prefix: string): ClusterKeys {
     partitionLease: (partition) => ({ lease: tagged('lease', partition), fence: tagged('fence', partition) }),
     inbox: (partition) => tagged('inbox', partition),
     homeLease: (home) => ({ lease: `${prefix}:c:lease:{home-${checkNodeId(home)}}`, fence: `${prefix}:c:fence:{home-${checkNodeId(home)}}` }),
+    nodeLease: (nodeId) => ({ lease: `${prefix}:c:node:{node-${checkNodeId(nodeId)}}`, fence: `${prefix}:c:node-fence:{node-${checkNodeId(nodeId)}}` }),
+    shape: `${prefix}:c:{shape}`,
     homes: `${prefix}:c:{homes}`,
     members: `${prefix}:c:{members}:live`,
     memberInfo: `${prefix}:c:{members}:info`,

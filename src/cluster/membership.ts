@@ -41,6 +41,8 @@ export interface MembershipOptions {
   readonly ttlMs: number;
   readonly adminUrl?: string;
   readonly pid?: number;
+  /** Checked before each heartbeat of the loop: a process that may not act as its node does not announce it. Default: always. */
+  readonly mayHeartbeat?: () => boolean;
   /** Epoch ms. Default Date.now. */
   readonly now?: () => number;
   /** Redis errors of the background loop (the loop goes on). Default: ignored. */
@@ -62,7 +64,8 @@ export class Membership extends EventEmitter {
   private readonly ttlMs: number;
   private readonly now: () => number;
   private readonly onError: (error: unknown) => void;
-  private readonly info: string;
+  private info: string;
+  private readonly mayHeartbeat: () => boolean;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private running = false;
   private tickInFlight: Promise<void> | undefined;
@@ -80,9 +83,16 @@ export class Membership extends EventEmitter {
     this.ttlMs = options.ttlMs;
     this.now = options.now ?? Date.now;
     this.onError = options.onError ?? (() => {});
+    this.mayHeartbeat = options.mayHeartbeat ?? (() => true);
     this.info = JSON.stringify({ pid: options.pid ?? process.pid, adminUrl: options.adminUrl, startedAt: this.now() });
     options.client.defineCommand('triageMembersLive', { numberOfKeys: 2, lua: MEMBERS_LIVE });
     this.client = options.client as MembershipRedis;
+  }
+
+  /** Where this node's admin endpoint listens, once it does: written with the next heartbeat. */
+  setAdminUrl(adminUrl: string): void {
+    const info = JSON.parse(this.info) as Record<string, unknown>;
+    this.info = JSON.stringify({ ...info, adminUrl });
   }
 
   /** Announces this node (same as a heartbeat: it also rewrites the info, in case it was pruned). */
@@ -140,6 +150,7 @@ export class Membership extends EventEmitter {
   }
 
   private async tick(): Promise<void> {
+    if (!this.mayHeartbeat()) return;
     try {
       await this.heartbeat();
       const live = await this.live();

@@ -42,6 +42,12 @@ export interface PartitionOwnershipOptions {
   readonly engine?: FencedRedisEngine;
   /** Stops the partition and flushes its journal and snapshot; the lease is released once it settles. */
   readonly beforeRelease?: (partition: number, token: number) => Promise<void>;
+  /**
+   * Whether this process may act as its node now (its identity and home held): checked before every
+   * heartbeat and acquisition, so a process that wakes from a pause acts on nothing before it knows.
+   * Default: always.
+   */
+  readonly mayAct?: () => boolean;
   /** Longest wait for beforeRelease before the lease is released anyway. Default 30000. */
   readonly handoverTimeoutMs?: number;
   /** Monotonic ms for lease deadlines. Default performance.now. Membership uses wall-clock time. */
@@ -126,6 +132,7 @@ export class PartitionOwnership extends EventEmitter {
       heartbeatMs: options.heartbeatMs,
       ttlMs: options.leaseTtlMs,
       adminUrl: options.adminUrl,
+      mayHeartbeat: options.mayAct,
       onError,
     });
     this.membership.on('change', (change) => {
@@ -206,6 +213,11 @@ export class PartitionOwnership extends EventEmitter {
     return this.leases.holder(partition).then((h) => h && { partition, node: h.node, token: h.token, ttlMs: h.ttlMs });
   }
 
+  /** Where this node's admin endpoint listens: shown to the other nodes from the next heartbeat on. */
+  setAdminUrl(adminUrl: string): void {
+    this.membership.setAdminUrl(adminUrl);
+  }
+
   live(): Promise<NodeInfo[]> {
     return this.membership.live();
   }
@@ -249,6 +261,7 @@ export class PartitionOwnership extends EventEmitter {
 
   private async reconcile(): Promise<void> {
     this.table.check();
+    if (this.options.mayAct && !this.options.mayAct()) return;
     for (const partition of this.holds.partitions()) {
       if (!this.mine.has(partition)) void this.holds.release(partition);
     }

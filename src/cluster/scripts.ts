@@ -145,3 +145,15 @@ for i = 1, #live, 2 do
 end
 return out
 `;
+
+/**
+ * shapeAgree — records the cluster's shape on the first call, and returns what is recorded.
+ *   KEYS[1] shape hash: fields `partitions`, `layout`
+ *   ARGV[1] partition count, ARGV[2] key layout version of the caller
+ * Returns { partitions, layout } as stored (the caller's own when it was the first).
+ */
+export const SHAPE_AGREE = `
+redis.call('HSETNX', KEYS[1], 'partitions', ARGV[1])
+redis.call('HSETNX', KEYS[1], 'layout', ARGV[2])
+return redis.call('HMGET', KEYS[1], 'partitions', 'layout')
+`;

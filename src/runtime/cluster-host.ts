@@ -8,7 +8,8 @@ import type { EnqueueBatch, PartitionMessage } from '../../actors/partition/mess
 import type { PayloadRecord } from '../../actors/partition/state.ts';
 import type { ClusterHost, ClusterNode, NodeOp } from '../cluster/cluster-node.ts';
 import type { WorkflowView } from '../../actors/workflow/state.ts';
-import { homeOfId } from '../core/ids.ts';
+import { cancelWorkflowOn, findWorkflow } from '../cluster/workflow-calls.ts';
+import type { Workflows } from '../../actors/workflow/manager.ts';
 import { StoreUnavailableError, TriageError } from '../errors.ts';
 import type { ExecutionPool } from '../execution/pool.ts';
 import type { AdoptedHomes } from './adopted-homes.ts';
@@ -184,47 +185,36 @@ export function homesHost(deps: HomesHostDeps): HomeHost {
       logger.error('this node lost its home lease; it stops, and another node adopts its home', { home });
       deps.ownLost(new TriageError('HOME_LOST', `node ${cluster.nodeId} lost the lease of its home ${home} (paused or cut off too long); its home goes to another node`));
     },
+    halt: (fault) => {
+      logger.error('another process acts as this node now; this one stops', { node: cluster.nodeId });
+      deps.ownLost(fault);
+    },
     report: (what, error) => logger.warn(what, { error: String(error) }),
   };
 }
 
-/**
- * A workflow instance this node's own home does not run: one it adopted, or one another live node
- * runs. The node is found from the home named in the id; while that home waits to be adopted (or
- * after it was deleted, when the adopter keeps the finished views), every other node is asked.
- */
+/** A workflow instance this node's own home does not run: one it adopted, or one another live node runs (see findWorkflow). */
 export async function workflowElsewhere(cluster: ClusterNode, adopted: AdoptedHomes, id: string): Promise<WorkflowView | undefined> {
-  const mine = adopted.workflow(id);
-  if (mine) return mine;
-  const runner = await runnerOf(cluster, id);
-  if (runner === cluster.nodeId) return undefined; // its home is here, and it is not in it: forgotten after it ended
-  if (runner) return ((await cluster.askNode(runner, 'workflow', 2_000, id)) ?? undefined) as WorkflowView | undefined;
-  const { answers, silent } = await askOthers(cluster, 'workflow', 2_000, id);
-  const view = answers.find((v) => v !== undefined && v !== null) as WorkflowView | undefined;
-  if (view || silent.length === 0) return view;
-  throw new TriageError('CLUSTER_UNREACHABLE', `workflow ${id}: node ${silent.join(', ')} did not answer`);
+  return adopted.workflow(id) ?? findWorkflow(cluster, id);
 }
 
 /** Cancels a workflow instance this node's own home does not run: one it adopted, or one another live node runs. */
 export async function cancelWorkflowElsewhere(cluster: ClusterNode, adopted: AdoptedHomes, id: string): Promise<boolean> {
   if (adopted.workflow(id)) return adopted.cancelWorkflow(id);
-  const runner = await runnerOf(cluster, id);
-  if (runner === cluster.nodeId) return false;
-  if (runner) return (await cluster.askNode(runner, 'cancel-workflow', 5_000, id)) === true;
-  const { answers } = await askOthers(cluster, 'cancel-workflow', 5_000, id);
-  return answers.some((cancelled) => cancelled === true);
+  return cancelWorkflowOn(cluster, id);
 }
 
-/** The node running the home named in an instance id; undefined when the id names none or no node holds it. */
-async function runnerOf(cluster: ClusterNode, id: string): Promise<string | undefined> {
-  const home = homeOfId(id);
-  return home === undefined ? undefined : cluster.homeHolder(home);
-}
-
-/** Asks every other live node at once; `silent`: the nodes that did not answer in time. */
-async function askOthers(cluster: ClusterNode, op: NodeOp, timeoutMs: number, arg: string): Promise<{ answers: unknown[]; silent: string[] }> {
-  const others = (await cluster.ownership.live()).filter((node) => node.id !== cluster.nodeId);
-  const silent: string[] = [];
-  const answers = await Promise.all(others.map((node) => cluster.askNode(node.id, op, timeoutMs, arg).catch(() => void silent.push(node.id))));
-  return { answers, silent };
+/**
+ * A node's answer to a producer client's `workflows.start` (`arg`: `{ name, input, clientId }` as
+ * JSON): `{ id }`, or `{ error: { code, message } }` for a workflow not registered here or a bad input.
+ */
+export async function startForClient(workflows: Workflows, arg: string | undefined): Promise<{ id: string } | { error: { code: string; message: string } }> {
+  try {
+    const { name, input, clientId } = JSON.parse(arg ?? '{}') as { name?: unknown; input?: unknown; clientId?: string };
+    const definition = workflows.registered().find((d) => d.name === name);
+    if (!definition) return { error: { code: 'UNKNOWN_WORKFLOW', message: `no workflow ${JSON.stringify(name)} is registered on this node` } };
+    return { id: await workflows.start(definition, input, clientId === undefined ? {} : { clientId }) };
+  } catch (error) {
+    return { error: { code: error instanceof TriageError ? error.code : 'INVALID_INPUT', message: error instanceof Error ? error.message : String(error) } };
+  }
 }

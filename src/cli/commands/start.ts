@@ -7,7 +7,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AdminError } from '../../admin/errors.ts';
-import { WorkflowLoadError } from '../../errors.ts';
+import { TriageError, WorkflowLoadError, type ErrorCode } from '../../errors.ts';
 import type { AdminListener } from '../../admin/server.ts';
 import type { Handler, HandlerOptions } from '../../execution/handlers.ts';
 import { createRuntime, type CreateRuntimeOptions, type Runtime } from '../../runtime.ts';
@@ -67,9 +67,14 @@ options:
 
 exit codes: 0 stopped on a signal
             1 failed to start or run (port in use, Redis unreachable, a module failed to load,
-              a cluster node paused past its home's lease)
-            2 bad usage or configuration (bad flag, public address without a token)
+              a cluster node paused past its home's lease, or whose node id another process took)
+            2 bad usage or configuration (bad flag, public address without a token, a node id
+              a live node holds [NODE_ID_IN_USE], a partition count the cluster does not have
+              [CLUSTER_SHAPE_MISMATCH])
 `;
+
+/** Why a cluster refuses a node at start: bad configuration, exit code 2. */
+const REFUSED_BY_CLUSTER = new Set<ErrorCode>(['NODE_ID_IN_USE', 'CLUSTER_SHAPE_MISMATCH']);
 
 const int = (flag: string, raw: string | undefined, min: number, max: number): number | undefined => {
   if (raw === undefined) return undefined;
@@ -206,6 +211,8 @@ export async function startServer(options: StartOptions, io: Pick<CliIo, 'stderr
   try {
     // Connected to the store and recovered: nothing listens before that.
     await runtime.ready().catch((error: unknown) => {
+      // Refused by the cluster (the node id in use, another shape): configuration, said as it is.
+      if (error instanceof TriageError && REFUSED_BY_CLUSTER.has(error.code)) throw error;
       throw new Error(`cannot recover from the store: ${error instanceof Error ? error.message : String(error)}`);
     });
     if (options.demo) (await import('../../../examples/main-job.ts')).registerMainJob(runtime);
@@ -273,9 +280,10 @@ export const start: Command = {
       const configuration = error instanceof AdminError && (error.code === 'INSECURE_BIND' || error.code === 'INVALID_ADMIN_OPTIONS');
       const code = (error as { code?: unknown }).code;
       const reason = code === 'EADDRINUSE' ? `${options.host}:${options.port} is already in use (try --port 0)`
-        : error instanceof WorkflowLoadError ? `${error.message} [${error.code}]` : (error as Error).message;
+        : error instanceof WorkflowLoadError || (error instanceof TriageError && REFUSED_BY_CLUSTER.has(error.code)) ? `${error.message} [${error.code}]` : (error as Error).message;
       io.stderr.write(`triage start: ${reason}\n`);
-      return configuration || (error as { code?: unknown }).code === 'INVALID_OPTIONS' ? EXIT.usage : EXIT.failed;
+      const refused = error instanceof TriageError && REFUSED_BY_CLUSTER.has(error.code);
+      return configuration || refused || code === 'INVALID_OPTIONS' ? EXIT.usage : EXIT.failed;
     }
     const { admin, loaded, runtime, say } = started;
     // Listen before the URL is printed: whoever reads it may interrupt at once.
