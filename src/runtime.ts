@@ -41,6 +41,8 @@ import type { Workflows } from '../actors/workflow/manager.ts';
 import { workflowAdminSource } from '../actors/workflow/admin-source.ts';
 import { AdoptedHomes } from './runtime/adopted-homes.ts';
 import type { HomeHost } from './cluster/homes.ts';
+import type { Scheduler } from '../actors/schedule/actor.ts';
+import { buildScheduler, type Schedules } from './runtime/schedules.ts';
 
 /** Persistence keys of the actors that are neither partitions nor a home's (src/runtime/home-parts.ts). */
 const COORDINATOR_KEY = 'coordinator';
@@ -134,6 +136,9 @@ export class Runtime {
   private readonly homes: HomeBuilder;
   /** In a cluster: the homes of dead nodes run here (their held dependents and workflow instances). */
   private readonly adopted: AdoptedHomes;
+  /** Recurring payloads (cron or every), fired once per tick across a cluster and across restarts. */
+  readonly schedules: Schedules;
+  private readonly scheduler: Scheduler;
   private readonly metricsOptions: MetricsOptions | undefined;
   private metricsState: RuntimeMetrics | undefined;
   private adminState: AdminHandle | undefined;
@@ -206,6 +211,17 @@ export class Runtime {
       // The graph takes registrations once it holds what recovery gave back.
       register: (batch) => (this.isBooted ? this.graph.submit(batch) : this.ready().then(() => this.graph.submit(batch))),
     });
+    ({ scheduler: this.scheduler, api: this.schedules } = buildScheduler({
+      engine,
+      clustered: this.cluster !== undefined,
+      clock: this.options.clock,
+      logger: this.logger,
+      events: this.events,
+      ready: () => this.ready(),
+      submit: (input) => this.submit(input),
+      status: (id) => this.get(id).then((view) => view?.status),
+      validation: () => ({ hasHandler: (type) => this.handlers.has(type), maxDataBytes: this.options.maxDataBytes, now: this.options.clock.now() }),
+    }));
     this.homes = this.homeBuilder();
     this.graph = this.homes.graph();
     this.workflows = this.homes.workflows();
@@ -258,10 +274,12 @@ export class Runtime {
     // The restored level and pin are in force before the first submit is admitted.
     await this.coordination.settled();
     if (this.cluster) await this.cluster.start(clusterHost(this.clusterHostDeps()));
+    await this.scheduler.load();
     this.isBooted = true;
     this.graph.resync();
     this.workflows.recover(workflows.state, workflows.journal);
     this.batcher.flush();
+    this.scheduler.start();
   }
 
   /** The graph and workflows of a home, on this runtime's wiring. */
@@ -401,9 +419,10 @@ export class Runtime {
     // outcomes, grants) are queued as microtasks and dispatch their messages after it returns.
     for (;;) {
       await new Promise<void>((resolve) => setImmediate(resolve));
-      if (this.system.pendingMessages === 0 && this.batcher.size === 0 && this.durability.writer.pending === 0 && !this.pool.pumping) return;
+      if (this.system.pendingMessages === 0 && this.batcher.size === 0 && this.durability.writer.pending === 0 && !this.pool.pumping && this.scheduler.busy === 0) return;
       await this.system.whenIdle();
       await this.durability.writer.whenFlushed();
+      await this.scheduler.whenSettled();
     }
   }
 
@@ -499,6 +518,7 @@ export class Runtime {
     if (this.status !== 'running') return;
     this.status = 'stopping';
     this.draining = options.drain === true;
+    this.scheduler.stop();
     // A boot still trying to reach the store ends here (RuntimeStoppedError for whoever waits on it).
     if (!this.isBooted) this.durability.abandonConnecting();
     const booted = await this.booted.then(() => true, () => false);

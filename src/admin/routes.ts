@@ -47,6 +47,12 @@ function payloadId(ctx: RouteContext): string {
   return id;
 }
 
+function scheduleId(ctx: RouteContext): string {
+  const id = ctx.params[0] ?? '';
+  if (id.length === 0 || id.length > 200) throw new AdminError('INVALID_ID', 'a schedule id is 1–200 characters', 'id');
+  return id;
+}
+
 /** The body as an object with only the named fields, each required. */
 function fields(body: unknown, names: readonly string[]): Record<string, unknown> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
@@ -133,6 +139,15 @@ export const ROUTES: readonly Route[] = [
     if (!detail) throw new AdminError('UNKNOWN_WORKFLOW', `no workflow instance with id ${JSON.stringify(id)}`, 'id');
     return ok(detail);
   }),
+  route('GET', '/api/schedules', 'schedules by id: timing, payload type, paused, next fire time, last tick', (ctx) => ok(ctx.sources.schedules(limitOf(ctx, 100))), { query: ['limit'] }),
+  route('POST', '/api/schedules/:id/pause', 'pause a schedule: it does not fire until resumed', async (ctx) => {
+    noBody(ctx.body);
+    return ok(await ctx.sources.pauseSchedule(scheduleId(ctx)));
+  }, { action: true }),
+  route('POST', '/api/schedules/:id/resume', 'resume a paused schedule: it fires from now on (ticks due while paused are not fired)', async (ctx) => {
+    noBody(ctx.body);
+    return ok(await ctx.sources.resumeSchedule(scheduleId(ctx)));
+  }, { action: true }),
   route('GET', '/api/load', 'the load level, whether it is pinned, the low-tier throttle, and the latest decisions', (ctx) =>
     ok({ ...ctx.sources.load(), decisions: ctx.sources.decisions(10) })),
   route('GET', '/api/decisions', 'recent coordinator decisions, most recent first', (ctx) => ok({ decisions: ctx.sources.decisions(limitOf(ctx, 50)) }), { query: ['limit'] }),

@@ -166,6 +166,28 @@ export interface MetricsExposition {
 }
 
 /** Everything the admin server reads and does. */
+/** One schedule as the admin lists it. */
+export interface ScheduleRow {
+  readonly id: string;
+  /** The cron pattern, or `every <n> ms`. */
+  readonly timing: string;
+  readonly timezone: string | null;
+  readonly type: string;
+  readonly paused: boolean;
+  /** Epoch ms; null while paused or after its end. */
+  readonly nextAt: number | null;
+  readonly lastTick: number;
+  readonly lastId: string | null;
+  readonly overlap: string;
+  readonly catchUp: string;
+}
+
+export interface SchedulesView {
+  readonly at: number;
+  readonly total: number;
+  readonly schedules: readonly ScheduleRow[];
+}
+
 export interface AdminSources {
   readonly name: string;
   tree(): TreeView;
@@ -187,6 +209,10 @@ export interface AdminSources {
   releaseLoad(): Promise<LoadView>;
   rescheduleLedger(): Promise<{ readonly rescheduled: number }>;
   setLowThrottle(perSecond: number | null): Promise<LoadView>;
+  schedules(limit: number): SchedulesView;
+  /** Throws AdminError UNKNOWN_SCHEDULE for an id no schedule has. */
+  pauseSchedule(id: string): Promise<ScheduleRow>;
+  resumeSchedule(id: string): Promise<ScheduleRow>;
 }
 
 /**
