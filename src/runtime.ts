@@ -43,6 +43,7 @@ import { AdoptedHomes } from './runtime/adopted-homes.ts';
 import type { HomeHost } from './cluster/homes.ts';
 import type { Scheduler } from '../actors/schedule/actor.ts';
 import { buildScheduler, type Schedules } from './runtime/schedules.ts';
+import { compileDeadLetterOptions, deadLetterStoreOf, DeadLetters, type DeadLetterOptions, type FailedPage, type FailedQuery } from './runtime/dead-letters.ts';
 
 /** Persistence keys of the actors that are neither partitions nor a home's (src/runtime/home-parts.ts). */
 const COORDINATOR_KEY = 'coordinator';
@@ -66,6 +67,8 @@ export interface CreateRuntimeOptions extends RuntimeOptions {
    * Replaces `redis` and `persistence`.
    */
   readonly cluster?: ClusterOptions;
+  /** Payloads that failed for good, kept apart from `retainTerminal` for `failed()` and `retry()`: `{ max }` (default 10,000). */
+  readonly deadLetters?: DeadLetterOptions;
   /** Journal entries per partition between snapshots. Default 1,000. */
   readonly snapshotEvery?: number;
   /**
@@ -139,6 +142,7 @@ export class Runtime {
   /** Recurring payloads (cron or every), fired once per tick across a cluster and across restarts. */
   readonly schedules: Schedules;
   private readonly scheduler: Scheduler;
+  private readonly deadLetters: DeadLetters;
   private readonly metricsOptions: MetricsOptions | undefined;
   private metricsState: RuntimeMetrics | undefined;
   private adminState: AdminHandle | undefined;
@@ -222,6 +226,17 @@ export class Runtime {
       status: (id) => this.get(id).then((view) => view?.status),
       validation: () => ({ hasHandler: (type) => this.handlers.has(type), maxDataBytes: this.options.maxDataBytes, now: this.options.clock.now() }),
     }));
+    const deadLetterMax = compileDeadLetterOptions(raw.deadLetters);
+    this.deadLetters = new DeadLetters({
+      events: this.events,
+      logger: this.logger,
+      record: (partition, id) => this.partitions.get(partition)?.state().records.get(id),
+      revive: (partition, letters) => {
+        const local = this.partitions.get(partition);
+        return local && new Promise((resolve) => local.ref.dispatch({ type: 'revive', letters, reply: resolve }));
+      },
+    }, deadLetterStoreOf(engine, deadLetterMax), deadLetterMax);
+    this.deadLetters.start();
     this.homes = this.homeBuilder();
     this.graph = this.homes.graph();
     this.workflows = this.homes.workflows();
@@ -391,6 +406,21 @@ export class Runtime {
     return result === 'cancelled';
   }
 
+  /** Payloads that failed for good (dead letters), newest first, by type and client, a page at a time. */
+  failed(query?: FailedQuery): Promise<FailedPage> {
+    return this.ready().then(() => this.deadLetters.failed(query));
+  }
+
+  /** Runs a dead letter again as a new attempt of the same id; false if it no longer failed. UnknownPayloadError if it is no dead letter. */
+  retry(id: string): Promise<boolean> {
+    return this.ready().then(() => this.deadLetters.retry(id));
+  }
+
+  /** Retries every dead letter of a type and/or client; resolves with how many run again. */
+  retryFailed(filter?: { readonly type?: string; readonly clientId?: string }): Promise<number> {
+    return this.ready().then(() => this.deadLetters.retryWhere(filter));
+  }
+
   /** The payload's current status, tier, attempts, timestamps and result or error; undefined if unknown. */
   get(id: string): Promise<PayloadView | undefined> {
     if (!this.isBooted) return this.booted.then(() => this.get(id));
@@ -542,6 +572,8 @@ export class Runtime {
     }
     // What the coordinator and the analyzer learned since their last snapshot (they keep no journal).
     if (booted && this.durability.available) await this.coordination.flushSnapshots().catch(() => {}); // failures are reported by the store
+    this.deadLetters.stop();
+    await this.deadLetters.settled();
     this.partitions.disposeAll();
     this.coordination.dispose();
     this.pool.dispose();

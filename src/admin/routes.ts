@@ -68,6 +68,19 @@ function fields(body: unknown, names: readonly string[]): Record<string, unknown
   return record;
 }
 
+/** The body (or none) as an object of optional non-empty strings among `names`. */
+function optionalFields(body: unknown, names: readonly string[]): Record<string, string | undefined> {
+  if (body === undefined) return {};
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new AdminError('BAD_REQUEST', 'request body must be a JSON object');
+  const out: Record<string, string | undefined> = {};
+  for (const [key, value] of Object.entries(body)) {
+    if (!names.includes(key)) throw new AdminError('BAD_REQUEST', `unknown field ${JSON.stringify(key)} in request body`, key);
+    if (typeof value !== 'string' || value.length === 0) throw new AdminError('BAD_REQUEST', `${key} must be a non-empty string`, key);
+    out[key] = value;
+  }
+  return out;
+}
+
 function noBody(body: unknown): void {
   if (body !== undefined && !(typeof body === 'object' && body !== null && !Array.isArray(body) && Object.keys(body).length === 0)) {
     throw new AdminError('BAD_REQUEST', 'this action takes no request body (or an empty JSON object)');
@@ -112,6 +125,27 @@ export const ROUTES: readonly Route[] = [
     return ok({ at: view.at, partition });
   }),
   route('GET', '/api/running', 'attempts running now, longest-running first', (ctx) => ok(ctx.sources.running(limitOf(ctx, 100))), { query: ['limit'] }),
+  route('GET', '/api/payloads', 'payloads that failed for good (dead letters), newest first: ?status=failed, optional type, clientId, limit, cursor (the next of the page before)', async (ctx) => {
+    const status = ctx.query.get('status');
+    if (status !== 'failed') throw new AdminError('BAD_REQUEST', `status must be failed (the dead letters), got ${JSON.stringify(status)}`, 'status');
+    const text = (name: string) => {
+      const value = ctx.query.get(name);
+      if (value !== null && value.length === 0) throw new AdminError('BAD_REQUEST', `${name} must not be empty`, name);
+      return value ?? undefined;
+    };
+    const cursor = text('cursor');
+    if (cursor !== undefined && !/^\d+\.\S+$/.test(cursor)) throw new AdminError('BAD_REQUEST', 'cursor must be the next of an earlier page', 'cursor');
+    return ok(await ctx.sources.failed({ type: text('type'), clientId: text('clientId'), limit: limitOf(ctx, 100), cursor }));
+  }, { query: ['status', 'type', 'clientId', 'limit', 'cursor'] }),
+  route('POST', '/api/payloads/retry', 'run every dead letter of a type and/or client again: body {"type"?, "clientId"?}', async (ctx) => {
+    const body = optionalFields(ctx.body, ['type', 'clientId']);
+    return ok(await ctx.sources.retryFailed(body));
+  }, { action: true }),
+  route('POST', '/api/payloads/:id/retry', 'run a payload that failed for good again, as a new attempt of the same id', async (ctx) => {
+    const id = payloadId(ctx);
+    noBody(ctx.body);
+    return ok(await ctx.sources.retry(id));
+  }, { action: true }),
   route('GET', '/api/payloads/:id', 'one payload: status, tier, partition, attempts, timestamps, progress, result or error', async (ctx) => {
     const id = payloadId(ctx);
     const view = await ctx.sources.payload(id);

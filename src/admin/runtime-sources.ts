@@ -82,6 +82,19 @@ export function runtimeSources(runtime: Runtime, plugins: () => AdminPlugins): A
     releaseLoad: async () => coordinator('releasing the load level').release(),
     rescheduleLedger: async () => coordinator('rescheduling the ledger').reschedule(),
     setLowThrottle: async (perSecond) => coordinator('throttling the low tier').setLowThrottle(perSecond),
+    failed: async (query) => {
+      const page = await runtime.failed(withoutUnset(query));
+      return { total: page.total, next: page.next ?? null, items: page.items.map(({ id, type, clientId, partition, failedAt, attempts, error }) => ({ id, type, clientId, partition, failedAt, attempts, error })) };
+    },
+    retry: async (id) => {
+      try {
+        return { id, retried: await runtime.retry(id) };
+      } catch (error) {
+        if (error instanceof TriageError && error.code === 'UNKNOWN_PAYLOAD') throw new AdminError('UNKNOWN_PAYLOAD', `no failed payload with id ${JSON.stringify(id)}`, 'id');
+        throw error;
+      }
+    },
+    retryFailed: async (filter) => ({ retried: await runtime.retryFailed(withoutUnset(filter)) }),
     schedules: (limit) => {
       const all = runtime.schedules.list();
       return { at: Date.now(), total: all.length, schedules: all.slice(0, limit).map(scheduleRow) };
@@ -153,4 +166,9 @@ async function scheduleAction(act: () => Promise<ScheduleView>): Promise<Schedul
     if (error instanceof UnknownScheduleError) throw new AdminError('UNKNOWN_SCHEDULE', error.message, 'id');
     throw error;
   }
+}
+
+/** Query fields the request left out are absent, not undefined (the runtime refuses unknown fields, not missing ones). */
+function withoutUnset<T extends object>(query: T): T {
+  return Object.fromEntries(Object.entries(query).filter(([, v]) => v !== undefined)) as T;
 }

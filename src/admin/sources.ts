@@ -166,6 +166,13 @@ export interface MetricsExposition {
 }
 
 /** Everything the admin server reads and does. */
+/** Dead letters as the admin lists them. */
+export interface FailedView {
+  readonly total: number;
+  readonly items: readonly { readonly id: string; readonly type: string; readonly clientId: string; readonly partition: number; readonly failedAt: number; readonly attempts: number; readonly error: unknown }[];
+  readonly next: string | null;
+}
+
 /** One schedule as the admin lists it. */
 export interface ScheduleRow {
   readonly id: string;
@@ -209,6 +216,11 @@ export interface AdminSources {
   releaseLoad(): Promise<LoadView>;
   rescheduleLedger(): Promise<{ readonly rescheduled: number }>;
   setLowThrottle(perSecond: number | null): Promise<LoadView>;
+  /** Dead letters, newest first (`runtime.failed`); throws ValidationError for a bad filter. */
+  failed(query: { type?: string; clientId?: string; limit: number; cursor?: string }): Promise<FailedView>;
+  /** Throws AdminError UNKNOWN_PAYLOAD when the id is no dead letter. */
+  retry(id: string): Promise<{ readonly id: string; readonly retried: boolean }>;
+  retryFailed(filter: { type?: string; clientId?: string }): Promise<{ readonly retried: number }>;
   schedules(limit: number): SchedulesView;
   /** Throws AdminError UNKNOWN_SCHEDULE for an id no schedule has. */
   pauseSchedule(id: string): Promise<ScheduleRow>;
