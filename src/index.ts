@@ -24,6 +24,7 @@ export type { Schedules, ScheduleView } from './runtime/schedules.ts';
 export type { ScheduleInput } from './schedules/validate.ts';
 export type { DeadLetterOptions, FailedPage, FailedQuery } from './runtime/dead-letters.ts';
 export type { DeadLetter } from './dead-letters/store.ts';
+export type { PauseTarget, PauseView } from './runtime/pauses.ts';
 export type { CoordinatorApi } from '../actors/coordinator/actor.ts';
 export type { LedgerEntry } from '../actors/coordinator/ledger.ts';
 export type { ComplexitySuggestion } from '../actors/complexity/actor.ts';

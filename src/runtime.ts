@@ -43,6 +43,7 @@ import { AdoptedHomes } from './runtime/adopted-homes.ts';
 import type { HomeHost } from './cluster/homes.ts';
 import type { Scheduler } from '../actors/schedule/actor.ts';
 import { buildScheduler, type Schedules } from './runtime/schedules.ts';
+import { Pauses, type PauseTarget, type PauseView } from './runtime/pauses.ts';
 import { compileDeadLetterOptions, deadLetterStoreOf, DeadLetters, type DeadLetterOptions, type FailedPage, type FailedQuery } from './runtime/dead-letters.ts';
 
 /** Persistence keys of the actors that are neither partitions nor a home's (src/runtime/home-parts.ts). */
@@ -143,6 +144,7 @@ export class Runtime {
   readonly schedules: Schedules;
   private readonly scheduler: Scheduler;
   private readonly deadLetters: DeadLetters;
+  private readonly pauses = new Pauses(() => this.pool.pausesChanged());
   private readonly metricsOptions: MetricsOptions | undefined;
   private metricsState: RuntimeMetrics | undefined;
   private adminState: AdminHandle | undefined;
@@ -179,6 +181,7 @@ export class Runtime {
       sendOutcomes: (partition, outcomes) => this.route(partition, { type: 'outcomes', outcomes }),
       costSource: sampler,
       onStuck: (report) => this.events.emitSystem('pool.stuck', report),
+      paused: (type) => this.pauses.held(type),
     });
     this.coordination = new Coordination({
       options: this.options,
@@ -406,6 +409,25 @@ export class Runtime {
     return result === 'cancelled';
   }
 
+  /**
+   * Stops starting payloads of a handler type, or (without `type`) of every type: queued ones stay
+   * queued and counted, running ones finish, nothing is failed. On this process (in a cluster, on
+   * this node's partitions).
+   */
+  pause(target?: PauseTarget): PauseView {
+    return this.pauses.pause(target);
+  }
+
+  /** Lifts a pause of `pause(target)`; what it held starts at once. */
+  resume(target?: PauseTarget): PauseView {
+    return this.pauses.resume(target);
+  }
+
+  /** What is paused now. */
+  paused(): PauseView {
+    return this.pauses.view();
+  }
+
   /** Payloads that failed for good (dead letters), newest first, by type and client, a page at a time. */
   failed(query?: FailedQuery): Promise<FailedPage> {
     return this.ready().then(() => this.deadLetters.failed(query));
@@ -517,6 +539,7 @@ export class Runtime {
       readySince: (partition, id) => this.partitions.get(partition)?.state().records.get(id)?.enqueuedAt,
       loadLevel: () => this.admin.sources.load().level,
       store: () => this.durability.stats(),
+      pausedQueues: () => this.pauses.heldQueues(this.partitions.local().map((p) => p.state())),
     }, this.metricsOptions));
   }
 

@@ -173,6 +173,13 @@ export const ROUTES: readonly Route[] = [
     if (!detail) throw new AdminError('UNKNOWN_WORKFLOW', `no workflow instance with id ${JSON.stringify(id)}`, 'id');
     return ok(detail);
   }),
+  route('GET', '/api/pauses', 'what an operator paused: {"all": true} for the whole runtime, and handler types one by one', (ctx) => ok(ctx.sources.pauses())),
+  route('POST', '/api/pause', 'stop starting a handler type (body {"type": "…"}) or everything (no body); queued work stays queued', async (ctx) => {
+    return ok(await ctx.sources.pause(optionalFields(ctx.body, ['type']).type));
+  }, { action: true }),
+  route('POST', '/api/resume', 'lift a pause: body {"type": "…"} for a type, no body for the whole runtime', async (ctx) => {
+    return ok(await ctx.sources.resume(optionalFields(ctx.body, ['type']).type));
+  }, { action: true }),
   route('GET', '/api/schedules', 'schedules by id: timing, payload type, paused, next fire time, last tick', (ctx) => ok(ctx.sources.schedules(limitOf(ctx, 100))), { query: ['limit'] }),
   route('POST', '/api/schedules/:id/pause', 'pause a schedule: it does not fire until resumed', async (ctx) => {
     noBody(ctx.body);

@@ -95,6 +95,9 @@ export function runtimeSources(runtime: Runtime, plugins: () => AdminPlugins): A
       }
     },
     retryFailed: async (filter) => ({ retried: await runtime.retryFailed(withoutUnset(filter)) }),
+    pauses: () => runtime.paused(),
+    pause: async (type) => runtime.pause(type === undefined ? {} : { type }),
+    resume: async (type) => runtime.resume(type === undefined ? {} : { type }),
     schedules: (limit) => {
       const all = runtime.schedules.list();
       return { at: Date.now(), total: all.length, schedules: all.slice(0, limit).map(scheduleRow) };

@@ -166,6 +166,11 @@ export interface MetricsExposition {
 }
 
 /** Everything the admin server reads and does. */
+export interface PausesView {
+  readonly all: boolean;
+  readonly types: readonly string[];
+}
+
 /** Dead letters as the admin lists them. */
 export interface FailedView {
   readonly total: number;
@@ -221,6 +226,10 @@ export interface AdminSources {
   /** Throws AdminError UNKNOWN_PAYLOAD when the id is no dead letter. */
   retry(id: string): Promise<{ readonly id: string; readonly retried: boolean }>;
   retryFailed(filter: { type?: string; clientId?: string }): Promise<{ readonly retried: number }>;
+  /** What an operator paused: the whole runtime, and handler types one by one. */
+  pauses(): PausesView;
+  pause(type: string | undefined): Promise<PausesView>;
+  resume(type: string | undefined): Promise<PausesView>;
   schedules(limit: number): SchedulesView;
   /** Throws AdminError UNKNOWN_SCHEDULE for an id no schedule has. */
   pauseSchedule(id: string): Promise<ScheduleRow>;

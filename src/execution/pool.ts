@@ -27,6 +27,8 @@ export interface PoolHost {
   /** CPU and heap meters for the complexity analyzer; without them only wall time is measured. */
   readonly costSource?: CostSource;
   onStuck?(report: StuckReport): void;
+  /** Whether an operator paused this handler type (or the whole runtime): its demand gets no grant. */
+  paused?(handlerType: string): boolean;
 }
 
 export interface PoolStats {
@@ -131,6 +133,11 @@ export class ExecutionPool {
   /** Share (0–1) of the slots the low tier may occupy. */
   setLowShare(share: number): void {
     this.lowShare = Math.min(1, Math.max(0, share));
+    this.schedulePump();
+  }
+
+  /** A pause was lifted: what it held may be granted now. */
+  pausesChanged(): void {
     this.schedulePump();
   }
 
@@ -247,6 +254,7 @@ export class ExecutionPool {
     const candidates: Candidate[] = [];
     for (let partition = 0; partition < this.demand.length; partition++) {
       for (const entry of this.demand[partition] as readonly DemandEntry[]) {
+        if (this.host.paused?.(entry.handlerType)) continue; // held queued, never failed
         const available = entry.count - this.outstandingOf(partition, entry.tier, entry.handlerType);
         if (available > 0) candidates.push({ partition, entry, available, score: scoreOf(entry, now, maxWait) });
       }

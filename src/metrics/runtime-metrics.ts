@@ -54,6 +54,8 @@ export interface MetricsHost {
   loadLevel(): LoadLevel;
   /** The durable store's health and failure counters. */
   store(): DurabilityStats;
+  /** Queues (partition × tier × handler type) holding payloads an operator's pause keeps from starting. */
+  pausedQueues?(): number;
 }
 
 const COUNTER_HELP: Readonly<Record<CounterKind, string>> = {
@@ -128,6 +130,10 @@ export class RuntimeMetrics {
     this.defineGauges();
     this.defineStoreMetrics();
     this.stopScheduleMetrics = defineScheduleMetrics(this.registry, host.events);
+    const pausedQueues = host.pausedQueues;
+    if (pausedQueues) {
+      const gauge: Gauge = new Gauge({ name: 'triage_paused_queues', help: 'Queues (partition, tier, handler type) with payloads held by an operator pause', registers: [this.registry], collect: () => gauge.set(pausedQueues()) });
+    }
   }
 
   /** Attempts running now (tracked from the moment metrics were turned on). */
