@@ -1,5 +1,6 @@
 /**
- * The scheduler: one timer per schedule on the injected clock, armed for its next tick. A wake
+ * The scheduler: each schedule armed for its next tick on the injected clock (schedules due at
+ * the same instant share one timer, `alarms.ts`). A wake
  * reads the schedule's cursor from the store, fires what `planTicks` says is due — each tick a
  * submit with the idempotency key `schedule:<id>:<tick>` — and moves the cursor past it once the
  * submit was accepted. Every node of a cluster runs the same timers: whichever gets there first
@@ -18,6 +19,7 @@ import type { PayloadInput, PayloadStatus } from '../../src/payload.ts';
 import type { ScheduleStore } from '../../src/schedules/store.ts';
 import { validateSchedule, type ScheduleInput } from '../../src/schedules/validate.ts';
 import type { ValidationContext } from '../../src/validation.ts';
+import { Alarms } from './alarms.ts';
 import { decodeSchedule, encodeSchedule } from './codec.ts';
 import { nextTick, planTicks, type ScheduleRecord, type ScheduleSpec } from './state.ts';
 
@@ -72,7 +74,11 @@ export class Scheduler {
   private inflight = 0;
   private settledWaiters: (() => void)[] = [];
 
-  constructor(private readonly host: SchedulerHost) {}
+  private readonly alarms: Alarms;
+
+  constructor(private readonly host: SchedulerHost) {
+    this.alarms = new Alarms(host.clock, (id) => void this.wake(id));
+  }
 
   /** At boot: what the store holds. */
   async load(): Promise<void> {
@@ -227,8 +233,7 @@ export class Scheduler {
     const now = this.host.clock.now();
     entry.nextAt = entry.record.paused ? undefined : nextTick(entry.record.spec, entry.cursor);
     if (entry.nextAt === undefined) return;
-    const delay = retry ? RETRY_MS : Math.max(0, entry.nextAt - now);
-    entry.timer = this.host.clock.setTimer(delay, () => void this.wake(id));
+    entry.timer = retry ? this.host.clock.setTimer(RETRY_MS, () => void this.wake(id)) : this.alarms.set(Math.max(entry.nextAt, now), id);
   }
 
   private async fireDue(id: string, entry: Entry, now: number): Promise<void> {
