@@ -5,7 +5,8 @@
  *   --quick        smaller sizes (a smoke run, not for quoting)
  *   --only=a,b     run only these sections (a throughput against p-queue and BullMQ, b qos, c timers, d memory, s durable store, w workflows,
  *                  q coordination under 3× overload: the Triage column is the coordinator on, the BullMQ column off,
- *                  k cluster of node processes: throughput with 1, 2, 3 nodes, fail-over after SIGKILL)
+ *                  k cluster of node processes: throughput with 1, 2, 3 nodes, fail-over after SIGKILL,
+ *                  r recurring schedules: lateness of 1,000 every-second schedules for 30 s, beside BullMQ job schedulers)
  *   --no-bullmq    skip the reference column
  * REDIS_URL (default redis://127.0.0.1:6379) is where BullMQ runs.
  */
@@ -17,6 +18,7 @@ import { triageMemory, triageQos, triageThroughput, triageTimers } from './triag
 import { triageCoordination } from './coordination.ts';
 import { workflowBench } from './workflows.ts';
 import { snapshotAndRecovery, storeThroughput, submitLatency } from './durability.ts';
+import { bullmqSchedules, triageSchedules } from './schedules.ts';
 import { clusterFailover, clusterThroughput, throughputBound, type ClusterThroughput } from './cluster.ts';
 
 const args = new Set(process.argv.slice(2));
@@ -201,6 +203,21 @@ if (runs('k')) {
     throughput: perNodes.map((t) => ({ nodes: t.nodes, payloads: t.payloads, perSecond: t.runs.map((r) => Math.round(r.perSecond)), median: t.median })),
     failover: f,
   };
+}
+
+if (runs('r')) {
+  const shape = { schedules: 1_000, everyMs: 1_000, seconds: quick ? 5 : 30 };
+  const t = await triageSchedules(shape);
+  log(`r: triage ${JSON.stringify(t)}`);
+  const b = withBullmq ? await bullmqSchedules({ redisUrl, ...shape }) : undefined;
+  if (b) log(`r: bullmq ${JSON.stringify(b)}`);
+  const label = `${shape.schedules.toLocaleString('en')} schedules every ${shape.everyMs / 1_000} s for ${shape.seconds} s`;
+  rows.push({ measure: `(r) ${label}: lateness due → submit p50, ms`, triage: round(t.submitP50), bullmq: undefined, target: '', met: true });
+  rows.push({ measure: '(r) same: lateness due → submit p99, ms', triage: round(t.submitP99), bullmq: undefined, target: '≤ 10', met: t.submitP99 <= 10 });
+  rows.push({ measure: '(r) same: lateness due → handler start p50, ms', triage: round(t.startP50), bullmq: b && round(b.startP50), target: '', met: true });
+  rows.push({ measure: '(r) same: lateness due → handler start p99, ms', triage: round(t.startP99), bullmq: b && round(b.startP99), target: '', met: true });
+  rows.push({ measure: `(r) same: firings (of ${t.expected.toLocaleString('en')} due)`, triage: t.firings, bullmq: b?.firings, target: '', met: true });
+  result.schedules = { ...shape, triage: t, bullmq: b };
 }
 
 const cell = (v: number | undefined) => (v === undefined ? '—' : v.toLocaleString('en'));

@@ -6,6 +6,7 @@ export type ErrorCode =
   | 'VALIDATION_FAILED'
   | 'QUEUE_FULL'
   | 'UNKNOWN_PAYLOAD'
+  | 'UNKNOWN_SCHEDULE'
   | 'RUNTIME_STOPPED'
   | 'HANDLER_EXISTS'
   | 'INVALID_OPTIONS'
@@ -80,6 +81,12 @@ export class QueueFullError extends TriageError {
 export class UnknownPayloadError extends TriageError {
   constructor(readonly id: string) {
     super('UNKNOWN_PAYLOAD', `no payload with id ${JSON.stringify(id)}`);
+  }
+}
+
+export class UnknownScheduleError extends TriageError {
+  constructor(readonly scheduleId: string) {
+    super('UNKNOWN_SCHEDULE', `no schedule with id ${JSON.stringify(scheduleId)}`);
   }
 }
 

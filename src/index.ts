@@ -20,7 +20,12 @@ export type {
   CoordinatorOptions, MakeupOptions, ElevateOptions, TransferOptions, PoolOptions, ThrottleOptions, BoostRule, BoostSubject,
   ComplexityOptions, TierMode,
 } from './load/options.ts';
-export type { Decision, DecisionAction, StuckReport, SystemEventMap, SystemEventType } from './load/system-events.ts';
+export type { Decision, DecisionAction, StuckReport, ScheduleFiring, SystemEventMap, SystemEventType } from './load/system-events.ts';
+export type { Schedules, ScheduleView } from './runtime/schedules.ts';
+export type { ScheduleInput } from './schedules/validate.ts';
+export type { DeadLetterOptions, FailedPage, FailedQuery } from './runtime/dead-letters.ts';
+export type { DeadLetter } from './dead-letters/store.ts';
+export type { PauseTarget, PauseView } from './runtime/pauses.ts';
 export type { CoordinatorApi } from '../actors/coordinator/actor.ts';
 export type { LedgerEntry } from '../actors/coordinator/ledger.ts';
 export type { ComplexitySuggestion } from '../actors/complexity/actor.ts';

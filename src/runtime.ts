@@ -43,6 +43,10 @@ import type { Workflows } from '../actors/workflow/manager.ts';
 import { workflowAdminSource } from '../actors/workflow/admin-source.ts';
 import { AdoptedHomes } from './runtime/adopted-homes.ts';
 import type { HomeHost } from './cluster/homes.ts';
+import type { Scheduler } from '../actors/schedule/actor.ts';
+import { buildScheduler, type Schedules } from './runtime/schedules.ts';
+import { Pauses, type PauseTarget, type PauseView } from './runtime/pauses.ts';
+import { compileDeadLetterOptions, deadLetterStoreOf, DeadLetters, type DeadLetterOptions, type FailedPage, type FailedQuery } from './runtime/dead-letters.ts';
 
 /** Persistence keys of the actors that are neither partitions nor a home's (src/runtime/home-parts.ts). */
 const COORDINATOR_KEY = 'coordinator';
@@ -66,6 +70,8 @@ export interface CreateRuntimeOptions extends RuntimeOptions {
    * Replaces `redis` and `persistence`.
    */
   readonly cluster?: ClusterOptions;
+  /** Payloads that failed for good, kept apart from `retainTerminal` for `failed()` and `retry()`: `{ max }` (default 10,000). */
+  readonly deadLetters?: DeadLetterOptions;
   /** Journal entries per partition between snapshots. Default 1,000. */
   readonly snapshotEvery?: number;
   /**
@@ -133,6 +139,11 @@ export class Runtime {
   private readonly homes: HomeBuilder;
   /** In a cluster: the homes of dead nodes run here (their held dependents and workflow instances). */
   private readonly adopted: AdoptedHomes;
+  /** Recurring payloads (cron or every), fired once per tick across a cluster and across restarts. */
+  readonly schedules: Schedules;
+  private readonly scheduler: Scheduler;
+  private readonly deadLetters: DeadLetters;
+  private readonly pauses = new Pauses(() => this.pool.pausesChanged());
   private readonly metricsOptions: MetricsOptions | undefined;
   private metricsState: RuntimeMetrics | undefined;
   private adminState: AdminHandle | undefined;
@@ -169,6 +180,7 @@ export class Runtime {
       partitions: this.router,
       costSource: sampler,
       onStuck: (report) => this.events.emitSystem('pool.stuck', report),
+      paused: (type) => this.pauses.held(type),
     });
     this.coordination = new Coordination({
       options: this.options,
@@ -206,6 +218,28 @@ export class Runtime {
       // A registration whose entry the store has not taken by the time the runtime stops never will: answered then.
       register: (batch) => this.untilStopped(this.isBooted ? this.graph.submit(batch) : this.ready().then(() => this.graph.submit(batch))),
     });
+    ({ scheduler: this.scheduler, api: this.schedules } = buildScheduler({
+      engine,
+      clustered: this.cluster !== undefined,
+      clock: this.options.clock,
+      logger: this.logger,
+      events: this.events,
+      ready: () => this.ready(),
+      submit: (input) => this.submit(input),
+      status: (id) => this.get(id).then((view) => view?.status),
+      validation: () => ({ hasHandler: (type) => this.handlers.has(type), maxDataBytes: this.options.maxDataBytes, now: this.options.clock.now() }),
+    }));
+    const deadLetterMax = compileDeadLetterOptions(raw.deadLetters);
+    this.deadLetters = new DeadLetters({
+      events: this.events,
+      logger: this.logger,
+      record: (partition, id) => this.partitions.get(partition)?.state().records.get(id),
+      revive: (partition, letters) => {
+        const local = this.partitions.get(partition);
+        return local && new Promise((resolve) => local.ref.dispatch({ type: 'revive', letters, reply: resolve }));
+      },
+    }, deadLetterStoreOf(engine, deadLetterMax), deadLetterMax);
+    this.deadLetters.start();
     this.homes = this.homeBuilder();
     this.graph = this.homes.graph();
     this.workflows = this.homes.workflows();
@@ -264,10 +298,12 @@ export class Runtime {
     // The restored level and pin are in force before the first submit is admitted.
     await this.coordination.settled();
     if (this.cluster) await this.cluster.start(clusterHost(this.clusterHostDeps()));
+    await this.scheduler.load();
     this.isBooted = true;
     this.graph.resync();
     this.workflows.recover(workflows.state, workflows.journal);
     this.batcher.flush();
+    this.scheduler.start();
   }
 
   /** The graph and workflows of a home, on this runtime's wiring. */
@@ -373,6 +409,40 @@ export class Runtime {
     return result === 'cancelled';
   }
 
+  /**
+   * Stops starting payloads of a handler type, or (without `type`) of every type: queued ones stay
+   * queued and counted, running ones finish, nothing is failed. On this process (in a cluster, on
+   * this node's partitions).
+   */
+  pause(target?: PauseTarget): PauseView {
+    return this.pauses.pause(target);
+  }
+
+  /** Lifts a pause of `pause(target)`; what it held starts at once. */
+  resume(target?: PauseTarget): PauseView {
+    return this.pauses.resume(target);
+  }
+
+  /** What is paused now. */
+  paused(): PauseView {
+    return this.pauses.view();
+  }
+
+  /** Payloads that failed for good (dead letters), newest first, by type and client, a page at a time. */
+  failed(query?: FailedQuery): Promise<FailedPage> {
+    return this.ready().then(() => this.deadLetters.failed(query));
+  }
+
+  /** Runs a dead letter again as a new attempt of the same id; false if it no longer failed. UnknownPayloadError if it is no dead letter. */
+  retry(id: string): Promise<boolean> {
+    return this.ready().then(() => this.deadLetters.retry(id));
+  }
+
+  /** Retries every dead letter of a type and/or client; resolves with how many run again. */
+  retryFailed(filter?: { readonly type?: string; readonly clientId?: string }): Promise<number> {
+    return this.ready().then(() => this.deadLetters.retryWhere(filter));
+  }
+
   /** The payload's current status, tier, attempts, timestamps and result or error; undefined if unknown. */
   get(id: string): Promise<PayloadView | undefined> {
     if (!this.isBooted) return this.booted.then(() => this.get(id));
@@ -401,9 +471,10 @@ export class Runtime {
     // outcomes, grants) are queued as microtasks and dispatch their messages after it returns.
     for (;;) {
       await new Promise<void>((resolve) => setImmediate(resolve));
-      if (this.system.pendingMessages === 0 && this.batcher.size === 0 && this.durability.writer.pending === 0 && !this.pool.pumping) return;
+      if (this.system.pendingMessages === 0 && this.batcher.size === 0 && this.durability.writer.pending === 0 && !this.pool.pumping && this.scheduler.busy === 0) return;
       await this.system.whenIdle();
       await this.durability.writer.whenFlushed();
+      await this.scheduler.whenSettled();
     }
   }
 
@@ -468,6 +539,7 @@ export class Runtime {
       readySince: (partition, id) => this.partitions.get(partition)?.state().records.get(id)?.enqueuedAt,
       loadLevel: () => this.admin.sources.load().level,
       store: () => this.durability.stats(),
+      pausedQueues: () => this.pauses.heldQueues(this.partitions.local().map((p) => p.state())),
     }, this.metricsOptions));
   }
 
@@ -499,6 +571,7 @@ export class Runtime {
     if (this.status !== 'running') return;
     this.status = 'stopping';
     this.draining = options.drain === true;
+    this.scheduler.stop();
     // A boot still trying to reach the store ends here (RuntimeStoppedError for whoever waits on it).
     if (!this.isBooted) this.durability.abandonConnecting();
     const booted = await this.booted.then(() => true, () => false);
@@ -522,6 +595,8 @@ export class Runtime {
     }
     // What the coordinator and the analyzer learned since their last snapshot (they keep no journal).
     if (booted && this.durability.available) await this.coordination.flushSnapshots().catch(() => {}); // failures are reported by the store
+    this.deadLetters.stop();
+    await this.deadLetters.settled();
     this.partitions.disposeAll();
     this.coordination.dispose();
     this.pool.dispose();

@@ -267,7 +267,7 @@ function parsePriority(value: unknown, problems: Problems): number | undefined {
 const MAX_INSTANT_MS = 8.64e15;
 const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})/;
 
-function parseTime(value: unknown, field: string, problems: Problems): number | undefined {
+export function parseTime(value: unknown, field: string, problems: Problems): number | undefined {
   let ms: number;
   if (value instanceof Date) ms = value.getTime();
   else if (typeof value === 'number') ms = value;

@@ -53,13 +53,17 @@ test('expiry on real time: a node that stops heartbeating drops out after its tt
   const a = new Membership({ client: redis, keys, nodeId: 'node-a', heartbeatMs: 40, ttlMs: 200 });
   const b = new Membership({ client: redis, keys, nodeId: 'node-b', heartbeatMs: 40, ttlMs: 200 });
   a.start();
-  await b.join();
-  const joinedAt = Date.now();
-  assert.deepEqual((await a.live()).map((n) => n.id).sort(), ['node-a', 'node-b']);
-  await until(async () => (await a.live()).every((n) => n.id !== 'node-b'), 'node-b to expire', 2_000);
-  assert.ok(Date.now() - joinedAt >= 190, 'dropped before its ttl');
-  assert.deepEqual((await a.live()).map((n) => n.id), ['node-a'], 'node-a, heartbeating, stays');
-  await a.stop();
+  try {
+    await b.join();
+    const joinedAt = Date.now();
+    assert.deepEqual((await a.live()).map((n) => n.id).sort(), ['node-a', 'node-b']);
+    await until(async () => (await a.live()).every((n) => n.id !== 'node-b'), 'node-b to expire', 2_000);
+    assert.ok(Date.now() - joinedAt >= 190, 'dropped before its ttl');
+    assert.deepEqual((await a.live()).map((n) => n.id), ['node-a'], 'node-a, heartbeating, stays');
+  } finally {
+    // A failed assertion must not leave the heartbeat loop holding the test process open.
+    await a.stop();
+  }
 }));
 
 test('the loop emits changes as nodes join, stop heartbeating and leave', withCluster('changes', async ({ keys, redis }) => {

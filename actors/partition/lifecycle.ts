@@ -5,7 +5,7 @@
 import { QueueFullError, type PayloadFailure } from '../../src/errors.ts';
 import { backoffDelay } from '../../src/execution/backoff.ts';
 import { TIERS, type Payload, type Tier } from '../../src/payload.ts';
-import type { CancelResult, EnqueueBatch, EnqueueResult, Grant, Outcome } from './messages.ts';
+import type { CancelResult, EnqueueBatch, EnqueueResult, Grant, Outcome, ReviveResult, RevivedPayload } from './messages.ts';
 import { newRecord } from './record.ts';
 import { routeTier, routeTierOf } from './routing.ts';
 import { isLiveIn, isTerminal, type ParkedSubmit, type PayloadRecord } from './state.ts';
@@ -203,6 +203,26 @@ export class PartitionTx extends LoadTx {
     this.state.retrying++;
     this.state.totals.retried++;
     this.emit('retrying', record, { error, attempt: record.attempt, retryAt });
+  }
+
+  /** Failed payloads queued again as a new attempt of the same id; one retention dropped is restored from its dead letter. */
+  revive(letters: readonly RevivedPayload[]): ReviveResult[] {
+    return letters.map(({ payload, attempts }) => {
+      const held = this.state.records.get(payload.id);
+      if (held && held.status !== 'failed') return 'not-failed';
+      if (!held) this.accept(payload, routeTier(payload, this.env.options), 'queued', payload.priority);
+      const next = writable(this.state.records.get(payload.id) as PayloadRecord);
+      next.attempt = Math.max(next.attempt, attempts);
+      if (!held) return 'revived';
+      next.status = 'queued';
+      next.finishedAt = undefined;
+      next.result = undefined;
+      next.enqueuedAt = this.now;
+      this.state.totals.retried++;
+      this.emit('retrying', next, { attempt: next.attempt, reason: 'retried by an operator' });
+      this.queue(next, true);
+      return 'revived';
+    });
   }
 
   private accept(payload: Payload, tier: Tier, status: 'queued' | 'delayed', priority: number): void {

@@ -27,6 +27,14 @@ export interface EnqueueBatch {
 
 export type CancelResult = 'cancelled' | 'already-finished' | 'unknown';
 
+/** A dead letter to run again: its payload (to restore it if retention dropped it) and the attempts it had. */
+export interface RevivedPayload {
+  readonly payload: Payload;
+  readonly attempts: number;
+}
+/** `not-failed`: the payload is held and did not fail (it runs, or was retried already). */
+export type ReviveResult = 'revived' | 'not-failed';
+
 export type PartitionMessage =
   | { readonly type: 'enqueue'; readonly batch: EnqueueBatch }
   | { readonly type: 'grant'; readonly grants: readonly Grant[] }
@@ -34,6 +42,8 @@ export type PartitionMessage =
   | { readonly type: 'cancel'; readonly id: string; readonly reply: (result: CancelResult) => void }
   | { readonly type: 'get'; readonly id: string; readonly reply: (view: PayloadView | undefined) => void }
   | { readonly type: 'tick' }
+  /** Failed payloads run again as a new attempt of the same id (dead-letter retry). */
+  | { readonly type: 'revive'; readonly letters: readonly RevivedPayload[]; readonly reply: (results: readonly ReviveResult[]) => void }
   /** Undo the acceptance of payloads whose journal entry the store did not take (their submit was refused). */
   | { readonly type: 'rollback'; readonly ids: readonly string[] }
   // From the coordinator (actors/coordinator). Per-tier decisions, applied at grant time.

@@ -59,6 +59,11 @@ export function reducePartition(state: PartitionState, message: PartitionMessage
     case 'tick':
       tx.sweep();
       break;
+    case 'revive': {
+      const results = tx.revive(message.letters);
+      effects.push({ kind: 'reply', deliver: () => message.reply(results) });
+      break;
+    }
     case 'rollback':
       for (const id of message.ids) tx.rollback(id);
       break;

@@ -48,6 +48,8 @@ export function renderPage({ name, nonce, refreshMs }: PageOptions): string {
     <table id="ledger"><thead><tr><th>payload</th><th>type</th><th>kind</th><th>tier</th><th>reason</th></tr></thead><tbody></tbody></table>
     <h2>Workflows <small class="muted" id="workflows-total"></small></h2>
     <table id="workflows"><thead><tr><th>instance</th><th>workflow</th><th>status</th><th>steps</th></tr></thead><tbody></tbody></table></section>
+  <section class="wide"><h2>Schedules <small class="muted" id="schedules-total"></small></h2>
+    <table id="schedules"><thead><tr><th>schedule</th><th>timing</th><th>type</th><th>state</th><th>next fire</th><th>last tick</th></tr></thead><tbody></tbody></table></section>
 </main>
 <script nonce="${nonce}">
 const REFRESH_MS = ${Math.floor(refreshMs)};
@@ -216,16 +218,25 @@ function renderLoad(load, ledger, workflows) {
   fill($('workflows').tBodies[0], workflows.instances.length ? workflows.instances.map((w) => el('tr', {}, el('td', {}, w.id), el('td', {}, w.workflow), el('td', {}, w.status), el('td', {}, w.steps.completed + '/' + w.steps.total)))
     : [el('tr', {}, el('td', { colspan: 4, class: 'muted' }, 'none'))]);
 }
+function renderSchedules(view) {
+  $('schedules-total').textContent = String(view.total);
+  const when = (t) => (t === null || t === undefined || !Number.isFinite(t) ? '—' : new Date(t).toLocaleString());
+  fill($('schedules').tBodies[0], view.schedules.length ? view.schedules.map((s) => el('tr', { 'data-schedule': s.id },
+    el('td', {}, s.id), el('td', {}, s.timing + (s.timezone ? ' (' + s.timezone + ')' : '')), el('td', {}, s.type),
+    el('td', {}, s.paused ? 'paused' : 'active'), el('td', { 'data-col': 'next' }, when(s.nextAt)), el('td', {}, when(s.lastTick))))
+    : [el('tr', {}, el('td', { colspan: 6, class: 'muted' }, 'none'))]);
+}
 async function refresh() {
   try {
     // The cluster view reads Redis and asks every node: its failure shows in its section, not as a disconnect.
     const cluster = getJson('/api/cluster').catch((error) => ({ clustered: true, unavailable: error.message }));
-    const [tree, partitions, running, load, ledger, workflows] = await Promise.all(
-      ['/api/tree', $('all-nodes').checked ? '/api/partitions?nodes=all' : '/api/partitions', '/api/running?limit=50', '/api/load', '/api/ledger?limit=50', '/api/workflows?limit=20'].map(getJson));
+    const [tree, partitions, running, load, ledger, workflows, schedules] = await Promise.all(
+      ['/api/tree', $('all-nodes').checked ? '/api/partitions?nodes=all' : '/api/partitions', '/api/running?limit=50', '/api/load', '/api/ledger?limit=50', '/api/workflows?limit=20', '/api/schedules?limit=100'].map(getJson));
     renderQueues(partitions);
     renderRunning(running);
     $('tree').replaceChildren(treeNode(tree.root));
     renderLoad(load, ledger, workflows);
+    renderSchedules(schedules);
     renderCluster(await cluster);
     $('updated').textContent = 'updated ' + new Date().toLocaleTimeString();
     document.body.dataset.state = 'live';

@@ -47,6 +47,12 @@ function payloadId(ctx: RouteContext): string {
   return id;
 }
 
+function scheduleId(ctx: RouteContext): string {
+  const id = ctx.params[0] ?? '';
+  if (id.length === 0 || id.length > 200) throw new AdminError('INVALID_ID', 'a schedule id is 1–200 characters', 'id');
+  return id;
+}
+
 /** The body as an object with only the named fields, each required. */
 function fields(body: unknown, names: readonly string[]): Record<string, unknown> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
@@ -60,6 +66,19 @@ function fields(body: unknown, names: readonly string[]): Record<string, unknown
     if (!(name in record)) throw new AdminError('BAD_REQUEST', `request body is missing ${JSON.stringify(name)}`, name);
   }
   return record;
+}
+
+/** The body (or none) as an object of optional non-empty strings among `names`. */
+function optionalFields(body: unknown, names: readonly string[]): Record<string, string | undefined> {
+  if (body === undefined) return {};
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new AdminError('BAD_REQUEST', 'request body must be a JSON object');
+  const out: Record<string, string | undefined> = {};
+  for (const [key, value] of Object.entries(body)) {
+    if (!names.includes(key)) throw new AdminError('BAD_REQUEST', `unknown field ${JSON.stringify(key)} in request body`, key);
+    if (typeof value !== 'string' || value.length === 0) throw new AdminError('BAD_REQUEST', `${key} must be a non-empty string`, key);
+    out[key] = value;
+  }
+  return out;
 }
 
 function noBody(body: unknown): void {
@@ -110,6 +129,27 @@ export const ROUTES: readonly Route[] = [
     return ok({ at: view.at, partition });
   }),
   route('GET', '/api/running', 'attempts running now, longest-running first', (ctx) => ok(ctx.sources.running(limitOf(ctx, 100))), { query: ['limit'] }),
+  route('GET', '/api/payloads', 'payloads that failed for good (dead letters), newest first: ?status=failed, optional type, clientId, limit, cursor (the next of the page before)', async (ctx) => {
+    const status = ctx.query.get('status');
+    if (status !== 'failed') throw new AdminError('BAD_REQUEST', `status must be failed (the dead letters), got ${JSON.stringify(status)}`, 'status');
+    const text = (name: string) => {
+      const value = ctx.query.get(name);
+      if (value !== null && value.length === 0) throw new AdminError('BAD_REQUEST', `${name} must not be empty`, name);
+      return value ?? undefined;
+    };
+    const cursor = text('cursor');
+    if (cursor !== undefined && !/^\d+\.\S+$/.test(cursor)) throw new AdminError('BAD_REQUEST', 'cursor must be the next of an earlier page', 'cursor');
+    return ok(await ctx.sources.failed({ type: text('type'), clientId: text('clientId'), limit: limitOf(ctx, 100), cursor }));
+  }, { query: ['status', 'type', 'clientId', 'limit', 'cursor'] }),
+  route('POST', '/api/payloads/retry', 'run every dead letter of a type and/or client again: body {"type"?, "clientId"?}', async (ctx) => {
+    const body = optionalFields(ctx.body, ['type', 'clientId']);
+    return ok(await ctx.sources.retryFailed(body));
+  }, { action: true }),
+  route('POST', '/api/payloads/:id/retry', 'run a payload that failed for good again, as a new attempt of the same id', async (ctx) => {
+    const id = payloadId(ctx);
+    noBody(ctx.body);
+    return ok(await ctx.sources.retry(id));
+  }, { action: true }),
   route('GET', '/api/payloads/:id', 'one payload: status, tier, partition, attempts, timestamps, progress, result or error', async (ctx) => {
     const id = payloadId(ctx);
     const view = await ctx.sources.payload(id);
@@ -137,6 +177,22 @@ export const ROUTES: readonly Route[] = [
     if (!detail) throw new AdminError('UNKNOWN_WORKFLOW', `no workflow instance with id ${JSON.stringify(id)}`, 'id');
     return ok(detail);
   }),
+  route('GET', '/api/pauses', 'what an operator paused: {"all": true} for the whole runtime, and handler types one by one', (ctx) => ok(ctx.sources.pauses())),
+  route('POST', '/api/pause', 'stop starting a handler type (body {"type": "…"}) or everything (no body); queued work stays queued', async (ctx) => {
+    return ok(await ctx.sources.pause(optionalFields(ctx.body, ['type']).type));
+  }, { action: true }),
+  route('POST', '/api/resume', 'lift a pause: body {"type": "…"} for a type, no body for the whole runtime', async (ctx) => {
+    return ok(await ctx.sources.resume(optionalFields(ctx.body, ['type']).type));
+  }, { action: true }),
+  route('GET', '/api/schedules', 'schedules by id: timing, payload type, paused, next fire time, last tick', (ctx) => ok(ctx.sources.schedules(limitOf(ctx, 100))), { query: ['limit'] }),
+  route('POST', '/api/schedules/:id/pause', 'pause a schedule: it does not fire until resumed', async (ctx) => {
+    noBody(ctx.body);
+    return ok(await ctx.sources.pauseSchedule(scheduleId(ctx)));
+  }, { action: true }),
+  route('POST', '/api/schedules/:id/resume', 'resume a paused schedule: it fires from now on (ticks due while paused are not fired)', async (ctx) => {
+    noBody(ctx.body);
+    return ok(await ctx.sources.resumeSchedule(scheduleId(ctx)));
+  }, { action: true }),
   route('GET', '/api/load', 'the load level, whether it is pinned, the low-tier throttle, and the latest decisions', (ctx) =>
     ok({ ...ctx.sources.load(), decisions: ctx.sources.decisions(10) })),
   route('GET', '/api/decisions', 'recent coordinator decisions, most recent first', (ctx) => ok({ decisions: ctx.sources.decisions(limitOf(ctx, 50)) }), { query: ['limit'] }),

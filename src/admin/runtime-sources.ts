@@ -4,12 +4,13 @@
  * parts come from `AdminPlugins` and fall back to what is true without them.
  */
 import type { ActorInfo } from '../core/actor-system.ts';
-import { TriageError } from '../errors.ts';
+import { TriageError, UnknownScheduleError } from '../errors.ts';
 import { TERMINAL_STATUSES } from '../payload.ts';
 import type { Runtime, RuntimeStats } from '../runtime.ts';
+import type { ScheduleView } from '../runtime/schedules.ts';
 import { AdminError, notAvailable } from './errors.ts';
 import {
-  actorTree, type AdminPlugins, type AdminSources, type ClusterAdminView, type ClusterPartitionsView, type CoordinatorSource, type HealthCheck, type LoadView, type NodeTree,
+  actorTree, type AdminPlugins, type AdminSources, type ClusterAdminView, type ClusterPartitionsView, type CoordinatorSource, type HealthCheck, type LoadView, type NodeTree, type ScheduleRow,
 } from './sources.ts';
 
 /** Short: the page polls the cluster view every refresh, and a node that is gone must not hold it up for long. */
@@ -82,6 +83,28 @@ export function runtimeSources(runtime: Runtime, plugins: () => AdminPlugins): A
     releaseLoad: async () => coordinator('releasing the load level').release(),
     rescheduleLedger: async () => coordinator('rescheduling the ledger').reschedule(),
     setLowThrottle: async (perSecond) => coordinator('throttling the low tier').setLowThrottle(perSecond),
+    failed: async (query) => {
+      const page = await runtime.failed(withoutUnset(query));
+      return { total: page.total, next: page.next ?? null, items: page.items.map(({ id, type, clientId, partition, failedAt, attempts, error }) => ({ id, type, clientId, partition, failedAt, attempts, error })) };
+    },
+    retry: async (id) => {
+      try {
+        return { id, retried: await runtime.retry(id) };
+      } catch (error) {
+        if (error instanceof TriageError && error.code === 'UNKNOWN_PAYLOAD') throw new AdminError('UNKNOWN_PAYLOAD', `no failed payload with id ${JSON.stringify(id)}`, 'id');
+        throw error;
+      }
+    },
+    retryFailed: async (filter) => ({ retried: await runtime.retryFailed(withoutUnset(filter)) }),
+    pauses: () => runtime.paused(),
+    pause: async (type) => runtime.pause(type === undefined ? {} : { type }),
+    resume: async (type) => runtime.resume(type === undefined ? {} : { type }),
+    schedules: (limit) => {
+      const all = runtime.schedules.list();
+      return { at: Date.now(), total: all.length, schedules: all.slice(0, limit).map(scheduleRow) };
+    },
+    pauseSchedule: (id) => scheduleAction(() => runtime.schedules.pause(id)),
+    resumeSchedule: (id) => scheduleAction(() => runtime.schedules.resume(id)),
   };
 }
 
@@ -146,4 +169,33 @@ async function clusterView(runtime: Runtime): Promise<ClusterAdminView> {
     homes: view.homes.map(({ home, node }) => ({ home, node: node ?? null })),
     trees: Object.fromEntries(trees),
   };
+}
+
+function scheduleRow(view: ScheduleView): ScheduleRow {
+  return {
+    id: view.id,
+    timing: view.cron ?? `every ${view.every} ms`,
+    timezone: view.timezone ?? null,
+    type: view.payload.type,
+    paused: view.paused,
+    nextAt: view.nextAt ?? null,
+    lastTick: view.lastTick,
+    lastId: view.lastId ?? null,
+    overlap: view.overlap,
+    catchUp: view.catchUp,
+  };
+}
+
+async function scheduleAction(act: () => Promise<ScheduleView>): Promise<ScheduleRow> {
+  try {
+    return scheduleRow(await act());
+  } catch (error) {
+    if (error instanceof UnknownScheduleError) throw new AdminError('UNKNOWN_SCHEDULE', error.message, 'id');
+    throw error;
+  }
+}
+
+/** Query fields the request left out are absent, not undefined (the runtime refuses unknown fields, not missing ones). */
+function withoutUnset<T extends object>(query: T): T {
+  return Object.fromEntries(Object.entries(query).filter(([, v]) => v !== undefined)) as T;
 }

@@ -172,6 +172,40 @@ export interface MetricsExposition {
 }
 
 /** Everything the admin server reads and does. */
+export interface PausesView {
+  readonly all: boolean;
+  readonly types: readonly string[];
+}
+
+/** Dead letters as the admin lists them. */
+export interface FailedView {
+  readonly total: number;
+  readonly items: readonly { readonly id: string; readonly type: string; readonly clientId: string; readonly partition: number; readonly failedAt: number; readonly attempts: number; readonly error: unknown }[];
+  readonly next: string | null;
+}
+
+/** One schedule as the admin lists it. */
+export interface ScheduleRow {
+  readonly id: string;
+  /** The cron pattern, or `every <n> ms`. */
+  readonly timing: string;
+  readonly timezone: string | null;
+  readonly type: string;
+  readonly paused: boolean;
+  /** Epoch ms; null while paused or after its end. */
+  readonly nextAt: number | null;
+  readonly lastTick: number;
+  readonly lastId: string | null;
+  readonly overlap: string;
+  readonly catchUp: string;
+}
+
+export interface SchedulesView {
+  readonly at: number;
+  readonly total: number;
+  readonly schedules: readonly ScheduleRow[];
+}
+
 export interface AdminSources {
   readonly name: string;
   tree(): TreeView;
@@ -195,6 +229,19 @@ export interface AdminSources {
   releaseLoad(): Promise<LoadView>;
   rescheduleLedger(): Promise<{ readonly rescheduled: number }>;
   setLowThrottle(perSecond: number | null): Promise<LoadView>;
+  /** Dead letters, newest first (`runtime.failed`); throws ValidationError for a bad filter. */
+  failed(query: { type?: string; clientId?: string; limit: number; cursor?: string }): Promise<FailedView>;
+  /** Throws AdminError UNKNOWN_PAYLOAD when the id is no dead letter. */
+  retry(id: string): Promise<{ readonly id: string; readonly retried: boolean }>;
+  retryFailed(filter: { type?: string; clientId?: string }): Promise<{ readonly retried: number }>;
+  /** What an operator paused: the whole runtime, and handler types one by one. */
+  pauses(): PausesView;
+  pause(type: string | undefined): Promise<PausesView>;
+  resume(type: string | undefined): Promise<PausesView>;
+  schedules(limit: number): SchedulesView;
+  /** Throws AdminError UNKNOWN_SCHEDULE for an id no schedule has. */
+  pauseSchedule(id: string): Promise<ScheduleRow>;
+  resumeSchedule(id: string): Promise<ScheduleRow>;
 }
 
 /**

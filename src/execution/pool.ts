@@ -28,6 +28,8 @@ export interface PoolHost {
   /** CPU and heap meters for the complexity analyzer; without them only wall time is measured. */
   readonly costSource?: CostSource;
   onStuck?(report: StuckReport): void;
+  /** Whether an operator paused this handler type (or the whole runtime): its demand gets no grant. */
+  paused?(handlerType: string): boolean;
 }
 
 export interface PoolStats {
@@ -134,6 +136,11 @@ export class ExecutionPool {
   /** Share (0–1) of the slots the low tier may occupy. */
   setLowShare(share: number): void {
     this.lowShare = Math.min(1, Math.max(0, share));
+    this.schedulePump();
+  }
+
+  /** A pause was lifted: what it held may be granted now. */
+  pausesChanged(): void {
     this.schedulePump();
   }
 
@@ -266,6 +273,7 @@ export class ExecutionPool {
       if (!best) break;
       this.demand.hold(best);
       const { partition, entry } = best;
+      if (this.host.paused?.(entry.handlerType)) continue; // held queued, never failed
       const grant = this.grantFor(entry, this.demand.available(best), now);
       if (!grant) {
         if (this.tierRoom(entry.serveAs, now) <= 0) blocked |= 1 << TIER_RANK[entry.serveAs];

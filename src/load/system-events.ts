@@ -45,8 +45,20 @@ export interface StuckReport {
   readonly timeout: number;
 }
 
+/** A schedule's tick submitted (by this node, which moved the schedule's cursor to it). */
+export interface ScheduleFiring {
+  readonly schedule: string;
+  /** The instant the tick was due, epoch ms. */
+  readonly tick: number;
+  /** The payload the tick submitted. */
+  readonly id: string;
+  /** When it was submitted, epoch ms; `at − tick` is the firing's lateness. */
+  readonly at: number;
+}
+
 export interface SystemEventMap {
   readonly 'coordinator.decision': Decision;
   readonly 'pool.stuck': StuckReport;
+  readonly 'schedule.fired': ScheduleFiring;
 }
 export type SystemEventType = keyof SystemEventMap;

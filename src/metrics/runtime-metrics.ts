@@ -9,6 +9,7 @@
  * registered), partition (at most `maxPartitionLabels`), client only when asked for and capped.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { defineScheduleMetrics } from './schedule-metrics.ts';
 import type { ActorInfo } from '../core/actor-system.ts';
 import { OptionsError, type FieldProblem } from '../errors.ts';
 import type { EventHub } from '../events.ts';
@@ -53,6 +54,8 @@ export interface MetricsHost {
   loadLevel(): LoadLevel;
   /** The durable store's health and failure counters. */
   store(): DurabilityStats;
+  /** Queues (partition × tier × handler type) holding payloads an operator's pause keeps from starting. */
+  pausedQueues?(): number;
 }
 
 const COUNTER_HELP: Readonly<Record<CounterKind, string>> = {
@@ -99,6 +102,7 @@ export class RuntimeMetrics {
   private cached: RuntimeStats | undefined;
   /** The node id the registry's default labels carry; null before they are first set. */
   private labelledNode: string | undefined | null = null;
+  private readonly stopScheduleMetrics: () => void;
 
   constructor(private readonly host: MetricsHost, options: MetricsOptions = {}) {
     this.options = compileMetricsOptions(options);
@@ -125,6 +129,11 @@ export class RuntimeMetrics {
     this.defineCounters();
     this.defineGauges();
     this.defineStoreMetrics();
+    this.stopScheduleMetrics = defineScheduleMetrics(this.registry, host.events);
+    const pausedQueues = host.pausedQueues;
+    if (pausedQueues) {
+      const gauge: Gauge = new Gauge({ name: 'triage_paused_queues', help: 'Queues (partition, tier, handler type) with payloads held by an operator pause', registers: [this.registry], collect: () => gauge.set(pausedQueues()) });
+    }
   }
 
   /** Attempts running now (tracked from the moment metrics were turned on). */
@@ -151,6 +160,7 @@ export class RuntimeMetrics {
   /** Stops counting (the runtime stopped); the registry still answers with the last values. */
   dispose(): void {
     this.recorder.dispose();
+    this.stopScheduleMetrics();
   }
 
   /** Journal and snapshot failures are never swallowed: each is counted here as well as logged and emitted. */

@@ -1,0 +1,276 @@
+/**
+ * The scheduler: each schedule armed for its next tick on the injected clock (schedules due at
+ * the same instant share one timer, `alarms.ts`). A wake
+ * reads the schedule's cursor from the store, fires what `planTicks` says is due — each tick a
+ * submit with the idempotency key `schedule:<id>:<tick>` — and moves the cursor past it once the
+ * submit was accepted. Every node of a cluster runs the same timers: whichever gets there first
+ * submits, another that raced it submits the same key and gets the same payload back, and one
+ * that comes later finds the cursor already past the tick. A crash between the submit and the
+ * cursor repeats the submit after recovery, which the key answers with the first payload.
+ *
+ * Not a nact actor: its work is all timers and store round trips, and its map is touched only from
+ * its own callbacks, one wake per schedule at a time.
+ */
+import type { Clock, TimerHandle } from '../../src/clock.ts';
+import { UnknownScheduleError } from '../../src/errors.ts';
+import type { Logger } from '../../src/execution/handlers.ts';
+import type { ScheduleFiring } from '../../src/load/system-events.ts';
+import type { PayloadInput, PayloadStatus } from '../../src/payload.ts';
+import type { ScheduleStore } from '../../src/schedules/store.ts';
+import { validateSchedule, type ScheduleInput } from '../../src/schedules/validate.ts';
+import type { ValidationContext } from '../../src/validation.ts';
+import { Alarms } from './alarms.ts';
+import { decodeSchedule, encodeSchedule } from './codec.ts';
+import { nextTick, planTicks, type ScheduleRecord, type ScheduleSpec } from './state.ts';
+
+export interface SchedulerHost {
+  readonly clock: Clock;
+  readonly store: ScheduleStore;
+  readonly logger: Logger;
+  submit(input: PayloadInput): Promise<string>;
+  /** A payload's status, for `overlap: 'skip'`; undefined when unknown. */
+  status(id: string): Promise<PayloadStatus | undefined>;
+  fired(firing: ScheduleFiring): void;
+  validation(): ValidationContext;
+  /** How often the store is read again for changes other nodes made; undefined: never (one process). */
+  readonly refreshMs: number | undefined;
+}
+
+/** What `schedules.get` and `list` return. */
+export interface ScheduleView extends ScheduleSpec {
+  readonly paused: boolean;
+  /** The next tick, epoch ms; undefined while paused or after `endAt`. */
+  readonly nextAt: number | undefined;
+  /** The latest tick dealt with (fired, or dropped by catchUp/overlap), epoch ms. */
+  readonly lastTick: number;
+  /** The payload the latest firing submitted. */
+  readonly lastId: string | undefined;
+}
+
+interface Entry {
+  record: ScheduleRecord;
+  body: string;
+  cursor: number;
+  last: string | undefined;
+  timer: TimerHandle | undefined;
+  nextAt: number | undefined;
+  waking: boolean;
+  again: boolean;
+}
+
+/** Pause before a wake that failed (store away, submit refused) is tried again, ms. */
+const RETRY_MS = 1_000;
+const ENDED: ReadonlySet<PayloadStatus> = new Set(['completed', 'failed', 'cancelled', 'skipped', 'expired']);
+
+export class Scheduler {
+  private readonly entries = new Map<string, Entry>();
+  private running = false;
+  private refreshTimer: TimerHandle | undefined;
+  /** Bumped by each local change, so a refresh read before it does not undo it. */
+  private changes = 0;
+  /** Wakes that failed (and were tried again), for inspection. */
+  failures = 0;
+  /** Wakes under way, and who waits for there to be none (`runtime.idle`). */
+  private inflight = 0;
+  private settledWaiters: (() => void)[] = [];
+
+  private readonly alarms: Alarms;
+
+  constructor(private readonly host: SchedulerHost) {
+    this.alarms = new Alarms(host.clock, (id) => void this.wake(id));
+  }
+
+  /** At boot: what the store holds. */
+  async load(): Promise<void> {
+    this.adopt(await this.host.store.load());
+  }
+
+  /** Arms every schedule (firing what is due: catch-up after a restart). */
+  start(): void {
+    this.running = true;
+    for (const id of this.entries.keys()) void this.wake(id);
+    this.scheduleRefresh();
+  }
+
+  /** Wakes under way (store round trips and submits not yet answered). */
+  get busy(): number {
+    return this.inflight;
+  }
+
+  /** Resolves once no wake is under way. */
+  whenSettled(): Promise<void> {
+    return this.inflight === 0 ? Promise.resolve() : new Promise((resolve) => this.settledWaiters.push(resolve));
+  }
+
+  stop(): void {
+    this.running = false;
+    this.refreshTimer?.cancel();
+    for (const entry of this.entries.values()) entry.timer?.cancel();
+  }
+
+  async set(input: ScheduleInput): Promise<ScheduleView> {
+    const spec = validateSchedule(input, this.host.validation());
+    // Declaring a schedule again (every node at every start) neither moves its cursor nor resumes it.
+    const record: ScheduleRecord = { spec, paused: this.entries.get(spec.id)?.record.paused ?? false };
+    const body = encodeSchedule(record);
+    this.changes++;
+    await this.host.store.put(spec.id, body, this.host.clock.now(), 'ifAbsent');
+    const stored = await this.host.store.position(spec.id);
+    await this.replace(spec.id, record, body, stored?.cursor ?? this.host.clock.now(), stored?.last);
+    return this.view(spec.id) as ScheduleView;
+  }
+
+  get(id: string): ScheduleView | undefined {
+    return this.view(id);
+  }
+
+  list(): ScheduleView[] {
+    return [...this.entries.keys()].sort().map((id) => this.view(id) as ScheduleView);
+  }
+
+  async remove(id: string): Promise<boolean> {
+    this.changes++;
+    const removed = await this.host.store.remove(id);
+    const entry = this.entries.get(id);
+    entry?.timer?.cancel();
+    this.entries.delete(id);
+    return removed || entry !== undefined;
+  }
+
+  async pause(id: string): Promise<ScheduleView> {
+    return this.setPaused(id, true);
+  }
+
+  /** Ticks that fell due while paused are not fired: the cursor moves to now. */
+  async resume(id: string): Promise<ScheduleView> {
+    return this.setPaused(id, false);
+  }
+
+  private async setPaused(id: string, paused: boolean): Promise<ScheduleView> {
+    const entry = this.entries.get(id);
+    if (!entry) throw new UnknownScheduleError(id);
+    const record: ScheduleRecord = { spec: entry.record.spec, paused };
+    const body = encodeSchedule(record);
+    const now = this.host.clock.now();
+    this.changes++;
+    await this.host.store.put(id, body, paused ? 0 : now, 'atLeast');
+    await this.replace(id, record, body, paused ? entry.cursor : Math.max(entry.cursor, now), entry.last);
+    return this.view(id) as ScheduleView;
+  }
+
+  /** Resolves once the new entry's first wake has armed it (or fired what was due). */
+  private replace(id: string, record: ScheduleRecord, body: string, cursor: number, last: string | undefined): Promise<void> {
+    const old = this.entries.get(id);
+    old?.timer?.cancel();
+    const entry: Entry = { record, body, cursor: Math.max(cursor, old?.cursor ?? -Infinity), last: last ?? old?.last, timer: undefined, nextAt: undefined, waking: false, again: false };
+    this.entries.set(id, entry);
+    return this.running ? this.wake(id) : Promise.resolve();
+  }
+
+  /** Takes in stored schedules: new and changed ones replace what is here, missing ones go. */
+  private adopt(rows: Awaited<ReturnType<ScheduleStore['load']>>): void {
+    const seen = new Set<string>();
+    for (const row of rows) {
+      seen.add(row.id);
+      if (this.entries.get(row.id)?.body === row.body) continue;
+      let record: ScheduleRecord;
+      try {
+        record = decodeSchedule(row.body, this.host.clock.now());
+      } catch (error) {
+        this.host.logger.error('a stored schedule cannot be read; it is left alone', { schedule: row.id, error: String(error) });
+        continue;
+      }
+      void this.replace(row.id, record, row.body, row.cursor, row.last);
+    }
+    for (const [id, entry] of this.entries) {
+      if (seen.has(id)) continue;
+      entry.timer?.cancel();
+      this.entries.delete(id);
+    }
+  }
+
+  private scheduleRefresh(): void {
+    const every = this.host.refreshMs;
+    if (every === undefined || !this.running) return;
+    this.refreshTimer = this.host.clock.setTimer(every, () => {
+      const before = this.changes;
+      this.host.store.load().then(
+        (rows) => void (before === this.changes && this.running && this.adopt(rows)),
+        (error: unknown) => this.host.logger.warn('schedules could not be read from the store', { error: String(error) }),
+      ).finally(() => this.scheduleRefresh());
+    });
+  }
+
+  private async wake(id: string): Promise<void> {
+    const entry = this.entries.get(id);
+    if (!entry || !this.running) return;
+    if (entry.waking) return void (entry.again = true);
+    entry.waking = true;
+    entry.timer?.cancel();
+    entry.timer = undefined;
+    this.inflight++;
+    let retry = false;
+    try {
+      // Ticks are judged at the instant of the wake, not after the store answered.
+      if (!entry.record.paused) await this.fireDue(id, entry, this.host.clock.now());
+    } catch (error) {
+      retry = true;
+      this.failures++;
+      if (this.running) this.host.logger.warn('a schedule could not fire; trying again', { schedule: id, error: String(error) });
+    } finally {
+      entry.waking = false;
+      if (--this.inflight === 0) for (const resolve of this.settledWaiters.splice(0)) resolve();
+    }
+    if (this.entries.get(id) !== entry || !this.running) return;
+    if (entry.again) {
+      entry.again = false;
+      return this.wake(id);
+    }
+    this.arm(id, entry, retry);
+  }
+
+  private arm(id: string, entry: Entry, retry: boolean): void {
+    const now = this.host.clock.now();
+    entry.nextAt = entry.record.paused ? undefined : nextTick(entry.record.spec, entry.cursor);
+    if (entry.nextAt === undefined) return;
+    entry.timer = retry ? this.host.clock.setTimer(RETRY_MS, () => void this.wake(id)) : this.alarms.set(Math.max(entry.nextAt, now), id);
+  }
+
+  private async fireDue(id: string, entry: Entry, now: number): Promise<void> {
+    const { store, clock } = this.host;
+    const stored = await store.position(id);
+    if (stored === undefined) {
+      // Removed on another node: this one lets go of it too.
+      this.entries.delete(id);
+      return;
+    }
+    if (stored.cursor > entry.cursor) entry.last = stored.last ?? entry.last;
+    entry.cursor = Math.max(entry.cursor, stored.cursor);
+    const spec = entry.record.spec;
+    const plan = planTicks(spec, entry.cursor, now);
+    for (const tick of plan.fire) {
+      if (spec.overlap === 'skip' && entry.last !== undefined && (await this.stillRuns(entry.last))) continue;
+      const at = clock.now();
+      const payloadId = await this.host.submit({ ...spec.payload, idempotencyKey: `schedule:${id}:${tick}` });
+      entry.last = payloadId;
+      if (await store.advance(id, tick, payloadId)) this.host.fired({ schedule: id, tick, id: payloadId, at });
+      entry.cursor = Math.max(entry.cursor, tick);
+    }
+    if (plan.cursor > entry.cursor) {
+      await store.advance(id, plan.cursor, undefined);
+      entry.cursor = plan.cursor;
+    }
+  }
+
+  private async stillRuns(id: string): Promise<boolean> {
+    const status = await this.host.status(id);
+    return status !== undefined && !ENDED.has(status);
+  }
+
+  private view(id: string): ScheduleView | undefined {
+    const entry = this.entries.get(id);
+    if (!entry) return undefined;
+    const nextAt = entry.record.paused ? undefined : entry.nextAt ?? nextTick(entry.record.spec, entry.cursor);
+    return { ...entry.record.spec, paused: entry.record.paused, nextAt, lastTick: entry.cursor, lastId: entry.last };
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * (r) Recurring schedules: N schedules firing every second for S seconds, in-process (the
+ * embedded default), beside N BullMQ job schedulers (`upsertJobScheduler` with `every`) on the
+ * local Redis. Lateness is measured from the instant a tick was due: for Triage both to its submit
+ * (the `triage_schedule_lateness_seconds` measure) and to its handler's start; for BullMQ to its
+ * processor's start (a scheduler's job id names the instant it was due).
+ */
+import { randomBytes } from 'node:crypto';
+import { Queue, Worker, type Job } from 'bullmq';
+import { createRuntime, silentLogger } from '../src/index.ts';
+import { percentile } from './stats.ts';
+
+export interface ScheduleLateness {
+  readonly firings: number;
+  readonly expected: number;
+  readonly submitP50: number;
+  readonly submitP99: number;
+  readonly startP50: number;
+  readonly startP99: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function triageSchedules(opts: { schedules: number; everyMs: number; seconds: number }): Promise<ScheduleLateness> {
+  const rt = createRuntime({ logger: silentLogger, concurrency: 256 });
+  const tickOf = new Map<string, number>();
+  const submit: number[] = [];
+  const start: number[] = [];
+  let measuring = false;
+  rt.handle('tick', (_data, ctx) => {
+    const tick = tickOf.get(ctx.id);
+    if (measuring && tick !== undefined) start.push(performance.timeOrigin + performance.now() - tick);
+    tickOf.delete(ctx.id);
+  });
+  rt.events.on('schedule.fired', (firing) => {
+    tickOf.set(firing.id, firing.tick);
+    if (measuring) submit.push(firing.at - firing.tick);
+  });
+  await rt.ready();
+  for (let i = 0; i < opts.schedules; i++) await rt.schedules.set({ id: `s${i}`, every: opts.everyMs, payload: { type: 'tick', data: i } });
+  // The first tick after setting them all up is left out: the set-up itself may hold it.
+  await sleep(opts.everyMs * 1.5);
+  measuring = true;
+  await sleep(opts.seconds * 1_000);
+  measuring = false;
+  await rt.stop();
+  return summary(submit, start, opts);
+}
+
+export async function bullmqSchedules(opts: { redisUrl: string; schedules: number; everyMs: number; seconds: number }): Promise<ScheduleLateness> {
+  const connection = { url: opts.redisUrl, retryStrategy: () => null };
+  const prefix = `triage-bench-${randomBytes(6).toString('hex')}`;
+  const queue = new Queue('schedules', { connection, prefix, defaultJobOptions: { removeOnComplete: true } });
+  const start: number[] = [];
+  let measuring = false;
+  const worker = new Worker('schedules', async (job: Job) => {
+    // A scheduler's job is named after the instant it is due: `repeat:<scheduler>:<millis>`.
+    const due = Number(job.id?.slice(job.id.lastIndexOf(':') + 1));
+    if (measuring && Number.isFinite(due)) start.push(Date.now() - due);
+  }, { connection, prefix, concurrency: 256 });
+  try {
+    for (let i = 0; i < opts.schedules; i++) await queue.upsertJobScheduler(`s${i}`, { every: opts.everyMs }, { name: 'tick', data: i });
+    await sleep(opts.everyMs * 1.5);
+    measuring = true;
+    await sleep(opts.seconds * 1_000);
+    measuring = false;
+  } finally {
+    await worker.close();
+    await queue.obliterate({ force: true }).catch(() => {});
+    await queue.close();
+  }
+  return summary([], start, opts);
+}
+
+function summary(submit: number[], start: number[], opts: { schedules: number; everyMs: number; seconds: number }): ScheduleLateness {
+  return {
+    firings: start.length,
+    expected: Math.round((opts.schedules * opts.seconds * 1_000) / opts.everyMs),
+    submitP50: percentile(submit, 50),
+    submitP99: percentile(submit, 99),
+    startP50: percentile(start, 50),
+    startP99: percentile(start, 99),
+  };
+}
