@@ -87,6 +87,13 @@ export async function triageTimers(opts: { timers: number; spreadMs: number; lea
   const runtime = createRuntime({ partitions: 16, concurrency: opts.concurrency, logger: silentLogger, retainTerminal: 1_000 });
   const lateness: number[] = [];
   runtime.handle('timer', (runAt: number) => void lateness.push(Date.now() - runAt));
+  // Warm-up, not measured: 5,000 timers over 250 ms, so the timer path (sweep, grant, run) is
+  // compiled before the measured ones fall due; cold, the first 300 ms of them are late by ~150 ms.
+  const warm = Date.now() + 50;
+  const warmed = completions(runtime, 5_000);
+  await runtime.submitMany(Array.from({ length: 5_000 }, (_, i) => ({ type: 'timer', runAt: warm + (i % 250), data: warm + (i % 250) })));
+  await warmed;
+  lateness.length = 0;
   const finished = completions(runtime, opts.timers);
   const first = Date.now() + opts.leadMs;
   const due = Array.from({ length: opts.timers }, (_, i) => first + Math.floor((i * opts.spreadMs) / opts.timers));
