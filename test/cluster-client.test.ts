@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { createClient, type PayloadEvent, type TriageClient } from '../src/index.ts';
-import { spawnTriage, within } from './admin-support.ts';
+import { ownerOf } from '../src/cluster/assignment.ts';
+import { eventually, spawnTriage, within } from './admin-support.ts';
 import { NodeProcess } from './cluster-process.ts';
 import { dropPrefix, freshPrefix, REDIS_URL } from './redis-support.ts';
 
@@ -18,7 +19,14 @@ const open = async () => {
   return client;
 };
 
-before(() => Promise.all(nodes.map((n) => n.ready)));
+before(async () => {
+  await within('the nodes to start', Promise.all(nodes.map((n) => n.ready)), 30_000);
+  // Until each node holds what the assignment gives it, one of them may still hold every partition.
+  await eventually('the partitions to settle', async () => {
+    const holders = await Promise.all(Array.from({ length: 12 }, (_, p) => redis.hget(`${prefix}:c:lease:{partition-${p}}`, 'node')));
+    return holders.every((node, p) => node === ownerOf(p, ['a', 'b'])) || undefined;
+  }, 15_000);
+});
 after(async () => {
   await Promise.all(clients.map((c) => c.close()));
   await Promise.all(nodes.map((n) => n.kill()));

@@ -188,6 +188,7 @@ test('a node paused past its lease runs nothing it no longer owns, and nothing i
   const ledger = new PayloadLedger(redis, prefix, PARTITIONS);
   ledger.acknowledged(ids, 'f', 'a');
   await new Promise((r) => setTimeout(r, 200));
+  const pausedAt = Date.now();
   b.signal('SIGSTOP');
   // a and c take b's partitions once its leases run out.
   const deadline = Date.now() + 10_000;
@@ -198,6 +199,7 @@ test('a node paused past its lease runs nothing it no longer owns, and nothing i
     await new Promise((r) => setTimeout(r, 50));
   }
   await new Promise((r) => setTimeout(r, 300));
+  const wokeAt = Date.now();
   b.signal('SIGCONT');
   // b takes its partitions back once it wakes: what it had been granted before the pause must not
   // hold its slots forever, or the work queued there would never start.
@@ -215,7 +217,10 @@ test('a node paused past its lease runs nothing it no longer owns, and nothing i
     newest.set(partition, Number(token));
     return false;
   });
-  assert.deepEqual(unowned, [], 'no start under a lease that had passed to another node');
+  // Each start says when it began (its handler's first line), so a failure tells a start recorded
+  // late (begun before the pause) from one begun after b woke.
+  const when = (at: string) => (Number(at) < pausedAt ? 'before the pause' : Number(at) < wokeAt ? 'during the pause' : `${Number(at) - wokeAt} ms after waking`);
+  assert.deepEqual(unowned, [], `no start under a lease that had passed to another node:\n${unowned.map(([node, id, token, , , at = '0']) => `${node} ${id} token ${token}, begun ${when(at)}`).join('\n')}`);
   await settled(nodes);
   await Promise.all([a.stop(true), b.stop(true), c.stop(true)]);
 }));
