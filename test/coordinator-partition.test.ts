@@ -4,6 +4,7 @@ import type { LedgerEntry } from '../actors/coordinator/ledger.ts';
 import type { PartitionEffect, PartitionMessage } from '../actors/partition/messages.ts';
 import { reducePartition, type PartitionEnv } from '../actors/partition/reducer.ts';
 import { demandOf, initialPartitionState, type PartitionState } from '../actors/partition/state.ts';
+import { SKIP_SLICE } from '../actors/partition/load-transitions.ts';
 import { SimulatedClock } from '../src/clock.ts';
 import { DEFAULT_BACKOFF, compileOptions } from '../src/options.ts';
 import type { Payload, Tier } from '../src/payload.ts';
@@ -38,6 +39,25 @@ function harness() {
 }
 
 describe('partition: coordinator messages', () => {
+  test('skip of a long queue goes to the ledger in slices, the rest as the next message to itself; a restore meanwhile ends it', () => {
+    const h = harness();
+    const queued = Array.from({ length: SKIP_SLICE * 2 + 10 }, () => h.payload());
+    h.enqueue(...queued);
+    const first = h.send({ type: 'degrade', tier: 'low', mode: 'skip' });
+    assert.equal(h.ledgered(first).length, SKIP_SLICE, 'one slice per turn');
+    const next = first.flatMap((e) => (e.kind === 'forward' ? [e] : []));
+    assert.equal(next.length, 1);
+    assert.equal(next[0]?.to, 0, 'the rest is a message to this very partition');
+    assert.equal(h.state().depth.low, SKIP_SLICE + 10);
+    const second = h.send(next[0]!.message);
+    assert.deepEqual(h.ledgered(second).map((e) => e.id), queued.slice(SKIP_SLICE, 2 * SKIP_SLICE).map((p) => p.id), 'in FIFO order');
+    const third = second.flatMap((e) => (e.kind === 'forward' ? [e.message] : []));
+    h.send({ type: 'restore', tier: 'low' });
+    assert.deepEqual(h.ledgered(h.send(third[0]!)), [], 'a continuation after the restore skips nothing');
+    assert.equal(h.state().depth.low, 10);
+    assert.deepEqual(demandOf(h.state()).map((d) => [d.tier, d.count]), [['low', 10]]);
+  });
+
   test('skip: the queued tier goes to the ledger in one message, and so do due arrivals; restore ends it', () => {
     const h = harness();
     const [a, b, m] = [h.payload(), h.payload(), h.payload({ priority: 5 })];

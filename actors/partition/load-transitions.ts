@@ -10,24 +10,36 @@ import { routeTierOf } from './routing.ts';
 import { isLiveIn, type PayloadRecord } from './state.ts';
 import { MailboxTx, SKIP_REASON, writable } from './transaction.ts';
 
+/** Payloads a tier entering `skip` moves to the ledger per turn (a million at once would hold the event loop for seconds). */
+export const SKIP_SLICE = 2_000;
+
 /** What the coordinator asks of a partition: tier modes, serving a tier as another, transfers, make-up. */
 export abstract class LoadTx extends MailboxTx {
-  /** A tier's mode; entering `skip` moves every payload queued in it to the ledger at once. */
-  setMode(tier: Tier, mode: TierMode): void {
+  /**
+   * A tier's mode; entering `skip` moves the payloads queued in it to the ledger, `SKIP_SLICE` per
+   * turn: the rest follow as the next message to this partition (`continued`), which does nothing
+   * once the tier left `skip` meanwhile.
+   */
+  setMode(tier: Tier, mode: TierMode, continued = false): void {
     const { state } = this;
-    if (tier === 'critical' || state.modes[tier] === mode) return;
-    state.modes = { ...state.modes, [tier]: mode };
+    if (tier === 'critical') return;
+    if (continued ? state.modes[tier] !== 'skip' : state.modes[tier] === mode) return;
+    if (!continued) state.modes = { ...state.modes, [tier]: mode };
     if (mode !== 'skip' || state.depth[tier] === 0) return;
-    for (const queue of state.queues[tier].values()) {
-      for (let i = 0; i < queue.length; i++) {
-        const record = state.records.get(queue.peekAt(i) as string);
-        if (isLiveIn(record, tier)) this.defer(record, SKIP_REASON);
+    const counts = state.queued[tier];
+    let moved = 0;
+    for (const [type, queue] of state.queues[tier]) {
+      while (queue.length > 0 && moved < SKIP_SLICE) {
+        const record = state.records.get(queue.shift() as string);
+        if (!isLiveIn(record, tier)) continue; // a tombstone
+        counts[type] = (counts[type] ?? 1) - 1;
+        state.depth[tier]--;
+        this.defer(record, SKIP_REASON);
+        moved++;
       }
+      if (moved >= SKIP_SLICE) break;
     }
-    // Every live payload of the tier left; what remains in its FIFOs are tombstones.
-    state.queues[tier].clear();
-    state.queued[tier] = {};
-    state.depth[tier] = 0;
+    if (state.depth[tier] > 0) this.effects.push({ kind: 'forward', to: this.index, message: { type: 'degrade', tier, mode: 'skip', continued: true } });
   }
 
   serve(tier: Tier, as: Tier): void {

@@ -50,7 +50,7 @@ export type PartitionMessage =
   /** Send a load report to the coordinator (the runtime asks every interval). */
   | { readonly type: 'report' }
   /** Run a tier degraded, or skip its due payloads into the ledger. */
-  | { readonly type: 'degrade'; readonly tier: Tier; readonly mode: 'degrade' | 'skip' }
+  | { readonly type: 'degrade'; readonly tier: Tier; readonly mode: 'degrade' | 'skip'; readonly continued?: boolean }
   | { readonly type: 'restore'; readonly tier: Tier }
   /** Serve `tier` with the urgency and slots of `as` (`as === tier` ends it). */
   | { readonly type: 'elevate'; readonly tier: Tier; readonly as: Tier }

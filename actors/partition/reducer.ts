@@ -68,7 +68,7 @@ export function reducePartition(state: PartitionState, message: PartitionMessage
       for (const id of message.ids) tx.rollback(id);
       break;
     case 'degrade':
-      tx.setMode(message.tier, message.mode);
+      tx.setMode(message.tier, message.mode, message.continued === true);
       break;
     case 'restore':
       tx.setMode(message.tier, 'normal');
