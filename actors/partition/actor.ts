@@ -181,7 +181,7 @@ export function spawnPartition(wiring: PartitionWiring): PartitionHandle {
       const { effects: todo, grants } = done;
       if (done.queued.length > 0) {
         drained = true;
-        markStored(done.queued);
+        countUnstored(done.queued, -1);
       }
       if (storedWaiters.length > 0) {
         for (const w of storedWaiters) if (w.item === done) w.resolve();
@@ -200,22 +200,17 @@ export function spawnPartition(wiring: PartitionWiring): PartitionHandle {
     if (drained && !disposed && !suspended) pool.setDemand(index, demandOf(state));
   };
 
-  /** What a stored entry queued may now be offered to the pool. */
-  const markStored = (queued: readonly string[]): void => {
+  /**
+   * What a transition queued is `unstored` (delta +1) from its append until its entry is stored
+   * (delta −1); only then may the pool be offered it. `queued` holds `[id, tier, type]` triples.
+   */
+  const countUnstored = (queued: readonly string[], delta: 1 | -1): void => {
     for (let i = 0; i < queued.length; i += 3) {
       const [id, tier, type] = [queued[i] as string, queued[i + 1] as Tier, queued[i + 2] as string];
-      state.unstored.delete(id);
+      if (delta > 0) state.unstored.add(id);
+      else state.unstored.delete(id);
       const counts = state.unstoredCounts[tier];
-      counts[type] = (counts[type] ?? 1) - 1;
-    }
-  };
-
-  const markUnstored = (queued: readonly string[]): void => {
-    for (let i = 0; i < queued.length; i += 3) {
-      const [id, tier, type] = [queued[i] as string, queued[i + 1] as Tier, queued[i + 2] as string];
-      state.unstored.add(id);
-      const counts = state.unstoredCounts[tier];
-      counts[type] = (counts[type] ?? 0) + 1;
+      counts[type] = (counts[type] ?? 0) + delta;
     }
   };
 
@@ -227,7 +222,7 @@ export function spawnPartition(wiring: PartitionWiring): PartitionHandle {
       drainBacklog();
       return;
     }
-    markUnstored(queuedNow);
+    countUnstored(queuedNow, 1);
     const seq = ++journalSeq;
     const snapshotDue = ++sinceSnapshot >= durability.snapshotEvery;
     if (snapshotDue) sinceSnapshot = 0;

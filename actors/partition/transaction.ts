@@ -15,8 +15,6 @@ import { isLiveIn, isTerminal, type IdQueue, type PartitionState, type PayloadRe
 
 export const SKIP_REASON = 'skipped under critical load; rescheduled when load falls';
 
-export type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-
 /** A record the transition may change: records are owned by the partition and changed in place. */
 export const writable = (record: PayloadRecord): MutableRecord => record as MutableRecord;
 

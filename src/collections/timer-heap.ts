@@ -47,12 +47,6 @@ export class TimerHeap<T> {
     return top;
   }
 
-  /** Every entry, earliest first (for snapshots and tests; O(n log n)). */
-  entries(): Array<{ key: number; value: T }> {
-    const indices = this.keys.map((_, i) => i).sort((a, b) => this.before(a, b) ? -1 : 1);
-    return indices.map((i) => ({ key: this.keys[i] as number, value: this.values[i] as T }));
-  }
-
   private before(a: number, b: number): boolean {
     const ka = this.keys[a] as number;
     const kb = this.keys[b] as number;
