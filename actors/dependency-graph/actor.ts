@@ -13,7 +13,7 @@ import type { EnqueueBatch, EnqueueResult } from '../partition/messages.ts';
 import type { ResolvedBatch } from './batch.ts';
 import type { GraphEffect, GraphMessage, Settlement } from './messages.ts';
 import { reduceGraph, type GraphDelta, type GraphEnv } from './reducer.ts';
-import { graphSummary, graphView, initialGraphState, outcomeOfEvent, outcomeOfView, type GraphState } from './state.ts';
+import { graphSummary, graphView, initialGraphState, isWatched, outcomeOfEvent, outcomeOfView, watchedIds, type GraphState } from './state.ts';
 import type { ActorJournal } from '../../src/persistence/actor-journal.ts';
 
 export interface GraphHost {
@@ -79,8 +79,8 @@ export class DependencyGraph {
    * acknowledged) counts as failed, so nothing waits forever.
    */
   resync(): void {
-    const { watch, nodes, ended } = this.committed;
-    for (const id of watch.keys()) {
+    const { nodes, ended } = this.committed;
+    for (const id of watchedIds(this.committed)) {
       if (nodes.has(id)) continue; // held here: its own ending will be reported
       const mine = ended.get(id);
       if (mine) {
@@ -106,8 +106,8 @@ export class DependencyGraph {
 
   /** Holds nothing and waits on nothing. */
   get idle(): boolean {
-    const { nodes, watch } = this.committed;
-    return nodes.size === 0 && watch.size === 0;
+    const { nodes, watch, edges } = this.committed;
+    return nodes.size === 0 && watch.size === 0 && edges.nodeCount() === 0;
   }
 
   /** Stops the actor (an adopted home that is done, or whose lease is gone). */
@@ -116,15 +116,14 @@ export class DependencyGraph {
     this.ref = undefined;
   }
 
-  /** The last committed state (read-only). */
+  /** The live state, as of the last turn (read-only: the actor changes it in place). */
   state(): GraphState {
     return this.committed;
   }
 
   /** Whether payloads wait on `id` (its terminal event must then be built and forwarded here). */
   watches(id: string): boolean {
-    const watch = this.committed.watch;
-    return watch.size > 0 && watch.has(id);
+    return isWatched(this.committed, id);
   }
 
   /** `get` for a payload the graph holds or ended; undefined otherwise (ask its partition). */

@@ -1,35 +1,43 @@
 /**
  * The dependency graph's versioned snapshot and its recovery from snapshot + journal. Registrations
  * in flight are left out: they hold callbacks and belong to submits that were not accepted yet.
- * So a recovered watch has no pending registrations and no remembered outcome.
+ * So a recovered graph has no pending registrations and no remembered outcome.
+ *
+ * An encoded snapshot is a copy: the live state goes on changing in place while it is stored.
  */
-import { PMap } from '../../src/collections/index.ts';
 import type { DependencyOutcomes, Payload } from '../../src/payload.ts';
-import { checkVersion, mapToJson, queueFromJson, queueToJson } from '../../src/persistence/collections-json.ts';
+import { checkVersion } from '../../src/persistence/collections-json.ts';
 import type { GraphDelta } from './reducer.ts';
-import { initialGraphState, withDependencies, type EndedPayload, type GraphState, type WaitingNode, type Watch } from './state.ts';
+import { dependentsOf, dropIfBare, initialGraphState, withDependencies, type EndedPayload, type GraphState, type WaitingNode } from './state.ts';
 
 export const GRAPH_SNAPSHOT_VERSION = 1;
 
 interface Encoded {
   readonly seq: number;
   readonly nodes: Array<[string, WaitingNode]>;
-  readonly watch: Array<[string, Watch]>;
+  /** Each id payloads wait on, with its waiting list in order. */
+  readonly watch: Array<[string, { readonly dependents: readonly string[] }]>;
   readonly ended: Array<[string, EndedPayload]>;
+  /** Ended ids, oldest first. */
   readonly retained: string[];
   readonly totals: GraphState['totals'];
 }
 
 export function encodeGraph(state: GraphState): { version: number; data: Encoded } {
+  const watch: Encoded['watch'] = [];
+  for (const id of state.edges.nodes()) {
+    const dependents = dependentsOf(state, id);
+    if (dependents.length > 0) watch.push([id, { dependents }]);
+  }
   return {
     version: GRAPH_SNAPSHOT_VERSION,
     data: {
       seq: state.seq,
-      nodes: mapToJson(state.nodes),
-      watch: mapToJson(state.watch),
-      ended: mapToJson(state.ended),
-      retained: queueToJson(state.retained),
-      totals: state.totals,
+      nodes: [...state.nodes].map(([id, node]) => [id, { ...node, outcomes: { ...node.outcomes } }]),
+      watch,
+      ended: [...state.ended],
+      retained: [...state.ended.keys()],
+      totals: { ...state.totals },
     },
   };
 }
@@ -37,55 +45,48 @@ export function encodeGraph(state: GraphState): { version: number; data: Encoded
 export function decodeGraph(snapshot: { version: number; data: Encoded }): GraphState {
   checkVersion('dependency graph', snapshot.version, GRAPH_SNAPSHOT_VERSION);
   const { data } = snapshot;
-  let watch = PMap.empty<Watch>();
-  for (const [id, w] of data.watch) if (w.dependents.length > 0) watch = watch.set(id, waitingOn(w.dependents));
-  let nodes = PMap.empty<WaitingNode>();
-  for (const [id, node] of data.nodes) nodes = nodes.set(id, nodeOf(node));
-  let ended = PMap.empty<EndedPayload>();
-  for (const [id, e] of data.ended) ended = ended.set(id, endedOf(e));
-  return {
-    seq: data.seq,
-    nodes,
-    watch,
-    registrations: PMap.empty(),
-    ended,
-    retained: queueFromJson(data.retained),
-    totals: data.totals,
-  };
+  const state = initialGraphState();
+  state.seq = data.seq;
+  for (const [id, { dependents }] of data.watch) waitOn(state, id, dependents);
+  for (const [id, node] of data.nodes) state.nodes.set(id, nodeOf(node));
+  // Kept oldest first, so retention drops the oldest.
+  const ended = new Map(data.ended);
+  for (const id of data.retained) {
+    const e = ended.get(id);
+    if (e) state.ended.set(id, endedOf(e));
+  }
+  Object.assign(state.totals, data.totals);
+  return state;
 }
 
 /** The state a snapshot and the journal entries after it describe. */
 export function restoreGraph(snapshot: { version: number; data: Encoded } | undefined, deltas: readonly GraphDelta[]): GraphState {
-  const base = snapshot ? decodeGraph(snapshot) : initialGraphState();
-  if (deltas.length === 0) return base;
-  const nodes = base.nodes.asTransient();
-  const watch = base.watch.asTransient();
-  const ended = base.ended.asTransient();
-  let retained = base.retained;
-  let totals = base.totals;
+  const state = snapshot ? decodeGraph(snapshot) : initialGraphState();
   for (const delta of deltas) {
     for (const [id, node] of delta.nodes) {
-      if (node) nodes.set(id, nodeOf(node));
-      else nodes.delete(id);
+      if (node) state.nodes.set(id, nodeOf(node));
+      else state.nodes.delete(id);
     }
-    for (const [id, dependents] of delta.watch) {
-      if (dependents) watch.set(id, waitingOn(dependents));
-      else watch.delete(id);
-    }
-    for (const e of delta.ended) {
-      ended.set(e.payload.id, endedOf(e));
-      retained = retained.push(e.payload.id);
-    }
+    for (const [id, dependents] of delta.watch) waitOn(state, id, dependents ?? []);
+    for (const e of delta.ended) state.ended.set(e.payload.id, endedOf(e));
     for (let i = 0; i < delta.dropped; i++) {
-      ended.delete(retained.peek() as string);
-      retained = retained.shift();
+      const oldest = state.ended.keys().next();
+      if (!oldest.done) state.ended.delete(oldest.value);
     }
-    totals = delta.totals;
+    Object.assign(state.totals, delta.totals);
   }
-  return { ...base, nodes: nodes.persistent(), watch: watch.persistent(), ended: ended.persistent(), retained, totals };
+  return state;
 }
 
-const waitingOn = (dependents: readonly string[]): Watch => ({ dependents: [...dependents], pending: 0, outcome: undefined });
+/** Replaces who waits on `id`. */
+function waitOn(state: GraphState, id: string, dependents: readonly string[]): void {
+  const { edges } = state;
+  const before = edges.successors(id) ?? [];
+  for (const was of before) edges.removeEdge(id, was);
+  for (const dependent of dependents) edges.setEdge(id, dependent);
+  dropIfBare(edges, id);
+  for (const was of before) dropIfBare(edges, was);
+}
 
 // JSON drops undefined fields: rebuild every object with all its fields, so recovered payloads keep one shape.
 const payloadOf = (p: Payload): Payload => withDependencies(p, p.dependencies as DependencyOutcomes);
@@ -97,7 +98,7 @@ const nodeOf = (n: WaitingNode): WaitingNode => ({
   deps: n.deps,
   remaining: n.remaining,
   policy: n.policy,
-  outcomes: n.outcomes,
+  outcomes: { ...n.outcomes },
 });
 
 const endedOf = (e: EndedPayload): EndedPayload => ({

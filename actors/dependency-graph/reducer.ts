@@ -12,20 +12,18 @@
  * between the two is known either from its event (kept in `watch[id].outcome` while a
  * registration needs it) or from the lookup, so nothing waits on a dependency that has ended.
  *
- * Like the partition reducer, a transition edits local drafts and hands the changed fields to
- * immer once at the end.
+ * The state is owned by the actor and changed in place. What the journal keeps of a transition
+ * (its delta) is gathered as it goes and copied out at the end, so the store never reads an object
+ * a later transition changes.
  */
-import { Immer } from 'immer';
-import type { PQueue, PMap } from '../../src/collections/index.ts';
+import type { Graph } from '@dagrejs/graphlib';
 import { DependencyFailedError, type PayloadFailure } from '../../src/errors.ts';
 import type { PayloadEvent } from '../../src/events.ts';
 import type { DependencyOutcome, PayloadView } from '../../src/payload.ts';
 import type { GraphEffect, GraphMessage, Settlement } from './messages.ts';
 import {
-  outcomeOfView, withDependencies, type EndedPayload, type GraphState, type GraphTotals, type Registration, type RegisterReply, type WaitingNode, type Watch,
+  dropIfBare, outcomeOfView, withDependencies, type EndedPayload, type GraphState, type GraphTotals, type Registration, type RegisterReply, type WaitingNode, type Watch,
 } from './state.ts';
-
-const { produce } = new Immer({ autoFreeze: true });
 
 export interface GraphEnv {
   now(): number;
@@ -34,6 +32,7 @@ export interface GraphEnv {
 }
 
 export interface GraphTransition {
+  /** The same state object, changed in place. */
   readonly state: GraphState;
   readonly effects: GraphEffect[];
   /** What the journal keeps of this transition; undefined when nothing durable changed. */
@@ -77,94 +76,38 @@ export function reduceGraph(state: GraphState, message: GraphMessage, env: Graph
     }
   }
   tx.drain();
-  const changes = tx.changes(state);
-  return { state: produce(state, (draft) => void Object.assign(draft, changes)), effects, delta: tx.delta };
+  return { state, effects, delta: tx.finish() };
 }
 
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-type NodeDraft = Mutable<WaitingNode> & { outcomes: Record<string, DependencyOutcome> };
-type WatchDraft = Mutable<Watch> & { dependents: string[] };
-
 class GraphTx {
-  private seq: number;
-  private nodes: PMap<WaitingNode>;
-  private watch: PMap<Watch>;
-  private registrations: PMap<Registration>;
-  private ended: PMap<EndedPayload>;
-  private retained: PQueue<string>;
-  private readonly totals: Mutable<GraphTotals>;
   private readonly now: number;
-  /** Nodes changed in this transition (null: removed); written back once, so a node's outcomes are copied once per transition. */
-  private readonly nodeDrafts = new Map<string, NodeDraft | null>();
-  private readonly watchDrafts = new Map<string, WatchDraft>();
+  private readonly edges: Graph;
+  /** Held payloads this transition added, changed or removed, and whether each was held before it. */
+  private readonly touchedNodes = new Map<string, boolean>();
+  /** Who waited on each id whose waiting list this transition changed, as it was before. */
+  private readonly touchedWaits = new Map<string, string[]>();
+  /** Ids whose registration bookkeeping changed: forgotten at the end once no registration needs them. */
+  private readonly touchedWatch = new Set<string>();
   /** Ids that ended and whose dependents have not been told yet. */
   private readonly work: Settlement[] = [];
   private readonly endedAdded: EndedPayload[] = [];
   private endedDropped = 0;
-  /** Set by `changes()`. */
-  delta: GraphDelta | undefined;
 
-  constructor(base: GraphState, private readonly effects: GraphEffect[], private readonly env: GraphEnv) {
+  constructor(private readonly state: GraphState, private readonly effects: GraphEffect[], private readonly env: GraphEnv) {
     this.now = env.now();
-    this.seq = base.seq;
-    this.nodes = base.nodes;
-    this.watch = base.watch;
-    this.registrations = base.registrations;
-    this.ended = base.ended;
-    this.retained = base.retained;
-    this.totals = { ...base.totals };
-  }
-
-  changes(base: GraphState): Partial<Mutable<GraphState>> {
-    const nodeDelta: GraphDelta['nodes'] = [];
-    const watchDelta: GraphDelta['watch'] = [];
-    if (this.nodeDrafts.size > 0) {
-      const nodes = this.nodes.asTransient();
-      for (const [id, draft] of this.nodeDrafts) {
-        if (draft) nodes.set(id, draft);
-        else nodes.delete(id);
-        // A node added and removed in one transition never reached the journal.
-        if (draft || base.nodes.has(id)) nodeDelta.push([id, draft]);
-      }
-      this.nodes = nodes.persistent();
-    }
-    if (this.watchDrafts.size > 0) {
-      const watch = this.watch.asTransient();
-      for (const [id, draft] of this.watchDrafts) {
-        // An entry lives while someone waits on it or a registration in flight may need it.
-        if (draft.dependents.length === 0 && draft.pending === 0) watch.delete(id);
-        else watch.set(id, draft);
-        const before = base.watch.get(id)?.dependents ?? [];
-        if (!sameList(before, draft.dependents)) watchDelta.push([id, draft.dependents.length === 0 ? null : draft.dependents]);
-      }
-      this.watch = watch.persistent();
-    }
-    if (nodeDelta.length > 0 || watchDelta.length > 0 || this.endedAdded.length > 0 || this.endedDropped > 0) {
-      this.delta = { nodes: nodeDelta, watch: watchDelta, ended: this.endedAdded, dropped: this.endedDropped, totals: { ...this.totals } };
-    }
-    const changed: Partial<Mutable<GraphState>> = {};
-    if (this.seq !== base.seq) changed.seq = this.seq;
-    if (this.nodes !== base.nodes) changed.nodes = this.nodes;
-    if (this.watch !== base.watch) changed.watch = this.watch;
-    if (this.registrations !== base.registrations) changed.registrations = this.registrations;
-    if (this.ended !== base.ended) changed.ended = this.ended;
-    if (this.retained !== base.retained) changed.retained = this.retained;
-    const t = base.totals;
-    const n = this.totals;
-    if (n.registered !== t.registered || n.released !== t.released || n.failed !== t.failed || n.skipped !== t.skipped || n.cancelled !== t.cancelled) changed.totals = n;
-    return changed;
+    this.edges = state.edges;
   }
 
   register(registration: Registration): void {
     for (const id of registration.external) this.watchOf(id).pending++;
-    const lookups = registration.external.filter((id) => this.knownOutcome(id) === undefined && !this.holds(id));
+    const lookups = registration.external.filter((id) => this.knownOutcome(id) === undefined && !this.state.nodes.has(id));
     if (lookups.length === 0) {
       this.complete(registration, new Map());
       return;
     }
-    const key = String(this.seq++);
-    this.registrations = this.registrations.set(key, registration);
-    this.effects.push({ kind: 'lookup', registration: Number(key), ids: lookups });
+    const key = this.state.seq++;
+    this.state.registrations.set(key, registration);
+    this.effects.push({ kind: 'lookup', registration: key, ids: lookups });
   }
 
   lookedUp(registration: number, found: ReadonlyMap<string, PayloadView | undefined>): void {
@@ -184,7 +127,7 @@ class GraphTx {
   }
 
   cancel(id: string): boolean {
-    const node = this.node(id);
+    const node = this.state.nodes.get(id);
     if (!node) return false;
     this.end(node, 'cancelled', 'cancelled by request', undefined);
     return true;
@@ -194,15 +137,17 @@ class GraphTx {
   drain(): void {
     for (let i = 0; i < this.work.length; i++) {
       const { id, outcome: incoming } = this.work[i] as Settlement;
-      const watch = this.watchDraft(id);
-      if (!watch) continue;
-      const outcome = watch.outcome ?? incoming; // the first report of an ending wins
-      if (watch.pending > 0) watch.outcome = outcome;
-      const dependents = watch.dependents;
-      watch.dependents = [];
+      const watch = this.state.watch.get(id);
+      const outcome = watch?.outcome ?? incoming; // the first report of an ending wins
+      if (watch && watch.pending > 0) watch.outcome = outcome;
+      const dependents = this.edges.successors(id);
+      if (!dependents || dependents.length === 0) continue;
+      this.touchWaits(id);
       for (const dependent of dependents) {
-        const node = this.node(dependent);
-        if (!node) continue; // ended earlier through another dependency
+        this.edges.removeEdge(id, dependent);
+        const node = this.state.nodes.get(dependent);
+        if (!node) continue;
+        this.touchNode(dependent);
         node.outcomes[id] = outcome;
         node.remaining--;
         if (outcome.status !== 'completed' && node.policy !== 'continue') {
@@ -213,13 +158,33 @@ class GraphTx {
           this.release(node);
         }
       }
+      dropIfBare(this.edges, id);
     }
     this.work.length = 0;
   }
 
+  /** Forgets what no registration needs any more and copies out the journal entry. */
+  finish(): GraphDelta | undefined {
+    for (const id of this.touchedWatch) if (this.state.watch.get(id)?.pending === 0) this.state.watch.delete(id);
+    const nodes: GraphDelta['nodes'] = [];
+    for (const [id, heldBefore] of this.touchedNodes) {
+      const node = this.state.nodes.get(id);
+      // A node added and removed in one transition never reached the journal.
+      if (node) nodes.push([id, { ...node, outcomes: { ...node.outcomes } }]);
+      else if (heldBefore) nodes.push([id, null]);
+    }
+    const watch: GraphDelta['watch'] = [];
+    for (const [id, before] of this.touchedWaits) {
+      const after = this.edges.successors(id) ?? [];
+      if (!sameList(before, after)) watch.push([id, after.length === 0 ? null : after]);
+    }
+    if (nodes.length === 0 && watch.length === 0 && this.endedAdded.length === 0 && this.endedDropped === 0) return undefined;
+    return { nodes, watch, ended: this.endedAdded, dropped: this.endedDropped, totals: { ...this.state.totals } };
+  }
+
   private complete(reg: Registration, found: ReadonlyMap<string, PayloadView | undefined>): void {
     for (const id of reg.external) this.watchOf(id).pending--;
-    const unknown = reg.external.filter((id) => this.knownOutcome(id) === undefined && !this.holds(id) && found.get(id) === undefined);
+    const unknown = reg.external.filter((id) => this.knownOutcome(id) === undefined && !this.state.nodes.has(id) && found.get(id) === undefined);
     if (unknown.length > 0) {
       this.reply(reg, { ok: false, unknown });
       return;
@@ -228,9 +193,13 @@ class GraphTx {
     // of this batch that ends at once (its dependency had failed) reaches dependents of this batch too.
     for (const entry of reg.waiting) {
       const { payload, partition, tier, deps, policy } = entry;
-      this.nodeDrafts.set(payload.id, { payload, partition, tier, deps, remaining: deps.length, policy, outcomes: {} });
-      this.totals.registered++;
-      for (const dep of deps) this.watchOf(dep).dependents.push(payload.id);
+      this.touchNode(payload.id);
+      this.state.nodes.set(payload.id, { payload, partition, tier, deps, remaining: deps.length, policy, outcomes: {} });
+      this.state.totals.registered++;
+      for (const dep of deps) {
+        this.touchWaits(dep);
+        this.edges.setEdge(dep, payload.id);
+      }
     }
     for (const id of reg.external) {
       const view = found.get(id);
@@ -245,42 +214,31 @@ class GraphTx {
   }
 
   private takeRegistration(registration: number): Registration | undefined {
-    const key = String(registration);
-    const reg = this.registrations.get(key);
-    if (reg) this.registrations = this.registrations.delete(key);
+    const reg = this.state.registrations.get(registration);
+    if (reg) this.state.registrations.delete(registration);
     return reg;
   }
 
   /** An outcome this graph already knows: reported while a registration needed it, or a payload it ended. */
   private knownOutcome(id: string): DependencyOutcome | undefined {
-    const watched = this.watchDraft(id)?.outcome;
+    const watched = this.state.watch.get(id)?.outcome;
     if (watched) return watched;
-    const ended = this.ended.get(id);
+    const ended = this.state.ended.get(id);
     return ended && { status: ended.status, error: ended.error };
   }
 
-  private release(node: NodeDraft): void {
-    this.nodeDrafts.set(node.payload.id, null);
-    this.totals.released++;
+  private release(node: WaitingNode): void {
+    this.unhold(node);
+    this.state.totals.released++;
     this.effects.push({ kind: 'release', payload: withDependencies(node.payload, node.outcomes), partition: node.partition });
   }
 
-  private end(node: NodeDraft, status: 'failed' | 'skipped' | 'cancelled', reason: string, error: PayloadFailure | undefined): void {
+  private end(node: WaitingNode, status: 'failed' | 'skipped' | 'cancelled', reason: string, error: PayloadFailure | undefined): void {
     const { payload, partition, tier } = node;
-    this.nodeDrafts.set(payload.id, null);
-    this.totals[status]++;
+    this.unhold(node);
+    this.state.totals[status]++;
     const stored: PayloadFailure = error ?? { code: status === 'cancelled' ? 'CANCELLED' : 'SKIPPED', message: reason, name: status === 'cancelled' ? 'CancelledError' : 'SkippedError' };
-    if (this.env.retainTerminal > 0) {
-      const ended: EndedPayload = { payload, partition, tier, status, error: stored, finishedAt: this.now };
-      this.ended = this.ended.set(payload.id, ended);
-      this.retained = this.retained.push(payload.id);
-      this.endedAdded.push(ended);
-      while (this.retained.size > this.env.retainTerminal) {
-        this.ended = this.ended.delete(this.retained.peek() as string);
-        this.retained = this.retained.shift();
-        this.endedDropped++;
-      }
-    }
+    if (this.env.retainTerminal > 0) this.retain({ payload, partition, tier, status, error: stored, finishedAt: this.now });
     const event: PayloadEvent = {
       type: status,
       id: payload.id,
@@ -300,35 +258,47 @@ class GraphTx {
     this.work.push({ id: payload.id, outcome: { status, error: stored } });
   }
 
-  private holds(id: string): boolean {
-    const drafted = this.nodeDrafts.get(id);
-    return drafted === undefined ? this.nodes.has(id) : drafted !== null;
+  /** Keeps an ended payload for `get`, dropping the oldest past `retainTerminal`. */
+  private retain(ended: EndedPayload): void {
+    const kept = this.state.ended;
+    kept.set(ended.payload.id, ended);
+    this.endedAdded.push(ended);
+    for (const oldest of kept.keys()) {
+      if (kept.size <= this.env.retainTerminal) break;
+      kept.delete(oldest);
+      this.endedDropped++;
+    }
   }
 
-  private node(id: string): NodeDraft | undefined {
-    const drafted = this.nodeDrafts.get(id);
-    if (drafted !== undefined) return drafted ?? undefined;
-    const node = this.nodes.get(id);
-    if (!node) return undefined;
-    const draft: NodeDraft = { ...node, outcomes: { ...node.outcomes } };
-    this.nodeDrafts.set(id, draft);
-    return draft;
+  /** The graph no longer holds `node`: it leaves the waiting lists of the dependencies it still waited on. */
+  private unhold(node: WaitingNode): void {
+    const id = node.payload.id;
+    this.touchNode(id);
+    this.state.nodes.delete(id);
+    if (node.remaining > 0) {
+      for (const dep of node.deps) {
+        if (!this.edges.hasEdge(dep, id)) continue;
+        this.touchWaits(dep);
+        this.edges.removeEdge(dep, id);
+        dropIfBare(this.edges, dep);
+      }
+    }
+    dropIfBare(this.edges, id);
   }
 
-  private watchDraft(id: string): WatchDraft | undefined {
-    const drafted = this.watchDrafts.get(id);
-    if (drafted) return drafted;
-    const watch = this.watch.get(id);
-    if (!watch) return undefined;
-    const draft: WatchDraft = { dependents: [...watch.dependents], pending: watch.pending, outcome: watch.outcome };
-    this.watchDrafts.set(id, draft);
-    return draft;
+  private touchNode(id: string): void {
+    if (!this.touchedNodes.has(id)) this.touchedNodes.set(id, this.state.nodes.has(id));
   }
 
-  private watchOf(id: string): WatchDraft {
-    let draft = this.watchDraft(id);
-    if (!draft) this.watchDrafts.set(id, (draft = { dependents: [], pending: 0, outcome: undefined }));
-    return draft;
+  private touchWaits(id: string): void {
+    if (!this.touchedWaits.has(id)) this.touchedWaits.set(id, this.edges.successors(id) ?? []);
+  }
+
+  private watchOf(id: string): Watch {
+    this.touchedWatch.add(id);
+    let watch = this.state.watch.get(id);
+    if (!watch) this.state.watch.set(id, (watch = { pending: 0, outcome: undefined }));
+    return watch;
   }
 }
 

@@ -1,18 +1,17 @@
 /**
- * The dependency graph's state: the payloads it holds until their dependencies end, and, for every
- * id something waits on, who waits. An immer value whose large collections are persistent maps
- * (opaque to immer), so a transition copies a few small nodes however large the graph is.
+ * The dependency graph's state, owned by its actor and changed in place (one message at a time):
+ * the payloads it holds until their dependencies end, a graphlib DAG of who waits on whom, and
+ * what it remembers of payloads it ended itself. A transition's journal entry is copied out at the
+ * turn's end (see reducer.ts), so nothing read later by the store is changed afterwards.
  *
- * The edges live here as adjacency (`watch[dep].dependents`, `node.deps`) rather than in a
- * graphlib `Graph`: a graphlib graph is mutable, and actor state must be an immutable value that
- * can be journalled and restored. graphlib checks what needs a graph algorithm: cycles at submit
- * (batch.ts) and workflow definitions (src/dsl).
+ * `edges` has an edge `dependency → dependent` for every dependency a held payload still waits
+ * on. A node exists while it has an edge; an id someone waits on is a node with successors.
  */
-import { PMap, PQueue } from '../../src/collections/index.ts';
+import { Graph } from '@dagrejs/graphlib';
 import type { PayloadFailure } from '../../src/errors.ts';
 import type { PayloadEvent } from '../../src/events.ts';
 import type {
-  DependencyFailurePolicy, DependencyOutcome, DependencyOutcomes, Payload, PayloadStatus, PayloadView, Tier,
+  DependencyFailurePolicy, DependencyOutcome, Payload, PayloadStatus, PayloadView, Tier,
 } from '../../src/payload.ts';
 
 /** A payload held until its dependencies end. */
@@ -23,20 +22,18 @@ export interface WaitingNode {
   /** Dependency ids, in the order the client listed them. */
   readonly deps: readonly string[];
   /** Dependencies that have not ended yet. */
-  readonly remaining: number;
+  remaining: number;
   readonly policy: DependencyFailurePolicy;
   /** How the dependencies that ended so far ended. */
-  readonly outcomes: DependencyOutcomes;
+  readonly outcomes: Record<string, DependencyOutcome>;
 }
 
-/** Everything known about one id that waiting payloads depend on. */
+/** What a registration in flight needs kept about an id it depends on (who waits on it is in `edges`). */
 export interface Watch {
-  /** Held payloads waiting on it. */
-  readonly dependents: readonly string[];
   /** Registrations in flight (looking ids up) that will need its outcome. */
-  readonly pending: number;
+  pending: number;
   /** How it ended, once known; kept only while registrations are in flight. */
-  readonly outcome: DependencyOutcome | undefined;
+  outcome: DependencyOutcome | undefined;
 }
 
 /** A payload the graph ended itself (its dependency failed, or it was cancelled while held). */
@@ -68,35 +65,61 @@ export interface Registration {
 }
 
 export interface GraphTotals {
-  readonly registered: number;
-  readonly released: number;
-  readonly failed: number;
-  readonly skipped: number;
-  readonly cancelled: number;
+  registered: number;
+  released: number;
+  failed: number;
+  skipped: number;
+  cancelled: number;
 }
 
 export interface GraphState {
-  readonly seq: number;
-  readonly nodes: PMap<WaitingNode>;
-  readonly watch: PMap<Watch>;
-  /** Opaque to immer: registrations hold callbacks and are never journalled. */
-  readonly registrations: PMap<Registration>;
-  readonly ended: PMap<EndedPayload>;
-  /** Ended ids, oldest first, for bounded retention. */
-  readonly retained: PQueue<string>;
+  /** The next registration's number. */
+  seq: number;
+  readonly nodes: Map<string, WaitingNode>;
+  /** `dependency → dependent` for every dependency a held payload still waits on. */
+  readonly edges: Graph;
+  /** Ids registrations in flight depend on; an entry lives while one is in flight. */
+  readonly watch: Map<string, Watch>;
+  /** Registrations in flight: they hold callbacks and are never journalled. */
+  readonly registrations: Map<number, Registration>;
+  /** Payloads the graph ended, oldest first (Map order), bounded by `retainTerminal`. */
+  readonly ended: Map<string, EndedPayload>;
   readonly totals: GraphTotals;
 }
 
 export function initialGraphState(): GraphState {
   return {
     seq: 0,
-    nodes: PMap.empty(),
-    watch: PMap.empty(),
-    registrations: PMap.empty(),
-    ended: PMap.empty(),
-    retained: PQueue.empty(),
+    nodes: new Map(),
+    edges: new Graph({ directed: true }),
+    watch: new Map(),
+    registrations: new Map(),
+    ended: new Map(),
     totals: { registered: 0, released: 0, failed: 0, skipped: 0, cancelled: 0 },
   };
+}
+
+/** The held payloads waiting on `id`, in the order they started to wait. */
+export function dependentsOf(state: GraphState, id: string): string[] {
+  return state.edges.successors(id) ?? [];
+}
+
+/** Whether `id`'s ending must be reported here: payloads wait on it, or a registration in flight needs it. */
+export function isWatched(state: GraphState, id: string): boolean {
+  const { edges } = state;
+  return state.watch.has(id) || (edges.nodeCount() > 0 && edges.hasNode(id) && !edges.isLeaf(id));
+}
+
+/** A node lives in `edges` only while it has an edge. */
+export function dropIfBare(edges: Graph, id: string): void {
+  if (edges.hasNode(id) && edges.isLeaf(id) && (edges.predecessors(id)?.length ?? 0) === 0) edges.removeNode(id);
+}
+
+/** Every id whose ending must be reported here. */
+export function watchedIds(state: GraphState): Set<string> {
+  const ids = new Set(state.watch.keys());
+  for (const id of state.edges.nodes()) if (!state.edges.isLeaf(id)) ids.add(id);
+  return ids;
 }
 
 /** The outcome a dependent sees for a payload that ended with this event. */
@@ -142,7 +165,7 @@ export function outcomeOfView(view: Pick<PayloadView, 'status' | 'result' | 'err
 }
 
 /** The released payload: the same fields in the same order (one hidden class), with its dependencies' outcomes. */
-export function withDependencies(p: Payload, dependencies: DependencyOutcomes): Payload {
+export function withDependencies(p: Payload, dependencies: Payload['dependencies']): Payload {
   return {
     id: p.id,
     type: p.type,
@@ -194,5 +217,5 @@ export function graphView(state: GraphState, id: string): PayloadView | undefine
 }
 
 export function graphSummary(state: GraphState): Record<string, unknown> {
-  return { waiting: state.nodes.size, watched: state.watch.size, registering: state.registrations.size, ...state.totals };
+  return { waiting: state.nodes.size, edges: state.edges.edgeCount(), registering: state.registrations.size, ...state.totals };
 }

@@ -2,7 +2,8 @@
  * Journalling for one actor: each transition that changed something appends one entry (its
  * delta) through the runtime's shared JournalWriter, and what must follow the transition (replies,
  * events) runs only once that entry is stored, in transition order. A snapshot is taken every
- * `snapshotEvery` entries from the immutable state of the exact transition it covers.
+ * `snapshotEvery` entries: encoded at the turn of the transition it covers (the actor may change
+ * its state in place afterwards) and stored once that transition's entry is.
  *
  * A transition may carry a gate: its entry is appended only once the gate opens, and later entries
  * queue behind it. The dependency graph uses it so that "released" is journalled only after the
@@ -32,9 +33,10 @@ export interface ActorJournalOptions<S> {
   encode(state: S): { version: number; data: unknown };
 }
 
-interface Step<S> {
-  readonly state: S;
+interface Step {
   readonly delta: unknown;
+  /** The state as of this transition, encoded, when a snapshot is due with its entry. */
+  readonly snapshot: { version: number; data: unknown } | undefined;
   readonly after: () => void;
   gate: Promise<void> | undefined;
   watchingGate: boolean;
@@ -44,14 +46,18 @@ interface Step<S> {
 export class ActorJournal<S> {
   private seq: number;
   private sinceSnapshot = 0;
-  private stored: { state: S; seq: number };
+  /** Seq of the last entry stored. */
+  private storedSeq: number;
+  /** The state as of the last transition recorded. */
+  private current: S;
   /** Transitions not yet followed up, in order; the first `appendedCount` are appended. */
-  private readonly steps: Step<S>[] = [];
+  private readonly steps: Step[] = [];
   private appendedCount = 0;
 
   constructor(private readonly options: ActorJournalOptions<S>) {
     this.seq = options.journalSeq;
-    this.stored = { state: options.initial, seq: options.journalSeq };
+    this.storedSeq = options.journalSeq;
+    this.current = options.initial;
   }
 
   /**
@@ -59,20 +65,39 @@ export class ActorJournal<S> {
    * once this entry and every earlier one are stored.
    */
   record(state: S, delta: unknown, after: () => void, gate?: Promise<void>): void {
-    this.steps.push({ state, delta, after, gate, watchingGate: false, stored: delta === undefined });
+    this.current = state;
+    let snapshot: Step['snapshot'];
+    if (delta !== undefined && ++this.sinceSnapshot >= this.options.snapshotEvery) {
+      this.sinceSnapshot = 0;
+      snapshot = this.options.encode(state);
+    }
+    this.steps.push({ delta, snapshot, after, gate, watchingGate: false, stored: delta === undefined });
     this.appendReady();
   }
 
-  /** Snapshots the state as of the last stored entry; resolves once the snapshot is stored. */
-  async snapshotNow(): Promise<void> {
+  /**
+   * Snapshots the state as of the last transition recorded; resolves once the snapshot is stored,
+   * which is once every entry it covers is stored (a snapshot never holds what the journal lost).
+   */
+  snapshotNow(): Promise<void> {
     this.sinceSnapshot = 0;
-    const { version, data } = this.options.encode(this.stored.state);
-    await this.options.snapshots.store(this.options.key, this.stored.seq, version, data);
+    const { version, data } = this.options.encode(this.current);
+    return new Promise((resolve, reject) => {
+      this.steps.push({
+        delta: undefined,
+        snapshot: undefined,
+        after: () => void this.options.snapshots.store(this.options.key, this.storedSeq, version, data).then(resolve, reject),
+        gate: undefined,
+        watchingGate: false,
+        stored: true,
+      });
+      this.appendReady();
+    });
   }
 
   private appendReady(): void {
     while (this.appendedCount < this.steps.length) {
-      const step = this.steps[this.appendedCount] as Step<S>;
+      const step = this.steps[this.appendedCount] as Step;
       if (step.gate) {
         if (!step.watchingGate) {
           step.watchingGate = true;
@@ -89,21 +114,16 @@ export class ActorJournal<S> {
     this.followStored();
   }
 
-  private append(step: Step<S>): void {
-    const { writer, key, snapshotEvery } = this.options;
+  private append(step: Step): void {
+    const { writer, key } = this.options;
     const seq = ++this.seq;
-    const snapshotDue = ++this.sinceSnapshot >= snapshotEvery;
-    if (snapshotDue) this.sinceSnapshot = 0;
     writer.append({
       entry: { key, seq, data: step.delta },
       durable: () => {
         step.stored = true;
-        this.stored = { state: step.state, seq };
+        this.storedSeq = seq;
         this.followStored();
-        if (snapshotDue) {
-          const { version, data } = this.options.encode(step.state);
-          this.options.snapshots.snapshot(key, seq, version, data);
-        }
+        if (step.snapshot) this.options.snapshots.snapshot(key, seq, step.snapshot.version, step.snapshot.data);
       },
       // The writer retries until the store takes the entry; what follows simply waits for it.
       failed: () => {},
@@ -112,7 +132,7 @@ export class ActorJournal<S> {
 
   private followStored(): void {
     let done = 0;
-    while (done < this.appendedCount && (this.steps[done] as Step<S>).stored) done++;
+    while (done < this.appendedCount && (this.steps[done] as Step).stored) done++;
     if (done === 0) return;
     const ready = this.steps.splice(0, done);
     this.appendedCount -= done;
