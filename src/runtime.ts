@@ -226,6 +226,7 @@ export class Runtime {
       events: this.events,
       ready: () => this.ready(),
       submit: (input) => this.submit(input),
+      submitMany: (inputs) => this.submitMany(inputs),
       status: (id) => this.get(id).then((view) => view?.status),
       validation: () => ({ hasHandler: (type) => this.handlers.has(type), maxDataBytes: this.options.maxDataBytes, now: this.options.clock.now() }),
     }));

@@ -40,6 +40,7 @@ export interface ScheduleWiring {
   readonly events: EventHub;
   readonly ready: () => Promise<void>;
   readonly submit: (input: PayloadInput) => Promise<string>;
+  readonly submitMany: (inputs: readonly PayloadInput[]) => Promise<string[]>;
   readonly status: (id: string) => Promise<PayloadStatus | undefined>;
   readonly validation: () => ValidationContext;
 }
@@ -58,6 +59,7 @@ export function buildScheduler(wiring: ScheduleWiring): { scheduler: Scheduler; 
     store: scheduleStoreOf(wiring.engine),
     logger: wiring.logger,
     submit: wiring.submit,
+    submitMany: wiring.submitMany,
     status: wiring.status,
     fired: (firing) => wiring.events.emitSystem('schedule.fired', firing),
     validation: wiring.validation,
