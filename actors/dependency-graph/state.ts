@@ -160,6 +160,7 @@ export function withDependencies(p: Payload, dependencies: DependencyOutcomes): 
     tags: p.tags,
     dependencies,
     shardKey: p.shardKey,
+    dedupe: p.dedupe,
   };
 }
 

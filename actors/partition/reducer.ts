@@ -65,6 +65,7 @@ export function reducePartition(state: PartitionState, message: PartitionMessage
       break;
     }
     case 'rollback':
+      if (message.reverts) tx.revert(message.reverts);
       for (const id of message.ids) tx.rollback(id);
       break;
     case 'degrade':

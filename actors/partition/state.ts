@@ -10,6 +10,7 @@ import type { PayloadFailure } from '../../src/errors.ts';
 import { TERMINAL_STATUSES, TIERS, type Payload, type PayloadStatus, type PayloadView, type Tier } from '../../src/payload.ts';
 import type { DemandEntry } from '../../src/execution/protocol.ts';
 import type { TierMode } from '../../src/load/options.ts';
+import type { DedupeWindow } from './dedupe-windows.ts';
 import type { EnqueueBatch } from './messages.ts';
 
 export interface PayloadRecord extends Payload {
@@ -87,6 +88,10 @@ export interface PartitionState {
   /** Terminal ids, oldest first, for bounded retention. */
   readonly retained: Denque<string>;
   readonly idempotency: Map<string, string>;
+  /** Dedupe windows by key (dedupe.ts); derived from the records, never journalled. */
+  readonly dedupe: Map<string, DedupeWindow>;
+  /** Throttle keys by the end of their window, to forget ended windows. */
+  readonly dedupeExpiry: TimerHeap<string>;
   /** Submits waiting for room (`overflow: 'wait'`); never journalled. */
   parked: ParkedSubmit[];
   readonly totals: PartitionTotals;
@@ -127,6 +132,8 @@ export function initialPartitionState(index: number): PartitionState {
     running: 0,
     retained: new Denque(),
     idempotency: new Map(),
+    dedupe: new Map(),
+    dedupeExpiry: new TimerHeap(),
     parked: [],
     totals: emptyTotals(),
     modes: NORMAL_MODES,

@@ -8,6 +8,7 @@ import type { PayloadFailure } from '../../src/errors.ts';
 import type { PayloadEvent, PayloadEventType } from '../../src/events.ts';
 import type { Tier } from '../../src/payload.ts';
 import type { LedgerEntry } from '../coordinator/ledger.ts';
+import { closeWindow } from './dedupe-windows.ts';
 import type { PartitionEffect } from './messages.ts';
 import type { PartitionEnv } from './env.ts';
 import type { MutableRecord } from './record.ts';
@@ -63,6 +64,7 @@ export abstract class MailboxTx {
   }
 
   protected undelay(record: PayloadRecord): void {
+    if (record.dedupe !== undefined) closeWindow(this.state, record);
     this.state.delayed--;
     if (record.attempt > 0) this.state.retrying--;
   }
@@ -163,6 +165,12 @@ export abstract class MailboxTx {
   /** A new record enters the partition. */
   protected add(record: PayloadRecord): void {
     this.state.records.set(record.id, record);
+    this.created?.add(record.id);
+    this.touched?.add(record.id);
+  }
+
+  /** A field outside the lifecycle changed (a debounce's data): the journal entry carries the record whole. */
+  protected rewrite(record: PayloadRecord): void {
     this.created?.add(record.id);
     this.touched?.add(record.id);
   }

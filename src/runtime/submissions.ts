@@ -96,7 +96,8 @@ export class Submissions {
   private prepare(valid: ValidPayload): [Payload, number] {
     const { options, idsFromKeys } = this.deps;
     const unique = idsFromKeys && valid.idempotencyKey !== undefined ? uniqueOfKey(valid.idempotencyKey) : this.ids.next();
-    const partition = partitionOf(valid.shardKey ?? valid.idempotencyKey ?? unique, options.partitions);
+    // A dedupe key's partition owns its window, on every node of a cluster.
+    const partition = partitionOf(valid.dedupe?.key ?? valid.shardKey ?? valid.idempotencyKey ?? unique, options.partitions);
     const payload: Payload = {
       id: withPartition(unique, partition),
       type: valid.type,
@@ -114,6 +115,7 @@ export class Submissions {
       tags: valid.tags,
       dependencies: undefined,
       shardKey: valid.shardKey,
+      dedupe: valid.dedupe,
     };
     return [payload, partition];
   }
