@@ -9,7 +9,7 @@ import type { CancelResult, EnqueueBatch, EnqueueResult, Grant, Outcome, ReviveR
 import { newRecord } from './record.ts';
 import { routeTier, routeTierOf } from './routing.ts';
 import { isLiveIn, isTerminal, type ParkedSubmit, type PayloadRecord } from './state.ts';
-import { DedupeTx } from './dedupe.ts';
+import { HoldTx } from './hold-transitions.ts';
 import { openWindow } from './dedupe-windows.ts';
 import { writable } from './transaction.ts';
 
@@ -17,7 +17,7 @@ import { writable } from './transaction.ts';
 export const SWEEP_SLICE = 2_000;
 
 /** A payload's life in the partition: accepted, queued or delayed, started, finished, retried, cancelled. */
-export class PartitionTx extends DedupeTx {
+export class PartitionTx extends HoldTx {
   enqueue(batch: EnqueueBatch): void {
     const { payloads } = batch;
     const results: Array<EnqueueResult | undefined> = new Array(payloads.length);

@@ -8,6 +8,7 @@ import type { Grant, Outcome, RunOrder } from '../../src/execution/protocol.ts';
 import type { PayloadEvent } from '../../src/events.ts';
 import type { Payload, PayloadView, Tier } from '../../src/payload.ts';
 import type { LedgerEntry } from '../coordinator/ledger.ts';
+import type { ClientHold } from './holds.ts';
 import type { PayloadRecord } from './state.ts';
 
 export type EnqueueResult =
@@ -52,6 +53,8 @@ export type PartitionMessage =
   | { readonly type: 'tick' }
   /** Failed payloads run again as a new attempt of the same id (dead-letter retry). */
   | { readonly type: 'revive'; readonly letters: readonly RevivedPayload[]; readonly reply: (results: readonly ReviveResult[]) => void }
+  /** The clients an operator paused (all of them, replacing the previous list): their queued payloads are kept from the pool. */
+  | { readonly type: 'hold'; readonly clients: readonly ClientHold[] }
   /** Undo the acceptance of payloads whose journal entry the store did not take (their submit was refused). */
   | { readonly type: 'rollback'; readonly ids: readonly string[]; readonly reverts?: readonly DebounceRevert[] }
   // From the coordinator (actors/coordinator). Per-tier decisions, applied at grant time.

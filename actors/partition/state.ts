@@ -11,6 +11,7 @@ import { TERMINAL_STATUSES, TIERS, type Payload, type PayloadStatus, type Payloa
 import type { DemandEntry } from '../../src/execution/protocol.ts';
 import type { TierMode } from '../../src/load/options.ts';
 import type { DedupeWindow } from './dedupe-windows.ts';
+import { noHolds, type HeldPayloads } from './holds.ts';
 import type { EnqueueBatch } from './messages.ts';
 
 export interface PayloadRecord extends Payload {
@@ -94,6 +95,8 @@ export interface PartitionState {
   readonly dedupeExpiry: TimerHeap<string>;
   /** Submits waiting for room (`overflow: 'wait'`); never journalled. */
   parked: ParkedSubmit[];
+  /** Paused clients and their queued payloads kept out of the FIFOs (holds.ts); never journalled. */
+  readonly holds: HeldPayloads;
   readonly totals: PartitionTotals;
   /** How each tier runs, as the coordinator last said (critical always `normal`); read at grant time. Replaced, never mutated. */
   modes: PerTier<TierMode>;
@@ -135,6 +138,7 @@ export function initialPartitionState(index: number): PartitionState {
     dedupe: new Map(),
     dedupeExpiry: new TimerHeap(),
     parked: [],
+    holds: noHolds(),
     totals: emptyTotals(),
     modes: NORMAL_MODES,
     serveAs: SERVE_AS_ITSELF,

@@ -9,6 +9,7 @@ import type { PayloadEvent, PayloadEventType } from '../../src/events.ts';
 import type { Tier } from '../../src/payload.ts';
 import type { LedgerEntry } from '../coordinator/ledger.ts';
 import { closeWindow } from './dedupe-windows.ts';
+import { isHeld, keep, unkeep } from './holds.ts';
 import type { PartitionEffect } from './messages.ts';
 import type { PartitionEnv } from './env.ts';
 import type { MutableRecord } from './record.ts';
@@ -74,6 +75,7 @@ export abstract class MailboxTx {
     const { tier, type } = record;
     if (!force && this.state.modes[tier] === 'skip') return this.defer(record, SKIP_REASON);
     this.touch(record);
+    if (this.state.holds.clients.size > 0 && isHeld(this.state.holds, record)) return keep(this.state, record);
     this.queueOf(tier, type).push(record.id);
     this.queuedNow?.push(record.id, tier, type);
     const counts = this.state.queued[tier];
@@ -90,6 +92,7 @@ export abstract class MailboxTx {
 
   /** Takes a queued record out of the live counts; its id stays in the FIFO as a tombstone unless it is the head. */
   protected unqueue(record: PayloadRecord): void {
+    if (unkeep(this.state, record)) return;
     const { tier, type } = record;
     const counts = this.state.queued[tier];
     counts[type] = (counts[type] ?? 1) - 1;
