@@ -58,6 +58,7 @@ export async function fireDue(host: SchedulerHost, batch: ReadonlyArray<readonly
 
   const firings: Firing[] = [];
   for (const d of due) for (const tick of d.fire) firings.push({ id: d.id, entry: d.entry, tick });
+  const submittedAt = host.clock.now();
   const ids = await submitAll(host, firings);
   const at = host.clock.now();
 
@@ -95,7 +96,7 @@ export async function fireDue(host: SchedulerHost, batch: ReadonlyArray<readonly
     const entry = movers[i] as FiringEntry;
     entry.cursor = Math.max(entry.cursor, move.tick);
     // Only the node whose move went through reports the firing: once per tick across a cluster.
-    if (firing && moved[i]) host.fired({ schedule: firing.id, tick: firing.tick, id: firing.payload, at });
+    if (firing && moved[i]) host.fired({ schedule: firing.id, tick: firing.tick, id: firing.payload, at, submittedAt });
   });
   return { failed, removed };
 }
