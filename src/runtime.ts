@@ -231,7 +231,7 @@ export class Runtime {
       events: this.events,
       ready: () => this.ready(),
       submit: (input) => this.submit(input),
-      submitMany: (inputs) => this.submitMany(inputs),
+      submitValidated: (valids) => this.submissions.submitValidated(valids),
       status: (id) => this.get(id).then((view) => view?.status),
       validation: () => ({ hasHandler: (type) => this.handlers.has(type), maxDataBytes: this.options.maxDataBytes, now: this.options.clock.now() }),
     }));

@@ -18,7 +18,7 @@ import type { ScheduleFiring } from '../../src/load/system-events.ts';
 import type { PayloadInput, PayloadStatus } from '../../src/payload.ts';
 import type { ScheduleStore } from '../../src/schedules/store.ts';
 import { validateSchedule, type ScheduleInput } from '../../src/schedules/validate.ts';
-import type { ValidationContext } from '../../src/validation.ts';
+import type { ValidationContext, ValidPayload } from '../../src/validation.ts';
 import { Alarms } from './alarms.ts';
 import { decodeSchedule, encodeSchedule } from './codec.ts';
 import { fireDue } from './firing.ts';
@@ -29,8 +29,8 @@ export interface SchedulerHost {
   readonly store: ScheduleStore;
   readonly logger: Logger;
   submit(input: PayloadInput): Promise<string>;
-  /** Many at once (validated first, sent in slices); rejects as a whole when one is refused. */
-  submitMany(inputs: readonly PayloadInput[]): Promise<string[]>;
+  /** Many payloads validated already, sent in slices; rejects as a whole when one is refused. */
+  submitValidated(valids: readonly ValidPayload[]): Promise<string[]>;
   /** A payload's status, for `overlap: 'skip'`; undefined when unknown. */
   status(id: string): Promise<PayloadStatus | undefined>;
   fired(firing: ScheduleFiring): void;

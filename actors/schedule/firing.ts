@@ -10,7 +10,8 @@
  */
 import type { PayloadInput, PayloadStatus } from '../../src/payload.ts';
 import type { CursorMove } from '../../src/schedules/store.ts';
-import { planTicks, type ScheduleRecord } from './state.ts';
+import { validatePayload, type ValidPayload } from '../../src/validation.ts';
+import { planTicks, type ScheduleRecord, type ScheduleSpec } from './state.ts';
 import type { SchedulerHost } from './actor.ts';
 
 /** What firing needs of a schedule's entry; the wake changes `cursor` and `last` in place. */
@@ -49,12 +50,14 @@ export async function fireDue(host: SchedulerHost, batch: ReadonlyArray<readonly
   });
   // overlap 'skip': nothing fires while the last firing is queued or runs; else only the oldest due
   // tick does (the ones after it would find that one running).
-  await Promise.all(due.map(async (d) => {
-    if (d.entry.record.spec.overlap !== 'skip' || d.fire.length === 0) return;
-    const last = d.entry.last;
-    const busy = last !== undefined && (await stillRuns(host, last));
-    d.fire = busy ? [] : d.fire.slice(0, 1);
-  }));
+  const skipping = due.filter((d) => d.entry.record.spec.overlap === 'skip' && d.fire.length > 0);
+  if (skipping.length > 0) {
+    await Promise.all(skipping.map(async (d) => {
+      const last = d.entry.last;
+      const busy = last !== undefined && (await stillRuns(host, last));
+      d.fire = busy ? [] : d.fire.slice(0, 1);
+    }));
+  }
 
   const firings: Firing[] = [];
   for (const d of due) for (const tick of d.fire) firings.push({ id: d.id, entry: d.entry, tick });
@@ -64,7 +67,9 @@ export async function fireDue(host: SchedulerHost, batch: ReadonlyArray<readonly
 
   const moves: CursorMove[] = [];
   const movers: FiringEntry[] = [];
-  const fired: Array<(Firing & { payload: string }) | undefined> = [];
+  /** Per move: the firing it records (its payload id in `payloads`), or undefined for a cursor moved without firing. */
+  const fired: Array<Firing | undefined> = [];
+  const payloads: Array<string | undefined> = [];
   let f = 0;
   for (const d of due) {
     let refused = false;
@@ -78,7 +83,8 @@ export async function fireDue(host: SchedulerHost, batch: ReadonlyArray<readonly
       d.entry.last = payload;
       moves.push({ id: d.id, tick: firing.tick, last: payload });
       movers.push(d.entry);
-      fired.push({ ...firing, payload });
+      fired.push(firing);
+      payloads.push(payload);
     }
     if (refused) {
       failed.add(d.id);
@@ -88,6 +94,7 @@ export async function fireDue(host: SchedulerHost, batch: ReadonlyArray<readonly
       moves.push({ id: d.id, tick: d.cursor, last: undefined });
       movers.push(d.entry);
       fired.push(undefined);
+      payloads.push(undefined);
     }
   }
   const moved = await host.store.advance(moves);
@@ -96,9 +103,23 @@ export async function fireDue(host: SchedulerHost, batch: ReadonlyArray<readonly
     const entry = movers[i] as FiringEntry;
     entry.cursor = Math.max(entry.cursor, move.tick);
     // Only the node whose move went through reports the firing: once per tick across a cluster.
-    if (firing && moved[i]) host.fired({ schedule: firing.id, tick: firing.tick, id: firing.payload, at, submittedAt });
+    if (firing && moved[i]) host.fired({ schedule: firing.id, tick: firing.tick, id: payloads[i] as string, at, submittedAt });
   });
   return { failed, removed };
+}
+
+/**
+ * A schedule's payload as validated on this node, once per spec (a firing only adds its
+ * idempotency key, so validating each firing again would redo the same work a thousand times a
+ * second). Only a success is kept: a handler registered after the schedule was set is found later.
+ */
+const validated = new WeakMap<ScheduleSpec, ValidPayload>();
+
+function validOf(host: SchedulerHost, firing: Firing): ValidPayload {
+  const spec = firing.entry.record.spec;
+  let valid = validated.get(spec);
+  if (!valid) validated.set(spec, (valid = validatePayload(spec.payload, host.validation())));
+  return { ...valid, idempotencyKey: `schedule:${firing.id}:${firing.tick}` };
 }
 
 /** Each firing's payload id, or undefined where it was refused; a refused slice is retried one by one so one bad schedule fails alone. */
@@ -106,12 +127,11 @@ async function submitAll(host: SchedulerHost, firings: readonly Firing[]): Promi
   const ids: Array<string | undefined> = new Array(firings.length);
   for (let from = 0; from < firings.length; from += SUBMIT_SLICE) {
     const slice = firings.slice(from, from + SUBMIT_SLICE);
-    const inputs = slice.map(inputOf);
     let got: Array<string | undefined>;
     try {
-      got = await host.submitMany(inputs);
+      got = await host.submitValidated(slice.map((firing) => validOf(host, firing)));
     } catch {
-      got = await Promise.all(inputs.map((input) => host.submit(input).catch((error: unknown) => {
+      got = await Promise.all(slice.map(inputOf).map((input) => host.submit(input).catch((error: unknown) => {
         host.logger.warn('a schedule could not fire; trying again', { idempotencyKey: input.idempotencyKey, error: String(error) });
         return undefined;
       })));

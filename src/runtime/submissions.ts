@@ -64,7 +64,22 @@ export class Submissions {
     } catch (error) {
       return Promise.reject(error);
     }
+    return this.bulk(inputs, length, false);
+  }
+
+  /**
+   * `submitMany` of payloads validated already (a schedule's firings: its payload was checked when
+   * it was set, and each firing only adds its idempotency key). Without `dependsOn`.
+   */
+  submitValidated(valids: readonly ValidPayload[]): Promise<string[]> {
+    const refusal = this.deps.refusal();
+    if (refusal) return Promise.reject(refusal);
+    return this.bulk(valids, valids.length, true);
+  }
+
+  private bulk(inputs: readonly unknown[], length: number, validated: boolean): Promise<string[]> {
     return new BulkSubmit(inputs, length, {
+      validated,
       partitions: this.deps.options.partitions,
       context: this.validationContext(),
       prepare: (valid, into, index) => {
