@@ -11,7 +11,7 @@ import type { EnqueueResult, PartitionEffect } from '../actors/partition/message
 import { initialPartitionState } from '../actors/partition/state.ts';
 import { DEFAULT_BACKOFF, compileOptions } from '../src/options.ts';
 import type { Payload } from '../src/payload.ts';
-import { createRuntime, SimulatedClock, silentLogger, StoreUnavailableError, ValidationError, type Runtime } from '../src/index.ts';
+import { createClient, createRuntime, SimulatedClock, silentLogger, StoreUnavailableError, ValidationError, type Runtime } from '../src/index.ts';
 import { until } from './cluster-support.ts';
 import { advance, setup, totals } from './helpers.ts';
 import { dropPrefix, freshPrefix, REDIS_URL } from './redis-support.ts';
@@ -167,6 +167,14 @@ test('in a cluster the key\'s partition owns the window: submits on either node 
   const firsts = await Promise.all(keys.map((key, i) => (i % 2 === 0 ? a : b).submit({ type: 'sync', data: `first ${key}`, dedupe: { key, mode: 'throttle', ttlMs: 60_000 } })));
   const seconds = await Promise.all(keys.map((key, i) => (i % 2 === 0 ? b : a).submit({ type: 'sync', data: `second ${key}`, dedupe: { key, mode: 'throttle', ttlMs: 60_000 } })));
   assert.deepEqual(seconds, firsts);
+  // A producer client submits through the owner's inbox and is answered with the window's id too.
+  const client = await createClient({ redis: { url: REDIS_URL, prefix } });
+  try {
+    const fromClient = await client.submitMany(keys.map((key) => ({ type: 'sync', data: `client ${key}`, dedupe: { key, mode: 'throttle', ttlMs: 60_000 } })));
+    assert.deepEqual(fromClient, firsts);
+  } finally {
+    await client.close();
+  }
   // Debounce: submits from both nodes replace one held payload, which runs once with the last data.
   const debounce = { key: 'shared-doc', mode: 'debounce', ttlMs: 300 } as const;
   const held = await a.submit({ type: 'sync', data: 1, dedupe: debounce });
