@@ -61,18 +61,17 @@ export class MemoryScheduleStore implements ScheduleStore {
     return this.rows.delete(id);
   }
 
+  /** The rows themselves, read at once by the caller (no copy per schedule per second). */
   async positions(ids: readonly string[]): Promise<Array<SchedulePosition | undefined>> {
-    return ids.map((id) => {
-      const row = this.rows.get(id);
-      return row && { cursor: row.cursor, last: row.last };
-    });
+    return ids.map((id) => this.rows.get(id));
   }
 
   async advance(moves: readonly CursorMove[]): Promise<boolean[]> {
     return moves.map(({ id, tick, last }) => {
       const row = this.rows.get(id);
       if (!row || row.cursor >= tick) return false;
-      this.rows.set(id, { ...row, cursor: tick, last: last ?? row.last });
+      row.cursor = tick;
+      if (last !== undefined) row.last = last;
       return true;
     });
   }
