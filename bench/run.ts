@@ -18,7 +18,7 @@ import { triageMemory, triageQos, triageThroughput, triageTimers } from './triag
 import { triageCoordination } from './coordination.ts';
 import { workflowBench } from './workflows.ts';
 import { snapshotAndRecovery, storeThroughput, submitLatency } from './durability.ts';
-import { bullmqSchedules, triageSchedules } from './schedules.ts';
+import { bullmqSchedules, triageScheduleCpu, triageSchedules } from './schedules.ts';
 import { clusterFailover, clusterThroughput, throughputBound, type ClusterThroughput } from './cluster.ts';
 
 const args = new Set(process.argv.slice(2));
@@ -220,7 +220,11 @@ if (runs('r')) {
   rows.push({ measure: '(r) same: lateness due → handler start p99, ms', triage: round(t.startP99), bullmq: b && round(b.startP99), target: '', met: true });
   rows.push({ measure: `(r) same: firings (of ${t.expected.toLocaleString('en')} due)`, triage: t.firings, bullmq: b?.firings, target: '', met: true });
   rows.push({ measure: '(r) same: process CPU per 1,000 firings (handler runs included), ms', triage: round(t.cpuMsPer1000 ?? Number.NaN), bullmq: undefined, target: '', met: true });
-  result.schedules = { ...shape, triage: t, bullmq: b };
+  const cpu = await triageScheduleCpu({ schedules: shape.schedules, everyMs: shape.everyMs, wakes: quick ? 10 : 30 });
+  log(`r: cpu ${JSON.stringify(cpu)}`);
+  rows.push({ measure: '(r) same on a simulated clock, median wake: CPU from the wake to its last firing accepted, ms', triage: round(cpu.toAcceptedMs), bullmq: undefined, target: '', met: true });
+  rows.push({ measure: '(r) same: CPU of the whole wake (handler runs included), ms', triage: round(cpu.perWakeMs), bullmq: undefined, target: '', met: true });
+  result.schedules = { ...shape, triage: t, bullmq: b, cpu };
 }
 
 const cell = (v: number | undefined) => (v === undefined ? '—' : v.toLocaleString('en'));
