@@ -12,14 +12,18 @@ const KEPT = 10_000;
 export class DedupeAnswers {
   private readonly answers = new Map<string, string>();
 
-  /** The owner took in `payload` as `id` (another payload's id when it was deduplicated). */
+  /**
+   * The owner took in `payload` as `id` (another payload's id when it was deduplicated). Kept for
+   * a payload taken in as itself too, so the caller's first ask is answered without waiting for
+   * the inbox to be read up to it.
+   */
   record(payload: Payload, id: string): void {
-    if (payload.dedupe === undefined || id === payload.id) return;
+    if (payload.dedupe === undefined) return;
     this.answers.set(payload.id, id);
     if (this.answers.size > KEPT) this.answers.delete(this.answers.keys().next().value as string);
   }
 
-  /** The id a submitted payload was answered with; undefined when it was taken in as itself (or not yet). */
+  /** The id a submitted payload was answered with; undefined when not taken in yet (or forgotten). */
   answerOf(submittedId: string): string | undefined {
     return this.answers.get(submittedId);
   }
