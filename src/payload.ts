@@ -69,6 +69,24 @@ export interface PayloadInput<D = unknown> {
   readonly onDependencyFailure?: DependencyFailurePolicy;
   /** A name for this payload within one `submitMany` call, for other payloads' `dependsOn`. */
   readonly ref?: string;
+  /**
+   * Debounce or throttle by key: `throttle` keeps the first payload of `key` for `ttlMs` and answers
+   * later submits under the key with its id; `debounce` holds the payload until `ttlMs` passed
+   * without another submit under the key, each later one replacing its data (same id). The key
+   * decides the partition. Not with `idempotencyKey`, `shardKey` or `dependsOn`; `debounce` not with
+   * `runAt`/`delay`.
+   */
+  readonly dedupe?: DedupeOptions;
+}
+
+export const DEDUPE_MODES = ['debounce', 'throttle'] as const;
+export type DedupeMode = (typeof DEDUPE_MODES)[number];
+
+export interface DedupeOptions {
+  readonly key: string;
+  readonly mode: DedupeMode;
+  /** The window, ms: throttle's from the first submit, debounce's of quiet after the latest. */
+  readonly ttlMs: number;
 }
 
 export const DEPENDENCY_FAILURE_POLICIES = ['fail', 'skip', 'continue'] as const;
@@ -112,6 +130,8 @@ export interface Payload {
    * partitions: the key says their order and ownership matter. Records always carry the field.
    */
   readonly shardKey: string | undefined;
+  /** Debounce or throttle by key (undefined without). */
+  readonly dedupe: DedupeOptions | undefined;
 }
 
 /** `waiting`: held by the dependency graph until its dependencies end. */

@@ -143,7 +143,12 @@ export class Runtime {
   readonly schedules: Schedules;
   private readonly scheduler: Scheduler;
   private readonly deadLetters: DeadLetters;
-  private readonly pauses = new Pauses(() => this.pool.pausesChanged());
+  private readonly pauses = new Pauses(
+    () => this.pool.pausesChanged(),
+    (clients) => {
+      for (const handle of this.partitions.local()) handle.ref.dispatch({ type: 'hold', clients });
+    },
+  );
   private readonly metricsOptions: MetricsOptions | undefined;
   private metricsState: RuntimeMetrics | undefined;
   private adminState: AdminHandle | undefined;
@@ -226,6 +231,7 @@ export class Runtime {
       events: this.events,
       ready: () => this.ready(),
       submit: (input) => this.submit(input),
+      submitValidated: (valids) => this.submissions.submitValidated(valids),
       status: (id) => this.get(id).then((view) => view?.status),
       validation: () => ({ hasHandler: (type) => this.handlers.has(type), maxDataBytes: this.options.maxDataBytes, now: this.options.clock.now() }),
     }));
@@ -251,6 +257,10 @@ export class Runtime {
       journaled: this.cluster !== undefined || raw.persistence !== undefined || raw.redis !== undefined,
       ...(this.cluster ? { remote: (partition: number) => this.partitions.get(partition) === undefined, leased: (partition: number) => this.cluster!.leased(partition) } : {}),
       wiring: { env, publish: (event) => this.publish(event), coordination: this.coordination.partitionWiring },
+      spawned: (handle) => {
+        const clients = this.pauses.clientHolds();
+        if (clients.length > 0) handle.ref.dispatch({ type: 'hold', clients });
+      },
     });
     this.router.connect(this.partitions, this.pool);
     this.booted = this.boot();
@@ -410,9 +420,9 @@ export class Runtime {
   }
 
   /**
-   * Stops starting payloads of a handler type, or (without `type`) of every type: queued ones stay
-   * queued and counted, running ones finish, nothing is failed. On this process (in a cluster, on
-   * this node's partitions).
+   * Stops starting payloads of a handler type, of a client (`clientId`, with `type` only that
+   * type), or (without either) of every type: queued ones stay queued and counted, running ones
+   * finish, nothing is failed. On this process (in a cluster, on this node's partitions).
    */
   pause(target?: PauseTarget): PauseView {
     return this.pauses.pause(target);

@@ -4,7 +4,8 @@
  */
 import { ValidationError, type FieldProblem } from './errors.ts';
 import {
-  DEPENDENCY_FAILURE_POLICIES, NAMED_PRIORITY, TIERS, type BackoffOptions, type DependencyFailurePolicy, type Payload, type Tier,
+  DEDUPE_MODES, DEPENDENCY_FAILURE_POLICIES, NAMED_PRIORITY, TIERS, type BackoffOptions, type DedupeMode, type DedupeOptions,
+  type DependencyFailurePolicy, type Payload, type Tier,
 } from './payload.ts';
 
 export interface ValidationContext {
@@ -25,7 +26,7 @@ export interface ValidPayload extends Omit<Payload, 'id' | 'submittedAt' | 'depe
 
 const KNOWN_FIELDS = new Set([
   'type', 'data', 'clientId', 'priority', 'complexity', 'runAt', 'delay', 'deadline',
-  'idempotencyKey', 'timeout', 'retries', 'backoff', 'shardKey', 'tags', 'dependsOn', 'onDependencyFailure', 'ref',
+  'idempotencyKey', 'timeout', 'retries', 'backoff', 'shardKey', 'tags', 'dependsOn', 'onDependencyFailure', 'ref', 'dedupe',
 ]);
 /** Most dependencies one payload may list. */
 export const MAX_DEPENDENCIES = 10_000;
@@ -107,6 +108,16 @@ export function validatePayload(input: unknown, ctx: ValidationContext, index?: 
     }
     field = 'ref';
     const ref = optionalKey(raw.ref, 'ref', problems);
+    field = 'dedupe';
+    const rawDedupe = raw.dedupe;
+    const dedupe = rawDedupe === undefined ? undefined : parseDedupe(rawDedupe, problems);
+    if (rawDedupe !== undefined) {
+      // The dedupe key decides the partition and the payload's identity: no other key may.
+      if (idempotencyKey !== undefined) report(problems, 'dedupe', 'cannot be combined with idempotencyKey');
+      if (shardKey !== undefined) report(problems, 'dedupe', 'cannot be combined with shardKey (the dedupe key decides the partition)');
+      if (rawDependsOn !== undefined) report(problems, 'dedupe', 'cannot be combined with dependsOn');
+      if (dedupe?.mode === 'debounce' && (rawRunAt !== undefined || rawDelay !== undefined)) report(problems, 'dedupe', 'debounce cannot be combined with runAt or delay (the window decides when it runs)');
+    }
 
     if (problems.length > 0) throw new ValidationError(problems, index);
     return {
@@ -126,6 +137,7 @@ export function validatePayload(input: unknown, ctx: ValidationContext, index?: 
       dependsOn,
       onDependencyFailure,
       ref,
+      dedupe,
     };
   } catch (error) {
     if (error instanceof ValidationError) throw error;
@@ -304,6 +316,27 @@ function parseBackoff(value: unknown, problems: Problems): BackoffOptions | unde
     ...(maxMs !== undefined && { maxMs }),
     ...(jitter !== undefined && { jitter }),
   };
+}
+
+function parseDedupe(value: unknown, problems: Problems): DedupeOptions | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return report(problems, 'dedupe', 'must be an object { key, mode, ttlMs }');
+  const d = value as Record<string, unknown>;
+  let ok = true;
+  for (const name of Object.keys(d)) {
+    if (name === 'key' || name === 'mode' || name === 'ttlMs') continue;
+    report(problems, `dedupe.${shortened(name)}`, 'is not a dedupe field (key, mode, ttlMs)');
+    ok = false;
+
+  }
+  const key = d.key === undefined ? report(problems, 'dedupe.key', 'is required') : optionalKey(d.key, 'dedupe.key', problems);
+  const mode = d.mode;
+  if (!(DEDUPE_MODES as readonly unknown[]).includes(mode)) {
+    report(problems, 'dedupe.mode', `must be one of ${DEDUPE_MODES.join('|')}, got ${describe(mode)}`);
+    ok = false;
+  }
+  const ttlMs = d.ttlMs === undefined ? report(problems, 'dedupe.ttlMs', 'is required') : integer(d.ttlMs, 'dedupe.ttlMs', 1, MAX_TIMER_MS, problems);
+  if (!ok || key === undefined || ttlMs === undefined) return undefined;
+  return { key, mode: mode as DedupeMode, ttlMs };
 }
 
 function parseTags(value: unknown, problems: Problems): readonly string[] | undefined {

@@ -29,7 +29,7 @@ function harness(options: RuntimeOptions = {}) {
   };
   const payload = (fields: Partial<Payload> = {}): Payload => ({
     id: `p${seq++}.0`, type: 't', data: null, clientId: 'c', priority: 5, complexity: 1, submittedAt: clock.now(),
-    runAt: undefined, deadline: undefined, idempotencyKey: undefined, timeout: undefined, retries: undefined, backoff: undefined, tags: undefined, dependencies: undefined, shardKey: undefined,
+    runAt: undefined, deadline: undefined, idempotencyKey: undefined, timeout: undefined, retries: undefined, backoff: undefined, tags: undefined, dependencies: undefined, shardKey: undefined, dedupe: undefined,
     ...fields,
   });
   const enqueue = (...payloads: Payload[]): EnqueueResult[] => {

@@ -139,3 +139,23 @@ for (const [catchUp, expected] of [['all', 5], ['latest', 1], ['none', 0]] as co
     assert.equal(second.firings.at(-1)?.tick, 1_800_000_090_000);
   });
 }
+
+test('a firing refused on this node holds back only its own schedule: the others of its instant fire', async () => {
+  const prefix = freshPrefix('sched-refused');
+  prefixes.push(prefix);
+  const clock = new SimulatedClock(1_800_000_000_000);
+  // The first process declares a schedule of a type the second one has no handler for.
+  const first = started({ clock, redis: { url: REDIS_URL, prefix } });
+  first.rt.handle('elsewhere', () => undefined);
+  await first.rt.ready();
+  await first.rt.schedules.set({ id: 'orphan', every: 1_000, payload: { type: 'elsewhere' } });
+  await first.rt.stop();
+  const second = started({ clock, redis: { url: REDIS_URL, prefix } });
+  await second.rt.ready();
+  await second.rt.schedules.set({ id: 'beat', every: 1_000, payload: { type: 'tick' } });
+  const orphanTick = second.rt.schedules.get('orphan')?.lastTick;
+  await advance(second.rt, clock, 1_000, 3);
+  assert.deepEqual(second.firings.map((f) => f.schedule), ['beat', 'beat', 'beat']);
+  assert.equal(second.runs.length, 3);
+  assert.equal(second.rt.schedules.get('orphan')?.lastTick, orphanTick, 'the refused schedule keeps its cursor before the tick');
+});

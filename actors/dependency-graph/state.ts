@@ -183,6 +183,7 @@ export function withDependencies(p: Payload, dependencies: Payload['dependencies
     tags: p.tags,
     dependencies,
     shardKey: p.shardKey,
+    dedupe: p.dedupe,
   };
 }
 

@@ -13,7 +13,7 @@ import type { ExecutionPool } from '../../src/execution/pool.ts';
 import type { JournalWriter } from '../../src/persistence/journal-writer.ts';
 import type { OutboxMessage } from '../../src/persistence/engine.ts';
 import { deltaOf, encodeSnapshot, PARTITION_SNAPSHOT_VERSION } from './codec.ts';
-import type { Grant, PartitionEffect, PartitionMessage } from './messages.ts';
+import type { DebounceRevert, Grant, PartitionEffect, PartitionMessage } from './messages.ts';
 import type { Tier } from '../../src/payload.ts';
 import { reducePartition, type PartitionEnv } from './reducer.ts';
 import { demandOf, initialPartitionState, nextWakeOf, partitionStats, type PartitionState, type PartitionStats } from './state.ts';
@@ -155,16 +155,18 @@ export function spawnPartition(wiring: PartitionWiring): PartitionHandle {
   /** The store refused the entry: refuse the submits it accepted and undo them; keep the rest for the retry. */
   const refuse = (todo: PartitionEffect[], error: unknown): PartitionEffect[] => {
     const undo: string[] = [];
+    const reverts: DebounceRevert[] = [];
     const kept: PartitionEffect[] = [];
     for (const effect of todo) {
       if (effect.kind === 'reply' && effect.refuse) {
         effect.refuse(new StoreUnavailableError(error));
         undo.push(...(effect.accepted ?? []));
+        if (effect.reverts) reverts.push(...effect.reverts);
       } else if (!(effect.kind === 'event' && effect.event.type === 'accepted')) {
         kept.push(effect);
       }
     }
-    if (undo.length > 0) ref.dispatch({ type: 'rollback', ids: undo });
+    if (undo.length > 0 || reverts.length > 0) ref.dispatch({ type: 'rollback', ids: undo, reverts });
     return kept;
   };
 

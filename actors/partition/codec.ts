@@ -1,9 +1,10 @@
 /**
  * What a partition journals and snapshots, and how it is rebuilt. The records are the source of
- * truth; queues, timers, retention order and the idempotency index are derived from them on
+ * truth; queues, timers, retention order, the idempotency index and the dedupe windows are derived from them on
  * recovery, so the journal carries only record writes and drops (plus two counters).
  */
 import Denque from 'denque';
+import { openWindow } from './dedupe-windows.ts';
 import { flatRecord, ownRecord, type MutableRecord } from './record.ts';
 import { emptyTotals, initialPartitionState, isTerminal, type PartitionState, type PartitionTotals, type PayloadRecord } from './state.ts';
 
@@ -159,6 +160,7 @@ function rebuild(index: number, seq: number, totals: PartitionTotals, records: M
     }
     state.records.set(record.id, record);
     if (record.idempotencyKey !== undefined) state.idempotency.set(record.idempotencyKey, record.id);
+    if (record.dedupe !== undefined) openWindow(state, record);
     if (record.status === 'queued') waiting.push(record);
     else if (record.status === 'delayed') {
       state.timers.insert(record.runAt ?? 0, record.id);

@@ -9,19 +9,28 @@ import type { CancelResult, EnqueueBatch, EnqueueResult, Grant, Outcome, ReviveR
 import { newRecord } from './record.ts';
 import { routeTier, routeTierOf } from './routing.ts';
 import { isLiveIn, isTerminal, type ParkedSubmit, type PayloadRecord } from './state.ts';
-import { LoadTx } from './load-transitions.ts';
+import { HoldTx } from './hold-transitions.ts';
+import { openWindow } from './dedupe-windows.ts';
 import { writable } from './transaction.ts';
 
 /** Due timers moved into tiers per turn (a sweep of 100,000 due at once would hold the event loop for ~100 ms). */
 export const SWEEP_SLICE = 2_000;
 
 /** A payload's life in the partition: accepted, queued or delayed, started, finished, retried, cancelled. */
-export class PartitionTx extends LoadTx {
+export class PartitionTx extends HoldTx {
   enqueue(batch: EnqueueBatch): void {
     const { payloads } = batch;
     const results: Array<EnqueueResult | undefined> = new Array(payloads.length);
     for (let i = 0; i < payloads.length; i++) {
-      const payload = payloads[i] as Payload;
+      let payload = payloads[i] as Payload;
+      if (payload.dedupe !== undefined && !(batch.admitted === true && this.state.records.has(payload.id))) {
+        const answer = this.deduplicated(payload);
+        if (answer) {
+          results[i] = answer;
+          continue;
+        }
+        payload = this.debounced(payload);
+      }
       // A payload the dependency graph releases again after recovery may already be here: accepted once, not twice.
       const duplicateOf = payload.idempotencyKey === undefined
         ? (batch.admitted === true && this.state.records.has(payload.id) ? payload.id : undefined)
@@ -46,6 +55,7 @@ export class PartitionTx extends LoadTx {
     }
     // Only a journalled acceptance can be refused by its store (and is then rolled back).
     const accepted = this.touched ? results.flatMap((r) => (r?.ok && !r.duplicate ? [r.id] : [])) : undefined;
+    const reverts = this.touched && this.reverts.length > 0 ? this.reverts.slice() : undefined;
     this.effects.push({
       kind: 'reply',
       deliver: () => {
@@ -54,8 +64,9 @@ export class PartitionTx extends LoadTx {
           if (result) batch.settle(i, result);
         }
       },
-      refuse: (error) => results.forEach((result, i) => result && batch.settle(i, result.ok && !result.duplicate ? { ok: false, error } : result)),
+      refuse: (error) => results.forEach((result, i) => result && batch.settle(i, result.ok && (!result.duplicate || result.replaced === true) ? { ok: false, error } : result)),
       accepted,
+      reverts,
     });
   }
 
@@ -172,10 +183,15 @@ export class PartitionTx extends LoadTx {
    */
   sweep(): void {
     const { timers, records } = this.state;
+    this.expireWindows();
     let swept = 0;
     for (let due = timers.peekKey(); due !== undefined && due <= this.now && swept < SWEEP_SLICE; due = timers.peekKey(), swept++) {
       const record = records.get(timers.pop() as string);
       if (!record || record.status !== 'delayed') continue; // cancelled meanwhile
+      if (record.runAt !== undefined && record.runAt > this.now) {
+        timers.insert(record.runAt, record.id); // a debounce pushed later since this entry was made
+        continue;
+      }
       this.undelay(record);
       const next = writable(record);
       next.status = 'queued';
@@ -232,6 +248,7 @@ export class PartitionTx extends LoadTx {
     this.state.totals.accepted++;
     this.emit('accepted', record, undefined);
     this.add(record);
+    if (payload.dedupe !== undefined) openWindow(this.state, record);
     if (status === 'delayed') {
       this.state.timers.insert(payload.runAt as number, payload.id);
       this.state.delayed++;

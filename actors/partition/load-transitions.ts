@@ -48,7 +48,7 @@ export abstract class LoadTx extends MailboxTx {
 
   /**
    * Hands up to `max` queued payloads of `tier` to partition `to`, oldest first. Payloads with a
-   * shard key or an idempotency key stay: their key pins order and ownership to this partition.
+   * shard key, an idempotency key or a dedupe key stay: their key pins order and ownership to this partition.
    * A `moved` stub stays behind so lookups by id (which names this partition) follow the payload.
    */
   transferOut(tier: Tier, to: number, max: number): void {
@@ -60,7 +60,7 @@ export abstract class LoadTx extends MailboxTx {
       for (const id of ids) {
         if (moved.length >= max) break;
         const record = state.records.get(id);
-        if (!isLiveIn(record, tier) || record.shardKey !== undefined || record.idempotencyKey !== undefined) continue;
+        if (!isLiveIn(record, tier) || record.shardKey !== undefined || record.idempotencyKey !== undefined || record.dedupe !== undefined) continue;
         // The record leaves with the message; the stub that stays is a copy this partition owns.
         const leaving = flatRecord(record);
         this.unqueue(record);

@@ -8,10 +8,12 @@ import type { Grant, Outcome, RunOrder } from '../../src/execution/protocol.ts';
 import type { PayloadEvent } from '../../src/events.ts';
 import type { Payload, PayloadView, Tier } from '../../src/payload.ts';
 import type { LedgerEntry } from '../coordinator/ledger.ts';
+import type { ClientHold } from './holds.ts';
 import type { PayloadRecord } from './state.ts';
 
 export type EnqueueResult =
-  | { readonly ok: true; readonly id: string; readonly duplicate: boolean }
+  /** `replaced`: a debounce's held payload took this submit's data (a write the store must take, unlike a duplicate). */
+  | { readonly ok: true; readonly id: string; readonly duplicate: boolean; readonly replaced?: boolean }
   | { readonly ok: false; readonly error: TriageError };
 
 /** Payloads bound for one partition, answered one by one (a `wait` overflow may answer late). */
@@ -23,6 +25,13 @@ export interface EnqueueBatch {
    */
   readonly admitted?: boolean;
   settle(index: number, result: EnqueueResult): void;
+}
+
+/** A debounced record as it was before a replacement, to put back if the store refuses the replacement. */
+export interface DebounceRevert {
+  readonly id: string;
+  readonly data: unknown;
+  readonly runAt: number;
 }
 
 export type CancelResult = 'cancelled' | 'already-finished' | 'unknown';
@@ -44,8 +53,10 @@ export type PartitionMessage =
   | { readonly type: 'tick' }
   /** Failed payloads run again as a new attempt of the same id (dead-letter retry). */
   | { readonly type: 'revive'; readonly letters: readonly RevivedPayload[]; readonly reply: (results: readonly ReviveResult[]) => void }
+  /** The clients an operator paused (all of them, replacing the previous list): their queued payloads are kept from the pool. */
+  | { readonly type: 'hold'; readonly clients: readonly ClientHold[] }
   /** Undo the acceptance of payloads whose journal entry the store did not take (their submit was refused). */
-  | { readonly type: 'rollback'; readonly ids: readonly string[] }
+  | { readonly type: 'rollback'; readonly ids: readonly string[]; readonly reverts?: readonly DebounceRevert[] }
   // From the coordinator (actors/coordinator). Per-tier decisions, applied at grant time.
   /** Send a load report to the coordinator (the runtime asks every interval). */
   | { readonly type: 'report' }
@@ -83,6 +94,8 @@ export type PartitionEffect =
       readonly refuse?: (error: TriageError) => void;
       /** Ids this reply accepts, to roll back if it is refused. */
       readonly accepted?: readonly string[];
+      /** Debounce replacements this reply answers, to revert if it is refused. */
+      readonly reverts?: readonly DebounceRevert[];
     };
 
 export type { Grant, Outcome, RunOrder };

@@ -10,7 +10,7 @@
  * `ownRecord` turns a flat record back into an owned one.
  */
 import type { PayloadFailure } from '../../src/errors.ts';
-import type { BackoffOptions, DependencyOutcomes, Payload, PayloadStatus, Tier } from '../../src/payload.ts';
+import type { BackoffOptions, DedupeOptions, DependencyOutcomes, Payload, PayloadStatus, Tier } from '../../src/payload.ts';
 import type { PayloadRecord } from './state.ts';
 
 export type MutableRecord = { -readonly [K in keyof PayloadRecord]: PayloadRecord[K] };
@@ -26,6 +26,7 @@ interface OptionFields {
   tags: readonly string[] | undefined;
   dependencies: DependencyOutcomes | undefined;
   shardKey: string | undefined;
+  dedupe: DedupeOptions | undefined;
 }
 
 /** What a payload gains once it leaves the queue; a queued payload has none of it. */
@@ -43,16 +44,16 @@ interface LaterFields {
 
 const hasOptions = (p: Payload): boolean =>
   p.runAt !== undefined || p.deadline !== undefined || p.idempotencyKey !== undefined || p.timeout !== undefined || p.retries !== undefined ||
-  p.backoff !== undefined || p.tags !== undefined || p.dependencies !== undefined || p.shardKey !== undefined;
+  p.backoff !== undefined || p.tags !== undefined || p.dependencies !== undefined || p.shardKey !== undefined || p.dedupe !== undefined;
 
 const optionsOf = (p: Payload): OptionFields => ({
   runAt: p.runAt, deadline: p.deadline, idempotencyKey: p.idempotencyKey, timeout: p.timeout, retries: p.retries,
-  backoff: p.backoff, tags: p.tags, dependencies: p.dependencies, shardKey: p.shardKey,
+  backoff: p.backoff, tags: p.tags, dependencies: p.dependencies, shardKey: p.shardKey, dedupe: p.dedupe,
 });
 
 const noOptions = (): OptionFields => ({
   runAt: undefined, deadline: undefined, idempotencyKey: undefined, timeout: undefined, retries: undefined,
-  backoff: undefined, tags: undefined, dependencies: undefined, shardKey: undefined,
+  backoff: undefined, tags: undefined, dependencies: undefined, shardKey: undefined, dedupe: undefined,
 });
 
 // Every field starts undefined, so V8 keeps the time fields as references: the `now` of one turn is then shared, not boxed per record.
@@ -130,6 +131,8 @@ class OwnedRecord implements MutableRecord {
   set dependencies(value: DependencyOutcomes | undefined) { if (value !== undefined || this.options) this.setOptions().dependencies = value; }
   get shardKey(): string | undefined { return this.options?.shardKey; }
   set shardKey(value: string | undefined) { if (value !== undefined || this.options) this.setOptions().shardKey = value; }
+  get dedupe(): DedupeOptions | undefined { return this.options?.dedupe; }
+  set dedupe(value: DedupeOptions | undefined) { if (value !== undefined || this.options) this.setOptions().dedupe = value; }
 
   get startedAt(): number | undefined { return this.later?.startedAt; }
   set startedAt(value: number | undefined) { if (value !== undefined || this.later) this.setLater().startedAt = value; }
@@ -181,6 +184,7 @@ export function flatRecord(r: PayloadRecord): MutableRecord {
     tags: r.tags,
     dependencies: r.dependencies,
     shardKey: r.shardKey,
+    dedupe: r.dedupe,
     status: r.status,
     tier: r.tier,
     attempt: r.attempt,

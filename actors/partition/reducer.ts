@@ -64,7 +64,11 @@ export function reducePartition(state: PartitionState, message: PartitionMessage
       effects.push({ kind: 'reply', deliver: () => message.reply(results) });
       break;
     }
+    case 'hold':
+      tx.setHolds(message.clients);
+      break;
     case 'rollback':
+      if (message.reverts) tx.revert(message.reverts);
       for (const id of message.ids) tx.rollback(id);
       break;
     case 'degrade':

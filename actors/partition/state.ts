@@ -10,6 +10,8 @@ import type { PayloadFailure } from '../../src/errors.ts';
 import { TERMINAL_STATUSES, TIERS, type Payload, type PayloadStatus, type PayloadView, type Tier } from '../../src/payload.ts';
 import type { DemandEntry } from '../../src/execution/protocol.ts';
 import type { TierMode } from '../../src/load/options.ts';
+import type { DedupeWindow } from './dedupe-windows.ts';
+import { noHolds, type HeldPayloads } from './holds.ts';
 import type { EnqueueBatch } from './messages.ts';
 
 export interface PayloadRecord extends Payload {
@@ -87,8 +89,14 @@ export interface PartitionState {
   /** Terminal ids, oldest first, for bounded retention. */
   readonly retained: Denque<string>;
   readonly idempotency: Map<string, string>;
+  /** Dedupe windows by key (dedupe.ts); derived from the records, never journalled. */
+  readonly dedupe: Map<string, DedupeWindow>;
+  /** Throttle keys by the end of their window, to forget ended windows. */
+  readonly dedupeExpiry: TimerHeap<string>;
   /** Submits waiting for room (`overflow: 'wait'`); never journalled. */
   parked: ParkedSubmit[];
+  /** Paused clients and their queued payloads kept out of the FIFOs (holds.ts); never journalled. */
+  readonly holds: HeldPayloads;
   readonly totals: PartitionTotals;
   /** How each tier runs, as the coordinator last said (critical always `normal`); read at grant time. Replaced, never mutated. */
   modes: PerTier<TierMode>;
@@ -127,7 +135,10 @@ export function initialPartitionState(index: number): PartitionState {
     running: 0,
     retained: new Denque(),
     idempotency: new Map(),
+    dedupe: new Map(),
+    dedupeExpiry: new TimerHeap(),
     parked: [],
+    holds: noHolds(),
     totals: emptyTotals(),
     modes: NORMAL_MODES,
     serveAs: SERVE_AS_ITSELF,

@@ -8,6 +8,8 @@ import type { PayloadFailure } from '../../src/errors.ts';
 import type { PayloadEvent, PayloadEventType } from '../../src/events.ts';
 import type { Tier } from '../../src/payload.ts';
 import type { LedgerEntry } from '../coordinator/ledger.ts';
+import { closeWindow } from './dedupe-windows.ts';
+import { isHeld, keep, unkeep } from './holds.ts';
 import type { PartitionEffect } from './messages.ts';
 import type { PartitionEnv } from './env.ts';
 import type { MutableRecord } from './record.ts';
@@ -63,6 +65,7 @@ export abstract class MailboxTx {
   }
 
   protected undelay(record: PayloadRecord): void {
+    if (record.dedupe !== undefined) closeWindow(this.state, record);
     this.state.delayed--;
     if (record.attempt > 0) this.state.retrying--;
   }
@@ -72,6 +75,7 @@ export abstract class MailboxTx {
     const { tier, type } = record;
     if (!force && this.state.modes[tier] === 'skip') return this.defer(record, SKIP_REASON);
     this.touch(record);
+    if (this.state.holds.clients.size > 0 && isHeld(this.state.holds, record)) return keep(this.state, record);
     this.queueOf(tier, type).push(record.id);
     this.queuedNow?.push(record.id, tier, type);
     const counts = this.state.queued[tier];
@@ -88,6 +92,7 @@ export abstract class MailboxTx {
 
   /** Takes a queued record out of the live counts; its id stays in the FIFO as a tombstone unless it is the head. */
   protected unqueue(record: PayloadRecord): void {
+    if (unkeep(this.state, record)) return;
     const { tier, type } = record;
     const counts = this.state.queued[tier];
     counts[type] = (counts[type] ?? 1) - 1;
@@ -163,6 +168,12 @@ export abstract class MailboxTx {
   /** A new record enters the partition. */
   protected add(record: PayloadRecord): void {
     this.state.records.set(record.id, record);
+    this.created?.add(record.id);
+    this.touched?.add(record.id);
+  }
+
+  /** A field outside the lifecycle changed (a debounce's data): the journal entry carries the record whole. */
+  protected rewrite(record: PayloadRecord): void {
     this.created?.add(record.id);
     this.touched?.add(record.id);
   }

@@ -1,9 +1,9 @@
 /**
  * The scheduler: each schedule armed for its next tick on the injected clock (schedules due at
- * the same instant share one timer, `alarms.ts`). A wake
- * reads the schedule's cursor from the store, fires what `planTicks` says is due — each tick a
- * submit with the idempotency key `schedule:<id>:<tick>` — and moves the cursor past it once the
- * submit was accepted. Every node of a cluster runs the same timers: whichever gets there first
+ * the same instant share one timer, `alarms.ts`, and are woken as one batch, `firing.ts`). A wake
+ * reads the schedules' cursors from the store, fires what `planTicks` says is due — each tick a
+ * submit with the idempotency key `schedule:<id>:<tick>` — and moves each cursor past its tick once
+ * the submit was accepted. Every node of a cluster runs the same timers: whichever gets there first
  * submits, another that raced it submits the same key and gets the same payload back, and one
  * that comes later finds the cursor already past the tick. A crash between the submit and the
  * cursor repeats the submit after recovery, which the key answers with the first payload.
@@ -18,16 +18,19 @@ import type { ScheduleFiring } from '../../src/load/system-events.ts';
 import type { PayloadInput, PayloadStatus } from '../../src/payload.ts';
 import type { ScheduleStore } from '../../src/schedules/store.ts';
 import { validateSchedule, type ScheduleInput } from '../../src/schedules/validate.ts';
-import type { ValidationContext } from '../../src/validation.ts';
+import type { ValidationContext, ValidPayload } from '../../src/validation.ts';
 import { Alarms } from './alarms.ts';
 import { decodeSchedule, encodeSchedule } from './codec.ts';
-import { nextTick, planTicks, type ScheduleRecord, type ScheduleSpec } from './state.ts';
+import { fireDue } from './firing.ts';
+import { nextTick, type ScheduleRecord, type ScheduleSpec } from './state.ts';
 
 export interface SchedulerHost {
   readonly clock: Clock;
   readonly store: ScheduleStore;
   readonly logger: Logger;
   submit(input: PayloadInput): Promise<string>;
+  /** Many payloads validated already, sent in slices; rejects as a whole when one is refused. */
+  submitValidated(valids: readonly ValidPayload[]): Promise<string[]>;
   /** A payload's status, for `overlap: 'skip'`; undefined when unknown. */
   status(id: string): Promise<PayloadStatus | undefined>;
   fired(firing: ScheduleFiring): void;
@@ -60,7 +63,6 @@ interface Entry {
 
 /** Pause before a wake that failed (store away, submit refused) is tried again, ms. */
 const RETRY_MS = 1_000;
-const ENDED: ReadonlySet<PayloadStatus> = new Set(['completed', 'failed', 'cancelled', 'skipped', 'expired']);
 
 export class Scheduler {
   private readonly entries = new Map<string, Entry>();
@@ -77,7 +79,7 @@ export class Scheduler {
   private readonly alarms: Alarms;
 
   constructor(private readonly host: SchedulerHost) {
-    this.alarms = new Alarms(host.clock, (id) => void this.wake(id));
+    this.alarms = new Alarms(host.clock, (ids) => void this.wakeAll(ids));
   }
 
   /** At boot: what the store holds. */
@@ -88,7 +90,7 @@ export class Scheduler {
   /** Arms every schedule (firing what is due: catch-up after a restart). */
   start(): void {
     this.running = true;
-    for (const id of this.entries.keys()) void this.wake(id);
+    void this.wakeAll([...this.entries.keys()]);
     this.scheduleRefresh();
   }
 
@@ -115,7 +117,7 @@ export class Scheduler {
     const body = encodeSchedule(record);
     this.changes++;
     await this.host.store.put(spec.id, body, this.host.clock.now(), 'ifAbsent');
-    const stored = await this.host.store.position(spec.id);
+    const [stored] = await this.host.store.positions([spec.id]);
     await this.replace(spec.id, record, body, stored?.cursor ?? this.host.clock.now(), stored?.last);
     return this.view(spec.id) as ScheduleView;
   }
@@ -201,32 +203,53 @@ export class Scheduler {
     });
   }
 
-  private async wake(id: string): Promise<void> {
-    const entry = this.entries.get(id);
-    if (!entry || !this.running) return;
-    if (entry.waking) return void (entry.again = true);
-    entry.waking = true;
-    entry.timer?.cancel();
-    entry.timer = undefined;
+  private wake(id: string): Promise<void> {
+    return this.wakeAll([id]);
+  }
+
+  /** Fires what is due for `ids` as one batch, then arms each for its next tick. */
+  private async wakeAll(ids: readonly string[]): Promise<void> {
+    if (!this.running) return;
+    const batch: Array<[string, Entry]> = [];
+    for (const id of ids) {
+      const entry = this.entries.get(id);
+      if (!entry) continue;
+      if (entry.waking) {
+        entry.again = true;
+        continue;
+      }
+      entry.waking = true;
+      entry.timer?.cancel();
+      entry.timer = undefined;
+      batch.push([id, entry]);
+    }
+    if (batch.length === 0) return;
     this.inflight++;
-    let retry = false;
+    let failed: ReadonlySet<string>;
     try {
       // Ticks are judged at the instant of the wake, not after the store answered.
-      if (!entry.record.paused) await this.fireDue(id, entry, this.host.clock.now());
+      const result = await fireDue(this.host, batch.filter(([, entry]) => !entry.record.paused), this.host.clock.now());
+      for (const id of result.removed) this.entries.delete(id); // removed on another node
+      failed = result.failed;
+      if (failed.size > 0) this.failures++;
     } catch (error) {
-      retry = true;
+      failed = new Set(batch.map(([id]) => id));
       this.failures++;
-      if (this.running) this.host.logger.warn('a schedule could not fire; trying again', { schedule: id, error: String(error) });
+      if (this.running) this.host.logger.warn('schedules could not fire; trying again', { schedules: batch.length, error: String(error) });
     } finally {
-      entry.waking = false;
+      for (const [, entry] of batch) entry.waking = false;
       if (--this.inflight === 0) for (const resolve of this.settledWaiters.splice(0)) resolve();
     }
-    if (this.entries.get(id) !== entry || !this.running) return;
-    if (entry.again) {
-      entry.again = false;
-      return this.wake(id);
+    if (!this.running) return;
+    const again: string[] = [];
+    for (const [id, entry] of batch) {
+      if (this.entries.get(id) !== entry) continue;
+      if (entry.again) {
+        entry.again = false;
+        again.push(id);
+      } else this.arm(id, entry, failed.has(id));
     }
-    this.arm(id, entry, retry);
+    if (again.length > 0) return this.wakeAll(again);
   }
 
   private arm(id: string, entry: Entry, retry: boolean): void {
@@ -234,37 +257,6 @@ export class Scheduler {
     entry.nextAt = entry.record.paused ? undefined : nextTick(entry.record.spec, entry.cursor);
     if (entry.nextAt === undefined) return;
     entry.timer = retry ? this.host.clock.setTimer(RETRY_MS, () => void this.wake(id)) : this.alarms.set(Math.max(entry.nextAt, now), id);
-  }
-
-  private async fireDue(id: string, entry: Entry, now: number): Promise<void> {
-    const { store, clock } = this.host;
-    const stored = await store.position(id);
-    if (stored === undefined) {
-      // Removed on another node: this one lets go of it too.
-      this.entries.delete(id);
-      return;
-    }
-    if (stored.cursor > entry.cursor) entry.last = stored.last ?? entry.last;
-    entry.cursor = Math.max(entry.cursor, stored.cursor);
-    const spec = entry.record.spec;
-    const plan = planTicks(spec, entry.cursor, now);
-    for (const tick of plan.fire) {
-      if (spec.overlap === 'skip' && entry.last !== undefined && (await this.stillRuns(entry.last))) continue;
-      const at = clock.now();
-      const payloadId = await this.host.submit({ ...spec.payload, idempotencyKey: `schedule:${id}:${tick}` });
-      entry.last = payloadId;
-      if (await store.advance(id, tick, payloadId)) this.host.fired({ schedule: id, tick, id: payloadId, at });
-      entry.cursor = Math.max(entry.cursor, tick);
-    }
-    if (plan.cursor > entry.cursor) {
-      await store.advance(id, plan.cursor, undefined);
-      entry.cursor = plan.cursor;
-    }
-  }
-
-  private async stillRuns(id: string): Promise<boolean> {
-    const status = await this.host.status(id);
-    return status !== undefined && !ENDED.has(status);
   }
 
   private view(id: string): ScheduleView | undefined {

@@ -81,6 +81,11 @@ function optionalFields(body: unknown, names: readonly string[]): Record<string,
   return out;
 }
 
+function pauseTarget(body: unknown): { type?: string; clientId?: string } {
+  const { type, clientId } = optionalFields(body, ['type', 'clientId']);
+  return { ...(type === undefined ? {} : { type }), ...(clientId === undefined ? {} : { clientId }) };
+}
+
 function noBody(body: unknown): void {
   if (body !== undefined && !(typeof body === 'object' && body !== null && !Array.isArray(body) && Object.keys(body).length === 0)) {
     throw new AdminError('BAD_REQUEST', 'this action takes no request body (or an empty JSON object)');
@@ -177,12 +182,12 @@ export const ROUTES: readonly Route[] = [
     if (!detail) throw new AdminError('UNKNOWN_WORKFLOW', `no workflow instance with id ${JSON.stringify(id)}`, 'id');
     return ok(detail);
   }),
-  route('GET', '/api/pauses', 'what an operator paused: {"all": true} for the whole runtime, and handler types one by one', (ctx) => ok(ctx.sources.pauses())),
-  route('POST', '/api/pause', 'stop starting a handler type (body {"type": "…"}) or everything (no body); queued work stays queued', async (ctx) => {
-    return ok(await ctx.sources.pause(optionalFields(ctx.body, ['type']).type));
+  route('GET', '/api/pauses', 'what an operator paused: {"all": true} for the whole runtime, handler types one by one, and clients', (ctx) => ok(ctx.sources.pauses())),
+  route('POST', '/api/pause', 'stop starting a handler type (body {"type": "…"}), a client ({"clientId": "…"}, with "type" only that type of it) or everything (no body); queued work stays queued', async (ctx) => {
+    return ok(await ctx.sources.pause(pauseTarget(ctx.body)));
   }, { action: true }),
-  route('POST', '/api/resume', 'lift a pause: body {"type": "…"} for a type, no body for the whole runtime', async (ctx) => {
-    return ok(await ctx.sources.resume(optionalFields(ctx.body, ['type']).type));
+  route('POST', '/api/resume', 'lift a pause: body {"type": "…"} and/or {"clientId": "…"} as paused, no body for the whole runtime', async (ctx) => {
+    return ok(await ctx.sources.resume(pauseTarget(ctx.body)));
   }, { action: true }),
   route('GET', '/api/schedules', 'schedules by id: timing, payload type, paused, next fire time, last tick', (ctx) => ok(ctx.sources.schedules(limitOf(ctx, 100))), { query: ['limit'] }),
   route('POST', '/api/schedules/:id/pause', 'pause a schedule: it does not fire until resumed', async (ctx) => {

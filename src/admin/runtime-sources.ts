@@ -97,8 +97,8 @@ export function runtimeSources(runtime: Runtime, plugins: () => AdminPlugins): A
     },
     retryFailed: async (filter) => ({ retried: await runtime.retryFailed(withoutUnset(filter)) }),
     pauses: () => runtime.paused(),
-    pause: async (type) => runtime.pause(type === undefined ? {} : { type }),
-    resume: async (type) => runtime.resume(type === undefined ? {} : { type }),
+    pause: async (target) => runtime.pause(target),
+    resume: async (target) => runtime.resume(target),
     schedules: (limit) => {
       const all = runtime.schedules.list();
       return { at: Date.now(), total: all.length, schedules: all.slice(0, limit).map(scheduleRow) };

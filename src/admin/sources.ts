@@ -175,6 +175,14 @@ export interface MetricsExposition {
 export interface PausesView {
   readonly all: boolean;
   readonly types: readonly string[];
+  /** Clients paused, whole (no `type`) or for one handler type. */
+  readonly clients: readonly { readonly clientId: string; readonly type?: string }[];
+}
+
+/** What a pause or resume names: a type, a client (with a type: only that type of it), or neither (everything). */
+export interface PauseTargetView {
+  readonly type?: string;
+  readonly clientId?: string;
 }
 
 /** Dead letters as the admin lists them. */
@@ -234,10 +242,10 @@ export interface AdminSources {
   /** Throws AdminError UNKNOWN_PAYLOAD when the id is no dead letter. */
   retry(id: string): Promise<{ readonly id: string; readonly retried: boolean }>;
   retryFailed(filter: { type?: string; clientId?: string }): Promise<{ readonly retried: number }>;
-  /** What an operator paused: the whole runtime, and handler types one by one. */
+  /** What an operator paused: the whole runtime, handler types one by one, and clients. */
   pauses(): PausesView;
-  pause(type: string | undefined): Promise<PausesView>;
-  resume(type: string | undefined): Promise<PausesView>;
+  pause(target: PauseTargetView): Promise<PausesView>;
+  resume(target: PauseTargetView): Promise<PausesView>;
   schedules(limit: number): SchedulesView;
   /** Throws AdminError UNKNOWN_SCHEDULE for an id no schedule has. */
   pauseSchedule(id: string): Promise<ScheduleRow>;

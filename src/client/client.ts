@@ -19,6 +19,7 @@ import { ClusterBus } from '../cluster/bus.ts';
 import { InboxWriter } from '../cluster/inbox.ts';
 import { clusterKeys, type ClusterKeys } from '../cluster/keys.ts';
 import { partitionLeases, type Leases } from '../cluster/leases.ts';
+import { dedupedIds } from '../cluster/dedupe-answers.ts';
 import { RemoteCalls, type CallMail } from '../cluster/remote-calls.ts';
 import { readShape } from '../cluster/shape.ts';
 import { OptionsError, RuntimeStoppedError, TriageError, ValidationError, type FieldProblem } from '../errors.ts';
@@ -171,7 +172,14 @@ export class TriageClient {
       return payload.id;
     });
     await Promise.all([...byPartition].map(([partition, payloads]) => this.writer!.send(partition, [{ payloads }])));
-    return ids;
+    if (!valids.some((v) => v.dedupe !== undefined)) return ids;
+    // A dedupe payload may have been answered with another id: its partition's owner says which.
+    const answered = new Map<string, string>();
+    await Promise.all([...byPartition].map(async ([partition, payloads]) => {
+      const got = await dedupedIds(payloads, (id) => this.calls.call(partition, 'dedupe', id));
+      payloads.forEach((p, i) => answered.set(p.id, got[i] as string));
+    }));
+    return ids.map((id) => answered.get(id) ?? id);
   }
 
   /** The payload's view from its partition's owner; undefined when no node knows it. */
@@ -229,7 +237,7 @@ export class TriageClient {
   /** As a cluster node builds it: an idempotency key names the id, so a repeat from anywhere gets the same one. */
   private prepare(valid: ValidPayload): Payload {
     const unique = valid.idempotencyKey !== undefined ? uniqueOfKey(valid.idempotencyKey) : this.ids.next();
-    const partition = partitionOf(valid.shardKey ?? valid.idempotencyKey ?? unique, this.partitionCount);
+    const partition = partitionOf(valid.dedupe?.key ?? valid.shardKey ?? valid.idempotencyKey ?? unique, this.partitionCount);
     const { dependsOn: _d, onDependencyFailure: _o, ref: _r, ...fields } = valid;
     return { ...fields, id: withPartition(unique, partition), submittedAt: Date.now(), dependencies: undefined };
   }

@@ -10,7 +10,8 @@ import type { EventInterest } from './event-interest.ts';
 import { compareIds, InboxReader, type InboxEntry } from './inbox.ts';
 import type { ClusterKeys } from './keys.ts';
 
-export type RemoteOp = 'get' | 'cancel';
+/** `dedupe`: which id a payload this node took in from its inbox was answered with (src/cluster/dedupe-answers.ts). */
+export type RemoteOp = 'get' | 'cancel' | 'dedupe';
 
 /** What the runtime does with a partition served here. */
 export interface ServingHost {
@@ -134,7 +135,7 @@ export class ServedPartitions {
       return local;
     };
     const value = await ask();
-    if (value !== (op === 'get' ? undefined : 'unknown')) return value;
+    if (value !== (op === 'cancel' ? 'unknown' : undefined)) return value;
     await this.inboxTakenIn(partition, waitMs);
     return ask();
   }

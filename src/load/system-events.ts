@@ -52,8 +52,10 @@ export interface ScheduleFiring {
   readonly tick: number;
   /** The payload the tick submitted. */
   readonly id: string;
-  /** When it was submitted, epoch ms; `at − tick` is the firing's lateness. */
+  /** When its submit was accepted (its partition took it), epoch ms; `at − tick` is the firing's lateness. */
   readonly at: number;
+  /** When it was handed to submit, epoch ms (with the other firings of its instant, as one batch). */
+  readonly submittedAt: number;
 }
 
 export interface SystemEventMap {

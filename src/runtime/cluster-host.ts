@@ -9,6 +9,7 @@ import type { PayloadRecord } from '../../actors/partition/state.ts';
 import type { ClusterHost, ClusterNode, NodeOp } from '../cluster/cluster-node.ts';
 import type { WorkflowView } from '../../actors/workflow/state.ts';
 import { cancelWorkflowOn, findWorkflow } from '../cluster/workflow-calls.ts';
+import { DedupeAnswers, dedupedIds } from '../cluster/dedupe-answers.ts';
 import type { Workflows } from '../../actors/workflow/manager.ts';
 import { StoreUnavailableError, TriageError } from '../errors.ts';
 import type { ExecutionPool } from '../execution/pool.ts';
@@ -38,6 +39,7 @@ export interface ClusterHostDeps {
 
 export function clusterHost(deps: ClusterHostDeps): ClusterHost {
   const { partitions, coordination, logger } = deps;
+  const answers = new DedupeAnswers();
   return {
     async acquire(partition) {
       const recovered = await partitions.recover(partition);
@@ -61,8 +63,9 @@ export function clusterHost(deps: ClusterHostDeps): ClusterHost {
           batch: {
             payloads,
             admitted: true,
-            settle: (_, result) => {
+            settle: (i, result) => {
               if (!result.ok) failure ??= result.error;
+              else answers.record(payloads[i] as Payload, result.id);
               if (--remaining > 0) return;
               if (failure) reject(failure);
               else resolve();
@@ -80,6 +83,7 @@ export function clusterHost(deps: ClusterHostDeps): ClusterHost {
     call(partition, op, id) {
       const handle = partitions.get(partition);
       if (!handle) return undefined;
+      if (op === 'dedupe') return Promise.resolve(answers.answerOf(id));
       return new Promise((resolve) => handle.ref.dispatch(op === 'get' ? { type: 'get', id, reply: resolve } : { type: 'cancel', id, reply: resolve }));
     },
     tell(partition, message: PartitionMessage) {
@@ -111,7 +115,11 @@ export function toOwner(cluster: ClusterNode, pool: ExecutionPool, logger: Logge
     case 'enqueue': {
       const { batch } = message;
       cluster.send(partition, batch.payloads).then(
-        () => batch.payloads.forEach((p, i) => batch.settle(i, { ok: true, id: p.id, duplicate: false })),
+        // A payload with a dedupe key may have been answered with another id: its owner says which.
+        () => dedupedIds(batch.payloads, (id) => cluster.call(partition, 'dedupe', id)).then(
+          (ids) => ids.forEach((id, i) => batch.settle(i, { ok: true, id, duplicate: id !== batch.payloads[i]?.id })),
+          (error: unknown) => batch.payloads.forEach((_, i) => batch.settle(i, { ok: false, error: error as TriageError })),
+        ),
         (error: unknown) => batch.payloads.forEach((_, i) => batch.settle(i, { ok: false, error: new StoreUnavailableError(error) })),
       );
       return;

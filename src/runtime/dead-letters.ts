@@ -183,5 +183,6 @@ function payloadOf(record: PayloadRecord): Payload {
     id: record.id, type: record.type, data: record.data, clientId: record.clientId, priority: record.priority, complexity: record.complexity,
     submittedAt: record.submittedAt, runAt: undefined, deadline: record.deadline, idempotencyKey: record.idempotencyKey, timeout: record.timeout,
     retries: record.retries, backoff: record.backoff, tags: record.tags, dependencies: record.dependencies, shardKey: record.shardKey,
+    dedupe: record.dedupe,
   };
 }

@@ -21,6 +21,8 @@ export interface PartitionSetOptions {
   readonly remote?: (partition: number) => boolean;
   /** In a cluster: whether this node still holds the partition's lease (its local deadline not passed). */
   readonly leased?: (partition: number) => boolean;
+  /** Told of each partition spawned here, before it is offered to the pool (a client pause reaches it first). */
+  readonly spawned?: (handle: PartitionHandle) => void;
   /** Everything a partition is spawned with besides its index, state and durability. */
   readonly wiring: Omit<PartitionWiring, 'index' | 'initialState' | 'durability' | 'system' | 'pool'>;
 }
@@ -96,6 +98,7 @@ export class PartitionSet {
       },
     });
     this.handles[index] = handle;
+    this.options.spawned?.(handle);
     pool.setDemand(index, demandOf(state));
     handle.armTimers();
     let deferred = 0;

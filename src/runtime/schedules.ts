@@ -15,7 +15,7 @@ import type { PersistenceEngine } from '../persistence/engine.ts';
 import { RedisEngine } from '../persistence/redis.ts';
 import { MemoryScheduleStore, RedisScheduleStore, type ScheduleStore } from '../schedules/store.ts';
 import type { ScheduleInput } from '../schedules/validate.ts';
-import type { ValidationContext } from '../validation.ts';
+import type { ValidationContext, ValidPayload } from '../validation.ts';
 
 /** `runtime.schedules`. */
 export interface Schedules {
@@ -40,6 +40,7 @@ export interface ScheduleWiring {
   readonly events: EventHub;
   readonly ready: () => Promise<void>;
   readonly submit: (input: PayloadInput) => Promise<string>;
+  readonly submitValidated: (valids: readonly ValidPayload[]) => Promise<string[]>;
   readonly status: (id: string) => Promise<PayloadStatus | undefined>;
   readonly validation: () => ValidationContext;
 }
@@ -58,6 +59,7 @@ export function buildScheduler(wiring: ScheduleWiring): { scheduler: Scheduler; 
     store: scheduleStoreOf(wiring.engine),
     logger: wiring.logger,
     submit: wiring.submit,
+    submitValidated: wiring.submitValidated,
     status: wiring.status,
     fired: (firing) => wiring.events.emitSystem('schedule.fired', firing),
     validation: wiring.validation,

@@ -64,7 +64,22 @@ export class Submissions {
     } catch (error) {
       return Promise.reject(error);
     }
+    return this.bulk(inputs, length, false);
+  }
+
+  /**
+   * `submitMany` of payloads validated already (a schedule's firings: its payload was checked when
+   * it was set, and each firing only adds its idempotency key). Without `dependsOn`.
+   */
+  submitValidated(valids: readonly ValidPayload[]): Promise<string[]> {
+    const refusal = this.deps.refusal();
+    if (refusal) return Promise.reject(refusal);
+    return this.bulk(valids, valids.length, true);
+  }
+
+  private bulk(inputs: readonly unknown[], length: number, validated: boolean): Promise<string[]> {
     return new BulkSubmit(inputs, length, {
+      validated,
       partitions: this.deps.options.partitions,
       context: this.validationContext(),
       prepare: (valid, into, index) => {
@@ -96,7 +111,8 @@ export class Submissions {
   private prepare(valid: ValidPayload): [Payload, number] {
     const { options, idsFromKeys } = this.deps;
     const unique = idsFromKeys && valid.idempotencyKey !== undefined ? uniqueOfKey(valid.idempotencyKey) : this.ids.next();
-    const partition = partitionOf(valid.shardKey ?? valid.idempotencyKey ?? unique, options.partitions);
+    // A dedupe key's partition owns its window, on every node of a cluster.
+    const partition = partitionOf(valid.dedupe?.key ?? valid.shardKey ?? valid.idempotencyKey ?? unique, options.partitions);
     const payload: Payload = {
       id: withPartition(unique, partition),
       type: valid.type,
@@ -114,6 +130,7 @@ export class Submissions {
       tags: valid.tags,
       dependencies: undefined,
       shardKey: valid.shardKey,
+      dedupe: valid.dedupe,
     };
     return [payload, partition];
   }

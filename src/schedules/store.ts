@@ -23,10 +23,25 @@ export interface ScheduleStore {
    */
   put(id: string, body: string, cursor: number, mode: 'ifAbsent' | 'atLeast'): Promise<void>;
   remove(id: string): Promise<boolean>;
-  /** The cursor and the id of the last firing; undefined once the schedule was removed. */
-  position(id: string): Promise<{ cursor: number; last: string | undefined } | undefined>;
-  /** Moves the cursor to `tick` if it is behind; false when it was not (another node got there first) or the schedule is gone. */
-  advance(id: string, tick: number, last: string | undefined): Promise<boolean>;
+  /** Each schedule's cursor and the id of its last firing (undefined once it was removed), in one round trip. */
+  positions(ids: readonly string[]): Promise<Array<SchedulePosition | undefined>>;
+  /**
+   * Moves each cursor to its `tick` if it is behind, in order, in one round trip: true for each
+   * move made, false when the cursor was not behind (another node got there first) or the schedule is gone.
+   */
+  advance(moves: readonly CursorMove[]): Promise<boolean[]>;
+}
+
+export interface SchedulePosition {
+  readonly cursor: number;
+  readonly last: string | undefined;
+}
+
+export interface CursorMove {
+  readonly id: string;
+  readonly tick: number;
+  /** The payload the tick fired (undefined: the tick was dealt with without firing). */
+  readonly last: string | undefined;
 }
 
 export class MemoryScheduleStore implements ScheduleStore {
@@ -46,16 +61,19 @@ export class MemoryScheduleStore implements ScheduleStore {
     return this.rows.delete(id);
   }
 
-  async position(id: string): Promise<{ cursor: number; last: string | undefined } | undefined> {
-    const row = this.rows.get(id);
-    return row && { cursor: row.cursor, last: row.last };
+  /** The rows themselves, read at once by the caller (no copy per schedule per second). */
+  async positions(ids: readonly string[]): Promise<Array<SchedulePosition | undefined>> {
+    return ids.map((id) => this.rows.get(id));
   }
 
-  async advance(id: string, tick: number, last: string | undefined): Promise<boolean> {
-    const row = this.rows.get(id);
-    if (!row || row.cursor >= tick) return false;
-    this.rows.set(id, { ...row, cursor: tick, last: last ?? row.last });
-    return true;
+  async advance(moves: readonly CursorMove[]): Promise<boolean[]> {
+    return moves.map(({ id, tick, last }) => {
+      const row = this.rows.get(id);
+      if (!row || row.cursor >= tick) return false;
+      row.cursor = tick;
+      if (last !== undefined) row.last = last;
+      return true;
+    });
   }
 }
 
@@ -72,20 +90,29 @@ end
 return 1`;
 
 /**
- * KEYS: 1 cursors hash, 2 last-ids hash. ARGV: 1 id, 2 tick, 3 last id ('' for none).
- * Returns 1 moved, 0 already at or past the tick, -1 no such schedule.
+ * KEYS: 1 cursors hash, 2 last-ids hash. ARGV: triples of id, tick, last id ('' for none), applied in order.
+ * Returns one code per triple: 1 moved, 0 already at or past the tick, -1 no such schedule.
  */
 const ADVANCE = `
-local current = redis.call('HGET', KEYS[1], ARGV[1])
-if not current then return -1 end
-if tonumber(current) >= tonumber(ARGV[2]) then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-if ARGV[3] ~= '' then redis.call('HSET', KEYS[2], ARGV[1], ARGV[3]) end
-return 1`;
+local results = {}
+for i = 1, #ARGV, 3 do
+  local id, tick, last = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  local current = redis.call('HGET', KEYS[1], id)
+  if not current then
+    results[#results + 1] = -1
+  elseif tonumber(current) >= tonumber(tick) then
+    results[#results + 1] = 0
+  else
+    redis.call('HSET', KEYS[1], id, tick)
+    if last ~= '' then redis.call('HSET', KEYS[2], id, last) end
+    results[#results + 1] = 1
+  end
+end
+return results`;
 
 type ScheduleRedis = Redis & {
   triageSchedulePut(defs: string, cursors: string, id: string, body: string, cursor: string, mode: string): Promise<number>;
-  triageScheduleAdvance(cursors: string, lasts: string, id: string, tick: string, last: string): Promise<number>;
+  triageScheduleAdvance(cursors: string, lasts: string, ...moves: string[]): Promise<number[]>;
 };
 
 export class RedisScheduleStore implements ScheduleStore {
@@ -118,12 +145,18 @@ export class RedisScheduleStore implements ScheduleStore {
     return results?.[0]?.[1] === 1;
   }
 
-  async position(id: string): Promise<{ cursor: number; last: string | undefined } | undefined> {
-    const [cursor, last] = await Promise.all([this.client.hget(this.cursors, id), this.client.hget(this.lasts, id)]);
-    return cursor === null ? undefined : { cursor: Number(cursor), last: last ?? undefined };
+  async positions(ids: readonly string[]): Promise<Array<SchedulePosition | undefined>> {
+    if (ids.length === 0) return [];
+    const [cursors, lasts] = await Promise.all([this.client.hmget(this.cursors, ...ids), this.client.hmget(this.lasts, ...ids)]);
+    return ids.map((_, i) => {
+      const cursor = cursors[i];
+      return cursor === null || cursor === undefined ? undefined : { cursor: Number(cursor), last: lasts[i] ?? undefined };
+    });
   }
 
-  async advance(id: string, tick: number, last: string | undefined): Promise<boolean> {
-    return (await this.client.triageScheduleAdvance(this.cursors, this.lasts, id, String(tick), last ?? '')) === 1;
+  async advance(moves: readonly CursorMove[]): Promise<boolean[]> {
+    if (moves.length === 0) return [];
+    const args = moves.flatMap(({ id, tick, last }) => [id, String(tick), last ?? '']);
+    return (await this.client.triageScheduleAdvance(this.cursors, this.lasts, ...args)).map((code) => code === 1);
   }
 }

@@ -17,7 +17,7 @@ export interface ScheduleInput {
   readonly every?: number;
   /** IANA timezone the cron pattern is read in (DST-correct). Default UTC. Only with `cron`. */
   readonly timezone?: string;
-  /** What each firing submits; `runAt`, `delay`, `idempotencyKey`, `dependsOn` and `ref` are the schedule's own. */
+  /** What each firing submits; `runAt`, `delay`, `idempotencyKey`, `dependsOn`, `ref` and `dedupe` are the schedule's own. */
   readonly payload: PayloadInput;
   /** No tick before this instant. */
   readonly startAt?: TimeInput;
@@ -43,7 +43,7 @@ export interface ValidSchedule {
 }
 
 const FIELDS = new Set(['id', 'cron', 'every', 'timezone', 'payload', 'startAt', 'endAt', 'overlap', 'catchUp']);
-const SCHEDULE_OWNED = ['runAt', 'delay', 'idempotencyKey', 'dependsOn', 'ref', 'onDependencyFailure'];
+const SCHEDULE_OWNED = ['runAt', 'delay', 'idempotencyKey', 'dependsOn', 'ref', 'onDependencyFailure', 'dedupe'];
 const MAX_ID_LENGTH = 200;
 
 export function validateSchedule(input: unknown, ctx: ValidationContext): ValidSchedule {
