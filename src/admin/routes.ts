@@ -7,7 +7,10 @@ import { randomBytes } from 'node:crypto';
 import { AdminError } from './errors.ts';
 import { decodeSegment, intParam } from './http.ts';
 import { renderPage } from './page.ts';
+import { RECORD_CURSOR } from './payload-search.ts';
+import { SEARCH_STATUSES } from './payload-views.ts';
 import { LOAD_LEVELS, type AdminSources, type LoadLevel } from './sources.ts';
+import type { PayloadStatus } from '../payload.ts';
 
 export interface RouteContext {
   readonly sources: AdminSources;
@@ -129,18 +132,27 @@ export const ROUTES: readonly Route[] = [
     return ok({ at: view.at, partition });
   }),
   route('GET', '/api/running', 'attempts running now, longest-running first', (ctx) => ok(ctx.sources.running(limitOf(ctx, 100))), { query: ['limit'] }),
-  route('GET', '/api/payloads', 'payloads that failed for good (dead letters), newest first: ?status=failed, optional type, clientId, limit, cursor (the next of the page before)', async (ctx) => {
-    const status = ctx.query.get('status');
-    if (status !== 'failed') throw new AdminError('BAD_REQUEST', `status must be failed (the dead letters), got ${JSON.stringify(status)}`, 'status');
+  route('GET', '/api/payloads', 'find payloads: optional id, type, clientId, status, tag, limit, cursor (the next of the page before). status=failed lists the dead letters, newest first; otherwise the records this process keeps (queued, running, delayed and the ended ones retained), in arrival order per partition', async (ctx) => {
     const text = (name: string) => {
       const value = ctx.query.get(name);
-      if (value !== null && value.length === 0) throw new AdminError('BAD_REQUEST', `${name} must not be empty`, name);
+      if (value !== null && (value.length === 0 || value.length > 200)) throw new AdminError('BAD_REQUEST', `${name} must be 1–200 characters`, name);
       return value ?? undefined;
     };
+    const status = text('status');
+    if (status !== undefined && !SEARCH_STATUSES.includes(status as PayloadStatus)) {
+      throw new AdminError('BAD_REQUEST', `status must be one of ${SEARCH_STATUSES.join(', ')}; got ${JSON.stringify(status)}`, 'status');
+    }
+    const id = text('id');
+    if (id !== undefined && !PAYLOAD_ID.test(id)) throw new AdminError('INVALID_ID', `${JSON.stringify(id)} is not a payload id (expected <unique>.<partition>)`, 'id');
     const cursor = text('cursor');
-    if (cursor !== undefined && !/^\d+\.\S+$/.test(cursor)) throw new AdminError('BAD_REQUEST', 'cursor must be the next of an earlier page', 'cursor');
-    return ok(await ctx.sources.failed({ type: text('type'), clientId: text('clientId'), limit: limitOf(ctx, 100), cursor }));
-  }, { query: ['status', 'type', 'clientId', 'limit', 'cursor'] }),
+    if (cursor !== undefined && !/^\d+\.\S+$/.test(cursor) && !RECORD_CURSOR.test(cursor)) throw new AdminError('BAD_REQUEST', 'cursor must be the next of an earlier page', 'cursor');
+    return ok(await ctx.sources.search({ id, type: text('type'), clientId: text('clientId'), status: status as PayloadStatus | undefined, tag: text('tag'), limit: limitOf(ctx, 100), cursor }));
+  }, { query: ['id', 'status', 'type', 'clientId', 'tag', 'limit', 'cursor'] }),
+  route('GET', '/api/series', 'the last 15 minutes, one point a second: wait p50/p99 per tier, completions, failures and retries per second, load level, queue depth per tier, pool busy and size; the coordinator\'s decisions over the same window. ?since=<epoch ms>: only later points', (ctx) => {
+    const raw = ctx.query.get('since');
+    if (raw !== null && !/^\d{1,16}(\.\d+)?$/.test(raw)) throw new AdminError('BAD_REQUEST', `since must be epoch milliseconds, got ${JSON.stringify(raw)}`, 'since');
+    return ok(ctx.sources.series(raw === null ? undefined : Number(raw)));
+  }, { query: ['since'] }),
   route('POST', '/api/payloads/retry', 'run every dead letter of a type and/or client again: body {"type"?, "clientId"?}', async (ctx) => {
     const body = optionalFields(ctx.body, ['type', 'clientId']);
     return ok(await ctx.sources.retryFailed(body));
@@ -155,6 +167,12 @@ export const ROUTES: readonly Route[] = [
     const view = await ctx.sources.payload(id);
     if (!view) throw new AdminError('UNKNOWN_PAYLOAD', `no payload with id ${JSON.stringify(id)}`, 'id');
     return ok(view);
+  }),
+  route('GET', '/api/payloads/:id/timeline', 'one payload with its timeline: accepted, each attempt with its duration and error, progress, checkpoint, dependencies, its workflow', async (ctx) => {
+    const id = payloadId(ctx);
+    const detail = await ctx.sources.payloadDetail(id);
+    if (!detail) throw new AdminError('UNKNOWN_PAYLOAD', `no payload with id ${JSON.stringify(id)}`, 'id');
+    return ok(detail);
   }),
   route('POST', '/api/payloads/:id/cancel', 'cancel a queued, delayed or running payload', async (ctx) => {
     const id = payloadId(ctx);

@@ -13,6 +13,8 @@ import type { PartitionOwner } from '../cluster/ownership.ts';
 import type { PoolStats } from '../execution/pool.ts';
 import type { PayloadView, Tier } from '../payload.ts';
 import type { RuntimeStatus } from '../runtime.ts';
+import type { PayloadDetail, PayloadPage, PayloadSearch } from './payload-views.ts';
+import type { SeriesPoint } from './series.ts';
 
 export const LOAD_LEVELS = ['normal', 'elevated', 'critical'] as const;
 export type LoadLevel = (typeof LOAD_LEVELS)[number];
@@ -206,8 +208,23 @@ export interface SchedulesView {
   readonly schedules: readonly ScheduleRow[];
 }
 
+/** The series ring, oldest point first, and the coordinator's decisions over the same window. */
+export interface SeriesView {
+  readonly at: number;
+  readonly intervalMs: number;
+  readonly capacity: number;
+  readonly points: readonly SeriesPoint[];
+  readonly decisions: readonly CoordinatorDecision[];
+}
+
 export interface AdminSources {
   readonly name: string;
+  /** Points after `since` (epoch ms), or all the ring holds. */
+  series(since: number | undefined): SeriesView;
+  /** By id, type, client, status and tag, over the dead letters or the records retained here. */
+  search(query: PayloadSearch): Promise<PayloadPage>;
+  /** A payload with its timeline; undefined when no payload has that id. */
+  payloadDetail(id: string): Promise<PayloadDetail | undefined>;
   tree(): TreeView;
   partitions(): PartitionsView;
   /** On a cluster node, the partitions of every live node; embedded, this runtime's (as `partitions`). */

@@ -1,0 +1,87 @@
+/**
+ * One payload as the admin's payload page shows it: its view, what its record adds (tags, deadline,
+ * dependencies' outcomes, the last checkpoint, a preview of its data), the workflow instance it is a
+ * step of, and its timeline — accepted, due, each attempt with its duration and error, progress,
+ * checkpoint, the end. Attempts that ended badly come from the metrics' attempt history; the last
+ * attempt is the record's own start and end.
+ */
+import type { PayloadRecord } from '../../actors/partition/state.ts';
+import type { AttemptEntry } from '../metrics/attempt-history.ts';
+import type { PayloadView } from '../payload.ts';
+import { preview, type PayloadDetail, type TimelineEntry } from './payload-views.ts';
+import type { WorkflowInstanceDetail } from './sources.ts';
+
+export interface DetailInput {
+  readonly view: PayloadView;
+  readonly record: PayloadRecord | undefined;
+  readonly attempts: readonly AttemptEntry[];
+  /** The instance named by the record's shard key, when it is a workflow's. */
+  readonly workflow: WorkflowInstanceDetail | undefined;
+  readonly now: number;
+  /** Whether attempts are being recorded (metrics on) — else earlier attempts cannot be shown. */
+  readonly recording: boolean;
+}
+
+export function payloadDetail({ view, record, attempts, workflow, now, recording }: DetailInput): PayloadDetail {
+  const timeline: TimelineEntry[] = [{ at: view.submittedAt, kind: 'accepted', label: `accepted in tier ${view.tier}, partition ${view.partition}` }];
+  if (view.runAt !== undefined && view.runAt > view.submittedAt) {
+    // A retry sets runAt too: after an attempt it is the retry's moment, not the submitter's.
+    const retry = attempts.some((a) => a.endedAt <= (view.runAt as number));
+    timeline.push({ at: view.runAt, kind: 'due', label: retry ? 'retry due' : 'due to run' });
+  }
+  if (view.status === 'waiting') timeline.push({ at: view.submittedAt, kind: 'waiting', label: 'waiting for its dependencies' });
+  for (const a of attempts) {
+    if (a.kind === 'note') {
+      timeline.push({ at: a.endedAt, kind: 'note', label: a.reason ?? a.outcome, ...(a.error ? { error: a.error } : {}) });
+      continue;
+    }
+    timeline.push({
+      at: a.startedAt ?? a.endedAt, kind: 'attempt', attempt: a.attempt, label: `attempt ${a.attempt} ${endWord(a.outcome)}`,
+      ...(a.startedAt !== undefined ? { durationMs: a.endedAt - a.startedAt } : {}), ...(a.error ? { error: a.error } : {}),
+    });
+  }
+  const lastRecorded = [...attempts].reverse().find((a) => a.kind === 'attempt');
+  if (view.startedAt !== undefined && !(lastRecorded && lastRecorded.attempt === view.attempts)) {
+    const running = view.status === 'running';
+    const end = running ? now : view.finishedAt;
+    timeline.push({
+      at: view.startedAt, kind: running ? 'running' : 'attempt', attempt: view.attempts,
+      label: `attempt ${view.attempts} ${running ? 'running' : view.status === 'completed' ? 'completed' : endWord(view.status)}`,
+      ...(end !== undefined ? { durationMs: Math.max(0, end - view.startedAt) } : {}),
+      ...(view.error && !running ? { error: view.error } : {}),
+    });
+  }
+  if (view.progress !== undefined) timeline.push({ at: view.startedAt ?? now, kind: 'progress', label: 'progress', detail: preview(view.progress) ?? '' });
+  if (record?.checkpoint !== undefined) timeline.push({ at: view.startedAt ?? now, kind: 'checkpoint', label: 'checkpoint stored', detail: preview(record.checkpoint) ?? '' });
+  if (view.finishedAt !== undefined) {
+    timeline.push({
+      at: view.finishedAt, kind: 'ended', label: view.status,
+      ...(view.status === 'completed' ? { detail: preview(view.result) ?? 'no result' } : {}), ...(view.error ? { error: view.error } : {}),
+    });
+  }
+  timeline.sort((a, b) => a.at - b.at || order(a) - order(b));
+
+  const notes: string[] = [];
+  if (!record && view.status !== 'waiting') notes.push('this payload is held by a partition another node runs: its tags, checkpoint and earlier attempts are shown on that node\'s page');
+  if (!recording) notes.push('earlier attempts are recorded while the admin endpoint or metrics are on; they were off');
+  else if (view.attempts > 1 && attempts.filter((a) => a.kind === 'attempt').length < view.attempts - 1) notes.push('some earlier attempts happened before metrics were on, or were forgotten with older payloads');
+  const step = workflow?.steps.find((s) => s.payloads.includes(view.id));
+  return {
+    payload: view,
+    tags: record?.tags ?? [],
+    deadline: record?.deadline,
+    idempotencyKey: record?.idempotencyKey,
+    dependencies: Object.entries(record?.dependencies ?? {}).map(([id, outcome]) => ({ id, status: outcome.status })),
+    checkpoint: preview(record?.checkpoint),
+    data: preview(record?.data, 2_000),
+    workflow: workflow ? { id: workflow.id, workflow: workflow.workflow, status: workflow.status, step: step?.name } : null,
+    timeline,
+    notes,
+  };
+}
+
+const endWord = (outcome: string) => (outcome === 'retrying' ? 'failed, retrying' : outcome);
+
+/** Same instant: the attempt before its progress and checkpoint, the end last. */
+const RANK: Readonly<Record<TimelineEntry['kind'], number>> = { accepted: 0, due: 1, waiting: 2, note: 3, attempt: 4, running: 4, progress: 5, checkpoint: 6, ended: 7 };
+const order = (e: TimelineEntry) => RANK[e.kind];
