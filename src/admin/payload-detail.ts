@@ -56,7 +56,9 @@ export function payloadDetail({ view, record, attempts, workflow, now, recording
   if (view.finishedAt !== undefined) {
     timeline.push({
       at: view.finishedAt, kind: 'ended', label: view.status,
-      ...(view.status === 'completed' ? { detail: preview(view.result) ?? 'no result' } : {}), ...(view.error ? { error: view.error } : {}),
+      ...(view.status === 'completed' ? { detail: preview(view.result) ?? 'no result' } : {}),
+      // The attempt that ended it shows the error already.
+      ...(view.error && !timeline.some((e) => e.error?.message === view.error?.message) ? { error: view.error } : {}),
     });
   }
   timeline.sort((a, b) => a.at - b.at || order(a) - order(b));

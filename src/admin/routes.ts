@@ -3,10 +3,9 @@
  * token required), which query parameters it takes, and the handler. The server matches, checks
  * and dispatches; handlers validate their own input and read only `AdminSources`.
  */
-import { randomBytes } from 'node:crypto';
 import { AdminError } from './errors.ts';
 import { decodeSegment, intParam } from './http.ts';
-import { renderPage } from './page.ts';
+import { mainPage, payloadPage } from './page-routes.ts';
 import { RECORD_CURSOR } from './payload-search.ts';
 import { SEARCH_STATUSES } from './payload-views.ts';
 import { LOAD_LEVELS, type AdminSources, type LoadLevel } from './sources.ts';
@@ -18,6 +17,8 @@ export interface RouteContext {
   readonly params: readonly string[];
   readonly query: URLSearchParams;
   readonly body: unknown;
+  /** The server has an operator token (actions can be unlocked in the page). */
+  readonly actions: boolean;
 }
 
 export type Reply =
@@ -100,22 +101,13 @@ const route = (method: Route['method'], path: string, doc: string, handle: Route
   pattern: new RegExp(`^${path.replace(/:[a-z]+/g, '([^/]+)')}/?$`),
 });
 
-function page(ctx: RouteContext): Reply {
-  const refreshMs = intParam(ctx.query, 'refresh', 1_000, 100, 60_000);
-  const nonce = randomBytes(16).toString('base64');
-  return {
-    status: 200,
-    contentType: 'text/html; charset=utf-8',
-    text: renderPage({ name: ctx.sources.name, nonce, refreshMs }),
-    headers: {
-      'content-security-policy': `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
-      'referrer-policy': 'no-referrer',
-    },
-  };
-}
+/** Four tier bars; a browser asks for an icon, and a 404 would be an error in its console. */
+const FAVICON = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#15181e"/><rect x="3" y="3" width="10" height="2" rx="1" fill="#d6409f"/><rect x="3" y="6" width="8" height="2" rx="1" fill="#f76b15"/><rect x="3" y="9" width="6" height="2" rx="1" fill="#3e63dd"/><rect x="3" y="12" width="4" height="2" rx="1" fill="#12a594"/></svg>';
 
 export const ROUTES: readonly Route[] = [
-  route('GET', '/', 'the admin page: cluster nodes, actor tree, queues, running payloads, load and ledger, refreshing live', page, { query: ['refresh'] }),
+  route('GET', '/', 'the admin page: charts of the last 15 minutes, failures, running payloads, queues, load, ledger, search, workflows, schedules, the actor tree and the cluster; drawn with the current numbers, then live', (ctx) => mainPage(ctx), { query: ['refresh'] }),
+  route('GET', '/favicon.svg', 'the pages\' icon', () => ({ status: 200, contentType: 'image/svg+xml', text: FAVICON, headers: { 'cache-control': 'max-age=86400' } })),
+  route('GET', '/payloads/:id', 'one payload\'s page: its facts, its timeline, dependencies and workflow, with cancel and retry', (ctx) => payloadPage(ctx, payloadId(ctx))),
   route('GET', '/api', 'this list of endpoints', () => ok({ endpoints: ROUTES.map(({ method, path, action, query, doc }) => ({ method, path, action, query, doc })) })),
   route('GET', '/api/tree', 'the live actor tree: path, kind, mailbox length and state summary of every actor', (ctx) => ok(ctx.sources.tree())),
   route('GET', '/api/partitions', 'the execution pool and every partition: depth and oldest wait per tier, running, delayed, totals; ?nodes=all on a cluster node: every live node\'s partitions, each with its node', async (ctx) => {
@@ -182,7 +174,8 @@ export const ROUTES: readonly Route[] = [
     if (result.outcome === 'already-finished') throw new AdminError('ALREADY_FINISHED', `payload ${id} already finished (${result.view.status}); nothing to cancel`, 'id');
     return ok({ id, cancelled: true, payload: result.view });
   }, { action: true }),
-  route('GET', '/api/ledger', 'payloads skipped or degraded under load, oldest first', (ctx) => ok(ctx.sources.ledger(limitOf(ctx, 100))), { query: ['limit'] }),
+  route('GET', '/api/ledger', 'payloads skipped or degraded under load, oldest first, a page at a time: ?limit, ?offset (entries to pass over)', (ctx) =>
+    ok(ctx.sources.ledger(limitOf(ctx, 100), intParam(ctx.query, 'offset', 0, 0, 10_000_000))), { query: ['limit', 'offset'] }),
   route('POST', '/api/ledger/reschedule', 'reschedule every ledger entry now', async (ctx) => {
     noBody(ctx.body);
     return ok(await ctx.sources.rescheduleLedger());

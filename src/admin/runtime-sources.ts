@@ -44,7 +44,7 @@ export function runtimeSources(runtime: Runtime, plugins: () => AdminPlugins, pa
       return { at: now(), status, pool, partitions };
     },
     payload: (id) => runtime.get(id),
-    ledger: (limit) => plugins().coordinator?.ledger(limit) ?? { total: 0, entries: [] },
+    ledger: (limit, offset) => plugins().coordinator?.ledger(limit, offset) ?? { total: 0, entries: [] },
     workflows: (limit) => plugins().workflows?.list(limit) ?? { total: 0, instances: [] },
     workflow: async (id) => plugins().workflows?.get(id),
     load: () => plugins().coordinator?.load() ?? STEADY_LOAD,

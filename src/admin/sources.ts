@@ -231,7 +231,8 @@ export interface AdminSources {
   clusterPartitions(): Promise<ClusterPartitionsView>;
   running(limit: number): RunningView;
   payload(id: string): Promise<PayloadView | undefined>;
-  ledger(limit: number): LedgerView;
+  /** Oldest first, a page: at most `limit` entries after the first `offset`. */
+  ledger(limit: number, offset?: number): LedgerView;
   workflows(limit: number): WorkflowsView;
   workflow(id: string): Promise<WorkflowInstanceDetail | undefined>;
   load(): LoadView;
@@ -269,8 +270,8 @@ export interface CoordinatorSource {
   load(): LoadView;
   /** Most recent first, at most `limit`. */
   decisions(limit: number): readonly CoordinatorDecision[];
-  /** Oldest first, at most `limit`; `total` counts all entries. */
-  ledger(limit: number): LedgerView;
+  /** Oldest first, at most `limit` after the first `offset`; `total` counts all entries. */
+  ledger(limit: number, offset?: number): LedgerView;
   pin(level: LoadLevel): LoadView | Promise<LoadView>;
   release(): LoadView | Promise<LoadView>;
   /** Reschedules every ledger entry now, whatever the load. */
