@@ -48,7 +48,8 @@ export function payloadDetail({ view, record, attempts, workflow, now, recording
       at: view.startedAt, kind: running ? 'running' : 'attempt', attempt: view.attempts,
       label: `attempt ${view.attempts} ${running ? 'running' : view.status === 'completed' ? 'completed' : endWord(view.status)}`,
       ...(end !== undefined ? { durationMs: Math.max(0, end - view.startedAt) } : {}),
-      ...(view.error && !running ? { error: view.error } : {}),
+      // A completed record may still carry the error of an attempt before it.
+      ...(view.error && !running && view.status !== 'completed' ? { error: view.error } : {}),
     });
   }
   if (view.progress !== undefined) timeline.push({ at: view.startedAt ?? now, kind: 'progress', label: 'progress', detail: preview(view.progress) ?? '' });
@@ -58,10 +59,10 @@ export function payloadDetail({ view, record, attempts, workflow, now, recording
       at: view.finishedAt, kind: 'ended', label: view.status,
       ...(view.status === 'completed' ? { detail: preview(view.result) ?? 'no result' } : {}),
       // The attempt that ended it shows the error already.
-      ...(view.error && !timeline.some((e) => e.error?.message === view.error?.message) ? { error: view.error } : {}),
+      ...(view.error && view.status !== 'completed' && !timeline.some((e) => e.error?.message === view.error?.message) ? { error: view.error } : {}),
     });
   }
-  timeline.sort((a, b) => a.at - b.at || order(a) - order(b));
+  timeline.sort((a, b) => a.at - b.at); // stable: at the same instant, the order they were pushed in
 
   const notes: string[] = [];
   if (!record && view.status !== 'waiting') notes.push('this payload is held by a partition another node runs: its tags, checkpoint and earlier attempts are shown on that node\'s page');
@@ -75,7 +76,7 @@ export function payloadDetail({ view, record, attempts, workflow, now, recording
     idempotencyKey: record?.idempotencyKey,
     dependencies: Object.entries(record?.dependencies ?? {}).map(([id, outcome]) => ({ id, status: outcome.status })),
     checkpoint: preview(record?.checkpoint),
-    data: preview(record?.data, 2_000),
+    data: record ? preview(record.data, 2_000) ?? null : undefined,
     workflow: workflow ? { id: workflow.id, workflow: workflow.workflow, status: workflow.status, step: step?.name } : null,
     timeline,
     notes,
@@ -83,7 +84,3 @@ export function payloadDetail({ view, record, attempts, workflow, now, recording
 }
 
 const endWord = (outcome: string) => (outcome === 'retrying' ? 'failed, retrying' : outcome);
-
-/** Same instant: the attempt before its progress and checkpoint, the end last. */
-const RANK: Readonly<Record<TimelineEntry['kind'], number>> = { accepted: 0, due: 1, waiting: 2, note: 3, attempt: 4, running: 4, progress: 5, checkpoint: 6, ended: 7 };
-const order = (e: TimelineEntry) => RANK[e.kind];

@@ -60,7 +60,7 @@ export function renderPayloadPage({ name, nonce, actions, detail }: PayloadPageO
         h('dt', {}, 'instance'), h('dd', {}, h('a', { href: `/api/workflows/${encodeURIComponent(detail.workflow.id)}`, class: 'mono' }, detail.workflow.id)),
         h('dt', {}, 'workflow'), h('dd', {}, detail.workflow.workflow), h('dt', {}, 'step'), h('dd', {}, detail.workflow.step ?? '—'),
         h('dt', {}, 'status'), h('dd', {}, detail.workflow.status))),
-      h('section', { class: 'wide' }, h('h2', {}, 'Data'), detail.data === undefined ? h('p', { class: 'muted' }, 'not held here') : h('pre', { class: 'value' }, detail.data),
+      h('section', { class: 'wide' }, h('h2', {}, 'Data'), detail.data === undefined ? h('p', { class: 'muted' }, 'held by another node') : detail.data === null ? h('p', { class: 'muted' }, 'none') : h('pre', { class: 'value' }, detail.data),
         detail.checkpoint === undefined ? '' : [h('h3', {}, 'Last checkpoint'), h('pre', { class: 'value' }, detail.checkpoint)])),
     raw(`<dialog id="confirm"><h3>Confirm</h3><p id="confirm-text"></p><div class="actions-row"><button class="btn" type="button" id="confirm-no">Cancel</button><button class="btn primary" type="button" id="confirm-yes">Confirm</button></div></dialog>
 <dialog id="token-dialog"><h3>Operator token</h3><p class="muted">Kept in this tab's session storage only; sent as a bearer header with each action, never in a URL.</p><form id="token-form" method="dialog"><input type="password" id="token-input" autocomplete="off" size="36" placeholder="token"><div class="actions-row"><button class="btn" type="button" id="token-cancel">Cancel</button><button class="btn primary" type="submit">Unlock</button></div></form></dialog>`),

@@ -82,7 +82,8 @@ export interface PayloadDetail {
   /** How each dependency ended, once the payload was released; empty without `dependsOn`. */
   readonly dependencies: ReadonlyArray<{ readonly id: string; readonly status: string }>;
   readonly checkpoint: string | undefined;
-  readonly data: string | undefined;
+  /** A preview of its data; null: it has none; undefined: the record is held by another node. */
+  readonly data: string | null | undefined;
   /** The workflow instance and step it belongs to, if it is a workflow step's payload. */
   readonly workflow: { readonly id: string; readonly workflow: string; readonly status: string; readonly step: string | undefined } | null;
   readonly timeline: readonly TimelineEntry[];
