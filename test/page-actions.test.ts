@@ -42,13 +42,15 @@ describe('the admin page: charts, failures and actions in a browser', () => {
     served = undefined;
   });
 
-  test('the charts draw the series after 5 s of traffic, on the same time axis as the load band', async () => {
+  test('the charts draw the series after 5 s of traffic, each with the load level strip on its time axis', async () => {
     served = await serve({ partitions: 4, concurrency: 4, clock: systemClock, random: Math.random });
     const s = served;
     const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
     s.rt.handle('work', async () => sleep(2), { retries: 0 });
     s.rt.handle('flaky', async () => { throw new Error('upstream said no'); }, { retries: 0 });
     const until = Date.now() + 5_500;
+    // Halfway, an operator pins the level: a decision the charts mark, and an elevated stretch of the strip.
+    const pin = setTimeout(() => void s.rt.coordinator?.pin('elevated'), 2_500);
     while (Date.now() < until) {
       await s.rt.submitMany([
         ...Array.from({ length: 20 }, (_, i) => ({ type: 'work', priority: (['critical', 'high', 'medium', 'low'] as const)[i % 4] })),
@@ -56,11 +58,12 @@ describe('the admin page: charts, failures and actions in a browser', () => {
       ]);
       await sleep(50);
     }
+    clearTimeout(pin);
     page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
     const problems = watch(page);
     await page.goto(`${s.admin.url}?refresh=500`);
     await page.locator('body[data-state="live"]').waitFor({ timeout: 10_000 });
-    for (const id of ['chart-wait', 'chart-rate', 'chart-depth', 'chart-pool', 'chart-level']) {
+    for (const id of ['chart-wait', 'chart-rate', 'chart-depth', 'chart-pool']) {
       const points = Number(await page.locator(`#${id} svg`).getAttribute('data-points'));
       assert.ok(points >= 5, `${id} draws ${points} points, one a second`);
     }
@@ -74,7 +77,10 @@ describe('the admin page: charts, failures and actions in a browser', () => {
       const wait = (await page.locator(`#chart-wait path[data-series="${tier} p99"]`).getAttribute('d')) ?? '';
       assert.match(wait, /^M/, `the ${tier} wait line is drawn`);
     }
-    assert.ok(await page.locator('#chart-level rect[data-level="normal"]').count() >= 1, 'the load band is drawn');
+    for (const id of ['chart-wait', 'chart-rate', 'chart-depth', 'chart-pool']) {
+      assert.ok(await page.locator(`#${id} .level-band rect[data-level="elevated"]`).count() >= 1, `${id} has the load level strip on its time axis`);
+      assert.ok(await page.locator(`#${id} .level-band .decision[data-action="pin"]`).count() >= 1, `${id} marks the operator's pin`);
+    }
     assert.match((await page.locator('#kpi-completed b').textContent()) ?? '', /^[1-9][\d,]*$/);
     await shoot(page, 'admin-charts');
     assert.deepEqual(problems, []);

@@ -8,7 +8,7 @@ const SVG_NS = 'http://www.w3.org/2000/svg';
 const WINDOW_MS = 15 * 60 * 1000;
 const TIER_COLORS = { critical: '#d6409f', high: '#f76b15', medium: '#3e63dd', low: '#12a594' };
 const LEVEL_COLORS = { normal: '#c4e8d1', elevated: '#ffc53d', critical: '#e5484d' };
-const BOX = { w: 600, h: 170, l: 50, r: 10, t: 8, b: 20 };
+const BOX = { w: 600, h: 176, l: 50, r: 10, t: 16, b: 20 };
 function svgEl(tag, attrs, ...children) {
   const node = document.createElementNS(SVG_NS, tag);
   for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, String(v));
@@ -94,7 +94,7 @@ function drawChart(figureId, spec) {
     axis.append(svgEl('text', { x: x(t), y: h - 5, 'text-anchor': 'middle' }, hhmmss(t)));
   }
   svg.append(grid, axis);
-  if (spec.band) spec.band(svg, x, BOX.t, plotH);
+  levelBand(svg, x, BOX.t, plotH, W);
   for (const line of spec.lines) {
     let d = '';
     let open = false;
@@ -132,31 +132,36 @@ function hoverable(figure, svg, spec, x, domain, h, W) {
     guide.firstChild.setAttribute('x1', x(best.t));
     guide.firstChild.setAttribute('x2', x(best.t));
     const lines = spec.lines.map((line) => { const v = line.value(best); return line.name + ': ' + (v === null || v === undefined ? '—' : spec.format(v)); });
-    if (spec.extra) lines.push(...spec.extra(best));
+    lines.push('load ' + best.level);
     tip.replaceChildren(el('b', {}, hhmmss(best.t)), ...lines.map((l) => el('div', {}, l)));
     tip.hidden = false;
     tip.style.left = Math.min(box.width - 160, Math.max(0, (x(best.t) / W) * box.width + 12)) + 'px';
     tip.style.top = '1.4rem';
   };
 }
-function levelBand(svg, x, top, height) {
+// The load level as a strip above every chart's plot, on its time axis; each coordinator decision a
+// mark on the strip with a faint line down the plot (hover the mark for what and why).
+function levelBand(svg, x, top, height, W) {
   const points = state.series;
+  const stripTop = top - 11;
+  const band = svgEl('g', { class: 'level-band' });
   for (let i = 0; i < points.length; i++) {
     let j = i;
     while (j + 1 < points.length && points[j + 1].level === points[i].level) j++;
-    const x1 = x(points[i].t - 500), x2 = x((points[j + 1] || points[j]).t + (points[j + 1] ? -500 : 500));
-    svg.append(svgEl('rect', { x: x1, y: top, width: Math.max(1, x2 - x1), height, fill: LEVEL_COLORS[points[i].level] || '#ccc', 'data-level': points[i].level },
-      svgEl('title', {}, points[i].level + ' from ' + hhmmss(points[i].t))));
+    const x1 = Math.max(BOX.l, x(points[i].t - 500)), x2 = Math.min(W - BOX.r, x(points[j].t + 500));
+    band.append(svgEl('rect', { x: x1, y: stripTop, width: Math.max(1, x2 - x1), height: 7, rx: 1.5, fill: LEVEL_COLORS[points[i].level] || '#ccc', 'data-level': points[i].level },
+      svgEl('title', {}, 'load ' + points[i].level + ' from ' + hhmmss(points[i].t))));
     i = j;
   }
   for (const d of state.decisions) {
     const dx = x(d.at);
     if (dx < BOX.l) continue;
-    svg.append(svgEl('g', { class: 'decision', 'data-action': d.action },
-      svgEl('line', { x1: dx, x2: dx, y1: top, y2: top + height, stroke: '#15181e', 'stroke-width': 1.2 }),
-      svgEl('path', { d: 'M' + (dx - 5) + ' ' + top + 'L' + (dx + 5) + ' ' + top + 'L' + dx + ' ' + (top + 7) + 'Z', fill: '#15181e' }),
+    band.append(svgEl('g', { class: 'decision', 'data-action': d.action },
+      svgEl('line', { x1: dx, x2: dx, y1: stripTop, y2: top + height, stroke: '#15181e', 'stroke-opacity': 0.25, 'stroke-dasharray': '2 3' }),
+      svgEl('path', { d: 'M' + (dx - 4) + ' ' + (stripTop - 2) + 'L' + (dx + 4) + ' ' + (stripTop - 2) + 'L' + dx + ' ' + (stripTop + 6) + 'Z', fill: '#15181e' }),
       svgEl('title', {}, hhmmss(d.at) + ' ' + d.action + ' → ' + d.level + ': ' + d.reason)));
   }
+  svg.append(band);
 }
 function drawCharts() {
   const wait = (tier, q) => (p) => p[q][tier];
@@ -171,9 +176,8 @@ function drawCharts() {
   drawChart('chart-pool', { format: shortNumber, minMax: 1, lines: [
     { name: 'busy', color: '#46a758', area: true, value: (p) => p.busy },
     { name: 'size', color: '#15181e', dash: true, value: (p) => p.size }] });
-  drawChart('chart-level', { width: 1240, height: 62, format: () => '', lines: [], band: levelBand, extra: (p) => ['level: ' + p.level] });
-  const legend = $('chart-level').querySelector('.legend');
-  legend.replaceChildren(...Object.keys(LEVEL_COLORS).map((level) => el('span', {}, el('i', { 'data-color': LEVEL_COLORS[level] }), level)), el('span', {}, '▼ decision (hover for why)'));
+  const legend = $('level-legend');
+  legend.replaceChildren(el('span', {}, 'load level strip:'), ...Object.keys(LEVEL_COLORS).map((level) => el('span', {}, el('i', { 'data-color': LEVEL_COLORS[level] }), level)), el('span', {}, '▼ coordinator decision (hover for why)'));
   for (const i of legend.querySelectorAll('i')) i.style.background = i.dataset.color;
   $('charts-span').textContent = Math.round(state.series.length) + ' s of history, one point a second';
 }

@@ -46,10 +46,11 @@ code, .mono { font-family: ui-monospace, "SF Mono", Menlo, Consolas, monospace; 
 .kpi span { color: var(--muted); font-size: .78rem; text-transform: uppercase; letter-spacing: .04em; }
 .kpi.bad b { color: var(--bad); }
 .charts-grid { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: .6rem 1.4rem; }
-figure.chart { margin: 0; min-width: 0; position: relative; } figure.band { grid-column: 1 / -1; }
+figure.chart { margin: 0; min-width: 0; position: relative; }
 figure.chart figcaption { font-size: .8rem; font-weight: 600; color: #60646c; display: flex; gap: .8rem; flex-wrap: wrap; align-items: baseline; }
 figure.chart svg { display: block; width: 100%; height: auto; overflow: visible; }
 .legend { display: inline-flex; gap: .7rem; flex-wrap: wrap; font-weight: normal; color: var(--muted); }
+h2 .legend { font-size: .78rem; }
 .legend i { display: inline-block; width: .8rem; height: .2rem; border-radius: .1rem; vertical-align: middle; margin-right: .25rem; }
 .legend i.dash { height: 0; border-top: 2px dashed; background: none !important; }
 svg .grid line { stroke: #eceef1; } svg .axis text { fill: #8b8d98; font-size: 10px; font-variant-numeric: tabular-nums; }

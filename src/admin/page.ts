@@ -48,11 +48,11 @@ export function renderPage({ name, nonce, refreshMs, actions, snapshot: s }: Pag
     h('main', {},
       h('section', { class: 'wide kpis', id: 'kpis' }, kpis(s).map((k) => h('div', { class: k.bad ? 'kpi bad' : 'kpi', id: k.id }, h('b', {}, k.value), h('span', {}, k.label)))),
       h('section', { class: 'wide', id: 'charts' },
-        h('h2', {}, 'Last 15 minutes', h('small', { class: 'muted', id: 'charts-span' }, `${s.series.points.length} s of history, one point a second`)),
+        h('h2', {}, 'Last 15 minutes', h('small', { class: 'muted', id: 'charts-span' }, `${s.series.points.length} s of history, one point a second`),
+          h('span', { class: 'legend', id: 'level-legend' })),
         h('div', { class: 'charts-grid' },
           chart('chart-wait', 'Wait p50 / p99 per tier'), chart('chart-rate', 'Completed and failed per second'),
-          chart('chart-depth', 'Queue depth per tier'), chart('chart-pool', 'Pool: busy slots and size'),
-          chart('chart-level', 'Load level, with the coordinator\'s decisions', 'chart band')),
+          chart('chart-depth', 'Queue depth per tier'), chart('chart-pool', 'Pool: busy slots and size')),
         h('noscript', {}, h('p', { class: 'note' }, 'The charts are drawn by the page\'s script; the numbers above and below are current as of this page.'))),
       h('section', { class: 'wide', id: 'failed-section' },
         h('h2', {}, 'Failed', h('small', { class: 'muted', id: 'failed-total' }, `${count(failedTotal)} failed for good · newest ${s.failed.items.length}`), h('span', { id: 'failed-actions', class: 'actions-row' }),
@@ -112,8 +112,8 @@ function runningTotal(s: PageSnapshot): string {
   return s.running.total > s.running.running.length ? `${s.running.running.length} of ${s.running.total}` : String(s.running.total);
 }
 
-function chart(id: string, title: string, cls = 'chart') {
-  return h('figure', { class: cls, id }, h('figcaption', {}, title, h('span', { class: 'legend' })), raw('<svg viewBox="0 0 600 170" role="img"></svg>'));
+function chart(id: string, title: string) {
+  return h('figure', { class: 'chart', id }, h('figcaption', {}, title, h('span', { class: 'legend' })), raw('<svg viewBox="0 0 600 170" role="img"></svg>'));
 }
 
 /** The pool meter as SVG (the CSP allows no style attributes). */
