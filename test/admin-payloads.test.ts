@@ -120,3 +120,20 @@ test('GET /api/running and the pool agree: the rows are the attempts whose handl
   await s.rt.idle();
   assert.equal((await s.call('/api/running')).json.total, 0);
 });
+
+test('GET /api/ledger pages: limit and offset over the entries, oldest first, total kept', async () => {
+  served = await serve({ partitions: 2 });
+  const s = served;
+  s.rt.handle('report', async () => 'done');
+  s.rt.coordinator?.pin('critical');
+  await s.rt.idle();
+  await s.rt.submitMany(Array.from({ length: 7 }, () => ({ type: 'report', priority: 'low' as const })));
+  await s.rt.idle();
+  const all = (await s.call('/api/ledger?limit=100')).json;
+  assert.equal(all.total, 7, 'low work is skipped into the ledger at critical load');
+  const page = (await s.call('/api/ledger?limit=3&offset=3')).json;
+  assert.equal(page.total, 7);
+  assert.deepEqual(page.entries.map((e: { id: string }) => e.id), all.entries.slice(3, 6).map((e: { id: string }) => e.id));
+  assert.deepEqual((await s.call('/api/ledger?limit=3&offset=6')).json.entries.length, 1);
+  assert.equal((await s.call('/api/ledger?offset=-1')).status, 400);
+});

@@ -151,6 +151,13 @@ describe('the admin page: charts, failures and actions in a browser', () => {
     assert.equal(await page.locator('button[data-action]').count(), 0);
     assert.equal(await page.locator('#unlock').count(), 0);
     assert.match((await page.locator('#actions-note').textContent()) ?? '', /Operator actions are off: this admin endpoint was started without a token/);
+    // Reading stays: the search finds it by type and status, with a link to its page.
+    await page.locator('#search-form input[name="type"]').fill('job');
+    await page.locator('#search-form select[name="status"]').selectOption('failed');
+    await page.locator('#search-form button[type="submit"]').click();
+    await page.locator(`#search-results tr[data-id="${id}"] a[href="/payloads/${encodeURIComponent(id)}"]`).waitFor({ timeout: 10_000 });
+    assert.match((await page.locator('#search-info').textContent()) ?? '', /^1 shown · dead letters · 1 in all/);
+    await shoot(page, 'admin-read-only');
     await page.goto(`${s.admin.url}payloads/${id}`);
     assert.equal(await page.locator('#payload-actions button').count(), 0);
     assert.match((await page.locator('main').textContent()) ?? '', /Operator actions are off/);
