@@ -1,6 +1,6 @@
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { NonRetryableError } from '../src/index.ts';
+import { NonRetryableError, workflow } from '../src/index.ts';
 import { advance } from './helpers.ts';
 import { serve, type Served } from './admin-support.ts';
 
@@ -146,4 +146,28 @@ test('GET /api/ledger pages: limit and offset over the entries, oldest first, to
   assert.deepEqual(page.entries.map((e: { id: string }) => e.id), all.entries.slice(3, 6).map((e: { id: string }) => e.id));
   assert.deepEqual((await s.call('/api/ledger?limit=3&offset=6')).json.entries.length, 1);
   assert.equal((await s.call('/api/ledger?offset=-1')).status, 400);
+});
+
+test("payload timeline: a workflow step's payload names its instance and step", async () => {
+  served = await serve({ partitions: 2 });
+  const s = served;
+  const handlers = { pack: (order: string) => `packed ${order}`, ship: (parcel: string) => `shipped ${parcel}` };
+  s.rt.handle('pack', async (order: string) => handlers.pack(order));
+  s.rt.handle('ship', async (parcel: string) => handlers.ship(parcel));
+  const def = workflow<{ order: string }, typeof handlers>('fulfil')
+    .step('pack', { handler: 'pack', input: ({ input }) => input.order })
+    .step('ship', { handler: 'ship', after: ['pack'], input: ({ results }) => results.pack })
+    .output(({ results }) => results.ship);
+  const instance = await s.rt.workflows.start(def, { order: 'o-7' });
+  assert.equal(await s.rt.workflows.waitFor(instance), 'shipped packed o-7');
+  const step = (await s.rt.admin.sources.workflow(instance))?.steps.find((x) => x.name === 'ship');
+  const payload = step?.payloads[0];
+  assert.ok(payload);
+  const detail = (await s.call(`/api/payloads/${payload}/timeline`)).json;
+  assert.deepEqual(detail.workflow, { id: instance, workflow: 'fulfil', status: 'completed', step: 'ship' });
+  const page = await s.call(`/payloads/${payload}`);
+  assert.equal(page.status, 200);
+  assert.match(page.text, new RegExp(`<dd><a href="/api/workflows/${encodeURIComponent(instance)}" class="mono">${instance}</a></dd>`));
+  assert.match(page.headers.get('content-security-policy') ?? '', /script-src 'nonce-/);
+  assert.equal((await s.call('/payloads/unknown.0')).status, 404);
 });
