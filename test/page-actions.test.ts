@@ -125,6 +125,13 @@ describe('the admin page: charts, failures and actions in a browser', () => {
     assert.equal(await s.rt.waitFor(id), 'printed');
     await row.waitFor({ state: 'detached', timeout: 10_000 });
 
+    // Another action, the same way: asked, done, its result shown.
+    await page.locator('#load-actions button[data-action="pin elevated"]').click();
+    assert.match((await page.locator('#confirm-text').textContent()) ?? '', /^Pin the load level at elevated\?/);
+    await page.locator('#confirm-yes').click();
+    await page.locator('#toast:text("load elevated (pinned)")').waitFor({ timeout: 10_000 });
+    assert.equal(s.rt.admin.sources.load().pinned, true);
+
     await page.goto(`${s.admin.url}payloads/${id}`);
     assert.equal(await page.locator('#payload-status').textContent(), 'completed');
     const timeline = (await page.locator('#timeline').textContent()) ?? '';
