@@ -112,6 +112,9 @@ function drawChart(figureId, spec) {
     }
     if (line.area && area) svg.append(svgEl('path', { d: area + 'L' + lastX + ' ' + y(0) + 'L' + first + ' ' + y(0) + 'Z', fill: line.color, 'fill-opacity': 0.14, stroke: 'none' }));
     svg.append(svgEl('path', { d: d || 'M0 0', fill: 'none', stroke: line.color, 'stroke-width': line.width || 1.6, 'stroke-dasharray': line.dash ? '4 3' : 'none', 'stroke-linejoin': 'round', 'data-series': line.name }));
+    // The latest value as a dot: "now", and visible while a line has a single point.
+    const latest = d.match(/([\d.]+) ([\d.]+)$/);
+    if (latest) svg.append(svgEl('circle', { cx: latest[1], cy: latest[2], r: 2.4, fill: line.dash ? '#fff' : line.color, stroke: line.color, 'stroke-width': 1.2 }));
   }
   hoverable(figure, svg, spec, x, domain, h, W);
 }
