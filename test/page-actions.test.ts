@@ -171,7 +171,7 @@ describe('the admin page: charts, failures and actions in a browser', () => {
     assert.deepEqual(problems, []);
   });
 
-  test('the first paint carries the numbers: the page without JavaScript shows the running payload, the pool and the failures', async () => {
+  test('the first paint carries the numbers: the page without JavaScript shows the running payload, the pool, the failures and the ledger, aligned and paged', async () => {
     served = await serve({ partitions: 2, concurrency: 2, handlerDefaults: { retries: 0 } });
     const s = served;
     let release!: () => void;
@@ -180,6 +180,10 @@ describe('the admin page: charts, failures and actions in a browser', () => {
     s.rt.handle('broken', async () => { throw new Error('it broke'); });
     const running = await s.rt.submit({ type: 'slow', priority: 'high', clientId: 'studio' });
     const failed = await s.rt.submit({ type: 'broken' });
+    await s.rt.idle();
+    s.rt.coordinator?.pin('critical'); // low work goes to the ledger
+    await s.rt.idle();
+    await s.rt.submitMany(Array.from({ length: 12 }, () => ({ type: 'broken', priority: 'low' as const })));
     await s.rt.idle();
     const context = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 1440, height: 1000 } });
     page = await context.newPage();
@@ -191,6 +195,16 @@ describe('the admin page: charts, failures and actions in a browser', () => {
       assert.equal(await page.locator('#failed-badge').textContent(), '1 failed');
       assert.equal(await page.locator('#kpi-running b').textContent(), '1 / 2');
       assert.doesNotMatch((await page.locator('#updated').textContent()) ?? '', /connecting/);
+      // Numbers sit under headings aligned as they are; a long ledger reason wraps instead of being cut.
+      const align = (selector: string) => page!.locator(selector).first().evaluate((node) => (globalThis as unknown as { getComputedStyle(n: unknown): { textAlign: string } }).getComputedStyle(node).textAlign);
+      for (const column of [2, 6, 8]) {
+        assert.deepEqual([await align(`#queues thead th:nth-child(${column})`), await align(`#queues tbody td:nth-child(${column})`)], ['right', 'right']);
+      }
+      assert.deepEqual([await align('#running thead th:nth-child(6)'), await align(`#running tbody td:nth-child(6)`)], ['right', 'right']);
+      const reason = page.locator('#ledger tbody td:last-child').first();
+      assert.match((await reason.textContent()) ?? '', /skipped under critical load/);
+      assert.equal(await reason.evaluate((node) => (globalThis as unknown as { getComputedStyle(n: unknown): { whiteSpace: string } }).getComputedStyle(node).whiteSpace), 'normal');
+      assert.equal(await page.locator('#ledger-page').textContent(), '1–10 of 12', 'the ledger is paged, ten a page');
       await shoot(page, 'admin-first-paint-no-js');
     } finally {
       release();

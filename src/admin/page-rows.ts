@@ -4,9 +4,9 @@
  * (`page-script-panels.ts`); the two keep the same ids, classes and data attributes.
  */
 import { TIERS } from '../payload.ts';
-import { clockTime, count, duration, h, type Markup } from './html.ts';
+import { clockTime, count, duration, h, raw, type Markup } from './html.ts';
 import type { PayloadPage } from './payload-views.ts';
-import type { CoordinatorDecision, LedgerView, LoadView, PartitionsView, PausesView, RunningView, SchedulesView, SeriesView, WorkflowsView } from './sources.ts';
+import type { ActorNode, CoordinatorDecision, LedgerView, LoadView, PartitionsView, PausesView, RunningView, SchedulesView, SeriesView, TreeView, WorkflowsView } from './sources.ts';
 
 export const LEDGER_PAGE = 10;
 
@@ -23,6 +23,7 @@ export interface PageSnapshot {
   readonly schedules: SchedulesView;
   readonly series: SeriesView;
   readonly pauses: PausesView;
+  readonly tree: TreeView;
 }
 
 const tierChip = (tier: string | undefined) => (tier ? h('span', { class: `tier tier-${tier}` }, tier) : '—');
@@ -109,4 +110,18 @@ export function kpis(s: PageSnapshot): Array<{ id: string; label: string; value:
     { id: 'kpi-wait', label: 'high wait p99 (10 s)', value: recent.length ? duration(Math.max(...recent)) : '—' },
     { id: 'kpi-dead', label: 'failed for good', value: count(s.failed.total ?? s.failed.items.length), bad: (s.failed.total ?? 0) > 0 },
   ];
+}
+
+function summaryText(summary: Record<string, unknown>): string {
+  const s = summary as { depth?: Record<string, number>; oldestWait?: Record<string, number>; running?: number };
+  if (!s.depth) return Object.entries(summary).filter(([, v]) => v === null || typeof v !== 'object').map(([k, v]) => `${k} ${String(v)}`).join(' · ');
+  const oldest = Math.max(...TIERS.map((t) => s.oldestWait?.[t] ?? 0));
+  return `${TIERS.map((t) => `${t[0]}${s.depth?.[t] ?? 0}`).join(' ')} · running ${s.running ?? 0}${oldest > 0 ? ` · oldest ${duration(oldest)}` : ''}`;
+}
+
+export function treeItem(node: ActorNode): Markup {
+  const leaf = node.kind !== 'system' && node.kind !== 'group';
+  return h('li', { 'data-path': node.path }, h('span', {}, h('b', {}, node.path.split('/').pop() ?? ''), ' ', h('span', { class: 'kind' }, node.kind),
+    leaf ? [` · mailbox ${node.mailbox} · ${count(node.processed)} msgs`, raw('<br>'), h('span', { class: 'muted' }, summaryText(node.summary))] : ''),
+    node.children.length ? h('ul', {}, node.children.map(treeItem)) : '');
 }

@@ -6,7 +6,7 @@
  */
 import { clockTime, count, escapeHtml, h, jsonForScript, raw } from './html.ts';
 import {
-  decisionItems, failedRows, kpis, LEDGER_PAGE, ledgerPageText, ledgerRows, loadFacts, loadText, poolText, queueRows, runningRows, scheduleRows, workflowRows, type PageSnapshot,
+  decisionItems, failedRows, treeItem, kpis, LEDGER_PAGE, ledgerPageText, ledgerRows, loadFacts, loadText, poolText, queueRows, runningRows, scheduleRows, workflowRows, type PageSnapshot,
 } from './page-rows.ts';
 import { ACTIONS_SCRIPT } from './page-script-actions.ts';
 import { CHARTS_SCRIPT } from './page-script-charts.ts';
@@ -53,7 +53,8 @@ export function renderPage({ name, nonce, refreshMs, actions, snapshot: s }: Pag
         h('div', { class: 'charts-grid' },
           chart('chart-wait', 'Wait p50 / p99 per tier'), chart('chart-rate', 'Completed and failed per second'),
           chart('chart-depth', 'Queue depth per tier'), chart('chart-pool', 'Pool: busy slots and size')),
-        h('noscript', {}, h('p', { class: 'note' }, 'The charts are drawn by the page\'s script; the numbers above and below are current as of this page.'))),
+        h('noscript', {}, raw(`<style nonce="${nonce}">#charts .charts-grid { display: none; }</style>`),
+          h('p', { class: 'note' }, 'The charts are drawn by the page\'s script; the numbers above and below are current as of this page.'))),
       h('section', { class: 'wide', id: 'failed-section' },
         h('h2', {}, 'Failed', h('small', { class: 'muted', id: 'failed-total' }, `${count(failedTotal)} failed for good · newest ${s.failed.items.length}`), h('span', { id: 'failed-actions', class: 'actions-row' }),
           h('a', { href: '#search-section', id: 'failed-all', class: 'muted' }, 'all of them in Find payloads ›')),
@@ -86,7 +87,7 @@ export function renderPage({ name, nonce, refreshMs, actions, snapshot: s }: Pag
         table('workflows', [th('instance'), th('workflow'), th('status'), th('steps', true)], workflowRows(s.workflows))),
       h('section', {}, h('h2', {}, 'Schedules', h('small', { class: 'muted', id: 'schedules-total' }, count(s.schedules.total))),
         table('schedules', [th('schedule'), th('timing'), th('type'), th('state'), th('next fire'), th('last tick'), th('')], scheduleRows(s.schedules))),
-      h('section', {}, h('h2', {}, 'Actor tree'), h('ul', { id: 'tree', class: 'tree' }, h('li', { class: 'muted' }, 'drawn by the page\'s script'))),
+      h('section', {}, h('h2', {}, 'Actor tree'), h('ul', { id: 'tree', class: 'tree' }, treeItem(s.tree.root))),
       h('section', { id: 'cluster-section', hidden: true }, h('h2', {}, 'Cluster', h('small', { class: 'muted', id: 'cluster-summary' })),
         table('cluster', [th('node'), th('partitions'), th('owned', true), th('homes'), th('pid', true), th('up'), th('admin')], []),
         h('p', { id: 'cluster-unowned', class: 'muted' }), h('div', { id: 'cluster-trees', class: 'trees' }))),
