@@ -31,7 +31,7 @@ test('payload timeline: accepted, a failed attempt with its duration and error, 
   const kinds = detail.timeline.map((e: { kind: string }) => e.kind);
   assert.deepEqual(kinds, ['accepted', 'attempt', 'due', 'attempt', 'ended']);
   const [, first, due, second] = detail.timeline;
-  assert.equal(due.label, 'retry due');
+  assert.equal(due.label, 'retry due (attempt 2)');
   assert.equal(due.at - first.at, 40 + 500, 'the backoff after the failed attempt');
   assert.equal(first.label, 'attempt 1 failed, retrying');
   assert.equal(first.durationMs, 40);

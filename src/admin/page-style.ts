@@ -83,6 +83,7 @@ ol.timeline li { position: relative; padding: .35rem 0 .6rem .6rem; }
 ol.timeline li::before { content: ""; position: absolute; left: -1.72rem; top: .62rem; width: .7rem; height: .7rem; border-radius: 50%; background: #fff; border: 2px solid var(--muted); }
 ol.timeline li[data-kind="accepted"]::before, ol.timeline li[data-kind="due"]::before { border-color: var(--accent); }
 ol.timeline li[data-kind="attempt"]::before, ol.timeline li[data-kind="running"]::before { border-color: var(--high); background: #fff1e7; }
+ol.timeline li[data-kind="attempt"][data-ok="true"]::before { border-color: var(--ok); }
 ol.timeline li[data-ok="false"]::before { border-color: var(--bad); background: #ffe5e5; }
 ol.timeline li[data-kind="ended"][data-ok="true"]::before { border-color: var(--ok); background: #e6f6eb; }
 ol.timeline time { color: var(--muted); font-size: .8rem; font-variant-numeric: tabular-nums; margin-right: .5rem; }

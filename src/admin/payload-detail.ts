@@ -24,7 +24,8 @@ export interface DetailInput {
 
 export function payloadDetail({ view, record, attempts, workflow, now, recording }: DetailInput): PayloadDetail {
   const timeline: TimelineEntry[] = [{ at: view.submittedAt, kind: 'accepted', label: `accepted in tier ${view.tier}, partition ${view.partition}` }];
-  if (view.runAt !== undefined && view.runAt > view.submittedAt) {
+  const retriesDue = new Set(attempts.map((a) => a.retryAt).filter((at) => at !== undefined));
+  if (view.runAt !== undefined && view.runAt > view.submittedAt && !retriesDue.has(view.runAt)) {
     // A retry sets runAt too: after an attempt it is the retry's moment, not the submitter's.
     const retry = attempts.some((a) => a.endedAt <= (view.runAt as number));
     timeline.push({ at: view.runAt, kind: 'due', label: retry ? 'retry due' : 'due to run' });
@@ -39,6 +40,7 @@ export function payloadDetail({ view, record, attempts, workflow, now, recording
       at: a.startedAt ?? a.endedAt, kind: 'attempt', attempt: a.attempt, label: `attempt ${a.attempt} ${endWord(a.outcome)}`,
       ...(a.startedAt !== undefined ? { durationMs: a.endedAt - a.startedAt } : {}), ...(a.error ? { error: a.error } : {}),
     });
+    if (a.retryAt !== undefined) timeline.push({ at: a.retryAt, kind: 'due', label: `retry due (attempt ${a.attempt + 1})` });
   }
   const lastRecorded = [...attempts].reverse().find((a) => a.kind === 'attempt');
   if (view.startedAt !== undefined && !(lastRecorded && lastRecorded.attempt === view.attempts)) {
@@ -52,8 +54,8 @@ export function payloadDetail({ view, record, attempts, workflow, now, recording
       ...(view.error && !running && view.status !== 'completed' ? { error: view.error } : {}),
     });
   }
-  if (view.progress !== undefined) timeline.push({ at: view.startedAt ?? now, kind: 'progress', label: 'progress', detail: preview(view.progress) ?? '' });
-  if (record?.checkpoint !== undefined) timeline.push({ at: view.startedAt ?? now, kind: 'checkpoint', label: 'checkpoint stored', detail: preview(record.checkpoint) ?? '' });
+  if (view.progress !== undefined) timeline.push({ at: view.startedAt ?? now, kind: 'progress', label: 'progress (the latest reported)', detail: preview(view.progress) ?? '' });
+  if (record?.checkpoint !== undefined) timeline.push({ at: view.startedAt ?? now, kind: 'checkpoint', label: 'checkpoint stored (the latest)', detail: preview(record.checkpoint) ?? '' });
   if (view.finishedAt !== undefined) {
     timeline.push({
       at: view.finishedAt, kind: 'ended', label: view.status,

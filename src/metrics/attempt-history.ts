@@ -16,6 +16,8 @@ export interface AttemptEntry {
   readonly outcome: string;
   readonly error: PayloadFailure | undefined;
   readonly reason: string | undefined;
+  /** For a retry: when the next attempt is due. */
+  readonly retryAt: number | undefined;
 }
 
 const MAX_PER_PAYLOAD = 20;

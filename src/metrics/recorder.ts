@@ -186,6 +186,7 @@ export class MetricsRecorder {
       outcome: event.type,
       error: event.error,
       reason: event.reason,
+      retryAt: event.retryAt,
     });
   }
 
