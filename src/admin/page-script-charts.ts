@@ -166,7 +166,34 @@ function levelBand(svg, x, top, height, W) {
   }
   svg.append(band);
 }
+// The tiles' sparklines: the last two minutes of their figure, scaled to its own range.
+const SPARKS = {
+  'kpi-completed': { color: '#30a46c', value: (p) => p.completed },
+  'kpi-failed': { color: '#e5484d', value: (p) => p.failed },
+  'kpi-queued': { color: '#3e63dd', value: (p) => TIERS.reduce((n, t) => n + p.depth[t], 0) },
+  'kpi-running': { color: '#46a758', value: (p) => p.running },
+  'kpi-wait': { color: '#f76b15', value: (p) => p.waitP99.high },
+};
+function drawSparks() {
+  const points = state.series.slice(-120);
+  for (const [id, spark] of Object.entries(SPARKS)) {
+    const svg = document.querySelector('#' + id + ' svg.spark');
+    if (!svg) continue;
+    const values = points.map(spark.value);
+    const known = values.filter((v) => v !== null && v !== undefined);
+    svg.replaceChildren();
+    if (known.length < 2) continue;
+    const max = Math.max(...known) || 1;
+    const x = (i) => (i / Math.max(1, points.length - 1)) * 120;
+    const y = (v) => 24 - (v / max) * 22;
+    let d = '';
+    values.forEach((v, i) => { if (v !== null && v !== undefined) d += (d ? 'L' : 'M') + x(i).toFixed(1) + ' ' + y(v).toFixed(1); });
+    svg.append(svgEl('path', { d: d + 'L120 26L0 26Z', fill: spark.color, 'fill-opacity': 0.1, stroke: 'none' }),
+      svgEl('path', { d, fill: 'none', stroke: spark.color, 'stroke-width': 1.4, 'vector-effect': 'non-scaling-stroke' }));
+  }
+}
 function drawCharts() {
+  drawSparks();
   const wait = (tier, q) => (p) => p[q][tier];
   drawChart('chart-wait', { log: true, format: (v) => ms(v), lines: TIERS.flatMap((tier) => [
     { name: tier + ' p50', color: TIER_COLORS[tier], value: wait(tier, 'waitP50') },

@@ -45,6 +45,7 @@ code, .mono { font-family: ui-monospace, "SF Mono", Menlo, Consolas, monospace; 
 .kpi b { display: block; font-size: 1.45rem; font-variant-numeric: tabular-nums; font-weight: 650; }
 .kpi span { color: var(--muted); font-size: .78rem; text-transform: uppercase; letter-spacing: .04em; }
 .kpi.bad b { color: var(--bad); }
+.kpi { position: relative; overflow: hidden; } .kpi svg.spark { position: absolute; right: .7rem; top: .7rem; width: 40%; height: 1.5rem; }
 .charts-grid { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: .6rem 1.4rem; }
 figure.chart { margin: 0; min-width: 0; position: relative; }
 figure.chart figcaption { font-size: .8rem; font-weight: 600; color: #60646c; display: flex; gap: .8rem; flex-wrap: wrap; align-items: baseline; }
