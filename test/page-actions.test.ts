@@ -82,6 +82,7 @@ describe('the admin page: charts, failures and actions in a browser', () => {
       assert.ok(await page.locator(`#${id} .level-band .decision[data-action="pin"]`).count() >= 1, `${id} marks the operator's pin`);
     }
     assert.match((await page.locator('#kpi-completed b').textContent()) ?? '', /^[1-9][\d,]*$/);
+    assert.match((await page.locator('#kpi-completed svg.spark path[fill="none"]').getAttribute('d')) ?? '', /^M[\d.]+ [\d.]+(L[\d.]+ [\d.]+){3,}/, 'the tile has its sparkline');
     await shoot(page, 'admin-charts');
     assert.deepEqual(problems, []);
   });
