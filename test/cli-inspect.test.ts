@@ -114,6 +114,26 @@ describe('triage inspect', () => {
     }
   });
 
+  test('--watch on a terminal redraws in place from the top, each frame within the window, the status line first', async () => {
+    const s = await busy();
+    try {
+      const io = captureIo();
+      Object.assign(io.stdout, { isTTY: true, columns: 60, rows: 12 });
+      assert.equal(await main(['inspect', s.admin.url, '--watch', '--interval', '100', '--count', '2'], io), 0, io.err());
+      const frames = io.out().split('\x1b[H').slice(1);
+      assert.equal(frames.length, 2);
+      for (const frame of frames) {
+        const lines = frame.replace(/\x1b\[J$/, '').split('\x1b[K\n').slice(0, -1);
+        assert.ok(lines.length <= 11, `${lines.length} lines in a 12-row terminal`);
+        assert.match(lines[0] as string, new RegExp(`^Triage ${s.rt.options.name} — running`));
+        assert.ok(lines.every((line) => line.length <= 60), 'clipped at the width');
+      }
+    } finally {
+      s.release();
+      await s.close();
+    }
+  });
+
   test('--watch redraws: --count bounds it, and the change shows', async () => {
     const s = await busy();
     try {
