@@ -31,6 +31,7 @@ import { chooseSampler, Coordination } from './load/coordination.ts';
 import type { CoordinatorApi } from '../actors/coordinator/actor.ts';
 import type { ComplexitySuggestion } from '../actors/complexity/actor.ts';
 import { AdminHandle } from './admin/handle.ts';
+import type { PayloadInspector } from './admin/payload-views.ts';
 import { RuntimeMetrics, type MetricsOptions } from './metrics/runtime-metrics.ts';
 import type { DependencyGraph } from '../actors/dependency-graph/actor.ts';
 import { recoverSnapshotOnly } from './persistence/actor-recovery.ts';
@@ -550,12 +551,25 @@ export class Runtime {
       loadLevel: () => this.admin.sources.load().level,
       store: () => this.durability.stats(),
       pausedQueues: () => this.pauses.heldQueues(this.partitions.local().map((p) => p.state())),
+      retainTerminal: this.options.retainTerminal,
     }, this.metricsOptions));
+  }
+
+  /** What the admin reads of this process's own partitions and pool: never changes them. */
+  private payloadInspector(): PayloadInspector {
+    const partitionOfId = (id: string) => parseInt(id.slice(id.lastIndexOf('.') + 1), 36);
+    return {
+      record: (id) => this.partitions.get(partitionOfId(id))?.state().records.get(id),
+      partitions: () => this.partitions.states(),
+      attempts: (id) => this.metricsState?.attempts(id) ?? [],
+      recording: () => this.metricsState !== undefined,
+      running: () => this.pool.runningNow(),
+    };
   }
 
   /** The admin endpoint: `admin.listen({ port, host, token })`; closed when the runtime stops. */
   get admin(): AdminHandle {
-    return (this.adminState ??= new AdminHandle(this, this.logger).provide({ workflows: workflowAdminSource(this.workflows), coordinator: this.coordination.adminSource() }));
+    return (this.adminState ??= new AdminHandle(this, this.logger, this.payloadInspector()).provide({ workflows: workflowAdminSource(this.workflows), coordinator: this.coordination.adminSource() }));
   }
 
   get state(): RuntimeStatus {

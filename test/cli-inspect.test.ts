@@ -29,7 +29,7 @@ describe('triage inspect', () => {
       assert.equal(await main(['inspect', s.admin.url], io), 0, io.err());
       const out = io.out();
       const name = s.rt.options.name;
-      assert.match(out, new RegExp(`^Triage ${name} — running · load normal · pool 1/1 busy \\(c0 h1 m0 l0\\)`));
+      assert.match(out, new RegExp(`^Triage ${name} — running · load normal · 0 failed · pool 1/1 busy \\(c0 h1 m0 l0\\)`));
       const running = await s.rt.get(s.running);
       assert.match(out, new RegExp(`^RUNNING  1\\npayload .*\\n${s.running.replace('.', '\\.')}\\s+render\\s+studio\\s+p${running!.partition}\\s+high\\s+1\\s+2\\.5 s$`, 'm'));
       for (const id of s.queued) {
@@ -65,10 +65,69 @@ describe('triage inspect', () => {
       const io = captureIo({ TRIAGE_ADMIN_URL: `127.0.0.1:${s.admin.port}` });
       assert.equal(await main(['inspect', '--json'], io), 0, io.err());
       const snapshot = JSON.parse(io.out()) as Record<string, any>;
-      assert.deepEqual(Object.keys(snapshot), ['partitions', 'tree', 'running', 'load', 'ledger']);
+      assert.deepEqual(Object.keys(snapshot), ['partitions', 'tree', 'running', 'load', 'ledger', 'workflows', 'failed']);
       assert.equal(snapshot['running'].running[0].id, s.running);
       assert.equal(snapshot['tree'].actors, snapshot['tree'].root.children.length);
       assert.equal(snapshot['tree'].root.children.filter((c: { kind: string }) => c.kind === 'partition').length, 3);
+    } finally {
+      s.release();
+      await s.close();
+    }
+  });
+
+  test('fits the terminal: the status line with the failed count on top, every section cut with "… N more", no line wider than the window', async () => {
+    const s = await serve({ partitions: 4, concurrency: 30, handlerDefaults: { retries: 0 } });
+    const gate = deferred<void>();
+    try {
+      s.rt.handle('hold', async () => gate.promise);
+      s.rt.handle('broken', async () => {
+        throw new Error('a message long enough to run past the edge of a narrow terminal window, as error messages do');
+      });
+      await s.rt.submitMany(Array.from({ length: 7 }, () => ({ type: 'broken' })));
+      await s.rt.idle();
+      await s.rt.submitMany(Array.from({ length: 30 }, () => ({ type: 'hold', priority: 'high' as const, clientId: 'a-client-with-a-rather-long-name' })));
+      await s.rt.idle();
+      const fetched = await fetchSnapshot(new URL(s.admin.url));
+      const instances = Array.from({ length: 12 }, (_, i) => ({
+        id: `order-${i}`, workflow: 'order', status: 'running' as const, startedAt: 0, finishedAt: undefined, steps: { total: 4, completed: 1, running: 1, failed: 0 },
+      }));
+      const snapshot = { ...fetched, workflows: { total: 40, instances } };
+      const text = renderSnapshot(snapshot, new Date(), { columns: 80, rows: 30 });
+      const lines = text.trimEnd().split('\n');
+      if (process.env['SHOW']) console.log(text);
+      assert.ok(lines.length <= 29, `${lines.length} lines in a 30-row terminal: the status line cannot scroll off`);
+      assert.ok(lines.every((line) => line.length <= 80), 'no line wider than the terminal');
+      assert.match(lines[0] as string, new RegExp(`^Triage ${s.rt.options.name} — running · load normal · 7 failed · pool 30/30 busy \\(c0 h…$`), 'cut at the edge, the failed count kept');
+      assert.match(text, /^RUNNING {2}30$/m);
+      assert.match(text, /^ {2}… \d+ more running$/m);
+      assert.match(text, /^FAILED {2}7 failed for good, newest first$/m);
+      assert.match(text, /^ {2}… \d+ more failed$/m);
+      assert.match(text, /^WORKFLOWS {2}40\n {2}order-0 {2}order {2}running {2}1\/4 steps$/m);
+      assert.match(text, /^ {2}… 3\d more instances$/m, 'the instances the endpoint did not send are counted too');
+      assert.match(text, /^ACTORS {2}\d+$/m);
+      const full = renderSnapshot(snapshot);
+      assert.ok(full.split('\n').length > 60, 'on a pipe every line is printed');
+      assert.match(full, /^ {2}… 28 more instances$/m);
+    } finally {
+      gate.resolve();
+      await s.close();
+    }
+  });
+
+  test('--watch on a terminal redraws in place from the top, each frame within the window, the status line first', async () => {
+    const s = await busy();
+    try {
+      const io = captureIo();
+      Object.assign(io.stdout, { isTTY: true, columns: 60, rows: 12 });
+      assert.equal(await main(['inspect', s.admin.url, '--watch', '--interval', '100', '--count', '2'], io), 0, io.err());
+      const frames = io.out().split('\x1b[H').slice(1);
+      assert.equal(frames.length, 2);
+      for (const frame of frames) {
+        const lines = frame.replace(/\x1b\[J$/, '').split('\x1b[K\n').slice(0, -1);
+        assert.ok(lines.length <= 11, `${lines.length} lines in a 12-row terminal`);
+        assert.match(lines[0] as string, new RegExp(`^Triage ${s.rt.options.name} — running`));
+        assert.ok(lines.every((line) => line.length <= 60), 'clipped at the width');
+      }
     } finally {
       s.release();
       await s.close();

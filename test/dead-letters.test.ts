@@ -135,7 +135,7 @@ test('admin: GET /api/payloads?status=failed lists dead letters; retry one or by
   assert.deepEqual([listed.total, listed.items.length, listed.items[0].id, listed.items[0].error.message], [2, 1, ids[2], 'broken']);
   const next = (await s.call(`/api/payloads?status=failed&clientId=b&cursor=${encodeURIComponent(listed.next)}`)).json;
   assert.deepEqual(next.items.map((l: { id: string }) => l.id), [ids[1]]);
-  assert.equal((await s.call('/api/payloads?status=running')).status, 400);
+  assert.equal((await s.call('/api/payloads?status=lost')).status, 400);
 
   healed = true;
   assert.equal((await s.call(`/api/payloads/${ids[0]}/retry`, post(undefined, 'wrong-token-0123456789'))).status, 401);

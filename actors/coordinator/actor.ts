@@ -56,7 +56,8 @@ export interface CoordinatorApi {
   /** Newest last, at most `limit` (default all kept). */
   decisions(limit?: number): Decision[];
   /** Oldest first, at most `limit` (default 1,000); `total` counts every entry. */
-  ledger(limit?: number): { total: number; entries: LedgerEntry[] };
+  /** Oldest first: at most `limit` entries after the first `offset`. */
+  ledger(limit?: number, offset?: number): { total: number; entries: LedgerEntry[] };
   pin(level: LoadLevel): void;
   release(): void;
   /** Reschedules every ledger entry now, whatever the load; resolves with how many. */
@@ -228,7 +229,7 @@ export function spawnCoordinator(wiring: CoordinatorWiring): CoordinatorHandle {
       const all = committed.decisions.toArray();
       return limit >= all.length ? all : all.slice(all.length - limit);
     },
-    ledger: (limit = 1_000) => ({ total: committed.ledger.entries.size, entries: listEntries(committed.ledger, limit) }),
+    ledger: (limit = 1_000, offset = 0) => ({ total: committed.ledger.entries.size, entries: listEntries(committed.ledger, limit, offset) }),
     pin(level) {
       if (!(LOAD_LEVELS as readonly unknown[]).includes(level)) throw new InvalidLevelError(level);
       send({ type: 'pin', level, at: clock.now() });

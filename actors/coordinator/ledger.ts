@@ -110,12 +110,15 @@ export function takeExpired(ledger: Ledger, now: number): { ledger: Ledger; expi
 export const nextDeadline = (ledger: Ledger): number | undefined => ledger.deadlines.peek()?.key;
 
 /** Oldest first, at most `limit`. */
-export function listEntries(ledger: Ledger, limit: number): LedgerEntry[] {
+export function listEntries(ledger: Ledger, limit: number, offset = 0): LedgerEntry[] {
   const out: LedgerEntry[] = [];
+  let skipped = 0;
   for (const ledgerId of ledger.order) {
     if (out.length >= limit) break;
     const entry = ledger.entries.get(ledgerId);
-    if (entry) out.push(entry);
+    if (!entry) continue;
+    if (skipped < offset) skipped++;
+    else out.push(entry);
   }
   return out;
 }

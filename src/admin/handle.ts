@@ -8,15 +8,25 @@ import type { Runtime } from '../runtime.ts';
 import { AdminError } from './errors.ts';
 import { runtimeSources } from './runtime-sources.ts';
 import { createAdminServer, listenAdmin, type AdminListener, type AdminServerOptions, type ListenOptions } from './server.ts';
+import type { PayloadInspector } from './payload-views.ts';
+import { SeriesRing } from './series.ts';
 import type { AdminPlugins, AdminSources } from './sources.ts';
 
 export class AdminHandle {
   readonly sources: AdminSources;
+  /** One point a second for the page's charts, sampled while a server exists. */
+  readonly series: SeriesRing;
   private plugins: AdminPlugins = {};
   private listener: AdminListener | undefined;
 
-  constructor(private readonly runtime: Runtime, private readonly logger: Logger) {
-    this.sources = runtimeSources(runtime, () => this.plugins);
+  constructor(private readonly runtime: Runtime, private readonly logger: Logger, inspector: PayloadInspector) {
+    this.series = new SeriesRing({
+      clock: runtime.options.clock,
+      stats: () => runtime.stats(),
+      level: () => this.sources.load().level,
+      takeWaits: () => runtime.metrics.waitWindow.take(),
+    });
+    this.sources = runtimeSources(runtime, () => this.plugins, { series: this.series, inspector });
   }
 
   /**
@@ -31,6 +41,7 @@ export class AdminHandle {
   /** The server without listening, for embedding or in-process tests. Turns metrics on. */
   createServer(options: AdminServerOptions = {}): Server {
     void this.runtime.metrics;
+    this.series.start();
     return createAdminServer(this.sources, { logger: this.logger, ...options });
   }
 
@@ -40,6 +51,7 @@ export class AdminHandle {
     void this.runtime.metrics; // counting starts now, so the first scrape sees what follows
     const listener = await listenAdmin(this.sources, { logger: this.logger, ...options });
     this.listener = listener;
+    this.series.start();
     // A cluster node's page is linked from every node's cluster view.
     this.runtime.cluster?.announceAdminUrl(listener.url);
     return listener;
@@ -51,6 +63,7 @@ export class AdminHandle {
   }
 
   async close(): Promise<void> {
+    this.series.stop();
     const listener = this.listener;
     this.listener = undefined;
     await listener?.close();

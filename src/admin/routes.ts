@@ -3,11 +3,13 @@
  * token required), which query parameters it takes, and the handler. The server matches, checks
  * and dispatches; handlers validate their own input and read only `AdminSources`.
  */
-import { randomBytes } from 'node:crypto';
 import { AdminError } from './errors.ts';
 import { decodeSegment, intParam } from './http.ts';
-import { renderPage } from './page.ts';
+import { mainPage, payloadPage } from './page-routes.ts';
+import { RECORD_CURSOR } from './payload-search.ts';
+import { SEARCH_STATUSES } from './payload-views.ts';
 import { LOAD_LEVELS, type AdminSources, type LoadLevel } from './sources.ts';
+import type { PayloadStatus } from '../payload.ts';
 
 export interface RouteContext {
   readonly sources: AdminSources;
@@ -15,6 +17,8 @@ export interface RouteContext {
   readonly params: readonly string[];
   readonly query: URLSearchParams;
   readonly body: unknown;
+  /** The server has an operator token (actions can be unlocked in the page). */
+  readonly actions: boolean;
 }
 
 export type Reply =
@@ -102,22 +106,13 @@ const route = (method: Route['method'], path: string, doc: string, handle: Route
   pattern: new RegExp(`^${path.replace(/:[a-z]+/g, '([^/]+)')}/?$`),
 });
 
-function page(ctx: RouteContext): Reply {
-  const refreshMs = intParam(ctx.query, 'refresh', 1_000, 100, 60_000);
-  const nonce = randomBytes(16).toString('base64');
-  return {
-    status: 200,
-    contentType: 'text/html; charset=utf-8',
-    text: renderPage({ name: ctx.sources.name, nonce, refreshMs }),
-    headers: {
-      'content-security-policy': `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
-      'referrer-policy': 'no-referrer',
-    },
-  };
-}
+/** Four tier bars; a browser asks for an icon, and a 404 would be an error in its console. */
+const FAVICON = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#15181e"/><rect x="3" y="3" width="10" height="2" rx="1" fill="#d6409f"/><rect x="3" y="6" width="8" height="2" rx="1" fill="#f76b15"/><rect x="3" y="9" width="6" height="2" rx="1" fill="#3e63dd"/><rect x="3" y="12" width="4" height="2" rx="1" fill="#12a594"/></svg>';
 
 export const ROUTES: readonly Route[] = [
-  route('GET', '/', 'the admin page: cluster nodes, actor tree, queues, running payloads, load and ledger, refreshing live', page, { query: ['refresh'] }),
+  route('GET', '/', 'the admin page: charts of the last 15 minutes, failures, running payloads, queues, load, ledger, search, workflows, schedules, the actor tree and the cluster; drawn with the current numbers, then live', (ctx) => mainPage(ctx), { query: ['refresh'] }),
+  route('GET', '/favicon.svg', 'the pages\' icon', () => ({ status: 200, contentType: 'image/svg+xml', text: FAVICON, headers: { 'cache-control': 'max-age=86400' } })),
+  route('GET', '/payloads/:id', 'one payload\'s page: its facts, its timeline, dependencies and workflow, with cancel and retry', (ctx) => payloadPage(ctx, payloadId(ctx))),
   route('GET', '/api', 'this list of endpoints', () => ok({ endpoints: ROUTES.map(({ method, path, action, query, doc }) => ({ method, path, action, query, doc })) })),
   route('GET', '/api/tree', 'the live actor tree: path, kind, mailbox length and state summary of every actor', (ctx) => ok(ctx.sources.tree())),
   route('GET', '/api/partitions', 'the execution pool and every partition: depth and oldest wait per tier, running, delayed, totals; ?nodes=all on a cluster node: every live node\'s partitions, each with its node', async (ctx) => {
@@ -134,18 +129,27 @@ export const ROUTES: readonly Route[] = [
     return ok({ at: view.at, partition });
   }),
   route('GET', '/api/running', 'attempts running now, longest-running first', (ctx) => ok(ctx.sources.running(limitOf(ctx, 100))), { query: ['limit'] }),
-  route('GET', '/api/payloads', 'payloads that failed for good (dead letters), newest first: ?status=failed, optional type, clientId, limit, cursor (the next of the page before)', async (ctx) => {
-    const status = ctx.query.get('status');
-    if (status !== 'failed') throw new AdminError('BAD_REQUEST', `status must be failed (the dead letters), got ${JSON.stringify(status)}`, 'status');
+  route('GET', '/api/payloads', 'find payloads: optional id, type, clientId, status, tag, limit, cursor (the next of the page before). status=failed lists the dead letters, newest first; otherwise the records this process keeps (queued, running, delayed and the ended ones retained), in arrival order per partition', async (ctx) => {
     const text = (name: string) => {
       const value = ctx.query.get(name);
-      if (value !== null && value.length === 0) throw new AdminError('BAD_REQUEST', `${name} must not be empty`, name);
+      if (value !== null && (value.length === 0 || value.length > 200)) throw new AdminError('BAD_REQUEST', `${name} must be 1–200 characters`, name);
       return value ?? undefined;
     };
+    const status = text('status');
+    if (status !== undefined && !SEARCH_STATUSES.includes(status as PayloadStatus)) {
+      throw new AdminError('BAD_REQUEST', `status must be one of ${SEARCH_STATUSES.join(', ')}; got ${JSON.stringify(status)}`, 'status');
+    }
+    const id = text('id');
+    if (id !== undefined && !PAYLOAD_ID.test(id)) throw new AdminError('INVALID_ID', `${JSON.stringify(id)} is not a payload id (expected <unique>.<partition>)`, 'id');
     const cursor = text('cursor');
-    if (cursor !== undefined && !/^\d+\.\S+$/.test(cursor)) throw new AdminError('BAD_REQUEST', 'cursor must be the next of an earlier page', 'cursor');
-    return ok(await ctx.sources.failed({ type: text('type'), clientId: text('clientId'), limit: limitOf(ctx, 100), cursor }));
-  }, { query: ['status', 'type', 'clientId', 'limit', 'cursor'] }),
+    if (cursor !== undefined && !/^\d+\.\S+$/.test(cursor) && !RECORD_CURSOR.test(cursor)) throw new AdminError('BAD_REQUEST', 'cursor must be the next of an earlier page', 'cursor');
+    return ok(await ctx.sources.search({ id, type: text('type'), clientId: text('clientId'), status: status as PayloadStatus | undefined, tag: text('tag'), limit: limitOf(ctx, 100), cursor }));
+  }, { query: ['id', 'status', 'type', 'clientId', 'tag', 'limit', 'cursor'] }),
+  route('GET', '/api/series', 'the last 15 minutes, one point a second: wait p50/p99 per tier, completions, failures and retries per second, load level, queue depth per tier, pool busy and size; the coordinator\'s decisions over the same window. ?since=<epoch ms>: only later points', (ctx) => {
+    const raw = ctx.query.get('since');
+    if (raw !== null && !/^\d{1,16}(\.\d+)?$/.test(raw)) throw new AdminError('BAD_REQUEST', `since must be epoch milliseconds, got ${JSON.stringify(raw)}`, 'since');
+    return ok(ctx.sources.series(raw === null ? undefined : Number(raw)));
+  }, { query: ['since'] }),
   route('POST', '/api/payloads/retry', 'run every dead letter of a type and/or client again: body {"type"?, "clientId"?}', async (ctx) => {
     const body = optionalFields(ctx.body, ['type', 'clientId']);
     return ok(await ctx.sources.retryFailed(body));
@@ -161,6 +165,12 @@ export const ROUTES: readonly Route[] = [
     if (!view) throw new AdminError('UNKNOWN_PAYLOAD', `no payload with id ${JSON.stringify(id)}`, 'id');
     return ok(view);
   }),
+  route('GET', '/api/payloads/:id/timeline', 'one payload with its timeline: accepted, each attempt with its duration and error, progress, checkpoint, dependencies, its workflow', async (ctx) => {
+    const id = payloadId(ctx);
+    const detail = await ctx.sources.payloadDetail(id);
+    if (!detail) throw new AdminError('UNKNOWN_PAYLOAD', `no payload with id ${JSON.stringify(id)}`, 'id');
+    return ok(detail);
+  }),
   route('POST', '/api/payloads/:id/cancel', 'cancel a queued, delayed or running payload', async (ctx) => {
     const id = payloadId(ctx);
     noBody(ctx.body);
@@ -169,7 +179,8 @@ export const ROUTES: readonly Route[] = [
     if (result.outcome === 'already-finished') throw new AdminError('ALREADY_FINISHED', `payload ${id} already finished (${result.view.status}); nothing to cancel`, 'id');
     return ok({ id, cancelled: true, payload: result.view });
   }, { action: true }),
-  route('GET', '/api/ledger', 'payloads skipped or degraded under load, oldest first', (ctx) => ok(ctx.sources.ledger(limitOf(ctx, 100))), { query: ['limit'] }),
+  route('GET', '/api/ledger', 'payloads skipped or degraded under load, oldest first, a page at a time: ?limit, ?offset (entries to pass over)', (ctx) =>
+    ok(ctx.sources.ledger(limitOf(ctx, 100), intParam(ctx.query, 'offset', 0, 0, 10_000_000))), { query: ['limit', 'offset'] }),
   route('POST', '/api/ledger/reschedule', 'reschedule every ledger entry now', async (ctx) => {
     noBody(ctx.body);
     return ok(await ctx.sources.rescheduleLedger());

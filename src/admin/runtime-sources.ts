@@ -9,6 +9,7 @@ import { TERMINAL_STATUSES } from '../payload.ts';
 import type { Runtime, RuntimeStats } from '../runtime.ts';
 import type { ScheduleView } from '../runtime/schedules.ts';
 import { AdminError, notAvailable } from './errors.ts';
+import { payloadSources, type AdminParts } from './payload-sources.ts';
 import {
   actorTree, type AdminPlugins, type AdminSources, type ClusterAdminView, type ClusterPartitionsView, type CoordinatorSource, type HealthCheck, type LoadView, type NodeTree, type ScheduleRow,
 } from './sources.ts';
@@ -19,7 +20,7 @@ const NODE_TREE_TIMEOUT_MS = 1_000;
 /** Without a coordinator the level never moves and nothing is throttled. */
 const STEADY_LOAD: LoadView = { level: 'normal', pinned: false, lowThrottle: null, since: undefined };
 
-export function runtimeSources(runtime: Runtime, plugins: () => AdminPlugins): AdminSources {
+export function runtimeSources(runtime: Runtime, plugins: () => AdminPlugins, parts: AdminParts): AdminSources {
   const now = () => runtime.options.clock.now();
   // Recovery runs asynchronously from creation; readiness waits for it.
   let recovery: HealthCheck = { name: 'recovery', ok: false, detail: 'recovering state from the store' };
@@ -32,7 +33,7 @@ export function runtimeSources(runtime: Runtime, plugins: () => AdminPlugins): A
     if (!source) throw notAvailable(action, 'coordinator');
     return source;
   };
-  return {
+  const sources: Omit<AdminSources, keyof ReturnType<typeof payloadSources>> = {
     name: runtime.options.name,
     tree() {
       const actors = runtime.tree();
@@ -42,17 +43,8 @@ export function runtimeSources(runtime: Runtime, plugins: () => AdminPlugins): A
       const { status, pool, partitions } = runtime.stats();
       return { at: now(), status, pool, partitions };
     },
-    running(limit) {
-      const at = now();
-      const all = runtime.metrics.running();
-      return {
-        at,
-        total: all.length,
-        running: all.slice(0, limit).map((r) => ({ ...r, runningMs: Math.max(0, at - r.startedAt) })),
-      };
-    },
     payload: (id) => runtime.get(id),
-    ledger: (limit) => plugins().coordinator?.ledger(limit) ?? { total: 0, entries: [] },
+    ledger: (limit, offset) => plugins().coordinator?.ledger(limit, offset) ?? { total: 0, entries: [] },
     workflows: (limit) => plugins().workflows?.list(limit) ?? { total: 0, instances: [] },
     workflow: async (id) => plugins().workflows?.get(id),
     load: () => plugins().coordinator?.load() ?? STEADY_LOAD,
@@ -106,6 +98,7 @@ export function runtimeSources(runtime: Runtime, plugins: () => AdminPlugins): A
     pauseSchedule: (id) => scheduleAction(() => runtime.schedules.pause(id)),
     resumeSchedule: (id) => scheduleAction(() => runtime.schedules.resume(id)),
   };
+  return { ...sources, ...payloadSources(runtime, plugins, parts, sources) };
 }
 
 /** A readiness check that throws counts as failing; its error must not take the probe down. */

@@ -97,7 +97,7 @@ export function createAdminServer(sources: AdminSources, options: AdminServerOpt
       if (route.action) authorize(req, res, options.token);
       checkQuery(query, route.query);
       const body = route.method === 'POST' ? await readJson(req, maxBody) : undefined;
-      const reply = await route.handle({ sources, params, query, body });
+      const reply = await route.handle({ sources, params, query, body, actions: options.token !== undefined });
       if ('json' in reply) sendJson(res, reply.status, reply.json, {}, head);
       else send(res, reply.status, reply.contentType, reply.text, reply.headers, head);
     } catch (error) {

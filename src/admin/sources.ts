@@ -13,6 +13,8 @@ import type { PartitionOwner } from '../cluster/ownership.ts';
 import type { PoolStats } from '../execution/pool.ts';
 import type { PayloadView, Tier } from '../payload.ts';
 import type { RuntimeStatus } from '../runtime.ts';
+import type { PayloadDetail, PayloadPage, PayloadSearch } from './payload-views.ts';
+import type { SeriesPoint } from './series.ts';
 
 export const LOAD_LEVELS = ['normal', 'elevated', 'critical'] as const;
 export type LoadLevel = (typeof LOAD_LEVELS)[number];
@@ -214,15 +216,31 @@ export interface SchedulesView {
   readonly schedules: readonly ScheduleRow[];
 }
 
+/** The series ring, oldest point first, and the coordinator's decisions over the same window. */
+export interface SeriesView {
+  readonly at: number;
+  readonly intervalMs: number;
+  readonly capacity: number;
+  readonly points: readonly SeriesPoint[];
+  readonly decisions: readonly CoordinatorDecision[];
+}
+
 export interface AdminSources {
   readonly name: string;
+  /** Points after `since` (epoch ms), or all the ring holds. */
+  series(since: number | undefined): SeriesView;
+  /** By id, type, client, status and tag, over the dead letters or the records retained here. */
+  search(query: PayloadSearch): Promise<PayloadPage>;
+  /** A payload with its timeline; undefined when no payload has that id. */
+  payloadDetail(id: string): Promise<PayloadDetail | undefined>;
   tree(): TreeView;
   partitions(): PartitionsView;
   /** On a cluster node, the partitions of every live node; embedded, this runtime's (as `partitions`). */
   clusterPartitions(): Promise<ClusterPartitionsView>;
   running(limit: number): RunningView;
   payload(id: string): Promise<PayloadView | undefined>;
-  ledger(limit: number): LedgerView;
+  /** Oldest first, a page: at most `limit` entries after the first `offset`. */
+  ledger(limit: number, offset?: number): LedgerView;
   workflows(limit: number): WorkflowsView;
   workflow(id: string): Promise<WorkflowInstanceDetail | undefined>;
   load(): LoadView;
@@ -260,8 +278,8 @@ export interface CoordinatorSource {
   load(): LoadView;
   /** Most recent first, at most `limit`. */
   decisions(limit: number): readonly CoordinatorDecision[];
-  /** Oldest first, at most `limit`; `total` counts all entries. */
-  ledger(limit: number): LedgerView;
+  /** Oldest first, at most `limit` after the first `offset`; `total` counts all entries. */
+  ledger(limit: number, offset?: number): LedgerView;
   pin(level: LoadLevel): LoadView | Promise<LoadView>;
   release(): LoadView | Promise<LoadView>;
   /** Reschedules every ledger entry now, whatever the load. */

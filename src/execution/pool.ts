@@ -204,6 +204,11 @@ export class ExecutionPool {
     return this.runner.runningCount;
   }
 
+  /** The attempts whose handlers run now: the same truth as `stats().running`. */
+  runningNow(): ReturnType<Runner['running']> {
+    return this.runner.running();
+  }
+
   private free(tier: Tier, handlerType: string, count: number): void {
     this.busy -= count;
     this.busyByTier[tier] -= count;

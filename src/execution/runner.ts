@@ -142,6 +142,13 @@ export class Runner {
     return this.runs.size;
   }
 
+  /** The attempts whose handlers run now, each with its start (a batch member under its batch's). */
+  running(): Array<{ readonly order: RunOrder; readonly startedAt: number }> {
+    const out: Array<{ order: RunOrder; startedAt: number }> = [];
+    for (const [id, run] of this.runs) out.push({ order: run.members?.find((m) => m.id === id) ?? run.order, startedAt: run.startedAt });
+    return out;
+  }
+
   get logger(): Logger {
     return this.host.logger;
   }

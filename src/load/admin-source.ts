@@ -19,8 +19,8 @@ export function coordinatorSource(coordinator: CoordinatorHandle): CoordinatorSo
   return {
     load,
     decisions: (limit) => coordinator.decisions(limit).reverse(),
-    ledger(limit) {
-      const { total, entries } = coordinator.ledger(limit);
+    ledger(limit, offset = 0) {
+      const { total, entries } = coordinator.ledger(limit, offset);
       return {
         total,
         entries: entries.map((e) => ({ id: e.id, type: e.type, clientId: e.clientId, partition: e.partition, tier: e.tier, kind: 'skipped' as const, at: e.skippedAt, reason: e.reason })),

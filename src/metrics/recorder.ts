@@ -10,6 +10,7 @@
 import type { EventHub, PayloadEvent, PayloadEventType } from '../events.ts';
 import { PAYLOAD_EVENTS } from '../events.ts';
 import { TIERS, type Tier } from '../payload.ts';
+import { AttemptHistory } from './attempt-history.ts';
 
 /** Counters, in the order of the counts array; each is `triage_payloads_<kind>_total`. */
 export const COUNTER_KINDS = ['submitted', 'started', 'completed', 'failed', 'retried', 'skipped', 'degraded', 'rescheduled', 'cancelled'] as const;
@@ -33,6 +34,8 @@ const FEEDS: Readonly<Record<string, CounterKind>> = {
 
 /** Events that end a running attempt. */
 const ENDS_RUN: ReadonlySet<string> = new Set(['completed', 'failed', 'retrying', 'cancelled', 'skipped']);
+/** Of those, the endings an operator looks into: kept in the attempt history (a completion never is). */
+const ENDS_BADLY: ReadonlySet<string> = new Set(['failed', 'retrying', 'cancelled']);
 
 const TIER_INDEX: Readonly<Record<Tier, number>> = { critical: 0, high: 1, medium: 2, low: 3 };
 const SLOTS = COUNTER_KINDS.length * TIERS.length;
@@ -69,12 +72,17 @@ export class MetricsRecorder {
   private readonly clients = new Set<string>();
   private readonly inFlight = new Map<string, InFlightRun>();
   private readonly unsubscribe: Array<() => void> = [];
+  /** Attempts that ended badly, for the admin's payload timeline. */
+  readonly history: AttemptHistory;
 
   constructor(
     private readonly host: RecorderHost,
     /** Label counts with the client id: at most this many distinct ids, the rest as `other`; 0 = no client label. */
     private readonly maxClients: number,
+    /** Payloads whose bad attempts are kept (the runtime's `retainTerminal`). */
+    historyPayloads = 10_000,
   ) {
+    this.history = new AttemptHistory(historyPayloads);
     for (const type of PAYLOAD_EVENTS as readonly string[]) {
       const kind = FEEDS[type];
       if (kind === undefined && type !== 'started') continue;
@@ -82,6 +90,8 @@ export class MetricsRecorder {
       const listener =
         type === 'started'
           ? (e: PayloadEvent) => this.started(e, slot)
+          : ENDS_BADLY.has(type)
+            ? (e: PayloadEvent) => this.endedBadly(e, slot)
           : ENDS_RUN.has(type)
             ? (e: PayloadEvent) => this.ended(e, slot)
             : (e: PayloadEvent) => this.count(e, slot);
@@ -129,6 +139,7 @@ export class MetricsRecorder {
   dispose(): void {
     for (const off of this.unsubscribe.splice(0)) off();
     this.inFlight.clear();
+    this.history.clear();
   }
 
   private count(event: PayloadEvent, slot: number): void {
@@ -155,12 +166,28 @@ export class MetricsRecorder {
     });
   }
 
-  private ended(event: PayloadEvent, slot: number): void {
+  private ended(event: PayloadEvent, slot: number): InFlightRun | undefined {
     this.count(event, slot);
     const run = this.inFlight.get(event.id);
-    if (!run) return; // it never started (a queued payload cancelled or skipped)
+    if (!run) return undefined; // it never started (a queued payload cancelled or skipped)
     this.inFlight.delete(event.id);
     this.host.observeRun(run.tier, Math.max(0, event.at - run.startedAt) / 1000);
+    return run;
+  }
+
+  private endedBadly(event: PayloadEvent, slot: number): void {
+    const run = this.ended(event, slot);
+    // Without a run it did not end an attempt: a queued payload cancelled, or a dead letter retried by an operator.
+    this.history.add(event.id, {
+      kind: run ? 'attempt' : 'note',
+      attempt: run?.attempt ?? event.attempt ?? 0,
+      startedAt: run?.startedAt,
+      endedAt: event.at,
+      outcome: event.type,
+      error: event.error,
+      reason: event.reason,
+      retryAt: event.retryAt,
+    });
   }
 
   private clientLabel(clientId: string): string {

@@ -18,6 +18,8 @@ import type { RuntimeStats } from '../runtime.ts';
 import type { LoadLevel } from '../admin/sources.ts';
 import type { DurabilityStats } from '../persistence/durability.ts';
 import { processRegistry } from './process.ts';
+import { WaitWindow } from './wait-window.ts';
+import type { AttemptEntry } from './attempt-history.ts';
 import { COUNTER_KINDS, MetricsRecorder, type CounterKind, type InFlightRun } from './recorder.ts';
 
 export interface MetricsOptions {
@@ -56,6 +58,8 @@ export interface MetricsHost {
   store(): DurabilityStats;
   /** Queues (partition × tier × handler type) holding payloads an operator's pause keeps from starting. */
   pausedQueues?(): number;
+  /** How many ended payloads are kept (`retainTerminal`): the bound of the attempt history. Default 10,000. */
+  readonly retainTerminal?: number;
 }
 
 const COUNTER_HELP: Readonly<Record<CounterKind, string>> = {
@@ -97,6 +101,8 @@ export function compileMetricsOptions(raw: MetricsOptions = {}): Required<Metric
 
 export class RuntimeMetrics {
   readonly registry = new Registry();
+  /** Waits since the admin's series last sampled them (p50/p99 per tier and second). */
+  readonly waitWindow = new WaitWindow();
   private readonly options: Required<MetricsOptions>;
   private readonly recorder: MetricsRecorder;
   private cached: RuntimeStats | undefined;
@@ -121,10 +127,14 @@ export class RuntimeMetrics {
       {
         events: host.events,
         readySince: (partition, id) => host.readySince(partition, id),
-        observeWait: (tier, seconds) => waitOf[tier].observe(seconds),
+        observeWait: (tier, seconds) => {
+          waitOf[tier].observe(seconds);
+          this.waitWindow.observe(tier, seconds);
+        },
         observeRun: (tier, seconds) => runOf[tier].observe(seconds),
       },
       this.options.clientLabel ? this.options.maxClients : 0,
+      host.retainTerminal,
     );
     this.defineCounters();
     this.defineGauges();
@@ -134,6 +144,11 @@ export class RuntimeMetrics {
     if (pausedQueues) {
       const gauge: Gauge = new Gauge({ name: 'triage_paused_queues', help: 'Queues (partition, tier, handler type) with payloads held by an operator pause', registers: [this.registry], collect: () => gauge.set(pausedQueues()) });
     }
+  }
+
+  /** Attempts of a payload that failed, will retry or were cancelled (kept from the moment metrics were turned on). */
+  attempts(id: string): readonly AttemptEntry[] {
+    return this.recorder.history.of(id);
   }
 
   /** Attempts running now (tracked from the moment metrics were turned on). */

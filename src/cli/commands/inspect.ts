@@ -1,25 +1,23 @@
 /**
- * `triage inspect [url]`: the actor tree, queues, running payloads, load level and ledger of a
- * running Triage, read from its admin endpoint and drawn in the terminal; `--watch` redraws.
+ * `triage inspect [url]`: the status line, queues, running payloads, failures, workflows, ledger and
+ * actor tree of a running Triage, read from its admin endpoint and drawn in the terminal (drawing:
+ * inspect-render.ts); `--watch` redraws in place.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import type { ActorNode, LedgerView, LoadView, CoordinatorDecision, PartitionsView, RunningView, TreeView } from '../../admin/sources.ts';
-import { TIERS } from '../../payload.ts';
+import type { PayloadPage } from '../../admin/payload-views.ts';
+import type { LedgerView, PartitionsView, RunningView, TreeView, WorkflowsView } from '../../admin/sources.ts';
 import { EXIT, UsageError, type CliIo, type Command } from '../command.ts';
+import { renderSnapshot, type Snapshot } from './inspect-render.ts';
 
-export interface Snapshot {
-  readonly partitions: PartitionsView;
-  readonly tree: TreeView;
-  readonly running: RunningView;
-  readonly load: LoadView & { readonly decisions: readonly CoordinatorDecision[] };
-  readonly ledger: LedgerView;
-}
+export { renderSnapshot, type Snapshot } from './inspect-render.ts';
 
 const usage = `usage: triage inspect [url] [options]
 
-Shows the actor tree, the queues per partition and tier, the running payloads, the load level and
-the ledger of a running Triage, read from its admin endpoint.
+Shows the status line (with the failed count), the queues per partition and tier, the running
+payloads, the newest failures, the workflows, the ledger, the coordinator's decisions and the actor
+tree of a running Triage, read from its admin endpoint. On a terminal the frame fits the window: a
+long list is cut with "… N more", and under --watch the status line stays on top.
 
 arguments:
   url                   admin endpoint    env TRIAGE_ADMIN_URL    default http://127.0.0.1:7070/
@@ -60,76 +58,16 @@ async function getJson<T>(base: URL, path: string): Promise<T> {
 }
 
 export async function fetchSnapshot(base: URL): Promise<Snapshot> {
-  const [partitions, tree, running, load, ledger] = await Promise.all([
+  const [partitions, tree, running, load, ledger, workflows, failed] = await Promise.all([
     getJson<PartitionsView>(base, 'api/partitions'),
     getJson<TreeView>(base, 'api/tree'),
-    getJson<RunningView>(base, 'api/running?limit=20'),
+    getJson<RunningView>(base, 'api/running?limit=50'),
     getJson<Snapshot['load']>(base, 'api/load'),
-    getJson<LedgerView>(base, 'api/ledger?limit=10'),
+    getJson<LedgerView>(base, 'api/ledger?limit=50'),
+    getJson<WorkflowsView>(base, 'api/workflows?limit=50'),
+    getJson<PayloadPage>(base, 'api/payloads?status=failed&limit=20'),
   ]);
-  return { partitions, tree, running, load, ledger };
-}
-
-const duration = (ms: number) => (ms < 1_000 ? `${Math.round(ms)} ms` : ms < 120_000 ? `${(ms / 1_000).toFixed(1)} s` : `${Math.round(ms / 60_000)} min`);
-
-/** Left-aligned columns, two spaces apart. */
-function table(rows: readonly (readonly string[])[]): string[] {
-  const widths: number[] = [];
-  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
-  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ').trimEnd());
-}
-
-function actorLines(node: ActorNode, depth: number, out: string[]): void {
-  const name = depth === 0 ? node.path : node.path.slice(node.path.lastIndexOf('/') + 1);
-  let line = `${'  '.repeat(depth)}${name}  ${node.kind}`;
-  if (node.kind !== 'system' && node.kind !== 'group') {
-    line += `  mailbox ${node.mailbox}  msgs ${node.processed}`;
-    const s = node.summary as { depth?: Record<string, number>; running?: number; oldestWait?: Record<string, number> };
-    if (s.depth) line += `  ${TIERS.map((t) => `${t[0]}${s.depth?.[t] ?? 0}`).join(' ')}  running ${s.running ?? 0}`;
-    const oldest = s.oldestWait ? Math.max(...TIERS.map((t) => s.oldestWait?.[t] ?? 0)) : 0;
-    if (oldest > 0) line += `  oldest ${duration(oldest)}`;
-    // Other actors (coordinator, dependency graph, …): their scalar summary fields.
-    if (!s.depth) line += Object.entries(node.summary).filter(([, v]) => v === null || typeof v !== 'object').map(([k, v]) => `  ${k} ${String(v)}`).join('');
-  }
-  out.push(line);
-  for (const child of node.children) actorLines(child, depth + 1, out);
-}
-
-export function renderSnapshot(s: Snapshot, now = new Date()): string {
-  const { pool } = s.partitions;
-  const out = [
-    `Triage ${s.tree.root.path.slice(1)} — ${s.partitions.status} · load ${s.load.level}${s.load.pinned ? ' (pinned)' : ''} · pool ${pool.busy}/${pool.size} busy (${TIERS.map((t) => `${t[0]}${pool.byTier[t]}`).join(' ')}) · ${now.toLocaleTimeString()}`,
-    '',
-    'QUEUES  depth (oldest wait)',
-  ];
-  const rows: string[][] = [['partition', ...TIERS, 'running', 'delayed']];
-  let idle = 0;
-  for (const p of s.partitions.partitions) {
-    const depth = TIERS.reduce((n, t) => n + p.depth[t], 0);
-    if (depth === 0 && p.running === 0 && p.delayed === 0) {
-      idle++;
-      continue;
-    }
-    rows.push([`p${p.partition}`, ...TIERS.map((t) => (p.depth[t] === 0 ? '·' : `${p.depth[t]} (${duration(p.oldestWait[t])})`)), String(p.running), String(p.delayed)]);
-  }
-  out.push(...table(rows));
-  if (idle > 0) out.push(`… ${idle} idle partition${idle === 1 ? '' : 's'} not shown`);
-  out.push('', `RUNNING  ${s.running.total}`);
-  if (s.running.running.length > 0) {
-    out.push(...table([
-      ['payload', 'type', 'client', 'partition', 'tier', 'attempt', 'for'],
-      ...s.running.running.map((r) => [r.id, r.type, r.clientId, `p${r.partition}`, r.tier, String(r.attempt), duration(r.runningMs)]),
-    ]));
-  }
-  out.push('', `ACTORS  ${s.tree.actors}`);
-  actorLines(s.tree.root, 0, out);
-  out.push('', `LEDGER  ${s.ledger.total} entr${s.ledger.total === 1 ? 'y' : 'ies'}`);
-  for (const e of s.ledger.entries) out.push(`  ${e.id}  ${e.type}  ${e.kind}  ${e.tier}  ${e.reason}`);
-  if (s.load.decisions.length > 0) {
-    out.push('', 'DECISIONS');
-    for (const d of s.load.decisions) out.push(`  ${new Date(d.at).toLocaleTimeString()}  ${d.action} → ${d.level}: ${d.reason}`);
-  }
-  return `${out.join('\n')}\n`;
+  return { partitions, tree, running, load, ledger, workflows, failed };
 }
 
 export function parseInspectArgs(args: string[], env: NodeJS.ProcessEnv): { url: URL; watch: boolean; intervalMs: number; count: number | undefined; json: boolean } {
@@ -177,8 +115,12 @@ export const inspect: Command = {
     const frame = async (): Promise<boolean> => {
       try {
         const snapshot = await fetchSnapshot(options.url);
-        const text = options.json ? `${JSON.stringify(snapshot)}\n` : renderSnapshot(snapshot);
-        io.stdout.write(options.watch && !options.json && io.stdout.isTTY ? `\x1b[H\x1b[2J${text}` : text);
+        const { stdout } = io;
+        // On a terminal the frame fits it; a pipe gets every line.
+        const fit = stdout.isTTY && stdout.columns && stdout.rows ? { columns: stdout.columns, rows: stdout.rows } : undefined;
+        const text = options.json ? `${JSON.stringify(snapshot)}\n` : renderSnapshot(snapshot, new Date(), fit);
+        // Redrawn in place from the top: each line cleared to its end, then what is below the frame.
+        io.stdout.write(options.watch && !options.json && stdout.isTTY ? `\x1b[H${text.replace(/\n/g, '\x1b[K\n')}\x1b[J` : text);
         return true;
       } catch (error) {
         if (!(error instanceof FetchError)) throw error;
