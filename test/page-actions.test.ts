@@ -141,6 +141,39 @@ describe('the admin page: charts, failures and actions in a browser', () => {
     assert.deepEqual(problems, []);
   });
 
+  test('with the token, a client is paused from the page (its work stays queued) and resumed from its own button', async () => {
+    served = await serve({ partitions: 2 }, { token: TOKEN });
+    const s = served;
+    s.rt.handle('render', async (n: number) => n * 2);
+    page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+    const problems = watch(page);
+    await page.goto(`${s.admin.url}?refresh=300`);
+    await page.locator('#unlock').click();
+    await page.locator('#token-input').fill(TOKEN);
+    await page.locator('#token-form button[type="submit"]').click();
+
+    await page.locator('#pause-client').fill('studio');
+    await page.locator('#load-actions button[data-action="pause client"]').click();
+    assert.match((await page.locator('#confirm-text').textContent()) ?? '', /payloads of client studio\?/);
+    await page.locator('#confirm-yes').click();
+    await page.locator('#toast:text("paused: client studio")').waitFor({ timeout: 10_000 });
+    assert.deepEqual(s.rt.paused().clients.map((c) => c.clientId), ['studio']);
+
+    const held = await s.rt.submit({ type: 'render', data: 21, clientId: 'studio' });
+    const other = await s.rt.submit({ type: 'render', data: 1, clientId: 'shop' });
+    assert.equal(await s.rt.waitFor(other), 2, 'another client runs');
+    await s.rt.idle();
+    assert.equal((await s.rt.get(held))?.status, 'queued', 'the paused client\'s payload waits, queued');
+    await page.locator('#load-detail dd:text("client studio")').waitFor({ timeout: 10_000 });
+
+    const resume = page.locator('#resume-types button', { hasText: 'Resume client studio' });
+    await resume.click();
+    await page.locator('#confirm-yes').click();
+    assert.equal(await s.rt.waitFor(held), 42, 'resumed, it runs');
+    assert.deepEqual(s.rt.paused().clients, []);
+    assert.deepEqual(problems, []);
+  });
+
   test('without a token on the server there are no buttons, and the page says why', async () => {
     served = await serve({ partitions: 2, handlerDefaults: { retries: 0 } });
     const s = served;

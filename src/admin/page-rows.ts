@@ -85,11 +85,18 @@ export const scheduleRows = (view: SchedulesView): Markup[] => view.schedules.le
     h('td', {}, s.paused ? 'paused' : 'active'), h('td', { 'data-col': 'next' }, s.nextAt === null ? '—' : clockTime(s.nextAt)),
     h('td', {}, Number.isFinite(s.lastTick) && s.lastTick > 0 ? clockTime(s.lastTick) : '—'), h('td', { class: 'act' })));
 
+/** What is paused, in words: everything, or the types and clients held. */
+export function pausedText(pauses: PausesView): string {
+  if (pauses.all) return 'everything';
+  const held = [...pauses.types, ...pauses.clients.map((c) => `client ${c.clientId}${c.type === undefined ? '' : ` (${c.type})`}`)];
+  return held.length > 0 ? held.join(', ') : 'nothing';
+}
+
 export function loadFacts(load: LoadView, pauses: PausesView): Markup[] {
   return [
     h('dt', {}, 'level'), h('dd', {}, load.level + (load.pinned ? ', pinned by an operator' : '')),
     h('dt', {}, 'low-tier throttle'), h('dd', {}, load.lowThrottle === null ? 'unlimited' : `${load.lowThrottle} starts/s`),
-    h('dt', {}, 'paused'), h('dd', {}, pauses.all ? 'everything' : pauses.types.length ? pauses.types.join(', ') : 'nothing'),
+    h('dt', {}, 'paused'), h('dd', {}, pausedText(pauses)),
     h('dt', {}, 'since'), h('dd', {}, load.since === undefined ? '—' : clockTime(load.since)),
   ];
 }

@@ -35,7 +35,7 @@ function describe(label, result) {
   if (result && result.cancelled) return 'cancelled ' + result.id;
   if (result && typeof result.rescheduled === 'number') return 'rescheduled ' + result.rescheduled + ' ledger entr' + (result.rescheduled === 1 ? 'y' : 'ies');
   if (result && result.level) return 'load ' + result.level + (result.pinned ? ' (pinned)' : '') + ', low-tier throttle ' + (result.lowThrottle === null ? 'unlimited' : result.lowThrottle + '/s');
-  if (result && typeof result.all === 'boolean') return 'paused: ' + (result.all ? 'everything' : result.types.length ? result.types.join(', ') : 'nothing');
+  if (result && typeof result.all === 'boolean') return 'paused: ' + pausedText(result);
   if (result && result.id && 'paused' in result) return 'schedule ' + result.id + ' ' + (result.paused ? 'paused' : 'active');
   return label + ': done';
 }
@@ -105,7 +105,12 @@ function renderActions() {
   const current = select.value;
   select.replaceChildren(el('option', { value: '' }, 'every type'), ...types.map((t) => el('option', { value: t }, t)));
   if (types.includes(current)) select.value = current;
-  $('resume-types').replaceChildren(...state.pauses.types.map((type) => actionButton('Resume ' + type, 'resume starting ' + type + ' payloads?', 'POST', '/api/resume', { type })));
+  $('resume-types').replaceChildren(
+    ...state.pauses.types.map((type) => actionButton('Resume ' + type, 'resume starting ' + type + ' payloads?', 'POST', '/api/resume', { type })),
+    ...(state.pauses.clients || []).map((c) => {
+      const what = 'client ' + c.clientId + (c.type === undefined ? '' : ' (' + c.type + ')');
+      return actionButton('Resume ' + what, 'resume starting the payloads of ' + what + '?', 'POST', '/api/resume', c.type === undefined ? { clientId: c.clientId } : { clientId: c.clientId, type: c.type });
+    }));
 }
 function drawControls() {
   const pins = ['normal', 'elevated', 'critical'].map((level) => actionButton('Pin ' + level, 'pin the load level at ' + level + '? The coordinator leaves it there until released.', 'POST', '/api/load/pin', { level }, level === 'critical' ? 'danger' : ''));
@@ -125,12 +130,21 @@ function drawControls() {
     if (!type) { toast('name the handler type to pause', false); return; }
     confirmThen('stop starting ' + type + ' payloads? Queued ones stay queued; running ones finish.', () => act('POST', '/api/pause', { type }, 'Pause'));
   };
+  const clientInput = el('input', { id: 'pause-client', placeholder: 'client id' });
+  const pauseClient = el('button', { class: 'btn', type: 'button', 'data-action': 'pause client' }, 'Pause client');
+  pauseClient.onclick = () => {
+    const clientId = clientInput.value.trim();
+    const type = typeInput.value.trim();
+    if (!clientId) { toast('name the client to pause', false); return; }
+    const what = 'client ' + clientId + (type ? ' (only its ' + type + ' payloads)' : '');
+    confirmThen('stop starting the payloads of ' + what + '? Queued ones stay queued; running ones finish.', () => act('POST', '/api/pause', type ? { clientId, type } : { clientId }, 'Pause'));
+  };
   const pauseAll = actionButton('Pause everything', 'stop starting every payload? Queued work stays queued; running work finishes.', 'POST', '/api/pause', undefined, 'danger');
   const resumeAll = actionButton('Resume everything', 'lift the pause of the whole runtime?', 'POST', '/api/resume');
   $('load-actions').replaceChildren(
     labelled('level', ...pins, release),
     labelled('low-tier throttle', perSecond, setThrottle, lift),
-    labelled('pause', typeInput, pauseType, pauseAll, resumeAll, el('span', { id: 'resume-types', class: 'actions-row' })),
+    labelled('pause', typeInput, pauseType, clientInput, pauseClient, pauseAll, resumeAll, el('span', { id: 'resume-types', class: 'actions-row' })),
     el('p', { class: 'note' }, 'Fairness weights: the runtime has no API for them yet — clients within a tier are served round robin with equal weights — so there is nothing to set here.'));
   $('ledger-actions').replaceChildren(actionButton('Reschedule all', 'reschedule every ledger entry now, whatever the load?', 'POST', '/api/ledger/reschedule'));
   const select = el('select', { id: 'retry-type' });

@@ -6,7 +6,7 @@ export const CORE_SCRIPT = String.raw`
 const TIERS = ['critical', 'high', 'medium', 'low'];
 const TOKEN_KEY = 'triage.admin.token';
 const $ = (id) => document.getElementById(id);
-const state = { series: [], decisions: [], ledgerOffset: 0, failed: { items: [] }, running: { running: [] }, schedules: { schedules: [] }, pauses: { all: false, types: [] }, load: null, refreshing: null };
+const state = { series: [], decisions: [], ledgerOffset: 0, failed: { items: [] }, running: { running: [] }, schedules: { schedules: [] }, pauses: { all: false, types: [], clients: [] }, load: null, refreshing: null };
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {

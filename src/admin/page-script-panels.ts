@@ -103,10 +103,15 @@ function renderCluster(view) {
   $('cluster-summary').textContent = view.nodes.length + ' node' + (view.nodes.length === 1 ? '' : 's') + ' · ' + leased.size + '/' + view.partitions + ' partitions leased' + (view.leader ? ' · leader ' + view.leader : ' · no leader yet');
   $('cluster-trees').replaceChildren(...Object.entries(view.trees).map(([id, tree]) => nodeTree(id, tree)));
 }
+function pausedText(pauses) {
+  if (pauses.all) return 'everything';
+  const held = [...pauses.types, ...(pauses.clients || []).map((c) => 'client ' + c.clientId + (c.type === undefined ? '' : ' (' + c.type + ')'))];
+  return held.length ? held.join(', ') : 'nothing';
+}
 function renderLoad(load, pauses) {
   $('load-detail').replaceChildren(el('dt', {}, 'level'), el('dd', {}, load.level + (load.pinned ? ', pinned by an operator' : '')),
     el('dt', {}, 'low-tier throttle'), el('dd', {}, load.lowThrottle === null || load.lowThrottle === undefined ? 'unlimited' : load.lowThrottle + ' starts/s'),
-    el('dt', {}, 'paused'), el('dd', {}, pauses.all ? 'everything' : pauses.types.length ? pauses.types.join(', ') : 'nothing'),
+    el('dt', {}, 'paused'), el('dd', {}, pausedText(pauses)),
     el('dt', {}, 'since'), el('dd', {}, load.since ? clock(load.since) : '—'));
   $('decisions').replaceChildren(...(load.decisions.length ? load.decisions.map((d) => el('li', {}, el('time', {}, clock(d.at)), ' ' + d.action + ' → ', el('span', { class: 'level-' + d.level }, d.level), ': ' + d.reason))
     : [el('li', { class: 'muted' }, 'none yet')]));
