@@ -589,6 +589,13 @@ export class Runtime {
     } else {
       this.pool.abortAll('runtime stopped');
     }
+    // What stays queued gives back its claims (starts journalled ahead): the next start must not take those payloads for reruns.
+    if (booted && this.durability.available && !this.cluster) {
+      await Promise.all(this.partitions.local().map((partition) => {
+        partition.ref.dispatch({ type: 'unclaim' });
+        return partition.settled();
+      }));
+    }
     // Submits still parked for room (overflow `wait`) were never accepted: answer them, do not leave them pending.
     for (const partition of this.partitions.local()) {
       for (const { batch, index } of partition.state().parked) batch.settle(index, { ok: false, error: new RuntimeStoppedError() });

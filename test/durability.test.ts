@@ -76,6 +76,8 @@ describe('snapshot encoding', () => {
     await rt.idle();
     const entries = await engine.events('partition-0', 0);
     assert.ok(entries.some((e) => (e.data as { lifecycle?: unknown[] }).lifecycle?.length), 'changes travel as lifecycle patches');
+    assert.ok(entries.some((e) => (e.data as { started?: unknown[] }).started?.length), 'plain starts travel as ids');
+    assert.ok(entries.some((e) => (e.data as { completed?: unknown[] }).completed?.length), 'and completions as ids with their results');
     const state = (rt as unknown as { partitions: { get(i: number): { state(): import('../actors/partition/state.ts').PartitionState } } }).partitions.get(0).state();
     const { state: back } = restorePartition(0, undefined, entries.map((e) => JSON.parse(JSON.stringify(e.data))));
     for (const id of ids) assert.deepEqual(viewOf(back.records.get(id)!, 0), viewOf(state.records.get(id)!, 0), id);

@@ -11,6 +11,7 @@ import { TERMINAL_STATUSES, TIERS, type Payload, type PayloadStatus, type Payloa
 import type { DemandEntry } from '../../src/execution/protocol.ts';
 import type { TierMode } from '../../src/load/options.ts';
 import type { EnqueueBatch } from './messages.ts';
+import { noClaims, type Claims } from './claims.ts';
 
 export interface PayloadRecord extends Payload {
   readonly status: PayloadStatus;
@@ -104,6 +105,8 @@ export interface PartitionState {
    */
   readonly unstored: Set<string>;
   readonly unstoredCounts: Record<Tier, Record<string, number>>;
+  /** Durable in one process only: starts journalled ahead of their grant (claims.ts). */
+  readonly claims: Claims;
 }
 
 const perTier = <T>(make: () => T): Record<Tier, T> => ({ critical: make(), high: make(), medium: make(), low: make() });
@@ -135,6 +138,7 @@ export function initialPartitionState(index: number): PartitionState {
     flow: { deferred: 0, rescheduled: 0, expired: 0, degraded: 0, transferredIn: 0, transferredOut: 0 },
     unstored: new Set(),
     unstoredCounts: perTier(() => ({})),
+    claims: noClaims(),
   };
 }
 
