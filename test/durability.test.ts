@@ -92,6 +92,33 @@ describe('snapshot encoding', () => {
     await rt.stop();
   });
 
+  test('new records travel positionally when they carry no options (undefined data apart from null), whole otherwise', async () => {
+    const engine = new MemoryEngine();
+    const { rt } = setup({ partitions: 1, concurrency: 1, persistence: engine });
+    rt.handle('hold', () => new Promise(() => {}));
+    const ids = await rt.submitMany([
+      { type: 'hold', priority: 'critical' },
+      { type: 'hold' },
+      { type: 'hold', data: null },
+      { type: 'hold', data: { a: [1, 'x'] }, clientId: 'shop', priority: 2, complexity: 9 },
+      { type: 'hold', data: 3, idempotencyKey: 'k-1', tags: ['t'] },
+    ]);
+    await rt.idle();
+    const entries = (await engine.events('partition-0', 0)).map((e) => JSON.parse(JSON.stringify(e.data)) as { plain?: unknown[]; upserts: { id: string }[] });
+    assert.equal(entries.reduce((n, e) => n + (e.plain?.length ?? 0), 0), 4, 'four without options travel positionally');
+    assert.deepEqual(entries.flatMap((e) => e.upserts.map((u) => u.id)), [ids[4]], 'the one with options travels whole');
+    const state = (rt as unknown as { partitions: { get(i: number): { state(): import('../actors/partition/state.ts').PartitionState } } }).partitions.get(0).state();
+    const { state: back } = restorePartition(0, undefined, entries as never);
+    for (const id of ids) {
+      const [was, is] = [state.records.get(id)!, back.records.get(id)!];
+      assert.deepEqual([is.data, is.clientId, is.priority, is.complexity, is.tier, is.seq, is.enqueuedAt, is.submittedAt, is.idempotencyKey, is.tags],
+        [was.data, was.clientId, was.priority, was.complexity, was.tier, was.seq, was.enqueuedAt, was.submittedAt, was.idempotencyKey, was.tags], id);
+    }
+    assert.equal(back.records.get(ids[1]!)!.data, undefined);
+    assert.equal(back.records.get(ids[2]!)!.data, null);
+    await rt.stop();
+  });
+
   test('an unknown snapshot version is refused with a clear error', () => {
     assert.throws(() => restorePartition(0, { version: 99, data: { seq: 0, totals: {} as never, records: [] } }, []), /version 99/);
   });

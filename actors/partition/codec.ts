@@ -4,7 +4,7 @@
  * recovery, so the journal carries only record writes and drops (plus two counters).
  */
 import Denque from 'denque';
-import { flatRecord, ownRecord, type MutableRecord } from './record.ts';
+import { flatRecord, isPlain, ownRecord, type MutableRecord } from './record.ts';
 import { emptyTotals, initialPartitionState, isTerminal, type PartitionState, type PartitionTotals, type PayloadRecord } from './state.ts';
 
 /** Bump when the snapshot shape changes; `decodeSnapshot` refuses versions it does not know. */
@@ -26,6 +26,8 @@ export interface PartitionDelta {
   readonly totals: PartitionTotals;
   /** New records, whole. */
   readonly upserts: readonly PayloadRecord[];
+  /** New records with no submit options and nothing gained yet, as `PlainRecord`s (one per acceptance: the bulk of an entry). */
+  readonly plain?: readonly PlainRecord[];
   readonly lifecycle?: readonly LifecyclePatch[];
   readonly patches?: readonly RecordPatch[];
   readonly deletes: readonly string[];
@@ -38,6 +40,26 @@ export interface PartitionDelta {
   readonly started?: readonly (string | number)[];
   /** Completions: `[finishedAt, item, …]`, an item the id (no result) or `[id, result]`. */
   readonly completed?: readonly unknown[];
+}
+
+/**
+ * A new record without options, positionally: ~95 bytes of JSON against ~210 with field names.
+ * `data` is last and left out when undefined, so undefined and null stay apart.
+ */
+export type PlainRecord = readonly [
+  id: string, type: string, clientId: string, priority: number, complexity: number, submittedAt: number,
+  status: PayloadRecord['status'], tier: PayloadRecord['tier'], attempt: number, seq: number, enqueuedAt: number, data?: unknown,
+];
+
+function plainOf(r: PayloadRecord): PlainRecord {
+  const head = [r.id, r.type, r.clientId, r.priority, r.complexity, r.submittedAt, r.status, r.tier, r.attempt, r.seq, r.enqueuedAt] as const;
+  return r.data === undefined ? head : [...head, r.data];
+}
+
+function fromPlain(p: PlainRecord): PayloadRecord {
+  const [id, type, clientId, priority, complexity, submittedAt, status, tier, attempt, seq, enqueuedAt] = p;
+  const record = { id, type, clientId, priority, complexity, submittedAt, status, tier, attempt, seq, enqueuedAt };
+  return (p.length > 11 ? { ...record, data: p[11] } : record) as PayloadRecord;
 }
 
 /** What one transition changed, as the reducer reports it (reducer.ts's `Transition`). */
@@ -84,15 +106,18 @@ const LIFECYCLE_FIELDS = ['priority', 'runAt', 'status', 'tier', 'attempt', 'seq
 export function deltaOf(state: PartitionState, changes: Changes): PartitionDelta {
   const { touched, created, claimed } = changes;
   const upserts: PayloadRecord[] = [];
+  const plain: PlainRecord[] = [];
   const lifecycle: LifecyclePatch[] = [];
   const deletes: string[] = [];
   for (const id of touched) {
     const record = state.records.get(id);
     if (!record) deletes.push(id);
-    else if (created.has(id)) upserts.push(flatRecord(record));
-    else lifecycle.push(lifecycleOf(record));
+    else if (!created.has(id)) lifecycle.push(lifecycleOf(record));
+    else if (isPlain(record)) plain.push(plainOf(record));
+    else upserts.push(flatRecord(record));
   }
   const delta: { -readonly [K in keyof PartitionDelta]: PartitionDelta[K] } = { seq: state.seq, totals: { ...state.totals }, upserts, deletes };
+  if (plain.length > 0) delta.plain = plain;
   if (lifecycle.length > 0) delta.lifecycle = lifecycle;
   // A record touched otherwise in this transition is journalled whole or as its lifecycle, above.
   let started: (string | number)[] | undefined;
@@ -206,6 +231,7 @@ export function restorePartition(
   for (const record of snapshot?.data.records ?? []) byId.set(record.id, record);
   for (const delta of deltas) {
     for (const record of delta.upserts) byId.set(record.id, record);
+    if (delta.plain) for (const p of delta.plain) byId.set(p[0], fromPlain(p));
     if (delta.patches) for (const patch of delta.patches) applyPatch(byId, patch);
     if (delta.lifecycle) for (const patch of delta.lifecycle) applyLifecycle(byId, patch);
     if (delta.started) applyStarts(byId, delta.started);
