@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { encodeSnapshot, restorePartition } from '../actors/partition/codec.ts';
 import { viewOf } from '../actors/partition/state.ts';
-import { createRuntime, silentLogger, type Runtime } from '../src/index.ts';
+import { createRuntime, silentLogger, type PayloadInput, type Runtime } from '../src/index.ts';
 import type { JournalEntry, PersistenceEngine, Snapshot } from '../src/persistence/engine.ts';
 import { MemoryEngine } from '../src/persistence/memory.ts';
 import { RedisEngine } from '../src/persistence/redis.ts';
@@ -96,13 +96,14 @@ describe('snapshot encoding', () => {
     const engine = new MemoryEngine();
     const { rt } = setup({ partitions: 1, concurrency: 1, persistence: engine });
     rt.handle('hold', () => new Promise(() => {}));
-    const ids = await rt.submitMany([
+    const inputs: PayloadInput[] = [
       { type: 'hold', priority: 'critical' },
       { type: 'hold' },
       { type: 'hold', data: null },
       { type: 'hold', data: { a: [1, 'x'] }, clientId: 'shop', priority: 2, complexity: 9 },
       { type: 'hold', data: 3, idempotencyKey: 'k-1', tags: ['t'] },
-    ]);
+    ];
+    const ids = await rt.submitMany(inputs);
     await rt.idle();
     const entries = (await engine.events('partition-0', 0)).map((e) => JSON.parse(JSON.stringify(e.data)) as { plain?: unknown[]; upserts: { id: string }[] });
     assert.equal(entries.reduce((n, e) => n + (e.plain?.length ?? 0), 0), 4, 'four without options travel positionally');

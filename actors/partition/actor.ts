@@ -318,7 +318,7 @@ export function spawnPartition(wiring: PartitionWiring): PartitionHandle {
       // is stored after every earlier one, so nothing starts before its acceptance is durable.
       if (!disposed) pool.setDemand(index, suspended ? NO_DEMAND : demandOf(state));
       let grants = message.type === 'grant' ? message.grants : undefined;
-      if (grants && claiming && !disposed && durability?.writer.available) {
+      if (grants && claiming && !disposed && !suspended && durability?.writer.available) {
         grants = undefined;
         startEarly(message.type === 'grant' ? message.grants : [], todo);
       }

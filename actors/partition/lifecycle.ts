@@ -275,8 +275,9 @@ export class PartitionTx extends LoadTx {
   /** Starts a live queued record; false when its deadline had passed (it expires instead). */
   private start(record: PayloadRecord, slotTier: Tier, batch: string | undefined): boolean {
     const { tier, type } = record;
-    // Its stored claim already says it may have started: the run need not wait for this entry.
-    const early = this.state.claims.ids.size > 0 && dropClaim(this.state.claims, record);
+    // Its stored claim already says it may have started: the run need not wait for this entry. Not
+    // a batch's member: a batch starts as one run, when all of it may.
+    const early = this.state.claims.ids.size > 0 && dropClaim(this.state.claims, record) && batch === undefined;
     const counts = this.state.queued[tier];
     counts[type] = (counts[type] ?? 1) - 1;
     this.state.depth[tier]--;
