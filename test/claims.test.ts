@@ -128,6 +128,24 @@ describe('claims', () => {
     }
   });
 
+  test('a claimed payload that is cancelled gives its claim up: recovery neither reruns it nor counts it', async () => {
+    const engine = new HeldEngine();
+    const { rt, runs } = await warmed({ persistence: engine });
+    rt.pause({ type: 'job' });
+    const ids = await rt.submitMany(Array.from({ length: 4 }, () => ({ type: 'job', priority: 'high' as const })));
+    await rt.idle();
+    const claimedRecovery = restorePartition(0, undefined, (await engine.inner.events('partition-0', 0)).map((e) => e.data as PartitionDelta));
+    assert.deepEqual(claimedRecovery.rerun, ids.slice(0, 2), 'the two heads are claimed');
+    assert.equal(await rt.cancel(ids[0]!), true);
+    await rt.idle();
+    const { state, rerun } = restorePartition(0, undefined, (await engine.inner.events('partition-0', 0)).map((e) => e.data as PartitionDelta));
+    assert.equal(state.records.get(ids[0]!)?.status, 'cancelled');
+    assert.ok(!rerun.includes(ids[0]!), 'the cancelled one is not rerun');
+    rt.resume({ type: 'job' });
+    await Promise.all(ids.slice(1).map((id) => rt.waitFor(id)));
+    assert.deepEqual(runs, ids.slice(1), 'the cancelled one never ran; the others ran once, in order');
+  });
+
   test('a claim recovers as a start of its attempt; a later entry that writes the record overrides it', () => {
     const record = { id: 'p1', type: 'job', clientId: 'c', priority: 5, complexity: 1, submittedAt: 1, status: 'queued', tier: 'medium', attempt: 2, seq: 0, enqueuedAt: 1 };
     const other = { ...record, id: 'p2', seq: 1 };
