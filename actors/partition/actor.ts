@@ -2,7 +2,8 @@
  * The partition actor: the transitions of reducer.ts over the partition's owned state, wired to
  * the edge. After each message it publishes its demand to the execution pool and performs the
  * effects the transition returned — at once on the in-memory default, which journals nothing; when
- * durable, once the transition's journal entry is stored (persist, then act). It keeps one clock
+ * durable, once the transition's journal entry is stored (persist, then act), except the runs whose
+ * start was journalled ahead (claims.ts), which need nothing more from the store. It keeps one clock
  * timer for its next due timer.
  */
 import type { TimerHandle } from '../../src/clock.ts';
@@ -116,8 +117,6 @@ export function spawnPartition(wiring: PartitionWiring): PartitionHandle {
   let effects: PartitionEffect[] = [];
   /** The transition of the message being handled: what its journal entry must carry. */
   let changes: Transition | undefined;
-  let queuedNow: readonly string[] = [];
-  let claimedNow: readonly string[] = [];
   const state = wiring.initialState ?? initialPartitionState(index);
   let wake: { at: number; timer: TimerHandle } | undefined;
   let journalSeq = durability?.journalSeq ?? 0;
@@ -229,19 +228,20 @@ export function spawnPartition(wiring: PartitionWiring): PartitionHandle {
 
   /** Durable: the transition's entry is appended; its effects wait in the backlog until it is stored. */
   const follow = (todo: PartitionEffect[], grants: readonly Grant[] | undefined, durability: PartitionDurability): void => {
-    const item = { stored: changes === undefined || !journalled(changes), seq: 0, effects: todo, grants, queued: queuedNow };
+    const done = changes as Transition;
+    const item = { stored: !journalled(done), seq: 0, effects: todo, grants, queued: done.queued };
     backlog.push(item);
     if (item.stored) {
       drainBacklog();
       return;
     }
-    countUnstored(queuedNow, 1);
+    countUnstored(done.queued, 1);
     const seq = ++journalSeq;
     item.seq = seq;
-    for (const id of claimedNow) state.claims.ids.set(id, seq);
+    for (const id of done.claimed) state.claims.ids.set(id, seq);
     const snapshotDue = ++sinceSnapshot >= durability.snapshotEvery;
     if (snapshotDue) sinceSnapshot = 0;
-    const data = deltaOf(state, changes as Transition);
+    const data = deltaOf(state, done);
     // The state goes on changing in place: what the snapshot holds is copied at this turn's end.
     const snapshot = snapshotDue ? encodeSnapshot(state) : undefined;
     const outbox = durability.remote ? handedOver(item, durability.remote) : undefined;
@@ -299,8 +299,6 @@ export function spawnPartition(wiring: PartitionWiring): PartitionHandle {
       const transition = reducePartition(current, message, env, journaled, claiming);
       effects = transition.effects;
       changes = transition;
-      queuedNow = transition.queued;
-      claimedNow = transition.claimed;
       return transition.state;
     },
     afterMessage(_, message) {
@@ -317,11 +315,10 @@ export function spawnPartition(wiring: PartitionWiring): PartitionHandle {
       // Demand is published at once: what it offers starts only through a grant, whose own entry
       // is stored after every earlier one, so nothing starts before its acceptance is durable.
       if (!disposed) pool.setDemand(index, suspended ? NO_DEMAND : demandOf(state));
-      let grants = message.type === 'grant' ? message.grants : undefined;
-      if (grants && claiming && !disposed && !suspended && durability?.writer.available) {
-        grants = undefined;
-        startEarly(message.type === 'grant' ? message.grants : [], todo);
-      }
+      const granted = message.type === 'grant' ? message.grants : undefined;
+      const early = granted !== undefined && claiming && !disposed && !suspended && durability?.writer.available === true;
+      if (early) startEarly(granted, todo);
+      const grants = early ? undefined : granted;
       if (durability) follow(todo, grants, durability);
       else if (!disposed) {
         if (grants) pool.acknowledge(index, grants);
