@@ -25,14 +25,21 @@ async function withRuntime<T>(store: Store, options: Partial<CreateRuntimeOption
   }
 }
 
-/** No-op payloads by (a)'s producer (bench/waves.ts: waves submitted and awaited), submit → complete: payloads/s. */
-export function storeThroughput(store: Store, opts: { payloads: number; batch: number; concurrency: number }): Promise<number> {
+/**
+ * No-op payloads by (a)'s producer (bench/waves.ts: waves submitted and awaited), submit → complete:
+ * payloads/s, and this process's CPU time per payload, µs (user + system, all its threads: less
+ * sensitive to a busy machine than the rate, which also counts the time other work held the cores).
+ */
+export function storeThroughput(store: Store, opts: { payloads: number; batch: number; concurrency: number }): Promise<{ perSecond: number; cpuMicros: number }> {
   return withRuntime(store, { concurrency: opts.concurrency, retainTerminal: 1_000 }, async (rt) => {
     rt.handle('noop', () => undefined);
     await rt.ready();
+    const cpu = process.cpuUsage();
     const started = performance.now();
     await produceInWaves(rt, opts);
-    return opts.payloads / ((performance.now() - started) / 1000);
+    const perSecond = opts.payloads / ((performance.now() - started) / 1000);
+    const used = process.cpuUsage(cpu);
+    return { perSecond, cpuMicros: (used.user + used.system) / opts.payloads };
   });
 }
 

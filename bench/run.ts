@@ -133,11 +133,16 @@ if (runs('s')) {
   const durable: number[] = [];
   const inMemory: number[] = [];
   const bull: number[] = [];
+  const cpu = { redis: [] as number[], memory: [] as number[] };
   for (let i = 0; i < sizes.runs; i++) {
-    inMemory.push(await storeThroughput(memory, tput));
-    durable.push(await storeThroughput(redis, tput));
+    const m = await storeThroughput(memory, tput);
+    const r = await storeThroughput(redis, tput);
+    inMemory.push(m.perSecond);
+    durable.push(r.perSecond);
+    cpu.memory.push(m.cpuMicros);
+    cpu.redis.push(r.cpuMicros);
     if (withBullmq) bull.push(await bullmqThroughput({ redisUrl, jobs: sizes.bullJobs, concurrency: 50, wave: 10_000 }));
-    log(`s: run ${i + 1}: memory ${Math.round(inMemory.at(-1) as number)}/s, redis ${Math.round(durable.at(-1) as number)}/s${withBullmq ? `, bullmq ${Math.round(bull.at(-1) as number)}/s` : ''}`);
+    log(`s: run ${i + 1}: memory ${Math.round(m.perSecond)}/s (${round(m.cpuMicros)} µs CPU each), redis ${Math.round(r.perSecond)}/s (${round(r.cpuMicros)} µs CPU each)${withBullmq ? `, bullmq ${Math.round(bull.at(-1) as number)}/s` : ''}`);
   }
   const latMemory = await submitLatency(memory, { submits: 4_000 });
   const latRedis = await submitLatency(redis, { submits: 4_000 });
@@ -148,13 +153,15 @@ if (runs('s')) {
   rows.push({ measure: '(s) durable submit→complete on Redis, payloads/s (median)', triage: Math.round(d), bullmq: b && Math.round(b), target: '', met: true });
   if (b !== undefined) rows.push({ measure: '(s) durable Triage / BullMQ', triage: round(d / b), bullmq: undefined, target: '≥ 15', met: d / b >= 15 });
   rows.push({ measure: '(s) same, in-memory default, payloads/s (median)', triage: Math.round(median(inMemory)), bullmq: undefined, target: '', met: true });
+  rows.push({ measure: '(s) this process\'s CPU per payload on Redis, µs (median)', triage: round(median(cpu.redis)), bullmq: undefined, target: '', met: true });
+  rows.push({ measure: '(s) same, in memory, µs (median)', triage: round(median(cpu.memory)), bullmq: undefined, target: '', met: true });
   for (const [name, lat] of [['on Redis', latRedis], ['in memory', latMemory]] as const) {
     rows.push({ measure: `(s) submit latency ${name} p50, ms`, triage: round(lat.p50), bullmq: undefined, target: '', met: true });
     rows.push({ measure: `(s) submit latency ${name} p99, ms`, triage: round(lat.p99), bullmq: undefined, target: '', met: true });
   }
   rows.push({ measure: `(s) snapshot of ${recovery.recovered.toLocaleString('en')} pending, ms`, triage: Math.round(recovery.snapshotMs), bullmq: undefined, target: '', met: true });
   rows.push({ measure: `(s) recovery of ${recovery.recovered.toLocaleString('en')} pending, ms`, triage: Math.round(recovery.recoveryMs), bullmq: undefined, target: '≤ 3,000', met: recovery.recoveryMs <= 3_000 });
-  result.durability = { redis: durable.map(Math.round), memory: inMemory.map(Math.round), bullmq: bull.map(Math.round), latency: { memory: latMemory, redis: latRedis }, recovery };
+  result.durability = { redis: durable.map(Math.round), memory: inMemory.map(Math.round), bullmq: bull.map(Math.round), cpuMicros: cpu, latency: { memory: latMemory, redis: latRedis }, recovery };
 }
 
 if (runs('q')) {

@@ -613,6 +613,15 @@ export class Runtime {
     } else {
       this.pool.abortAll('runtime stopped');
     }
+    // What stays queued gives back its claims (starts journalled ahead): the next start must not
+    // take those payloads for reruns. Only partitions holding claims (durable, one process) wait
+    // for it, and they offer the pool nothing more meanwhile.
+    const claiming = booted && this.durability.available && !this.cluster ? this.partitions.local().filter((p) => p.state().claims.ids.size > 0) : [];
+    for (const partition of claiming) {
+      partition.suspend();
+      partition.ref.dispatch({ type: 'unclaim' });
+    }
+    await Promise.all(claiming.map((partition) => partition.settled()));
     // Submits still parked for room (overflow `wait`) were never accepted: answer them, do not leave them pending.
     for (const partition of this.partitions.local()) {
       for (const { batch, index } of partition.state().parked) batch.settle(index, { ok: false, error: new RuntimeStoppedError() });

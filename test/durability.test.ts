@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { encodeSnapshot, restorePartition } from '../actors/partition/codec.ts';
 import { viewOf } from '../actors/partition/state.ts';
-import { createRuntime, silentLogger, type Runtime } from '../src/index.ts';
+import { createRuntime, silentLogger, type PayloadInput, type Runtime } from '../src/index.ts';
 import type { JournalEntry, PersistenceEngine, Snapshot } from '../src/persistence/engine.ts';
 import { MemoryEngine } from '../src/persistence/memory.ts';
 import { RedisEngine } from '../src/persistence/redis.ts';
@@ -76,6 +76,8 @@ describe('snapshot encoding', () => {
     await rt.idle();
     const entries = await engine.events('partition-0', 0);
     assert.ok(entries.some((e) => (e.data as { lifecycle?: unknown[] }).lifecycle?.length), 'changes travel as lifecycle patches');
+    assert.ok(entries.some((e) => (e.data as { started?: unknown[] }).started?.length), 'plain starts travel as ids');
+    assert.ok(entries.some((e) => (e.data as { completed?: unknown[] }).completed?.length), 'and completions as ids with their results');
     const state = (rt as unknown as { partitions: { get(i: number): { state(): import('../actors/partition/state.ts').PartitionState } } }).partitions.get(0).state();
     const { state: back } = restorePartition(0, undefined, entries.map((e) => JSON.parse(JSON.stringify(e.data))));
     for (const id of ids) assert.deepEqual(viewOf(back.records.get(id)!, 0), viewOf(state.records.get(id)!, 0), id);
@@ -87,6 +89,34 @@ describe('snapshot encoding', () => {
     const olderPatch = { ...older, upserts: [], patches: [[record.id, { status: 'completed', attempt: 1, result: 4, finishedAt: 5 }], [record.id, { status: 'completed' }, ['finishedAt']]] };
     const decoded = restorePartition(0, undefined, [older, olderPatch] as never).state.records.get(record.id);
     assert.deepEqual([decoded?.status, decoded?.attempt, decoded?.result, decoded?.finishedAt], ['completed', 1, 4, undefined]);
+    await rt.stop();
+  });
+
+  test('new records travel positionally when they carry no options (undefined data apart from null), whole otherwise', async () => {
+    const engine = new MemoryEngine();
+    const { rt } = setup({ partitions: 1, concurrency: 1, persistence: engine });
+    rt.handle('hold', () => new Promise(() => {}));
+    const inputs: PayloadInput[] = [
+      { type: 'hold', priority: 'critical' },
+      { type: 'hold' },
+      { type: 'hold', data: null },
+      { type: 'hold', data: { a: [1, 'x'] }, clientId: 'shop', priority: 2, complexity: 9 },
+      { type: 'hold', data: 3, idempotencyKey: 'k-1', tags: ['t'] },
+    ];
+    const ids = await rt.submitMany(inputs);
+    await rt.idle();
+    const entries = (await engine.events('partition-0', 0)).map((e) => JSON.parse(JSON.stringify(e.data)) as { plain?: unknown[]; upserts: { id: string }[] });
+    assert.equal(entries.reduce((n, e) => n + (e.plain?.length ?? 0), 0), 4, 'four without options travel positionally');
+    assert.deepEqual(entries.flatMap((e) => e.upserts.map((u) => u.id)), [ids[4]], 'the one with options travels whole');
+    const state = (rt as unknown as { partitions: { get(i: number): { state(): import('../actors/partition/state.ts').PartitionState } } }).partitions.get(0).state();
+    const { state: back } = restorePartition(0, undefined, entries as never);
+    for (const id of ids) {
+      const [was, is] = [state.records.get(id)!, back.records.get(id)!];
+      assert.deepEqual([is.data, is.clientId, is.priority, is.complexity, is.tier, is.seq, is.enqueuedAt, is.submittedAt, is.idempotencyKey, is.tags],
+        [was.data, was.clientId, was.priority, was.complexity, was.tier, was.seq, was.enqueuedAt, was.submittedAt, was.idempotencyKey, was.tags], id);
+    }
+    assert.equal(back.records.get(ids[1]!)!.data, undefined);
+    assert.equal(back.records.get(ids[2]!)!.data, null);
     await rt.stop();
   });
 

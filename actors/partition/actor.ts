@@ -2,7 +2,8 @@
  * The partition actor: the transitions of reducer.ts over the partition's owned state, wired to
  * the edge. After each message it publishes its demand to the execution pool and performs the
  * effects the transition returned — at once on the in-memory default, which journals nothing; when
- * durable, once the transition's journal entry is stored (persist, then act). It keeps one clock
+ * durable, once the transition's journal entry is stored (persist, then act), except the runs whose
+ * start was journalled ahead (claims.ts), which need nothing more from the store. It keeps one clock
  * timer for its next due timer.
  */
 import type { TimerHandle } from '../../src/clock.ts';
@@ -15,7 +16,7 @@ import type { OutboxMessage } from '../../src/persistence/engine.ts';
 import { deltaOf, encodeSnapshot, PARTITION_SNAPSHOT_VERSION } from './codec.ts';
 import type { DebounceRevert, Grant, PartitionEffect, PartitionMessage } from './messages.ts';
 import type { Tier } from '../../src/payload.ts';
-import { reducePartition, type PartitionEnv } from './reducer.ts';
+import { reducePartition, type PartitionEnv, type Transition } from './reducer.ts';
 import { demandOf, initialPartitionState, nextWakeOf, partitionStats, type PartitionState, type PartitionStats } from './state.ts';
 import type { LedgerEntry } from '../coordinator/ledger.ts';
 
@@ -106,16 +107,26 @@ function handedOver(item: { effects: PartitionEffect[] }, remote: (to: number) =
 
 const NO_DEMAND: readonly never[] = [];
 
+/** Whether a transition changed anything its journal entry must carry. */
+const journalled = (t: Transition): boolean =>
+  t.touched.size > 0 || t.claimed.length > 0 || t.started.length > 0 || t.completed.length > 0;
+
 export function spawnPartition(wiring: PartitionWiring): PartitionHandle {
   const { system, index, env, pool, publish, durability } = wiring;
   const clock = env.options.clock;
   let effects: PartitionEffect[] = [];
-  let touched: ReadonlySet<string> = new Set();
-  let created: ReadonlySet<string> = new Set();
-  let queuedNow: readonly string[] = [];
+  /** The transition of the message being handled: what its journal entry must carry. */
+  let changes: Transition | undefined;
   const state = wiring.initialState ?? initialPartitionState(index);
   let wake: { at: number; timer: TimerHandle } | undefined;
   let journalSeq = durability?.journalSeq ?? 0;
+  state.claims.stored = journalSeq;
+  /**
+   * Starts are journalled ahead of their grants (claims.ts) when durable in one process. Not in a
+   * cluster: there a start waits for its fenced entry, which is what refuses a node whose lease
+   * another node took while it was paused.
+   */
+  const claiming = durability !== undefined && !durability.leased && !durability.remote;
   let sinceSnapshot = 0;
   let suspended = false;
   /** The partition left this process: the pool took its slots back, so nothing of it may start or release one. */
@@ -175,11 +186,12 @@ export function spawnPartition(wiring: PartitionWiring): PartitionHandle {
    * happens in transition order, and only once the transition's journal entry is stored: the pool
    * never hands out a payload whose acceptance is not yet durable.
    */
-  const backlog: Array<{ stored: boolean; effects: PartitionEffect[]; grants: readonly Grant[] | undefined; queued: readonly string[] }> = [];
+  const backlog: Array<{ stored: boolean; seq: number; effects: PartitionEffect[]; grants: readonly Grant[] | undefined; queued: readonly string[] }> = [];
   const drainBacklog = (): void => {
     let drained = false;
     while (backlog[0]?.stored) {
       const done = backlog.shift() as (typeof backlog)[number];
+      if (done.seq > state.claims.stored) state.claims.stored = done.seq;
       const { effects: todo, grants } = done;
       if (done.queued.length > 0) {
         drained = true;
@@ -218,17 +230,20 @@ export function spawnPartition(wiring: PartitionWiring): PartitionHandle {
 
   /** Durable: the transition's entry is appended; its effects wait in the backlog until it is stored. */
   const follow = (todo: PartitionEffect[], grants: readonly Grant[] | undefined, durability: PartitionDurability): void => {
-    const item = { stored: touched.size === 0, effects: todo, grants, queued: queuedNow };
+    const done = changes as Transition;
+    const item = { stored: !journalled(done), seq: 0, effects: todo, grants, queued: done.queued };
     backlog.push(item);
     if (item.stored) {
       drainBacklog();
       return;
     }
-    countUnstored(queuedNow, 1);
+    countUnstored(done.queued, 1);
     const seq = ++journalSeq;
+    item.seq = seq;
+    for (const id of done.claimed) state.claims.ids.set(id, seq);
     const snapshotDue = ++sinceSnapshot >= durability.snapshotEvery;
     if (snapshotDue) sinceSnapshot = 0;
-    const data = deltaOf(state, touched, created);
+    const data = deltaOf(state, done);
     // The state goes on changing in place: what the snapshot holds is copied at this turn's end.
     const snapshot = snapshotDue ? encodeSnapshot(state) : undefined;
     const outbox = durability.remote ? handedOver(item, durability.remote) : undefined;
@@ -243,6 +258,23 @@ export function spawnPartition(wiring: PartitionWiring): PartitionHandle {
         item.effects = refuse(item.effects, error);
       },
     });
+  };
+
+  /**
+   * A grant in one process, with the store available: runs whose claim is stored start now, and
+   * what the grant could not use goes back now; the rest waits for the grant's entry as usual.
+   * The grant is acknowledged now, since the demand just published already counts what it took.
+   * Nothing starts early while the store is away.
+   */
+  const startEarly = (grants: readonly Grant[], todo: PartitionEffect[]): void => {
+    pool.acknowledge(index, grants);
+    let kept = 0;
+    for (let i = 0; i < todo.length; i++) {
+      const effect = todo[i] as PartitionEffect;
+      if ((effect.kind === 'run' && effect.early === true) || effect.kind === 'release') perform(effect);
+      else todo[kept++] = effect;
+    }
+    todo.length = kept;
   };
 
   /** `swept`: after a sweep, which may have stopped at its slice with more due. */
@@ -266,11 +298,9 @@ export function spawnPartition(wiring: PartitionWiring): PartitionHandle {
   const journaled = durability !== undefined;
   const ref = system.spawn<PartitionState, PartitionMessage>(`partition-${index}`, 'partition', state, {
     receive(current, message) {
-      const transition = reducePartition(current, message, env, journaled);
+      const transition = reducePartition(current, message, env, journaled, claiming);
       effects = transition.effects;
-      touched = transition.touched;
-      created = transition.created;
-      queuedNow = transition.queued;
+      changes = transition;
       return transition.state;
     },
     afterMessage(_, message) {
@@ -287,7 +317,10 @@ export function spawnPartition(wiring: PartitionWiring): PartitionHandle {
       // Demand is published at once: what it offers starts only through a grant, whose own entry
       // is stored after every earlier one, so nothing starts before its acceptance is durable.
       if (!disposed) pool.setDemand(index, suspended ? NO_DEMAND : demandOf(state));
-      const grants = message.type === 'grant' ? message.grants : undefined;
+      const granted = message.type === 'grant' ? message.grants : undefined;
+      const early = granted !== undefined && claiming && !disposed && !suspended && durability?.writer.available === true;
+      if (early) startEarly(granted, todo);
+      const grants = early ? undefined : granted;
       if (durability) follow(todo, grants, durability);
       else if (!disposed) {
         if (grants) pool.acknowledge(index, grants);

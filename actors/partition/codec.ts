@@ -5,7 +5,7 @@
  */
 import Denque from 'denque';
 import { openWindow } from './dedupe-windows.ts';
-import { flatRecord, ownRecord, type MutableRecord } from './record.ts';
+import { flatRecord, isPlain, ownRecord, type MutableRecord } from './record.ts';
 import { emptyTotals, initialPartitionState, isTerminal, type PartitionState, type PartitionTotals, type PayloadRecord } from './state.ts';
 
 /** Bump when the snapshot shape changes; `decodeSnapshot` refuses versions it does not know. */
@@ -27,9 +27,49 @@ export interface PartitionDelta {
   readonly totals: PartitionTotals;
   /** New records, whole. */
   readonly upserts: readonly PayloadRecord[];
+  /** New records with no submit options and nothing gained yet, as `PlainRecord`s (one per acceptance: the bulk of an entry). */
+  readonly plain?: readonly PlainRecord[];
   readonly lifecycle?: readonly LifecyclePatch[];
   readonly patches?: readonly RecordPatch[];
   readonly deletes: readonly string[];
+  /**
+   * Claims (claims.ts): `[id, attempt, id, attempt, …]`, each a queued record recorded as running
+   * with that attempt, so recovery reruns it. Applied after the upserts and lifecycle patches.
+   */
+  readonly claims?: readonly (string | number)[];
+  /** Plain starts: `[startedAt, id, attempt, id, attempt, …]` (running, not degraded). */
+  readonly started?: readonly (string | number)[];
+  /** Completions: `[finishedAt, item, …]`, an item the id (no result) or `[id, result]`. */
+  readonly completed?: readonly unknown[];
+}
+
+/**
+ * A new record without options, positionally: ~95 bytes of JSON against ~210 with field names.
+ * `data` is last and left out when undefined, so undefined and null stay apart.
+ */
+export type PlainRecord = readonly [
+  id: string, type: string, clientId: string, priority: number, complexity: number, submittedAt: number,
+  status: PayloadRecord['status'], tier: PayloadRecord['tier'], attempt: number, seq: number, enqueuedAt: number, data?: unknown,
+];
+
+function plainOf(r: PayloadRecord): PlainRecord {
+  const head = [r.id, r.type, r.clientId, r.priority, r.complexity, r.submittedAt, r.status, r.tier, r.attempt, r.seq, r.enqueuedAt] as const;
+  return r.data === undefined ? head : [...head, r.data];
+}
+
+function fromPlain(p: PlainRecord): PayloadRecord {
+  const [id, type, clientId, priority, complexity, submittedAt, status, tier, attempt, seq, enqueuedAt] = p;
+  const record = { id, type, clientId, priority, complexity, submittedAt, status, tier, attempt, seq, enqueuedAt };
+  return (p.length > 11 ? { ...record, data: p[11] } : record) as PayloadRecord;
+}
+
+/** What one transition changed, as the reducer reports it (reducer.ts's `Transition`). */
+export interface Changes {
+  readonly touched: ReadonlySet<string>;
+  readonly created: ReadonlySet<string>;
+  readonly claimed: readonly string[];
+  readonly started: readonly string[];
+  readonly completed: readonly string[];
 }
 
 /**
@@ -44,8 +84,12 @@ export type RecordPatch = readonly [id: string, set: Partial<PayloadRecord>, uns
 
 export function encodeSnapshot(state: PartitionState): PartitionSnapshotData {
   const records: PayloadRecord[] = new Array(state.records.size);
+  const claimed = state.claims.ids;
   let i = 0;
-  for (const record of state.records.values()) records[i++] = flatRecord(record);
+  for (const record of state.records.values()) {
+    // A claimed payload is running as far as recovery is concerned, as its journal entry said.
+    records[i++] = claimed.size > 0 && claimed.has(record.id) ? { ...flatRecord(record), status: 'running', attempt: record.attempt + 1 } : flatRecord(record);
+  }
   return { seq: state.seq, totals: { ...state.totals }, records };
 }
 
@@ -60,18 +104,41 @@ const LIFECYCLE_FIELDS = ['priority', 'runAt', 'status', 'tier', 'attempt', 'seq
  * The entry of one transition, built at the end of its turn: `created` records whole, the other
  * `touched` ones as their lifecycle fields, and the ids that are gone.
  */
-export function deltaOf(state: PartitionState, touched: ReadonlySet<string>, created: ReadonlySet<string>): PartitionDelta {
+export function deltaOf(state: PartitionState, changes: Changes): PartitionDelta {
+  const { touched, created, claimed } = changes;
   const upserts: PayloadRecord[] = [];
+  const plain: PlainRecord[] = [];
   const lifecycle: LifecyclePatch[] = [];
   const deletes: string[] = [];
   for (const id of touched) {
     const record = state.records.get(id);
     if (!record) deletes.push(id);
-    else if (created.has(id)) upserts.push(flatRecord(record));
-    else lifecycle.push(lifecycleOf(record));
+    else if (!created.has(id)) lifecycle.push(lifecycleOf(record));
+    else if (isPlain(record)) plain.push(plainOf(record));
+    else upserts.push(flatRecord(record));
   }
-  const totals = { ...state.totals };
-  return lifecycle.length > 0 ? { seq: state.seq, totals, upserts, lifecycle, deletes } : { seq: state.seq, totals, upserts, deletes };
+  const delta: { -readonly [K in keyof PartitionDelta]: PartitionDelta[K] } = { seq: state.seq, totals: { ...state.totals }, upserts, deletes };
+  if (plain.length > 0) delta.plain = plain;
+  if (lifecycle.length > 0) delta.lifecycle = lifecycle;
+  // A record touched otherwise in this transition is journalled whole or as its lifecycle, above.
+  let started: (string | number)[] | undefined;
+  for (const id of changes.started) {
+    const record = touched.has(id) ? undefined : state.records.get(id);
+    if (record) (started ??= [record.startedAt as number]).push(id, record.attempt);
+  }
+  if (started) delta.started = started;
+  let completed: unknown[] | undefined;
+  for (const id of changes.completed) {
+    const record = touched.has(id) ? undefined : state.records.get(id);
+    if (record) (completed ??= [record.finishedAt as number]).push(record.result === undefined ? id : [id, record.result]);
+  }
+  if (completed) delta.completed = completed;
+  if (claimed.length > 0) {
+    const claims: (string | number)[] = [];
+    for (const id of claimed) claims.push(id, (state.records.get(id)?.attempt ?? 0) + 1);
+    delta.claims = claims;
+  }
+  return delta;
 }
 
 function lifecycleOf(record: PayloadRecord): LifecyclePatch {
@@ -97,6 +164,37 @@ function applyLifecycle(byId: Map<string, PayloadRecord>, patch: LifecyclePatch)
     after[LIFECYCLE_FIELDS[i] as string] = (unset & (1 << i)) !== 0 ? undefined : patch[next++];
   }
   byId.set(id, after as unknown as PayloadRecord);
+}
+
+function applyStarts(byId: Map<string, PayloadRecord>, started: readonly (string | number)[]): void {
+  const startedAt = started[0] as number;
+  for (let i = 1; i < started.length; i += 2) {
+    const id = started[i] as string;
+    const before = byId.get(id);
+    if (!before) throw new Error(`a partition journal entry starts ${id}, which no earlier entry or snapshot holds`);
+    byId.set(id, { ...before, status: 'running', attempt: started[i + 1] as number, startedAt, degraded: undefined });
+  }
+}
+
+function applyCompletions(byId: Map<string, PayloadRecord>, completed: readonly unknown[]): void {
+  const finishedAt = completed[0] as number;
+  for (let i = 1; i < completed.length; i++) {
+    const item = completed[i] as string | [string, unknown];
+    const [id, result] = typeof item === 'string' ? [item, undefined] : item;
+    const before = byId.get(id);
+    if (!before) throw new Error(`a partition journal entry completes ${id}, which no earlier entry or snapshot holds`);
+    byId.set(id, { ...before, status: 'completed', finishedAt, result });
+  }
+}
+
+/** Claimed records count as running (with the attempt they would start) until a later entry says otherwise. */
+function applyClaims(byId: Map<string, PayloadRecord>, claims: readonly (string | number)[]): void {
+  for (let i = 0; i < claims.length; i += 2) {
+    const id = claims[i] as string;
+    const before = byId.get(id);
+    if (!before) throw new Error(`a partition journal entry claims ${id}, which no earlier entry or snapshot holds`);
+    byId.set(id, { ...before, status: 'running', attempt: claims[i + 1] as number });
+  }
 }
 
 /** Applies a patch to the record it was taken against. */
@@ -134,8 +232,12 @@ export function restorePartition(
   for (const record of snapshot?.data.records ?? []) byId.set(record.id, record);
   for (const delta of deltas) {
     for (const record of delta.upserts) byId.set(record.id, record);
+    if (delta.plain) for (const p of delta.plain) byId.set(p[0], fromPlain(p));
     if (delta.patches) for (const patch of delta.patches) applyPatch(byId, patch);
     if (delta.lifecycle) for (const patch of delta.lifecycle) applyLifecycle(byId, patch);
+    if (delta.started) applyStarts(byId, delta.started);
+    if (delta.completed) applyCompletions(byId, delta.completed);
+    if (delta.claims) applyClaims(byId, delta.claims);
     for (const id of delta.deletes) byId.delete(id);
     seq = delta.seq;
     totals = delta.totals;

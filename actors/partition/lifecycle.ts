@@ -11,6 +11,7 @@ import { routeTier, routeTierOf } from './routing.ts';
 import { isLiveIn, isTerminal, type ParkedSubmit, type PayloadRecord } from './state.ts';
 import { HoldTx } from './hold-transitions.ts';
 import { openWindow } from './dedupe-windows.ts';
+import { claimAhead, dropClaim, raiseTarget } from './claims.ts';
 import { writable } from './transaction.ts';
 
 /** Due timers moved into tiers per turn (a sweep of 100,000 due at once would hold the event loop for ~100 ms). */
@@ -141,12 +142,43 @@ export class PartitionTx extends HoldTx {
       }
       case 'completed':
         this.state.running--;
+        if (this.claiming) this.ended(record);
         this.finish(record, 'completed', outcome.result, undefined, { result: outcome.result, attempt: record.attempt });
         return;
       case 'failed':
         this.state.running--;
+        if (this.claiming) this.ended(record);
         this.failed(record, outcome.error, outcome.retryable);
         return;
+    }
+  }
+
+  /** Payloads of each tier and type that ended in this transition (their queue's claim target). */
+  private endedHere: Map<string, { tier: Tier; type: string; count: number }> | undefined;
+
+  private ended(record: PayloadRecord): void {
+    const key = `${record.tier} ${record.type}`;
+    const seen = (this.endedHere ??= new Map()).get(key);
+    if (seen) seen.count++;
+    else this.endedHere.set(key, { tier: record.tier, type: record.type, count: 1 });
+  }
+
+  /** Raises the claim targets by what ended, then tops every queue's claims up (claims.ts). */
+  claimAhead(): string[] | undefined {
+    if (!this.claiming) return undefined;
+    if (this.endedHere) {
+      for (const { tier, type, count } of this.endedHere.values()) raiseTarget(this.state.claims, tier, type, count, this.env.options.concurrency);
+    }
+    return claimAhead(this.state);
+  }
+
+  /** Withdraws every claim and claims no more: each claimed record is journalled again as it is, queued. */
+  unclaim(): void {
+    const { claims } = this.state;
+    for (const tier of TIERS) for (const type in claims.target[tier]) delete claims.target[tier][type];
+    for (const id of [...claims.ids.keys()]) {
+      const record = this.state.records.get(id);
+      if (record) this.touch(record);
     }
   }
 
@@ -260,6 +292,9 @@ export class PartitionTx extends HoldTx {
   /** Starts a live queued record; false when its deadline had passed (it expires instead). */
   private start(record: PayloadRecord, slotTier: Tier, batch: string | undefined): boolean {
     const { tier, type } = record;
+    // Its stored claim already says it may have started: the run need not wait for this entry. Not
+    // a batch's member: a batch starts as one run, when all of it may.
+    const early = this.state.claims.ids.size > 0 && dropClaim(this.state.claims, record) && batch === undefined;
     const counts = this.state.queued[tier];
     counts[type] = (counts[type] ?? 1) - 1;
     this.state.depth[tier]--;
@@ -277,7 +312,8 @@ export class PartitionTx extends HoldTx {
     // Degrading is a per-tier decision read here, at grant time: nothing per payload while queued.
     const degraded = this.state.modes[tier] === 'degrade';
     next.degraded = degraded ? true : undefined; // this attempt's, not an earlier one's
-    this.touch(next);
+    if (degraded || !this.started) this.touch(next);
+    else this.started.push(record.id);
     const policy = this.env.policyOf(type);
     let timeout = record.timeout ?? policy.timeout;
     if (degraded) {
@@ -287,6 +323,7 @@ export class PartitionTx extends HoldTx {
     }
     this.effects.push({
       kind: 'run',
+      early,
       order: {
         partition: this.index,
         id: record.id,

@@ -55,6 +55,8 @@ export type PartitionMessage =
   | { readonly type: 'revive'; readonly letters: readonly RevivedPayload[]; readonly reply: (results: readonly ReviveResult[]) => void }
   /** The clients an operator paused (all of them, replacing the previous list): their queued payloads are kept from the pool. */
   | { readonly type: 'hold'; readonly clients: readonly ClientHold[] }
+  /** The runtime stops: withdraw every claim (claims.ts), so the next start does not rerun what never started. */
+  | { readonly type: 'unclaim' }
   /** Undo the acceptance of payloads whose journal entry the store did not take (their submit was refused). */
   | { readonly type: 'rollback'; readonly ids: readonly string[]; readonly reverts?: readonly DebounceRevert[] }
   // From the coordinator (actors/coordinator). Per-tier decisions, applied at grant time.
@@ -78,7 +80,8 @@ export type PartitionMessage =
 
 export type PartitionEffect =
   | { readonly kind: 'event'; readonly event: PayloadEvent }
-  | { readonly kind: 'run'; readonly order: RunOrder }
+  /** `early`: its claim is stored (claims.ts), so it may start before this transition's entry is. */
+  | { readonly kind: 'run'; readonly order: RunOrder; readonly early?: boolean }
   | { readonly kind: 'release'; readonly tier: Tier; readonly handlerType: string; readonly count: number }
   | { readonly kind: 'abort'; readonly id: string; readonly reason: string }
   /** Payloads skipped into the ledger, for the coordinator that owns it. */

@@ -158,6 +158,11 @@ export function newRecord(p: Payload, status: 'queued' | 'delayed', tier: Tier, 
   return new OwnedRecord(p, status, tier, 0, seq, enqueuedAt);
 }
 
+/** A record with no submit options and nothing gained after the queue: its own fields are all it has. */
+export function isPlain(r: PayloadRecord): boolean {
+  return r instanceof OwnedRecord && r.options === undefined && r.later === undefined;
+}
+
 /** An owned record from a flat one (recovered, or transferred in): a copy, so the source is never changed. */
 export function ownRecord(r: PayloadRecord): MutableRecord {
   const owned = new OwnedRecord(r, r.status, r.tier, r.attempt, r.seq, r.enqueuedAt);

@@ -20,27 +20,35 @@ export interface Transition {
   readonly created: ReadonlySet<string>;
   /** Journalled only: what it queued, as `[id, tier, type]` triples. */
   readonly queued: readonly string[];
+  /** Claiming only: the ids it claimed (claims.ts), which its journal entry carries. */
+  readonly claimed: readonly string[];
+  /** Journalled only: ids it started (not degraded) and completed (see `MailboxTx.started`). */
+  readonly started: readonly string[];
+  readonly completed: readonly string[];
 }
 
 const UNTOUCHED: ReadonlySet<string> = new Set();
 const NONE_QUEUED: readonly string[] = [];
 
-/** `journaled`: track what changed for a journal entry (the in-memory default journals nothing). */
-export function reducePartition(state: PartitionState, message: PartitionMessage, env: PartitionEnv, journaled = false): Transition {
+/**
+ * `journaled`: track what changed for a journal entry (the in-memory default journals nothing).
+ * `claiming`: journal starts ahead of their grants (claims.ts; durable in one process).
+ */
+export function reducePartition(state: PartitionState, message: PartitionMessage, env: PartitionEnv, journaled = false, claiming = false): Transition {
   const effects: PartitionEffect[] = [];
   if (message.type === 'get' || message.type === 'cancel') {
     // A transferred payload's lookups follow it to the partition that owns it now.
     const movedTo = state.records.get(message.id)?.movedTo;
-    if (movedTo !== undefined) return { state, effects: [{ kind: 'forward', to: movedTo, message }], touched: UNTOUCHED, created: UNTOUCHED, queued: NONE_QUEUED };
+    if (movedTo !== undefined) return { state, effects: [{ kind: 'forward', to: movedTo, message }], touched: UNTOUCHED, created: UNTOUCHED, queued: NONE_QUEUED, claimed: NONE_QUEUED, started: NONE_QUEUED, completed: NONE_QUEUED };
   }
   if (message.type === 'get') {
     const record = state.records.get(message.id);
     const view = record && viewOf(record, state.index);
     effects.push({ kind: 'reply', deliver: () => message.reply(view) });
-    return { state, effects, touched: UNTOUCHED, created: UNTOUCHED, queued: NONE_QUEUED };
+    return { state, effects, touched: UNTOUCHED, created: UNTOUCHED, queued: NONE_QUEUED, claimed: NONE_QUEUED, started: NONE_QUEUED, completed: NONE_QUEUED };
   }
-  if (message.type === 'report') return { state, effects, touched: UNTOUCHED, created: UNTOUCHED, queued: NONE_QUEUED }; // the actor wrapper sends it
-  const tx = new PartitionTx(state, effects, env, journaled);
+  if (message.type === 'report') return { state, effects, touched: UNTOUCHED, created: UNTOUCHED, queued: NONE_QUEUED, claimed: NONE_QUEUED, started: NONE_QUEUED, completed: NONE_QUEUED }; // the actor wrapper sends it
+  const tx = new PartitionTx(state, effects, env, journaled, journaled && claiming);
   switch (message.type) {
     case 'enqueue':
       tx.enqueue(message.batch);
@@ -66,6 +74,9 @@ export function reducePartition(state: PartitionState, message: PartitionMessage
     }
     case 'hold':
       tx.setHolds(message.clients);
+      break;
+    case 'unclaim':
+      tx.unclaim();
       break;
     case 'rollback':
       if (message.reverts) tx.revert(message.reverts);
@@ -95,5 +106,9 @@ export function reducePartition(state: PartitionState, message: PartitionMessage
   }
   tx.admitParked();
   tx.flushLedger();
-  return { state, effects, touched: tx.touched ?? UNTOUCHED, created: tx.created ?? UNTOUCHED, queued: tx.queuedNow ?? NONE_QUEUED };
+  const claimed = tx.claimAhead() ?? NONE_QUEUED;
+  return {
+    state, effects, touched: tx.touched ?? UNTOUCHED, created: tx.created ?? UNTOUCHED, queued: tx.queuedNow ?? NONE_QUEUED, claimed,
+    started: tx.started ?? NONE_QUEUED, completed: tx.completed ?? NONE_QUEUED,
+  };
 }

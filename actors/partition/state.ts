@@ -13,6 +13,7 @@ import type { TierMode } from '../../src/load/options.ts';
 import type { DedupeWindow } from './dedupe-windows.ts';
 import { noHolds, type HeldPayloads } from './holds.ts';
 import type { EnqueueBatch } from './messages.ts';
+import { noClaims, type Claims } from './claims.ts';
 
 export interface PayloadRecord extends Payload {
   readonly status: PayloadStatus;
@@ -112,6 +113,8 @@ export interface PartitionState {
    */
   readonly unstored: Set<string>;
   readonly unstoredCounts: Record<Tier, Record<string, number>>;
+  /** Durable in one process only: starts journalled ahead of their grant (claims.ts). */
+  readonly claims: Claims;
 }
 
 const perTier = <T>(make: () => T): Record<Tier, T> => ({ critical: make(), high: make(), medium: make(), low: make() });
@@ -146,6 +149,7 @@ export function initialPartitionState(index: number): PartitionState {
     flow: { deferred: 0, rescheduled: 0, expired: 0, degraded: 0, transferredIn: 0, transferredOut: 0 },
     unstored: new Set(),
     unstoredCounts: perTier(() => ({})),
+    claims: noClaims(),
   };
 }
 

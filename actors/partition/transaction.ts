@@ -13,6 +13,7 @@ import { isHeld, keep, unkeep } from './holds.ts';
 import type { PartitionEffect } from './messages.ts';
 import type { PartitionEnv } from './env.ts';
 import type { MutableRecord } from './record.ts';
+import { dropClaim } from './claims.ts';
 import { isLiveIn, isTerminal, type IdQueue, type PartitionState, type PayloadRecord } from './state.ts';
 
 export const SKIP_REASON = 'skipped under critical load; rescheduled when load falls';
@@ -30,17 +31,33 @@ export abstract class MailboxTx {
    */
   readonly touched: Set<string> | undefined;
   readonly created: Set<string> | undefined;
+  /**
+   * Journalled only: records started (not degraded) and records completed, in this transition. Those
+   * not touched otherwise are journalled as their id alone (codec.ts): a start or a completion is
+   * the hot path of every payload, and its fields follow from the transition.
+   */
+  readonly started: string[] | undefined;
+  readonly completed: string[] | undefined;
   /** Journalled only: what this transition queued, as `[id, tier, type]` triples (see `PartitionState.unstored`). */
   readonly queuedNow: string[] | undefined;
   /** Skipped into the ledger / cancelled out of it during this transition: one message each to the coordinator. */
   protected readonly ledgerOut: LedgerEntry[] = [];
   protected readonly unledgered: string[] = [];
 
-  constructor(protected readonly state: PartitionState, protected readonly effects: PartitionEffect[], protected readonly env: PartitionEnv, journaled: boolean) {
+  constructor(
+    protected readonly state: PartitionState,
+    protected readonly effects: PartitionEffect[],
+    protected readonly env: PartitionEnv,
+    journaled: boolean,
+    /** Starts are journalled ahead of their grants (claims.ts): durable, one process. */
+    protected readonly claiming = false,
+  ) {
     this.now = env.now();
     this.index = state.index;
     this.touched = journaled ? new Set() : undefined;
     this.created = journaled ? new Set() : undefined;
+    this.started = journaled ? [] : undefined;
+    this.completed = journaled ? [] : undefined;
     this.queuedNow = journaled ? [] : undefined;
   }
 
@@ -135,6 +152,7 @@ export abstract class MailboxTx {
     next.finishedAt = this.now;
     next.result = result;
     if (error) next.error = error;
+    if (status === 'completed' && this.completed) this.completed.push(record.id);
     if (status === 'expired') this.state.flow.expired++;
     else this.state.totals[status]++;
     this.emit(status, record, event);
@@ -142,7 +160,7 @@ export abstract class MailboxTx {
       this.forget(record);
       return;
     }
-    this.touch(next);
+    if (status !== 'completed') this.touch(next);
     this.retain(record.id);
   }
 
@@ -160,6 +178,7 @@ export abstract class MailboxTx {
   /** Drops a terminal record and the idempotency key that pointed at it. */
   protected forget(record: PayloadRecord): void {
     this.touched?.add(record.id);
+    if (this.state.claims.ids.size > 0) dropClaim(this.state.claims, record);
     this.state.records.delete(record.id);
     const key = record.idempotencyKey;
     if (key !== undefined && this.state.idempotency.get(key) === record.id) this.state.idempotency.delete(key);
@@ -181,6 +200,8 @@ export abstract class MailboxTx {
   /** The record was changed in place: the journal entry of this transition carries it. */
   protected touch(record: PayloadRecord): void {
     this.touched?.add(record.id);
+    // The entry writes the record as it is now, which overrides an earlier claim of it.
+    if (this.state.claims.ids.size > 0) dropClaim(this.state.claims, record);
   }
 
   protected emit(type: PayloadEventType, record: PayloadRecord, fields: EventFields | undefined): void {
