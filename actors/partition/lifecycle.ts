@@ -12,8 +12,8 @@ import { isLiveIn, isTerminal, type ParkedSubmit, type PayloadRecord } from './s
 import { LoadTx } from './load-transitions.ts';
 import { writable } from './transaction.ts';
 
-/** Due timers moved into tiers per turn (a sweep of 100,000 due at once would hold the event loop for ~100 ms). */
-export const SWEEP_SLICE = 2_000;
+/** Due timers moved into tiers per message (a sweep of 100,000 due at once would hold the event loop for ~100 ms). */
+export const SWEEP_SLICE = 512;
 
 /** A payload's life in the partition: accepted, queued or delayed, started, finished, retried, cancelled. */
 export class PartitionTx extends LoadTx {

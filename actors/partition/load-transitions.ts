@@ -10,8 +10,12 @@ import { routeTierOf } from './routing.ts';
 import { isLiveIn, type PayloadRecord } from './state.ts';
 import { MailboxTx, SKIP_REASON, writable } from './transaction.ts';
 
-/** Payloads a tier entering `skip` moves to the ledger per turn (a million at once would hold the event loop for seconds). */
-export const SKIP_SLICE = 2_000;
+/**
+ * Payloads a tier entering `skip` moves to the ledger per message (a million at once would hold the
+ * event loop for seconds; 2,000 in each of 16 partitions, all in one turn, held it ~70 ms). ~1–2 µs
+ * each, so a slice stays well inside a turn's budget and the coordinator's ledger message is small too.
+ */
+export const SKIP_SLICE = 256;
 
 /** What the coordinator asks of a partition: tier modes, serving a tier as another, transfers, make-up. */
 export abstract class LoadTx extends MailboxTx {

@@ -7,6 +7,7 @@
 import type { ResolvedBatch } from '../../actors/dependency-graph/batch.ts';
 import { hasDependencies, resolveBatch, type FieldName, type PreparedPayload } from '../../actors/dependency-graph/batch.ts';
 import { partitionOf } from '../core/hash.ts';
+import type { TurnBudget } from '../core/turn-budget.ts';
 import { IdGenerator, uniqueOfKey, withPartition } from '../core/ids.ts';
 import type { TriageError } from '../errors.ts';
 import type { CompiledOptions } from '../options.ts';
@@ -18,6 +19,8 @@ import { BulkSubmit } from './submit-many.ts';
 export interface SubmissionsDeps {
   readonly options: CompiledOptions;
   readonly batcher: SubmitBatcher;
+  /** Engine work per turn of the event loop, shared with the actors: a large `submitMany` takes its share. */
+  readonly budget: TurnBudget;
   readonly hasHandler: (type: string) => boolean;
   /** In a cluster an id derives from its idempotency key: a repeat on any node answers with the same id. */
   readonly idsFromKeys: boolean;
@@ -67,6 +70,7 @@ export class Submissions {
     return new BulkSubmit(inputs, length, {
       partitions: this.deps.options.partitions,
       context: this.validationContext(),
+      budget: this.deps.budget,
       prepare: (valid, into, index) => {
         const [payload, partition] = this.prepare(valid);
         into.payloads[index] = payload;

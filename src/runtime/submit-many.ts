@@ -1,19 +1,24 @@
 /**
  * A `submitMany` of any size, in bounded slices so no turn of the event loop runs long: first every
- * payload is validated and prepared (yielding between slices; one ValidationError lists every
- * problem and nothing is enqueued if any is bad), then the payloads go out slice by slice, one
- * batch per partition and slice. Answers fill one ids array by index: no promise or closure per
- * payload.
+ * payload is validated and prepared (one ValidationError lists every problem and nothing is
+ * enqueued if any is bad), then the payloads go out slice by slice, one batch per partition and
+ * slice. A slice ends at SLICE_PAYLOADS or when the runtime's turn budget (src/core/turn-budget.ts,
+ * shared with the actors) is spent; the next one runs in a later turn. Answers fill one ids array by
+ * index: no promise or closure per payload.
  */
 import type { EnqueueBatch, EnqueueResult } from '../../actors/partition/messages.ts';
+import type { TurnBudget } from '../core/turn-budget.ts';
 import type { QueueFullError, RuntimeStoppedError, TriageError } from '../errors.ts';
 import type { Payload } from '../payload.ts';
 import { BatchValidator, type ValidationContext, type ValidPayload } from '../validation.ts';
 
-/** Most payloads one slice validates or sends before yielding. */
-const SLICE_PAYLOADS = 2_000;
-/** A slice also ends once it has run this long (large `data` makes validation slower). */
-const SLICE_MS = 4;
+/**
+ * Most payloads one slice sends: with one partition, its enqueue message holds them all, and the
+ * partition's turn on it (~1.5 µs a payload) must stay well inside a turn's budget.
+ */
+const SLICE_PAYLOADS = 1_024;
+/** Payloads validated between two looks at the clock. */
+const CLOCK_EVERY = 32;
 
 /** Prepared payloads by input index: the payload and its partition. */
 export interface PreparedColumns {
@@ -24,6 +29,8 @@ export interface PreparedColumns {
 export interface BulkSubmitDeps {
   readonly partitions: number;
   readonly context: ValidationContext;
+  /** The runtime's engine work per turn of the event loop, shared with its actors. */
+  readonly budget: TurnBudget;
   /** Gives the payload its id and partition, written at `index`. */
   prepare(valid: ValidPayload, into: PreparedColumns, index: number): void;
   /** The whole batch through the dependency graph (it has `dependsOn`). */
@@ -80,18 +87,16 @@ export class BulkSubmit {
   private readonly validateSlice = (): void => {
     const { inputs, deps, columns, valids, validator } = this;
     const n = valids.length;
-    const end = Math.min(n, this.next + SLICE_PAYLOADS);
-    const started = performance.now();
-    while (this.next < end) {
+    const first = this.next;
+    while (this.next < n && ((this.next - first) % CLOCK_EVERY !== 0 || deps.budget.hasTime())) {
       const i = this.next++;
       const valid = validator.check(inputs, i);
       if (valid && validator.problems.length === 0) {
         deps.prepare(valid, columns, i);
         valids[i] = valid;
       }
-      if ((i & 127) === 127 && performance.now() - started > SLICE_MS) break;
     }
-    if (this.next < n) return void setImmediate(this.validateSlice);
+    if (this.next < n) return deps.budget.defer(this.validateSlice, this.next > first);
     try {
       validator.finish();
     } catch (error) {
@@ -115,6 +120,7 @@ export class BulkSubmit {
       while (this.next < n) this.settle(this.next++, refused);
       return;
     }
+    if (!deps.budget.hasTime()) return deps.budget.defer(this.sendSlice, false);
     const end = Math.min(n, this.next + SLICE_PAYLOADS);
     const byPartition = new Array<SliceBatch | undefined>(deps.partitions);
     // Partitions in the order their first payload appears: the earliest submitted is served first.
@@ -131,7 +137,7 @@ export class BulkSubmit {
     }
     this.next = end;
     for (const partition of order) deps.send(partition, byPartition[partition] as SliceBatch);
-    if (this.next < n) setImmediate(this.sendSlice);
+    if (this.next < n) deps.budget.defer(this.sendSlice, true);
   };
 
   private finish(): void {
