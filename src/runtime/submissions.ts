@@ -5,7 +5,7 @@
  * have ended.
  */
 import type { ResolvedBatch } from '../../actors/dependency-graph/batch.ts';
-import { hasDependencies, resolveBatch, type FieldName, type PreparedPayload } from '../../actors/dependency-graph/batch.ts';
+import { hasDependencies, resolveBatch, type DependencyFields, type FieldName, type PreparedPayload } from '../../actors/dependency-graph/batch.ts';
 import { partitionOf } from '../core/hash.ts';
 import type { TurnBudget } from '../core/turn-budget.ts';
 import { IdGenerator, uniqueOfKey, withPartition } from '../core/ids.ts';
@@ -76,8 +76,8 @@ export class Submissions {
         into.payloads[index] = payload;
         into.partitions[index] = partition;
       },
-      submitDependent: ({ payloads, partitions }, valids) =>
-        this.submitDependent(payloads.map((payload, i) => ({ payload, partition: partitions[i] as number, valid: valids[i] as ValidPayload })), (i, field) => `payloads[${i}].${field}`),
+      submitDependent: ({ payloads, partitions }, dependencies) =>
+        this.submitDependent(payloads.map((payload, i) => ({ payload, partition: partitions[i] as number, valid: dependencies[i] as DependencyFields })), (i, field) => `payloads[${i}].${field}`),
       refusal: () => this.deps.refusal(),
       send: (partition, batch) => this.deps.batcher.addBatch(partition, batch),
     }).run();

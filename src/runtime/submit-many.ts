@@ -10,6 +10,7 @@ import type { EnqueueBatch, EnqueueResult } from '../../actors/partition/message
 import type { TurnBudget } from '../core/turn-budget.ts';
 import type { QueueFullError, RuntimeStoppedError, TriageError } from '../errors.ts';
 import type { Payload } from '../payload.ts';
+import { NO_DEPENDENCY_FIELDS, type DependencyFields } from '../../actors/dependency-graph/batch.ts';
 import { BatchValidator, type ValidationContext, type ValidPayload } from '../validation.ts';
 
 /**
@@ -34,7 +35,7 @@ export interface BulkSubmitDeps {
   /** Gives the payload its id and partition, written at `index`. */
   prepare(valid: ValidPayload, into: PreparedColumns, index: number): void;
   /** The whole batch through the dependency graph (it has `dependsOn`). */
-  submitDependent(columns: PreparedColumns, valids: readonly ValidPayload[]): Promise<string[]>;
+  submitDependent(columns: PreparedColumns, dependencies: readonly DependencyFields[]): Promise<string[]>;
   /** Why no more is taken now (stopping, store away), or undefined. */
   refusal(): TriageError | undefined;
   send(partition: number, batch: EnqueueBatch): void;
@@ -51,7 +52,12 @@ class SliceBatch implements EnqueueBatch {
 
 export class BulkSubmit {
   private readonly columns: PreparedColumns;
-  private readonly valids: ValidPayload[];
+  /**
+   * The dependency fields of the payloads that have any (`ref`, `dependsOn`, a failure policy), by
+   * index: a batch with none keeps no second object per payload alive while it is taken in.
+   */
+  private readonly dependencies: Array<DependencyFields | undefined>;
+  private readonly length: number;
   private readonly validator: BatchValidator;
   private readonly ids: string[];
   private next = 0;
@@ -65,7 +71,8 @@ export class BulkSubmit {
     const n = length;
     this.validator = new BatchValidator(deps.context);
     this.columns = { payloads: new Array<Payload>(n), partitions: new Int32Array(n) };
-    this.valids = new Array<ValidPayload>(n);
+    this.dependencies = [];
+    this.length = n;
     this.ids = new Array<string>(n);
     this.remaining = n;
   }
@@ -85,15 +92,15 @@ export class BulkSubmit {
   }
 
   private readonly validateSlice = (): void => {
-    const { inputs, deps, columns, valids, validator } = this;
-    const n = valids.length;
+    const { inputs, deps, columns, dependencies, validator } = this;
+    const n = this.length;
     const first = this.next;
     while (this.next < n && ((this.next - first) % CLOCK_EVERY !== 0 || deps.budget.hasTime())) {
       const i = this.next++;
       const valid = validator.check(inputs, i);
       if (valid && validator.problems.length === 0) {
         deps.prepare(valid, columns, i);
-        valids[i] = valid;
+        if (valid.ref !== undefined || valid.dependsOn !== undefined || valid.onDependencyFailure !== 'fail') dependencies[i] = valid;
       }
     }
     if (this.next < n) return deps.budget.defer(this.validateSlice, this.next > first);
@@ -104,7 +111,10 @@ export class BulkSubmit {
     }
     const refusal = deps.refusal();
     if (refusal) return this.reject(refusal);
-    if (validator.dependent) return void deps.submitDependent(columns, valids).then(this.resolve, this.reject);
+    if (validator.dependent) {
+      const all = Array.from({ length: n }, (_, i) => dependencies[i] ?? NO_DEPENDENCY_FIELDS);
+      return void deps.submitDependent(columns, all).then(this.resolve, this.reject);
+    }
     if (n === 0) return this.resolve(this.ids);
     this.next = 0;
     this.sendSlice();
