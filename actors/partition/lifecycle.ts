@@ -8,7 +8,7 @@ import { TIERS, type Payload, type Tier } from '../../src/payload.ts';
 import type { CancelResult, EnqueueBatch, EnqueueResult, Grant, Outcome, ReviveResult, RevivedPayload } from './messages.ts';
 import { newRecord } from './record.ts';
 import { routeTier, routeTierOf } from './routing.ts';
-import { isLiveIn, isTerminal, type ParkedSubmit, type PayloadRecord } from './state.ts';
+import { isTerminal, type ParkedSubmit, type PayloadRecord } from './state.ts';
 import { LoadTx } from './load-transitions.ts';
 import { writable } from './transaction.ts';
 
@@ -91,17 +91,14 @@ export class PartitionTx extends LoadTx {
       // A batch grant holds one slot for all its payloads; the first one's id names the batch.
       let batchKey: string | undefined;
       const { unstored } = this.state;
-      while (queue && queue.length > 0 && started < count) {
-        const id = queue.peekFront() as string;
-        const record = this.state.records.get(id);
-        const live = isLiveIn(record, tier);
-        if (live && unstored.size > 0 && unstored.has(id)) break; // not durable yet, nor anything behind it
+      while (queue && started < count) {
+        const record = queue.peek();
+        if (!record) break;
+        if (unstored.size > 0 && unstored.has(record.id)) break; // not durable yet, nor anything behind it
         queue.shift();
-        if (!live) continue;
-        if (grant.batch === true) batchKey ??= id;
+        if (grant.batch === true) batchKey ??= record.id;
         if (this.start(record, slotTier, batchKey)) started++;
       }
-      if (queue) this.dropDeadHead(queue, tier);
       const unused = grant.batch === true ? (started === 0 ? 1 : 0) : count - started;
       if (unused > 0) this.effects.push({ kind: 'release', tier: slotTier, handlerType, count: unused });
     }

@@ -33,9 +33,9 @@ export abstract class LoadTx extends MailboxTx {
     const counts = state.queued[tier];
     let moved = 0;
     for (const [type, queue] of state.queues[tier]) {
-      while (queue.length > 0 && moved < SKIP_SLICE) {
-        const record = state.records.get(queue.shift() as string);
-        if (!isLiveIn(record, tier)) continue; // a tombstone
+      while (moved < SKIP_SLICE) {
+        const record = queue.shift();
+        if (!record) break;
         counts[type] = (counts[type] ?? 1) - 1;
         state.depth[tier]--;
         this.defer(record, SKIP_REASON);
@@ -60,7 +60,7 @@ export abstract class LoadTx extends MailboxTx {
     const { state } = this;
     const moved: PayloadRecord[] = [];
     for (const queue of state.queues[tier].values()) {
-      const ids = queue.toArray(); // unqueue changes the queue's head as it goes
+      const ids = queue.liveIds(); // unqueue changes the queue's heads as it goes
       for (const id of ids) {
         if (moved.length >= max) break;
         const record = state.records.get(id);

@@ -1,0 +1,282 @@
+/**
+ * One tier × handler type of a partition's mailbox: a FIFO of ids per client, so that serving
+ * clients fairly (weighted round robin) and by deadline (overdue work earliest deadline first) are
+ * choices of which client's head goes next, never a change of structure.
+ *
+ * - Each client with queued work has its own FIFO (a `denque` ring buffer of ids). FIFO per client
+ *   within a tier always holds. Ids of payloads that left out of order (cancelled, evicted, moved)
+ *   stay as tombstones and are dropped lazily, but every FIFO's head is always live.
+ * - The clients with live work form a ring: `current` and `rotate()` walk it in O(1), and each
+ *   client FIFO carries a `deficit` counter, which is what deficit round robin needs.
+ * - The client FIFOs are also in a binary heap by their head's age (`enqueuedAt`, then arrival
+ *   `seq`), so the oldest head of the tier × type is found in O(1) and kept in O(log C) for C clients
+ *   (O(1) with one client, the common case).
+ *
+ * Today's serving order is the oldest head first: exactly FIFO across the clients of a tier × type,
+ * as before the per-client split. A fairness policy would instead serve `current` and `rotate()`.
+ */
+import Denque from 'denque';
+import type { PayloadStatus, Tier } from '../../src/payload.ts';
+
+/** What the mailbox reads of a record (the partition's `PayloadRecord`). */
+export interface QueuedRecord {
+  readonly id: string;
+  readonly clientId: string;
+  readonly status: PayloadStatus;
+  readonly tier: Tier;
+  /** When it entered its tier: the head's age. */
+  readonly enqueuedAt: number;
+  /** Arrival order in the partition: breaks ties of age. */
+  readonly seq: number;
+}
+
+/** One client's queued ids in one tier × handler type. */
+export class ClientFifo {
+  readonly ids = new Denque<string>();
+  /** Queued payloads of this client that are still live (tombstones excluded). */
+  live = 0;
+  /** For a deficit round robin: service this client may still take in the current round. */
+  deficit = 0;
+  /** Neighbours in the ring of clients with live work (itself when alone; undefined when out of it). */
+  next: ClientFifo | undefined = undefined;
+  prev: ClientFifo | undefined = undefined;
+  /** Place in the heap of heads (-1: not in it), and its head's age key. */
+  heapAt = -1;
+  headAt = 0;
+  headSeq = 0;
+  constructor(readonly clientId: string) {}
+}
+
+export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
+  private readonly clients = new Map<string, ClientFifo>();
+  /** The client FIFO used last: a run of one client's payloads skips the Map. */
+  private last: ClientFifo | undefined;
+  /** Client FIFOs with live work, by head age. */
+  private readonly heads: ClientFifo[] = [];
+  /** The ring's current client (undefined when nothing live is queued). */
+  private ring: ClientFifo | undefined;
+  /** Ids held, tombstones included. */
+  private held = 0;
+
+  constructor(
+    private readonly tier: Tier,
+    private readonly records: ReadonlyMap<string, PayloadRecord>,
+  ) {}
+
+  /** Ids held, tombstones included. */
+  get length(): number {
+    return this.held;
+  }
+
+  /** Clients with live work. */
+  get clientCount(): number {
+    return this.heads.length;
+  }
+
+  /** The ring's current client, for a round-robin policy; undefined when nothing is queued. */
+  get current(): ClientFifo | undefined {
+    return this.ring;
+  }
+
+  /** Moves the ring on to the next client with live work (O(1)) and returns it. */
+  rotate(): ClientFifo | undefined {
+    if (this.ring) this.ring = this.ring.next;
+    return this.ring;
+  }
+
+  /** The FIFO of one client, if it has any ids here. */
+  clientFifo(clientId: string): ClientFifo | undefined {
+    return this.fifoOf(clientId, false);
+  }
+
+  /** Appends a queued record at its client's tail. */
+  push(record: PayloadRecord): void {
+    const fifo = this.fifoOf(record.clientId, true) as ClientFifo;
+    fifo.ids.push(record.id);
+    this.held++;
+    if (fifo.live++ === 0) this.activate(fifo, record);
+  }
+
+  /** The next record to serve: the oldest live head across clients. */
+  peek(): PayloadRecord | undefined {
+    const fifo = this.heads[0];
+    return fifo && this.records.get(fifo.ids.peekFront() as string);
+  }
+
+  /** The oldest live head's `enqueuedAt` (the age that aging measures); undefined when empty. */
+  get oldestAt(): number | undefined {
+    return this.heads[0]?.headAt;
+  }
+
+  /** Takes the next record to serve out of the queue (the caller changes its status). */
+  shift(): PayloadRecord | undefined {
+    const fifo = this.heads[0];
+    if (!fifo) return undefined;
+    return this.takeHead(fifo);
+  }
+
+  /** Takes the head of one client's FIFO (for a policy that picks the client). */
+  takeHead(fifo: ClientFifo): PayloadRecord | undefined {
+    if (fifo.live === 0) return undefined;
+    const record = this.records.get(fifo.ids.shift() as string) as PayloadRecord;
+    this.held--;
+    fifo.live--;
+    this.settleHead(fifo, undefined);
+    return record;
+  }
+
+  /**
+   * A queued record leaves out of order (cancelled, evicted, moved, rolled back), while its status
+   * still says queued: it becomes a tombstone, dropped now if it was its client's head.
+   */
+  remove(record: PayloadRecord): void {
+    const fifo = this.fifoOf(record.clientId, false);
+    if (!fifo || fifo.live === 0) return;
+    fifo.live--;
+    if (fifo.ids.peekFront() === record.id) this.settleHead(fifo, record.id);
+    else if (fifo.live === 0) this.settleHead(fifo, undefined);
+  }
+
+  /** Ids of live queued records in serving order (oldest head first), for moves that scan the queue. */
+  liveIds(): string[] {
+    const cursors = this.heads.map((fifo) => ({ ids: fifo.ids.toArray(), at: 0 }));
+    const out: string[] = [];
+    const liveAt = (c: { ids: string[]; at: number }): PayloadRecord | undefined => {
+      for (; c.at < c.ids.length; c.at++) {
+        const record = this.records.get(c.ids[c.at] as string);
+        if (this.isLive(record)) return record;
+      }
+      return undefined;
+    };
+    for (;;) {
+      let best: { ids: string[]; at: number } | undefined;
+      let bestRecord: PayloadRecord | undefined;
+      for (const c of cursors) {
+        const record = liveAt(c);
+        if (record && (!bestRecord || older(record, bestRecord))) {
+          best = c;
+          bestRecord = record;
+        }
+      }
+      if (!best || !bestRecord) return out;
+      out.push(bestRecord.id);
+      best.at++;
+    }
+  }
+
+  private isLive(record: PayloadRecord | undefined): record is PayloadRecord {
+    return record !== undefined && record.status === 'queued' && record.tier === this.tier;
+  }
+
+  private fifoOf(clientId: string, create: boolean): ClientFifo | undefined {
+    const last = this.last;
+    if (last && last.clientId === clientId) return last;
+    let fifo = this.clients.get(clientId);
+    if (!fifo && create) this.clients.set(clientId, (fifo = new ClientFifo(clientId)));
+    if (fifo) this.last = fifo;
+    return fifo;
+  }
+
+  /** Drops dead ids at a client's head (and `removed`, which is leaving); re-keys or retires the client. */
+  private settleHead(fifo: ClientFifo, removed: string | undefined): void {
+    const { ids } = fifo;
+    let record: PayloadRecord | undefined;
+    for (let head = ids.peekFront(); head !== undefined; head = ids.peekFront()) {
+      record = head === removed ? undefined : this.records.get(head);
+      if (this.isLive(record)) break;
+      record = undefined;
+      ids.shift();
+      this.held--;
+    }
+    if (!record || fifo.live === 0) return this.retire(fifo);
+    fifo.headAt = record.enqueuedAt;
+    fifo.headSeq = record.seq;
+    this.down(fifo.heapAt);
+    this.up(fifo.heapAt);
+  }
+
+  /** A client's first live payload: it joins the heap of heads and the ring (just behind `current`). */
+  private activate(fifo: ClientFifo, head: PayloadRecord): void {
+    fifo.headAt = head.enqueuedAt;
+    fifo.headSeq = head.seq;
+    fifo.heapAt = this.heads.length;
+    this.heads.push(fifo);
+    this.up(fifo.heapAt);
+    const current = this.ring;
+    if (!current) {
+      fifo.next = fifo.prev = fifo;
+      this.ring = fifo;
+    } else {
+      const before = current.prev as ClientFifo;
+      fifo.prev = before;
+      fifo.next = current;
+      before.next = fifo;
+      current.prev = fifo;
+    }
+  }
+
+  /** A client with nothing live left leaves the heap, the ring and the map (its tombstones go with it). */
+  private retire(fifo: ClientFifo): void {
+    this.held -= fifo.ids.length;
+    fifo.ids.clear();
+    fifo.deficit = 0;
+    const at = fifo.heapAt;
+    if (at >= 0) {
+      const lastFifo = this.heads.pop() as ClientFifo;
+      if (lastFifo !== fifo) {
+        this.heads[at] = lastFifo;
+        lastFifo.heapAt = at;
+        this.down(at);
+        this.up(lastFifo.heapAt);
+      }
+      fifo.heapAt = -1;
+    }
+    if (fifo.next) {
+      if (fifo.next === fifo) this.ring = undefined;
+      else {
+        (fifo.prev as ClientFifo).next = fifo.next;
+        fifo.next.prev = fifo.prev;
+        if (this.ring === fifo) this.ring = fifo.next;
+      }
+      fifo.next = fifo.prev = undefined;
+    }
+    this.clients.delete(fifo.clientId);
+    if (this.last === fifo) this.last = undefined;
+  }
+
+  private up(at: number): void {
+    const { heads } = this;
+    const fifo = heads[at] as ClientFifo;
+    while (at > 0) {
+      const parentAt = (at - 1) >> 1;
+      const parent = heads[parentAt] as ClientFifo;
+      if (!headBefore(fifo, parent)) break;
+      heads[at] = parent;
+      parent.heapAt = at;
+      at = parentAt;
+    }
+    heads[at] = fifo;
+    fifo.heapAt = at;
+  }
+
+  private down(at: number): void {
+    const { heads } = this;
+    const n = heads.length;
+    const fifo = heads[at] as ClientFifo;
+    for (;;) {
+      let child = 2 * at + 1;
+      if (child >= n) break;
+      if (child + 1 < n && headBefore(heads[child + 1] as ClientFifo, heads[child] as ClientFifo)) child++;
+      const next = heads[child] as ClientFifo;
+      if (!headBefore(next, fifo)) break;
+      heads[at] = next;
+      next.heapAt = at;
+      at = child;
+    }
+    heads[at] = fifo;
+    fifo.heapAt = at;
+  }
+}
+
+const headBefore = (a: ClientFifo, b: ClientFifo): boolean => a.headAt < b.headAt || (a.headAt === b.headAt && a.headSeq < b.headSeq);
+const older = (a: QueuedRecord, b: QueuedRecord): boolean => a.enqueuedAt < b.enqueuedAt || (a.enqueuedAt === b.enqueuedAt && a.seq < b.seq);
