@@ -31,15 +31,17 @@ export interface QueuedRecord {
 }
 
 /** One client's queued ids in one tier × handler type. */
-export class ClientFifo {
+export class ClientFifo<R extends QueuedRecord = QueuedRecord> {
   readonly ids = new Denque<string>();
+  /** The record of the id at the front, always live (undefined when none is). */
+  head: R | undefined = undefined;
   /** Queued payloads of this client that are still live (tombstones excluded). */
   live = 0;
   /** For a deficit round robin: service this client may still take in the current round. */
   deficit = 0;
   /** Neighbours in the ring of clients with live work (itself when alone; undefined when out of it). */
-  next: ClientFifo | undefined = undefined;
-  prev: ClientFifo | undefined = undefined;
+  next: ClientFifo<R> | undefined = undefined;
+  prev: ClientFifo<R> | undefined = undefined;
   /** Place in the heap of heads (-1: not in it), and its head's age key. */
   heapAt = -1;
   headAt = 0;
@@ -48,13 +50,13 @@ export class ClientFifo {
 }
 
 export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
-  private readonly clients = new Map<string, ClientFifo>();
+  private readonly clients = new Map<string, ClientFifo<PayloadRecord>>();
   /** The client FIFO used last: a run of one client's payloads skips the Map. */
-  private last: ClientFifo | undefined;
+  private last: ClientFifo<PayloadRecord> | undefined;
   /** Client FIFOs with live work, by head age. */
-  private readonly heads: ClientFifo[] = [];
+  private readonly heads: ClientFifo<PayloadRecord>[] = [];
   /** The ring's current client (undefined when nothing live is queued). */
-  private ring: ClientFifo | undefined;
+  private ring: ClientFifo<PayloadRecord> | undefined;
   /** Ids held, tombstones included. */
   private held = 0;
 
@@ -74,24 +76,24 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
   }
 
   /** The ring's current client, for a round-robin policy; undefined when nothing is queued. */
-  get current(): ClientFifo | undefined {
+  get current(): ClientFifo<PayloadRecord> | undefined {
     return this.ring;
   }
 
   /** Moves the ring on to the next client with live work (O(1)) and returns it. */
-  rotate(): ClientFifo | undefined {
+  rotate(): ClientFifo<PayloadRecord> | undefined {
     if (this.ring) this.ring = this.ring.next;
     return this.ring;
   }
 
   /** The FIFO of one client, if it has any ids here. */
-  clientFifo(clientId: string): ClientFifo | undefined {
+  clientFifo(clientId: string): ClientFifo<PayloadRecord> | undefined {
     return this.fifoOf(clientId, false);
   }
 
   /** Appends a queued record at its client's tail. */
   push(record: PayloadRecord): void {
-    const fifo = this.fifoOf(record.clientId, true) as ClientFifo;
+    const fifo = this.fifoOf(record.clientId, true) as ClientFifo<PayloadRecord>;
     fifo.ids.push(record.id);
     this.held++;
     if (fifo.live++ === 0) this.activate(fifo, record);
@@ -99,8 +101,7 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
 
   /** The next record to serve: the oldest live head across clients. */
   peek(): PayloadRecord | undefined {
-    const fifo = this.heads[0];
-    return fifo && this.records.get(fifo.ids.peekFront() as string);
+    return this.heads[0]?.head;
   }
 
   /** The oldest live head's `enqueuedAt` (the age that aging measures); undefined when empty. */
@@ -116,9 +117,10 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
   }
 
   /** Takes the head of one client's FIFO (for a policy that picks the client). */
-  takeHead(fifo: ClientFifo): PayloadRecord | undefined {
-    if (fifo.live === 0) return undefined;
-    const record = this.records.get(fifo.ids.shift() as string) as PayloadRecord;
+  takeHead(fifo: ClientFifo<PayloadRecord>): PayloadRecord | undefined {
+    const record = fifo.head;
+    if (!record || fifo.live === 0) return undefined;
+    fifo.ids.shift();
     this.held--;
     fifo.live--;
     this.settleHead(fifo, undefined);
@@ -168,17 +170,17 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
     return record !== undefined && record.status === 'queued' && record.tier === this.tier;
   }
 
-  private fifoOf(clientId: string, create: boolean): ClientFifo | undefined {
+  private fifoOf(clientId: string, create: boolean): ClientFifo<PayloadRecord> | undefined {
     const last = this.last;
     if (last && last.clientId === clientId) return last;
     let fifo = this.clients.get(clientId);
-    if (!fifo && create) this.clients.set(clientId, (fifo = new ClientFifo(clientId)));
+    if (!fifo && create) this.clients.set(clientId, (fifo = new ClientFifo<PayloadRecord>(clientId)));
     if (fifo) this.last = fifo;
     return fifo;
   }
 
   /** Drops dead ids at a client's head (and `removed`, which is leaving); re-keys or retires the client. */
-  private settleHead(fifo: ClientFifo, removed: string | undefined): void {
+  private settleHead(fifo: ClientFifo<PayloadRecord>, removed: string | undefined): void {
     const { ids } = fifo;
     let record: PayloadRecord | undefined;
     for (let head = ids.peekFront(); head !== undefined; head = ids.peekFront()) {
@@ -189,6 +191,8 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
       this.held--;
     }
     if (!record || fifo.live === 0) return this.retire(fifo);
+    if (record === fifo.head) return; // the head stayed: its key too
+    fifo.head = record;
     fifo.headAt = record.enqueuedAt;
     fifo.headSeq = record.seq;
     this.down(fifo.heapAt);
@@ -196,7 +200,8 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
   }
 
   /** A client's first live payload: it joins the heap of heads and the ring (just behind `current`). */
-  private activate(fifo: ClientFifo, head: PayloadRecord): void {
+  private activate(fifo: ClientFifo<PayloadRecord>, head: PayloadRecord): void {
+    fifo.head = head;
     fifo.headAt = head.enqueuedAt;
     fifo.headSeq = head.seq;
     fifo.heapAt = this.heads.length;
@@ -207,7 +212,7 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
       fifo.next = fifo.prev = fifo;
       this.ring = fifo;
     } else {
-      const before = current.prev as ClientFifo;
+      const before = current.prev as ClientFifo<PayloadRecord>;
       fifo.prev = before;
       fifo.next = current;
       before.next = fifo;
@@ -216,13 +221,14 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
   }
 
   /** A client with nothing live left leaves the heap, the ring and the map (its tombstones go with it). */
-  private retire(fifo: ClientFifo): void {
+  private retire(fifo: ClientFifo<PayloadRecord>): void {
     this.held -= fifo.ids.length;
     fifo.ids.clear();
+    fifo.head = undefined;
     fifo.deficit = 0;
     const at = fifo.heapAt;
     if (at >= 0) {
-      const lastFifo = this.heads.pop() as ClientFifo;
+      const lastFifo = this.heads.pop() as ClientFifo<PayloadRecord>;
       if (lastFifo !== fifo) {
         this.heads[at] = lastFifo;
         lastFifo.heapAt = at;
@@ -234,7 +240,7 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
     if (fifo.next) {
       if (fifo.next === fifo) this.ring = undefined;
       else {
-        (fifo.prev as ClientFifo).next = fifo.next;
+        (fifo.prev as ClientFifo<PayloadRecord>).next = fifo.next;
         fifo.next.prev = fifo.prev;
         if (this.ring === fifo) this.ring = fifo.next;
       }
@@ -246,10 +252,10 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
 
   private up(at: number): void {
     const { heads } = this;
-    const fifo = heads[at] as ClientFifo;
+    const fifo = heads[at] as ClientFifo<PayloadRecord>;
     while (at > 0) {
       const parentAt = (at - 1) >> 1;
-      const parent = heads[parentAt] as ClientFifo;
+      const parent = heads[parentAt] as ClientFifo<PayloadRecord>;
       if (!headBefore(fifo, parent)) break;
       heads[at] = parent;
       parent.heapAt = at;
@@ -262,12 +268,12 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
   private down(at: number): void {
     const { heads } = this;
     const n = heads.length;
-    const fifo = heads[at] as ClientFifo;
+    const fifo = heads[at] as ClientFifo<PayloadRecord>;
     for (;;) {
       let child = 2 * at + 1;
       if (child >= n) break;
-      if (child + 1 < n && headBefore(heads[child + 1] as ClientFifo, heads[child] as ClientFifo)) child++;
-      const next = heads[child] as ClientFifo;
+      if (child + 1 < n && headBefore(heads[child + 1] as ClientFifo<PayloadRecord>, heads[child] as ClientFifo<PayloadRecord>)) child++;
+      const next = heads[child] as ClientFifo<PayloadRecord>;
       if (!headBefore(next, fifo)) break;
       heads[at] = next;
       next.heapAt = at;
