@@ -21,6 +21,10 @@ const SLICE_PAYLOADS = 1_024;
 /** Payloads validated between two looks at the clock. */
 const CLOCK_EVERY = 32;
 
+const NO_INPUTS: readonly unknown[] = [];
+/** Stands in for a payload its partition has answered for, so the batch does not keep it alive. */
+const RELEASED = Object.freeze({}) as Payload;
+
 /** Prepared payloads by input index: the payload and its partition. */
 export interface PreparedColumns {
   readonly payloads: Payload[];
@@ -67,7 +71,7 @@ export class BulkSubmit {
   private reject!: (error: unknown) => void;
 
   /** `length`: the inputs' length, read once (BatchValidator.lengthOf). */
-  constructor(private readonly inputs: readonly unknown[], length: number, private readonly deps: BulkSubmitDeps) {
+  constructor(private inputs: readonly unknown[], length: number, private readonly deps: BulkSubmitDeps) {
     const n = length;
     this.validator = new BatchValidator(deps.context);
     this.columns = { payloads: new Array<Payload>(n), partitions: new Int32Array(n) };
@@ -86,6 +90,8 @@ export class BulkSubmit {
   }
 
   settle(index: number, result: EnqueueResult): void {
+    // Its partition holds it now (or refused it): the payload need not live as long as the whole batch.
+    this.columns.payloads[index] = RELEASED;
     if (result.ok) this.ids[index] = result.id;
     else this.firstError ??= result.error;
     if (--this.remaining === 0) this.finish();
@@ -104,6 +110,7 @@ export class BulkSubmit {
       }
     }
     if (this.next < n) return deps.budget.defer(this.validateSlice, this.next > first);
+    this.inputs = NO_INPUTS; // validated and prepared: the caller's objects need not live on here
     try {
       validator.finish();
     } catch (error) {
