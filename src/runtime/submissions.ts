@@ -44,7 +44,8 @@ export class Submissions {
     let valid: ValidPayload;
     try {
       valid = validatePayload(input, this.validationContext());
-      [payload, partition] = this.prepare(valid);
+      payload = this.prepare(valid);
+      partition = this.preparedPartition;
     } catch (error) {
       return Promise.reject(error);
     }
@@ -67,14 +68,15 @@ export class Submissions {
     } catch (error) {
       return Promise.reject(error);
     }
+    const context = this.validationContext();
     return new BulkSubmit(inputs, length, {
       partitions: this.deps.options.partitions,
-      context: this.validationContext(),
+      context,
       budget: this.deps.budget,
       prepare: (valid, into, index) => {
-        const [payload, partition] = this.prepare(valid);
-        into.payloads[index] = payload;
-        into.partitions[index] = partition;
+        // Every payload of one call was submitted at that call.
+        into.payloads[index] = this.prepare(valid, context.now);
+        into.partitions[index] = this.preparedPartition;
       },
       submitDependent: ({ payloads, partitions }, dependencies) =>
         this.submitDependent(payloads.map((payload, i) => ({ payload, partition: partitions[i] as number, valid: dependencies[i] as DependencyFields })), (i, field) => `payloads[${i}].${field}`),
@@ -87,7 +89,8 @@ export class Submissions {
   submitTracked(input: PayloadInput): { id: string; accepted: Promise<string> } {
     const refusal = this.deps.refusal();
     if (refusal) throw refusal;
-    const [payload, partition] = this.prepare(validatePayload(input, this.validationContext()));
+    const payload = this.prepare(validatePayload(input, this.validationContext()));
+    const partition = this.preparedPartition;
     const accepted = new Promise<string>((resolve, reject) => this.deps.batcher.add(partition, payload, (r) => (r.ok ? resolve(r.id) : reject(r.error))));
     return { id: payload.id, accepted };
   }
@@ -97,18 +100,30 @@ export class Submissions {
     return { hasHandler, maxDataBytes: options.maxDataBytes, now: options.clock.now() };
   }
 
-  private prepare(valid: ValidPayload): [Payload, number] {
+  /** The partition `prepare` chose last. */
+  private preparedPartition = 0;
+
+  /** The payload with its id; its partition in `preparedPartition`. `now`: when it was submitted (a batch's call, for all of it). */
+  private prepare(valid: ValidPayload, now = this.deps.options.clock.now()): Payload {
     const { options, idsFromKeys } = this.deps;
-    const unique = idsFromKeys && valid.idempotencyKey !== undefined ? uniqueOfKey(valid.idempotencyKey) : this.ids.next();
-    const partition = partitionOf(valid.shardKey ?? valid.idempotencyKey ?? unique, options.partitions);
-    const payload: Payload = {
-      id: withPartition(unique, partition),
+    let id: string;
+    const key = valid.shardKey ?? valid.idempotencyKey;
+    if (key === undefined) {
+      id = this.ids.nextOwned(options.partitions); // the common case: one string, hashed over its counter
+      this.preparedPartition = this.ids.lastPartition;
+    } else {
+      const unique = idsFromKeys && valid.idempotencyKey !== undefined ? uniqueOfKey(valid.idempotencyKey) : this.ids.next();
+      this.preparedPartition = partitionOf(key, options.partitions);
+      id = withPartition(unique, this.preparedPartition);
+    }
+    return {
+      id,
       type: valid.type,
       data: valid.data,
       clientId: valid.clientId,
       priority: valid.priority,
       complexity: valid.complexity,
-      submittedAt: options.clock.now(),
+      submittedAt: now,
       runAt: valid.runAt,
       deadline: valid.deadline,
       idempotencyKey: valid.idempotencyKey,
@@ -119,7 +134,6 @@ export class Submissions {
       dependencies: undefined,
       shardKey: valid.shardKey,
     };
-    return [payload, partition];
   }
 
   /** A batch with `dependsOn`: checked (refs, cycles) at once, then registered with the dependency graph. */
