@@ -12,7 +12,7 @@ import { MailboxTx, SKIP_REASON, writable } from './transaction.ts';
 
 /**
  * Payloads a tier entering `skip` moves to the ledger per message (a million at once would hold the
- * event loop for seconds; 2,000 in each of 16 partitions, all in one turn, held it ~70 ms). ~1–2 µs
+ * event loop for seconds; 2,000 in each of 16 partitions, all in one turn, held it ~14 ms of CPU). ~1–2 µs
  * each, so a slice stays well inside a turn's budget and the coordinator's ledger message is small too.
  */
 export const SKIP_SLICE = 256;

@@ -2,7 +2,7 @@
  * How much engine work one turn of the event loop may hold, shared by every actor's drain and every
  * sliced batch (`submitMany`) of a runtime. Bounding each of them alone is not enough: each drain is
  * an immediate of its own, and Node runs every immediate queued before a check phase in that one
- * phase, so sixteen partitions draining 5 ms each made one 80 ms turn. One budget per turn bounds
+ * phase, so sixteen partitions draining 5 ms each could make one 80 ms turn. One budget per turn bounds
  * their sum. Work that finds it spent waits for the next turn; the next turn starts with what got
  * no time at all, then what yielded after using some, in the order they yielded, so one busy actor
  * cannot starve the others.
