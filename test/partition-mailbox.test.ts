@@ -1,6 +1,6 @@
 /**
  * The mechanics of a tier × handler type queue (actors/partition/mailbox.ts): a FIFO per client,
- * served oldest head first, with a ring of the clients that have live work (what weighted round
+ * served in the order of one FIFO across clients, with a ring of the clients that have live work (what weighted round
  * robin needs) and heads that are always live.
  */
 import assert from 'node:assert/strict';
@@ -14,8 +14,8 @@ function setup() {
   const records = new Map<string, Rec>();
   const queue = new TypeQueue<Rec>('medium', records);
   let seq = 0;
-  const add = (id: string, clientId: string, enqueuedAt = seq): Rec => {
-    const record: Rec = { id, clientId, status: 'queued', tier: 'medium', enqueuedAt, seq: seq++ };
+  const add = (id: string, clientId: string, enqueuedAt = seq++): Rec => {
+    const record: Rec = { id, clientId, status: 'queued', tier: 'medium', enqueuedAt };
     records.set(id, record);
     queue.push(record);
     return record;
@@ -36,7 +36,7 @@ function setup() {
   return { queue, records, add, drain, leave };
 }
 
-test('serves the oldest head across clients: the order of one FIFO, each client in its own order', () => {
+test('serves the first-queued head across clients: the order of one FIFO, each client in its own order', () => {
   const { queue, add, drain } = setup();
   add('a1', 'A');
   add('b1', 'B');
@@ -54,14 +54,15 @@ test('serves the oldest head across clients: the order of one FIFO, each client 
   assert.equal(queue.oldestAt, undefined);
 });
 
-test('a head entering its tier earlier (a due timer) goes before younger heads of other clients, never before its own client\'s earlier ids', () => {
+test('across clients the order is that of one FIFO, whatever the enqueuedAt (a due timer is queued at its due time, at the tail)', () => {
   const { queue, add, drain } = setup();
   add('a1', 'A', 100);
   add('b1', 'B', 200);
-  add('b-due', 'B', 50); // behind b1 in B's FIFO
+  add('b-due', 'B', 50);
   add('c-due', 'C', 10);
-  assert.equal(queue.oldestAt, 10);
-  assert.deepEqual(drain(), ['c-due', 'a1', 'b1', 'b-due']);
+  assert.equal(queue.oldestAt, 100, 'the age of the next head');
+  assert.deepEqual(queue.liveIds(), ['a1', 'b1', 'b-due', 'c-due']);
+  assert.deepEqual(drain(), ['a1', 'b1', 'b-due', 'c-due']);
 });
 
 test('the ring holds the clients with live work in the order they arrived; rotate walks it; a client leaves it with its last payload', () => {
@@ -110,7 +111,7 @@ test('a payload leaving out of order is a tombstone, skipped; heads stay live; a
   assert.equal(queue.clientFifo('A')?.live, 2);
   leave(a1);
   assert.equal(queue.length, 2, 'the head left, and the tombstone behind it with it');
-  assert.equal(queue.peek()?.id, 'a3', 'A\'s new head (older than B\'s) is live');
+  assert.equal(queue.peek()?.id, 'a3', 'A\'s new head (queued before B\'s) is live');
   leave(b1, 'moved');
   assert.equal(queue.clientFifo('B'), undefined);
   assert.equal(queue.clientCount, 1);

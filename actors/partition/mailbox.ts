@@ -8,12 +8,13 @@
  *   stay as tombstones and are dropped lazily, but every FIFO's head is always live.
  * - The clients with live work form a ring: `current` and `rotate()` walk it in O(1), and each
  *   client FIFO carries a `deficit` counter, which is what deficit round robin needs.
- * - The client FIFOs are also in a binary heap by their head's age (`enqueuedAt`, then arrival
- *   `seq`), so the oldest head of the tier × type is found in O(1) and kept in O(log C) for C clients
- *   (O(1) with one client, the common case).
+ * - The client FIFOs are also in a binary heap by when their head was queued (a sequence number per
+ *   push), so the first-queued head of the tier × type is found in O(1) and kept in O(log C) for C
+ *   clients (O(1) with one client, the common case).
  *
- * Today's serving order is the oldest head first: exactly FIFO across the clients of a tier × type,
- * as before the per-client split. A fairness policy would instead serve `current` and `rotate()`.
+ * Today's serving order is that first-queued head: exactly the order of one FIFO across the clients
+ * of a tier × type, as before the per-client split. A fairness policy would instead serve `current`
+ * and `rotate()`; deadline order would key the heap by the head's deadline.
  */
 import Denque from 'denque';
 import type { PayloadStatus, Tier } from '../../src/payload.ts';
@@ -24,15 +25,15 @@ export interface QueuedRecord {
   readonly clientId: string;
   readonly status: PayloadStatus;
   readonly tier: Tier;
-  /** When it entered its tier: the head's age. */
+  /** When it entered its tier: the age of the queue's head, which the demand publishes. */
   readonly enqueuedAt: number;
-  /** Arrival order in the partition: breaks ties of age. */
-  readonly seq: number;
 }
 
 /** One client's queued ids in one tier × handler type. */
 export class ClientFifo<R extends QueuedRecord = QueuedRecord> {
   readonly ids = new Denque<string>();
+  /** When each id was queued (the queue's push count), beside `ids`. */
+  readonly order = new Denque<number>();
   /** The record of the id at the front, always live (undefined when none is). */
   head: R | undefined = undefined;
   /** Queued payloads of this client that are still live (tombstones excluded). */
@@ -42,10 +43,9 @@ export class ClientFifo<R extends QueuedRecord = QueuedRecord> {
   /** Neighbours in the ring of clients with live work (itself when alone; undefined when out of it). */
   next: ClientFifo<R> | undefined = undefined;
   prev: ClientFifo<R> | undefined = undefined;
-  /** Place in the heap of heads (-1: not in it), and its head's age key. */
+  /** Place in the heap of heads (-1: not in it), and when its head was queued. */
   heapAt = -1;
-  headAt = 0;
-  headSeq = 0;
+  headOrder = 0;
   constructor(readonly clientId: string) {}
 }
 
@@ -59,6 +59,8 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
   private ring: ClientFifo<PayloadRecord> | undefined;
   /** Ids held, tombstones included. */
   private held = 0;
+  /** Pushes so far: each id's place in the order of one FIFO. */
+  private pushes = 0;
 
   constructor(
     private readonly tier: Tier,
@@ -95,6 +97,7 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
   push(record: PayloadRecord): void {
     const fifo = this.fifoOf(record.clientId, true) as ClientFifo<PayloadRecord>;
     fifo.ids.push(record.id);
+    fifo.order.push(this.pushes++);
     this.held++;
     if (fifo.live++ === 0) this.activate(fifo, record);
   }
@@ -104,9 +107,9 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
     return this.heads[0]?.head;
   }
 
-  /** The oldest live head's `enqueuedAt` (the age that aging measures); undefined when empty. */
+  /** The next head's `enqueuedAt` (the age that aging measures); undefined when empty. */
   get oldestAt(): number | undefined {
-    return this.heads[0]?.headAt;
+    return this.heads[0]?.head?.enqueuedAt;
   }
 
   /** Takes the next record to serve out of the queue (the caller changes its status). */
@@ -121,6 +124,7 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
     const record = fifo.head;
     if (!record || fifo.live === 0) return undefined;
     fifo.ids.shift();
+    fifo.order.shift();
     this.held--;
     fifo.live--;
     this.settleHead(fifo, undefined);
@@ -139,31 +143,17 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
     else if (fifo.live === 0) this.settleHead(fifo, undefined);
   }
 
-  /** Ids of live queued records in serving order (oldest head first), for moves that scan the queue. */
+  /** Ids of live queued records in serving order (the order of one FIFO), for moves that scan the queue. */
   liveIds(): string[] {
-    const cursors = this.heads.map((fifo) => ({ ids: fifo.ids.toArray(), at: 0 }));
-    const out: string[] = [];
-    const liveAt = (c: { ids: string[]; at: number }): PayloadRecord | undefined => {
-      for (; c.at < c.ids.length; c.at++) {
-        const record = this.records.get(c.ids[c.at] as string);
-        if (this.isLive(record)) return record;
-      }
-      return undefined;
-    };
-    for (;;) {
-      let best: { ids: string[]; at: number } | undefined;
-      let bestRecord: PayloadRecord | undefined;
-      for (const c of cursors) {
-        const record = liveAt(c);
-        if (record && (!bestRecord || older(record, bestRecord))) {
-          best = c;
-          bestRecord = record;
-        }
-      }
-      if (!best || !bestRecord) return out;
-      out.push(bestRecord.id);
-      best.at++;
+    const entries: Array<{ id: string; order: number }> = [];
+    for (const fifo of this.heads) {
+      const ids = fifo.ids.toArray();
+      const order = fifo.order.toArray();
+      ids.forEach((id, i) => {
+        if (this.isLive(this.records.get(id))) entries.push({ id, order: order[i] as number });
+      });
     }
+    return entries.sort((a, b) => a.order - b.order).map((e) => e.id);
   }
 
   private isLive(record: PayloadRecord | undefined): record is PayloadRecord {
@@ -188,13 +178,13 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
       if (this.isLive(record)) break;
       record = undefined;
       ids.shift();
+      fifo.order.shift();
       this.held--;
     }
     if (!record || fifo.live === 0) return this.retire(fifo);
     if (record === fifo.head) return; // the head stayed: its key too
     fifo.head = record;
-    fifo.headAt = record.enqueuedAt;
-    fifo.headSeq = record.seq;
+    fifo.headOrder = fifo.order.peekFront() as number;
     this.down(fifo.heapAt);
     this.up(fifo.heapAt);
   }
@@ -202,8 +192,7 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
   /** A client's first live payload: it joins the heap of heads and the ring (just behind `current`). */
   private activate(fifo: ClientFifo<PayloadRecord>, head: PayloadRecord): void {
     fifo.head = head;
-    fifo.headAt = head.enqueuedAt;
-    fifo.headSeq = head.seq;
+    fifo.headOrder = fifo.order.peekFront() as number;
     fifo.heapAt = this.heads.length;
     this.heads.push(fifo);
     this.up(fifo.heapAt);
@@ -224,6 +213,7 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
   private retire(fifo: ClientFifo<PayloadRecord>): void {
     this.held -= fifo.ids.length;
     fifo.ids.clear();
+    fifo.order.clear();
     fifo.head = undefined;
     fifo.deficit = 0;
     const at = fifo.heapAt;
@@ -284,5 +274,4 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
   }
 }
 
-const headBefore = (a: ClientFifo, b: ClientFifo): boolean => a.headAt < b.headAt || (a.headAt === b.headAt && a.headSeq < b.headSeq);
-const older = (a: QueuedRecord, b: QueuedRecord): boolean => a.enqueuedAt < b.enqueuedAt || (a.enqueuedAt === b.enqueuedAt && a.seq < b.seq);
+const headBefore = (a: ClientFifo, b: ClientFifo): boolean => a.headOrder < b.headOrder;

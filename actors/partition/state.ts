@@ -99,9 +99,8 @@ export interface PartitionState {
   /**
    * Durable only: ids queued by transitions whose journal entry is not stored yet, and their count
    * per tier and type. They are not offered to the pool until it is: a refused entry must never
-   * start. They sit at the tail of their client's FIFO (entries are stored in order), so a grant stops
-   * at the first it meets; one swept from a timer with an old `enqueuedAt` can head the queue for the
-   * moment its entry travels, and the grant waits for it (the store answers within milliseconds).
+   * start. They are the last queued (entries are stored in order), so they come last in the queue's
+   * order across clients too (mailbox.ts), and a grant stops at one.
    */
   readonly unstored: Set<string>;
   readonly unstoredCounts: Record<Tier, Record<string, number>>;
