@@ -56,7 +56,7 @@ function harness(options: RuntimeOptions = {}) {
 }
 
 describe('partition reducer', () => {
-  test('each client keeps its FIFO in a tier; across clients the oldest goes first; cancelling one client\'s head leaves the others in order', () => {
+  test('each client keeps its FIFO in a tier; across clients the order they were queued in; cancelling one client\'s head leaves the others in order', () => {
     const h = harness();
     const [a1, b1, a2, c1, b2, a3] = ['A', 'B', 'A', 'C', 'B', 'A'].map((clientId) => h.payload({ clientId }));
     h.enqueue(a1!, b1!, a2!);
