@@ -217,6 +217,7 @@ export class Runtime {
     this.submissions = new Submissions({
       options: this.options,
       batcher: this.batcher,
+      budget: this.system.budget,
       hasHandler: (type) => this.handlers.has(type),
       idsFromKeys: this.cluster !== undefined,
       refusal: () => (this.status !== 'running' ? new RuntimeStoppedError() : this.durability.refusal()),

@@ -44,7 +44,8 @@ export function validatePayload(input: unknown, ctx: ValidationContext, index?: 
     }
     const problems: Problems = [];
     const raw = input as Record<string, unknown>;
-    for (const key of Object.keys(raw)) if (!KNOWN_FIELDS.has(key)) report(problems, shortened(key), 'is not a payload field');
+    // for-in with an own-property check: Object.keys built an array per payload.
+    for (const key in raw) if (!KNOWN_FIELDS.has(key) && Object.hasOwn(raw, key)) report(problems, shortened(key), 'is not a payload field');
 
     field = 'type';
     const type = raw.type;

@@ -56,6 +56,22 @@ function harness(options: RuntimeOptions = {}) {
 }
 
 describe('partition reducer', () => {
+  test('each client keeps its FIFO in a tier; across clients the order they were queued in; cancelling one client\'s head leaves the others in order', () => {
+    const h = harness();
+    const [a1, b1, a2, c1, b2, a3] = ['A', 'B', 'A', 'C', 'B', 'A'].map((clientId) => h.payload({ clientId }));
+    h.enqueue(a1!, b1!, a2!);
+    h.clock.advance(1);
+    const later = h.clock.now();
+    h.enqueue(c1!, b2!, a3!);
+    assert.equal(h.cancel(b1!.id).result, 'cancelled');
+    assert.equal(h.cancel(a2!.id).result, 'cancelled');
+    assert.equal(h.state().queues.medium.get('t')?.clientFifo('A')?.live, 2);
+    assert.deepEqual(h.started(h.grant('medium', 2)), [a1!.id, c1!.id]);
+    assert.deepEqual(demandOf(h.state()).map((d) => [d.tier, d.count, d.oldestAt]), [['medium', 2, later]]);
+    assert.deepEqual(h.started(h.grant('medium', 5)), [b2!.id, a3!.id]);
+    assert.equal(h.state().queues.medium.get('t')?.clientCount, 0);
+  });
+
   test('FIFO within a tier, across enqueue messages, and per handler type', () => {
     const h = harness();
     const a = h.payload(), b = h.payload(), c = h.payload();

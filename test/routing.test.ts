@@ -1,6 +1,8 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { routeTier, tierOfPriority } from '../actors/partition/routing.ts';
+import { partitionOf } from '../src/core/hash.ts';
+import { IdGenerator } from '../src/core/ids.ts';
 import { urgency } from '../src/execution/aging.ts';
 import { backoffDelay } from '../src/execution/backoff.ts';
 import { compileOptions, tierSlotLimit, type CompiledBackoff } from '../src/options.ts';
@@ -126,4 +128,16 @@ describe('backoffDelay', () => {
     assert.equal(backoffDelay(jittered, 1, () => 0), 100, 'random 0: no shortening');
     assert.equal(backoffDelay(jittered, 4, () => 0.999999), Math.round(800 * (1 - 0.3 * 0.999999)));
   });
+});
+
+test('an id made whole with its partition hashes as its unique part does', () => {
+  const ids = new IdGenerator();
+  for (const partitions of [1, 7, 16, 1_000]) {
+    for (let i = 0; i < 500; i++) {
+      const id = ids.nextOwned(partitions);
+      const unique = id.slice(0, id.lastIndexOf('.'));
+      assert.equal(ids.lastPartition, partitionOf(unique, partitions));
+      assert.equal(id, `${unique}.${ids.lastPartition.toString(36)}`);
+    }
+  }
 });

@@ -15,10 +15,16 @@ import type { ValidPayload } from '../../src/validation.ts';
 import { routeTier } from '../partition/routing.ts';
 import type { WaitingEntry } from './state.ts';
 
+/** What the dependency check reads of a valid payload. */
+export type DependencyFields = Pick<ValidPayload, 'dependsOn' | 'onDependencyFailure' | 'ref'>;
+
+/** The dependency fields of a payload that has none of them. */
+export const NO_DEPENDENCY_FIELDS: DependencyFields = Object.freeze({ dependsOn: undefined, onDependencyFailure: 'fail', ref: undefined });
+
 export interface PreparedPayload {
   readonly payload: Payload;
   readonly partition: number;
-  readonly valid: ValidPayload;
+  readonly valid: DependencyFields;
 }
 
 export interface ResolvedBatch {
@@ -37,7 +43,7 @@ export interface ResolvedBatch {
 /** Names the field of the batch's `index`-th payload in problems (`payloads[3].dependsOn[0]`, or `dependsOn[0]` alone). */
 export type FieldName = (index: number, field: string) => string;
 
-export function hasDependencies(valid: ValidPayload): boolean {
+export function hasDependencies(valid: DependencyFields): boolean {
   return valid.dependsOn !== undefined && valid.dependsOn.length > 0;
 }
 

@@ -15,7 +15,7 @@
  * so the claim is dropped in memory at the same moment.
  */
 import type { Tier } from '../../src/payload.ts';
-import { isLiveIn, type PartitionState, type PayloadRecord } from './state.ts';
+import type { PartitionState, PayloadRecord } from './state.ts';
 
 export interface Claims {
   /** Claimed queued ids → seq of the journal entry carrying the claim (Infinity until the actor appends it). */
@@ -73,16 +73,14 @@ export function claimAhead(state: PartitionState): string[] | undefined {
       if (need <= 0) continue;
       const queue = state.queues[tier as Tier].get(type);
       if (!queue) continue;
-      // Claims sit at the front: start looking where the held ones most likely end.
+      // Claims sit at the front of the serving order: the walk passes over the held ones.
       let taken = 0;
-      const end = Math.min(queue.length, held + need + WALK_SLACK);
-      for (let i = Math.min(held, queue.length); i < end && taken < need; i++) {
-        const id = queue.peekAt(i) as string;
-        if (claims.ids.has(id) || !isLiveIn(state.records.get(id), tier as Tier)) continue;
-        claims.ids.set(id, Number.POSITIVE_INFINITY);
-        (claimed ??= []).push(id);
-        taken++;
-      }
+      queue.walk(held + need + WALK_SLACK, (record) => {
+        if (claims.ids.has(record.id)) return true;
+        claims.ids.set(record.id, Number.POSITIVE_INFINITY);
+        (claimed ??= []).push(record.id);
+        return ++taken < need;
+      });
       claims.held[tier as Tier][type] = held + taken;
     }
   }

@@ -5,6 +5,7 @@
  */
 import Denque from 'denque';
 import { openWindow } from './dedupe-windows.ts';
+import { TypeQueue } from './mailbox.ts';
 import { flatRecord, isPlain, ownRecord, type MutableRecord } from './record.ts';
 import { emptyTotals, initialPartitionState, isTerminal, type PartitionState, type PartitionTotals, type PayloadRecord } from './state.ts';
 
@@ -276,8 +277,8 @@ function rebuild(index: number, seq: number, totals: PartitionTotals, records: M
     const { tier, type } = record;
     const queues = state.queues[tier];
     let queue = queues.get(type);
-    if (!queue) queues.set(type, (queue = new Denque<string>()));
-    queue.push(record.id);
+    if (!queue) queues.set(type, (queue = new TypeQueue<PayloadRecord>(tier, state.records)));
+    queue.push(record);
     state.queued[tier][type] = (state.queued[tier][type] ?? 0) + 1;
     state.depth[tier]++;
   }

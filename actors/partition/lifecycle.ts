@@ -8,14 +8,14 @@ import { TIERS, type Payload, type Tier } from '../../src/payload.ts';
 import type { CancelResult, EnqueueBatch, EnqueueResult, Grant, Outcome, ReviveResult, RevivedPayload } from './messages.ts';
 import { newRecord } from './record.ts';
 import { routeTier, routeTierOf } from './routing.ts';
-import { isLiveIn, isTerminal, type ParkedSubmit, type PayloadRecord } from './state.ts';
+import { isTerminal, type ParkedSubmit, type PayloadRecord } from './state.ts';
 import { HoldTx } from './hold-transitions.ts';
 import { openWindow } from './dedupe-windows.ts';
 import { claimAhead, dropClaim, raiseTarget } from './claims.ts';
 import { writable } from './transaction.ts';
 
-/** Due timers moved into tiers per turn (a sweep of 100,000 due at once would hold the event loop for ~100 ms). */
-export const SWEEP_SLICE = 2_000;
+/** Due timers moved into tiers per message (a sweep of 100,000 due at once would hold the event loop for ~100 ms). */
+export const SWEEP_SLICE = 512;
 
 /** A payload's life in the partition: accepted, queued or delayed, started, finished, retried, cancelled. */
 export class PartitionTx extends HoldTx {
@@ -103,17 +103,14 @@ export class PartitionTx extends HoldTx {
       // A batch grant holds one slot for all its payloads; the first one's id names the batch.
       let batchKey: string | undefined;
       const { unstored } = this.state;
-      while (queue && queue.length > 0 && started < count) {
-        const id = queue.peekFront() as string;
-        const record = this.state.records.get(id);
-        const live = isLiveIn(record, tier);
-        if (live && unstored.size > 0 && unstored.has(id)) break; // not durable yet, nor anything behind it
+      while (queue && started < count) {
+        const record = queue.peek();
+        if (!record) break;
+        if (unstored.size > 0 && unstored.has(record.id)) break; // not durable yet, nor anything behind it
         queue.shift();
-        if (!live) continue;
-        if (grant.batch === true) batchKey ??= id;
+        if (grant.batch === true) batchKey ??= record.id;
         if (this.start(record, slotTier, batchKey)) started++;
       }
-      if (queue) this.dropDeadHead(queue, tier);
       const unused = grant.batch === true ? (started === 0 ? 1 : 0) : count - started;
       if (unused > 0) this.effects.push({ kind: 'release', tier: slotTier, handlerType, count: unused });
     }

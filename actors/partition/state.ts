@@ -1,10 +1,11 @@
 /**
  * A partition's state, owned by its actor and changed in place. The actor handles one message at a
- * time, so plain mutable structures are safe inside it: records in a `Map`, FIFO ring buffers per
- * tier and handler type, a binary heap of timers. Nothing outside the actor writes them; what leaves
+ * time, so plain mutable structures are safe inside it: records in a `Map`, per tier and handler
+ * type a FIFO ring buffer per client (mailbox.ts), a binary heap of timers. Nothing outside the actor writes them; what leaves
  * the actor (stats, views, run orders, transferred records, snapshots) is copied at the boundary.
  */
 import Denque from 'denque';
+import type { TypeQueue } from './mailbox.ts';
 import { TimerHeap } from '../../src/collections/timer-heap.ts';
 import type { PayloadFailure } from '../../src/errors.ts';
 import { TERMINAL_STATUSES, TIERS, type Payload, type PayloadStatus, type PayloadView, type Tier } from '../../src/payload.ts';
@@ -69,15 +70,13 @@ export interface FlowTotals {
   transferredOut: number;
 }
 
-/** Ids of one tier and handler type in arrival order; ids of payloads that left are skipped lazily. */
-export type IdQueue = Denque<string>;
 
 export interface PartitionState {
   readonly index: number;
   seq: number;
   readonly records: Map<string, PayloadRecord>;
-  /** FIFO of ids per tier and handler type; ids of cancelled payloads are skipped lazily. */
-  readonly queues: Record<Tier, Map<string, IdQueue>>;
+  /** Queued ids per tier and handler type, a FIFO per client in each (mailbox.ts). */
+  readonly queues: Record<Tier, Map<string, TypeQueue<PayloadRecord>>>;
   /** Live queued payloads per tier and handler type (tombstones excluded). */
   readonly queued: Record<Tier, Record<string, number>>;
   readonly depth: Record<Tier, number>;
@@ -109,7 +108,8 @@ export interface PartitionState {
   /**
    * Durable only: ids queued by transitions whose journal entry is not stored yet, and their count
    * per tier and type. They are not offered to the pool until it is: a refused entry must never
-   * start. They sit at the tail of their FIFO (entries are stored in order), so a grant stops at one.
+   * start. They are the last queued (entries are stored in order), so they come last in the queue's
+   * order across clients too (mailbox.ts), and a grant stops at one.
    */
   readonly unstored: Set<string>;
   readonly unstoredCounts: Record<Tier, Record<string, number>>;
@@ -168,9 +168,8 @@ export function demandOf(state: PartitionState): DemandEntry[] {
     for (const handlerType in counts) {
       const count = (counts[handlerType] ?? 0) - (unstored?.[handlerType] ?? 0);
       if (count <= 0) continue;
-      const head = state.queues[tier].get(handlerType)?.peekFront();
-      const record = head === undefined ? undefined : state.records.get(head);
-      demand.push({ tier, handlerType, count, oldestAt: record?.enqueuedAt ?? 0, serveAs: state.serveAs[tier], yielding: state.modes[tier] !== 'normal' });
+      const oldestAt = state.queues[tier].get(handlerType)?.oldestAt ?? 0;
+      demand.push({ tier, handlerType, count, oldestAt, serveAs: state.serveAs[tier], yielding: state.modes[tier] !== 'normal' });
     }
   }
   return demand;

@@ -1,9 +1,9 @@
 /**
  * The mechanics every partition transition shares: the helpers that keep the mailbox invariants
- * (live counts per tier and type, queue heads that are always live, retention, the ledger hand-off,
- * events) while the transition changes the partition's owned state in place.
+ * (live counts per tier and type; the queues themselves keep their heads live, mailbox.ts),
+ * retention, the ledger hand-off, events, while the transition changes the partition's owned state
+ * in place.
  */
-import Denque from 'denque';
 import type { PayloadFailure } from '../../src/errors.ts';
 import type { PayloadEvent, PayloadEventType } from '../../src/events.ts';
 import type { Tier } from '../../src/payload.ts';
@@ -12,9 +12,10 @@ import { closeWindow } from './dedupe-windows.ts';
 import { isHeld, keep, unkeep } from './holds.ts';
 import type { PartitionEffect } from './messages.ts';
 import type { PartitionEnv } from './env.ts';
+import { TypeQueue } from './mailbox.ts';
 import type { MutableRecord } from './record.ts';
 import { dropClaim } from './claims.ts';
-import { isLiveIn, isTerminal, type IdQueue, type PartitionState, type PayloadRecord } from './state.ts';
+import { isTerminal, type PartitionState, type PayloadRecord } from './state.ts';
 
 export const SKIP_REASON = 'skipped under critical load; rescheduled when load falls';
 
@@ -93,29 +94,28 @@ export abstract class MailboxTx {
     if (!force && this.state.modes[tier] === 'skip') return this.defer(record, SKIP_REASON);
     this.touch(record);
     if (this.state.holds.clients.size > 0 && isHeld(this.state.holds, record)) return keep(this.state, record);
-    this.queueOf(tier, type).push(record.id);
+    this.queueOf(tier, type).push(record);
     this.queuedNow?.push(record.id, tier, type);
     const counts = this.state.queued[tier];
     counts[type] = (counts[type] ?? 0) + 1;
     this.state.depth[tier]++;
   }
 
-  protected queueOf(tier: Tier, type: string): IdQueue {
+  protected queueOf(tier: Tier, type: string): TypeQueue<PayloadRecord> {
     const queues = this.state.queues[tier];
     let queue = queues.get(type);
-    if (!queue) queues.set(type, (queue = new Denque<string>()));
+    if (!queue) queues.set(type, (queue = new TypeQueue<PayloadRecord>(tier, this.state.records)));
     return queue;
   }
 
-  /** Takes a queued record out of the live counts; its id stays in the FIFO as a tombstone unless it is the head. */
+  /** Takes a queued record (still `queued`) out of the live counts; its id stays in its FIFO as a tombstone unless it is the head. */
   protected unqueue(record: PayloadRecord): void {
     if (unkeep(this.state, record)) return;
     const { tier, type } = record;
     const counts = this.state.queued[tier];
     counts[type] = (counts[type] ?? 1) - 1;
     this.state.depth[tier]--;
-    const queue = this.state.queues[tier].get(type);
-    if (queue) this.dropDeadHead(queue, tier, record.id);
+    this.state.queues[tier].get(type)?.remove(record);
   }
 
   protected hasRoom(tier: Tier): boolean {
@@ -125,19 +125,10 @@ export abstract class MailboxTx {
   protected oldestIn(tier: Tier): PayloadRecord | undefined {
     let oldest: PayloadRecord | undefined;
     for (const queue of this.state.queues[tier].values()) {
-      const head = queue.peekFront();
-      const record = head === undefined ? undefined : this.state.records.get(head);
-      if (isLiveIn(record, tier) && (!oldest || record.seq < oldest.seq)) oldest = record;
+      const record = queue.peek();
+      if (record && (!oldest || record.seq < oldest.seq)) oldest = record;
     }
     return oldest;
-  }
-
-  /** Keeps every queue's head live, so heads can be read without skipping (demand, eviction). */
-  protected dropDeadHead(queue: IdQueue, tier: Tier, removed?: string): void {
-    for (let head = queue.peekFront(); head !== undefined; head = queue.peekFront()) {
-      if (head !== removed && isLiveIn(this.state.records.get(head), tier)) return;
-      queue.shift();
-    }
   }
 
   protected finish(

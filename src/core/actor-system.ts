@@ -8,17 +8,15 @@
  *
  * Each actor keeps its own FIFO mailbox. nact runs every message it is given on a turn of its own
  * and builds a context for it, so it is given one `drain` message whenever an actor's mailbox has
- * work and none is pending; the drain processes queued messages one at a time, in order, in a
- * bounded slice (DRAIN_MESSAGES or DRAIN_MS, whichever comes first), then asks for another drain
- * if messages are left, so no turn of the event loop runs long.
+ * work and none is pending; the drain processes queued messages one at a time, in order, while the
+ * runtime's turn budget (turn-budget.ts: one budget for all actors and batches in a turn of the
+ * event loop) has time, and otherwise leaves the rest to the start of the next turn, so no turn of
+ * the event loop runs long however many actors have work.
  */
 import nact from 'nact';
 import { Mailbox } from './mailbox.ts';
+import { TurnBudget } from './turn-budget.ts';
 
-/** Most messages one drain turn processes. */
-const DRAIN_MESSAGES = 256;
-/** A drain turn ends after this long even with messages left (they get the next turn). */
-const DRAIN_MS = 5;
 /** What nact carries: "process your mailbox". */
 const DRAIN = Object.freeze({ drain: true });
 
@@ -73,7 +71,7 @@ interface Cell {
   readonly kind: string;
   state: unknown;
   readonly mailbox: Mailbox<unknown>;
-  /** A drain message is with nact (or this cell's drain is running). */
+  /** A drain message is with nact, this cell's drain is running, or it waits for the next turn's budget. */
   drainPending: boolean;
   /** Messages dispatched and not yet processed. */
   inFlight: number;
@@ -90,6 +88,8 @@ export class ActorSystem {
   private readonly cells = new Map<string, Cell>();
   private inFlight = 0;
   private idleWaiters: Array<() => void> = [];
+  /** Engine work per turn of the event loop, shared by every actor here (and the runtime's batches). */
+  readonly budget = new TurnBudget();
 
   constructor(readonly name: string, private readonly hooks: ActorSystemHooks = {}) {
     this.root = start({ name });
@@ -117,14 +117,16 @@ export class ActorSystem {
         this.messageDone();
       }
     };
+    const { budget } = this;
     const drain = (): undefined => {
-      const started = performance.now();
-      for (let n = 0; n < DRAIN_MESSAGES && cell.mailbox.length > 0 && !cell.stopped; n++) {
+      let processed = 0;
+      while (cell.mailbox.length > 0 && !cell.stopped && budget.hasTime()) {
         processOne(cell.mailbox.shift() as M);
-        if (performance.now() - started >= DRAIN_MS) break;
+        processed++;
       }
-      cell.drainPending = false;
-      if (cell.mailbox.length > 0 && !cell.stopped) this.scheduleDrain(cell);
+      // The rest waits for the next turn, resumed by the budget; the drain stays pending meanwhile.
+      if (cell.mailbox.length > 0 && !cell.stopped) budget.defer(drain, processed > 0);
+      else cell.drainPending = false;
       return undefined;
     };
     let ref: NactRef;

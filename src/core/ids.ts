@@ -3,14 +3,31 @@
  * hot path), suffixed with the owning partition so `get`/`cancel` find it without a directory.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { FNV_OFFSET, fnvStep } from './hash.ts';
 
 export class IdGenerator {
   private readonly prefix = randomBytes(6).toString('base64url');
+  /** The hash of the prefix (hash.ts), so an id's hash continues from it over the counter alone. */
+  private readonly prefixHash = fnvStep(FNV_OFFSET, this.prefix);
   private counter = 0;
+  /** The partition of the id `nextOwned` made last. */
+  lastPartition = 0;
 
   /** The unique part; the partition is appended once known. */
   next(): string {
     return `${this.prefix}${(this.counter++).toString(36)}`;
+  }
+
+  /**
+   * A whole id whose partition is its unique part's (`partitionOf(unique)`, as `withPartition(next(), …)`
+   * would give), in `lastPartition`: the hash runs over the counter only, and no unique string is made
+   * on the side.
+   */
+  nextOwned(partitions: number): string {
+    const count = (this.counter++).toString(36);
+    const partition = (fnvStep(this.prefixHash, count) >>> 0) % partitions;
+    this.lastPartition = partition;
+    return withPartition(this.prefix + count, partition);
   }
 }
 

@@ -205,8 +205,8 @@ export class ExecutionPool {
   }
 
   /** The attempts whose handlers run now: the same truth as `stats().running`. */
-  runningNow(): ReturnType<Runner['running']> {
-    return this.runner.running();
+  runningNow(): ReturnType<Runner['runningNow']> {
+    return this.runner.runningNow();
   }
 
   private free(tier: Tier, handlerType: string, count: number): void {

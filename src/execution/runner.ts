@@ -41,6 +41,8 @@ export class ActiveRun implements HandlerContext, MeterMark {
   abortReason: unknown = undefined;
   timer: TimerHandle | undefined = undefined;
   slot: Slot | undefined = undefined;
+  /** Its place in the runner's list of active runs (-1 once it left). */
+  at = -1;
   done = false;
   timedOut = false;
   cpu0 = -1;
@@ -103,7 +105,14 @@ export class ActiveRun implements HandlerContext, MeterMark {
 const NO_DEPENDENCIES: DependencyOutcomes = Object.freeze({});
 
 export class Runner {
-  private readonly runs = new Map<string, ActiveRun>();
+  /**
+   * Runs in flight, in no order (an ended one is swapped out: O(1)). A Map by id cost a rehash as
+   * it emptied and filled again with every wave, and is needed only to find a run to cancel, which
+   * is rare and scans at most the pool's size.
+   */
+  private readonly active: ActiveRun[] = [];
+  /** Payloads running (a batch counts its members that were not cancelled). */
+  private running = 0;
   private readonly outbox = new Map<number, Outcome[]>();
   private toLaunch: RunOrder[] = [];
   private flushQueued = false;
@@ -118,12 +127,12 @@ export class Runner {
 
   /** Stops a running attempt (cancellation): its signal fires and its capacity is freed now. */
   abort(id: string, reason: string): void {
-    const run = this.runs.get(id);
+    const run = this.find(id);
     if (!run || run.done) return;
     if (run.members && run.members.length > 1) {
       // One member of a batch: it leaves the batch, which goes on for the others while any is left.
       (run.cancelled ??= new Set()).add(id);
-      this.runs.delete(id);
+      this.running--;
       if (run.cancelled.size < run.members.length) return;
     }
     this.finishRun(run, undefined);
@@ -132,20 +141,31 @@ export class Runner {
 
   /** Aborts everything running (stop without drain). */
   abortAll(reason: string): void {
-    for (const run of new Set(this.runs.values())) {
+    for (const run of [...this.active]) {
       this.finishRun(run, undefined);
       run.abort(new CancelledError(reason));
     }
   }
 
   get runningCount(): number {
-    return this.runs.size;
+    return this.running;
+  }
+
+  /** The run of payload `id`, if it is in flight and was not cancelled out of its batch. */
+  private find(id: string): ActiveRun | undefined {
+    for (const run of this.active) {
+      if (run.members ? run.members.some((m) => m.id === id) && !run.cancelled?.has(id) : run.order.id === id) return run;
+    }
+    return undefined;
   }
 
   /** The attempts whose handlers run now, each with its start (a batch member under its batch's). */
-  running(): Array<{ readonly order: RunOrder; readonly startedAt: number }> {
+  runningNow(): Array<{ readonly order: RunOrder; readonly startedAt: number }> {
     const out: Array<{ order: RunOrder; startedAt: number }> = [];
-    for (const [id, run] of this.runs) out.push({ order: run.members?.find((m) => m.id === id) ?? run.order, startedAt: run.startedAt });
+    for (const run of this.active) {
+      if (!run.members) out.push({ order: run.order, startedAt: run.startedAt });
+      else for (const member of run.members) if (!run.cancelled?.has(member.id)) out.push({ order: member, startedAt: run.startedAt });
+    }
     return out;
   }
 
@@ -189,8 +209,9 @@ export class Runner {
   private launch(order: RunOrder, members: RunOrder[] | undefined): void {
     const now = this.host.clock.now();
     const run = new ActiveRun(order, members, now, this);
-    if (members) for (const member of members) this.runs.set(member.id, run);
-    else this.runs.set(order.id, run);
+    run.at = this.active.length;
+    this.active.push(run);
+    this.running += members ? members.length : 1;
     run.slot = this.host.slots.acquire(order.id, now);
     this.host.meter.begin(run, now);
     const registered = this.host.handlerOf(order.handlerType);
@@ -270,9 +291,15 @@ export class Runner {
     const now = this.host.clock.now();
     run.done = true;
     run.timer?.cancel();
-    if (run.members) {
-      for (const m of run.members) if (this.runs.get(m.id) === run) this.runs.delete(m.id);
-    } else if (this.runs.get(run.order.id) === run) this.runs.delete(run.order.id);
+    if (run.at >= 0) {
+      const last = this.active.pop() as ActiveRun;
+      if (last !== run) {
+        this.active[run.at] = last;
+        last.at = run.at;
+      }
+      run.at = -1;
+      this.running -= run.members ? run.members.length - (run.cancelled?.size ?? 0) : 1;
+    }
     const { order } = run;
     const costed = ok !== undefined; // a timeout is a cost observation too: the payload ran that long
     this.host.meter.end(run, run.startedAt, now, costed ? order.clientId : undefined, order.handlerType, run.members?.length ?? 1);

@@ -5,8 +5,9 @@
  * have ended.
  */
 import type { ResolvedBatch } from '../../actors/dependency-graph/batch.ts';
-import { hasDependencies, resolveBatch, type FieldName, type PreparedPayload } from '../../actors/dependency-graph/batch.ts';
+import { hasDependencies, resolveBatch, type DependencyFields, type FieldName, type PreparedPayload } from '../../actors/dependency-graph/batch.ts';
 import { partitionOf } from '../core/hash.ts';
+import type { TurnBudget } from '../core/turn-budget.ts';
 import { IdGenerator, uniqueOfKey, withPartition } from '../core/ids.ts';
 import type { TriageError } from '../errors.ts';
 import type { CompiledOptions } from '../options.ts';
@@ -18,6 +19,8 @@ import { BulkSubmit } from './submit-many.ts';
 export interface SubmissionsDeps {
   readonly options: CompiledOptions;
   readonly batcher: SubmitBatcher;
+  /** Engine work per turn of the event loop, shared with the actors: a large `submitMany` takes its share. */
+  readonly budget: TurnBudget;
   readonly hasHandler: (type: string) => boolean;
   /** In a cluster an id derives from its idempotency key: a repeat on any node answers with the same id. */
   readonly idsFromKeys: boolean;
@@ -41,7 +44,8 @@ export class Submissions {
     let valid: ValidPayload;
     try {
       valid = validatePayload(input, this.validationContext());
-      [payload, partition] = this.prepare(valid);
+      payload = this.prepare(valid);
+      partition = this.preparedPartition;
     } catch (error) {
       return Promise.reject(error);
     }
@@ -78,17 +82,19 @@ export class Submissions {
   }
 
   private bulk(inputs: readonly unknown[], length: number, validated: boolean): Promise<string[]> {
+    const context = this.validationContext();
     return new BulkSubmit(inputs, length, {
       validated,
       partitions: this.deps.options.partitions,
-      context: this.validationContext(),
+      context,
+      budget: this.deps.budget,
       prepare: (valid, into, index) => {
-        const [payload, partition] = this.prepare(valid);
-        into.payloads[index] = payload;
-        into.partitions[index] = partition;
+        // Every payload of one call was submitted at that call.
+        into.payloads[index] = this.prepare(valid, context.now);
+        into.partitions[index] = this.preparedPartition;
       },
-      submitDependent: ({ payloads, partitions }, valids) =>
-        this.submitDependent(payloads.map((payload, i) => ({ payload, partition: partitions[i] as number, valid: valids[i] as ValidPayload })), (i, field) => `payloads[${i}].${field}`),
+      submitDependent: ({ payloads, partitions }, dependencies) =>
+        this.submitDependent(payloads.map((payload, i) => ({ payload, partition: partitions[i] as number, valid: dependencies[i] as DependencyFields })), (i, field) => `payloads[${i}].${field}`),
       refusal: () => this.deps.refusal(),
       send: (partition, batch) => this.deps.batcher.addBatch(partition, batch),
     }).run();
@@ -98,7 +104,8 @@ export class Submissions {
   submitTracked(input: PayloadInput): { id: string; accepted: Promise<string> } {
     const refusal = this.deps.refusal();
     if (refusal) throw refusal;
-    const [payload, partition] = this.prepare(validatePayload(input, this.validationContext()));
+    const payload = this.prepare(validatePayload(input, this.validationContext()));
+    const partition = this.preparedPartition;
     const accepted = new Promise<string>((resolve, reject) => this.deps.batcher.add(partition, payload, (r) => (r.ok ? resolve(r.id) : reject(r.error))));
     return { id: payload.id, accepted };
   }
@@ -108,19 +115,31 @@ export class Submissions {
     return { hasHandler, maxDataBytes: options.maxDataBytes, now: options.clock.now() };
   }
 
-  private prepare(valid: ValidPayload): [Payload, number] {
+  /** The partition `prepare` chose last. */
+  private preparedPartition = 0;
+
+  /** The payload with its id; its partition in `preparedPartition`. `now`: when it was submitted (a batch's call, for all of it). */
+  private prepare(valid: ValidPayload, now = this.deps.options.clock.now()): Payload {
     const { options, idsFromKeys } = this.deps;
-    const unique = idsFromKeys && valid.idempotencyKey !== undefined ? uniqueOfKey(valid.idempotencyKey) : this.ids.next();
+    let id: string;
     // A dedupe key's partition owns its window, on every node of a cluster.
-    const partition = partitionOf(valid.dedupe?.key ?? valid.shardKey ?? valid.idempotencyKey ?? unique, options.partitions);
-    const payload: Payload = {
-      id: withPartition(unique, partition),
+    const key = valid.dedupe?.key ?? valid.shardKey ?? valid.idempotencyKey;
+    if (key === undefined) {
+      id = this.ids.nextOwned(options.partitions); // the common case: one string, hashed over its counter
+      this.preparedPartition = this.ids.lastPartition;
+    } else {
+      const unique = idsFromKeys && valid.idempotencyKey !== undefined ? uniqueOfKey(valid.idempotencyKey) : this.ids.next();
+      this.preparedPartition = partitionOf(key, options.partitions);
+      id = withPartition(unique, this.preparedPartition);
+    }
+    return {
+      id,
       type: valid.type,
       data: valid.data,
       clientId: valid.clientId,
       priority: valid.priority,
       complexity: valid.complexity,
-      submittedAt: options.clock.now(),
+      submittedAt: now,
       runAt: valid.runAt,
       deadline: valid.deadline,
       idempotencyKey: valid.idempotencyKey,
@@ -132,7 +151,6 @@ export class Submissions {
       shardKey: valid.shardKey,
       dedupe: valid.dedupe,
     };
-    return [payload, partition];
   }
 
   /** A batch with `dependsOn`: checked (refs, cycles) at once, then registered with the dependency graph. */

@@ -1,19 +1,29 @@
 /**
  * A `submitMany` of any size, in bounded slices so no turn of the event loop runs long: first every
- * payload is validated and prepared (yielding between slices; one ValidationError lists every
- * problem and nothing is enqueued if any is bad), then the payloads go out slice by slice, one
- * batch per partition and slice. Answers fill one ids array by index: no promise or closure per
- * payload.
+ * payload is validated and prepared (one ValidationError lists every problem and nothing is
+ * enqueued if any is bad), then the payloads go out slice by slice, one batch per partition and
+ * slice. A slice ends at SLICE_PAYLOADS or when the runtime's turn budget (src/core/turn-budget.ts,
+ * shared with the actors) is spent; the next one runs in a later turn. Answers fill one ids array by
+ * index: no promise or closure per payload.
  */
 import type { EnqueueBatch, EnqueueResult } from '../../actors/partition/messages.ts';
+import type { TurnBudget } from '../core/turn-budget.ts';
 import type { QueueFullError, RuntimeStoppedError, TriageError } from '../errors.ts';
 import type { Payload } from '../payload.ts';
+import { NO_DEPENDENCY_FIELDS, type DependencyFields } from '../../actors/dependency-graph/batch.ts';
 import { BatchValidator, type ValidationContext, type ValidPayload } from '../validation.ts';
 
-/** Most payloads one slice validates or sends before yielding. */
-const SLICE_PAYLOADS = 2_000;
-/** A slice also ends once it has run this long (large `data` makes validation slower). */
-const SLICE_MS = 4;
+/**
+ * Most payloads one slice sends: with one partition, its enqueue message holds them all, and the
+ * partition's turn on it (~1.5 µs a payload) must stay well inside a turn's budget.
+ */
+const SLICE_PAYLOADS = 1_024;
+/** Payloads validated between two looks at the clock. */
+const CLOCK_EVERY = 32;
+
+const NO_INPUTS: readonly unknown[] = [];
+/** Stands in for a payload its partition has answered for, so the batch does not keep it alive. */
+const RELEASED = Object.freeze({}) as Payload;
 
 /** Prepared payloads by input index: the payload and its partition. */
 export interface PreparedColumns {
@@ -26,10 +36,12 @@ export interface BulkSubmitDeps {
   readonly context: ValidationContext;
   /** The inputs are payloads validated before (a schedule's, checked once when it was set): not checked again. */
   readonly validated?: boolean;
+  /** The runtime's engine work per turn of the event loop, shared with its actors. */
+  readonly budget: TurnBudget;
   /** Gives the payload its id and partition, written at `index`. */
   prepare(valid: ValidPayload, into: PreparedColumns, index: number): void;
   /** The whole batch through the dependency graph (it has `dependsOn`). */
-  submitDependent(columns: PreparedColumns, valids: readonly ValidPayload[]): Promise<string[]>;
+  submitDependent(columns: PreparedColumns, dependencies: readonly DependencyFields[]): Promise<string[]>;
   /** Why no more is taken now (stopping, store away), or undefined. */
   refusal(): TriageError | undefined;
   send(partition: number, batch: EnqueueBatch): void;
@@ -46,7 +58,12 @@ class SliceBatch implements EnqueueBatch {
 
 export class BulkSubmit {
   private readonly columns: PreparedColumns;
-  private readonly valids: ValidPayload[];
+  /**
+   * The dependency fields of the payloads that have any (`ref`, `dependsOn`, a failure policy), by
+   * index: a batch with none keeps no second object per payload alive while it is taken in.
+   */
+  private readonly dependencies: Array<DependencyFields | undefined>;
+  private readonly length: number;
   private readonly validator: BatchValidator;
   private readonly ids: string[];
   private next = 0;
@@ -56,11 +73,12 @@ export class BulkSubmit {
   private reject!: (error: unknown) => void;
 
   /** `length`: the inputs' length, read once (BatchValidator.lengthOf). */
-  constructor(private readonly inputs: readonly unknown[], length: number, private readonly deps: BulkSubmitDeps) {
+  constructor(private inputs: readonly unknown[], length: number, private readonly deps: BulkSubmitDeps) {
     const n = length;
     this.validator = new BatchValidator(deps.context);
     this.columns = { payloads: new Array<Payload>(n), partitions: new Int32Array(n) };
-    this.valids = new Array<ValidPayload>(n);
+    this.dependencies = [];
+    this.length = n;
     this.ids = new Array<string>(n);
     this.remaining = n;
   }
@@ -74,26 +92,27 @@ export class BulkSubmit {
   }
 
   settle(index: number, result: EnqueueResult): void {
+    // Its partition holds it now (or refused it): the payload need not live as long as the whole batch.
+    this.columns.payloads[index] = RELEASED;
     if (result.ok) this.ids[index] = result.id;
     else this.firstError ??= result.error;
     if (--this.remaining === 0) this.finish();
   }
 
   private readonly validateSlice = (): void => {
-    const { inputs, deps, columns, valids, validator } = this;
-    const n = valids.length;
-    const end = Math.min(n, this.next + SLICE_PAYLOADS);
-    const started = performance.now();
-    while (this.next < end) {
+    const { inputs, deps, columns, dependencies, validator } = this;
+    const n = this.length;
+    const first = this.next;
+    while (this.next < n && ((this.next - first) % CLOCK_EVERY !== 0 || deps.budget.hasTime())) {
       const i = this.next++;
       const valid = deps.validated === true ? (inputs[i] as ValidPayload) : validator.check(inputs, i);
       if (valid && validator.problems.length === 0) {
         deps.prepare(valid, columns, i);
-        valids[i] = valid;
+        if (valid.ref !== undefined || valid.dependsOn !== undefined || valid.onDependencyFailure !== 'fail') dependencies[i] = valid;
       }
-      if ((i & 127) === 127 && performance.now() - started > SLICE_MS) break;
     }
-    if (this.next < n) return void setImmediate(this.validateSlice);
+    if (this.next < n) return deps.budget.defer(this.validateSlice, this.next > first);
+    this.inputs = NO_INPUTS; // validated and prepared: the caller's objects need not live on here
     try {
       validator.finish();
     } catch (error) {
@@ -101,7 +120,10 @@ export class BulkSubmit {
     }
     const refusal = deps.refusal();
     if (refusal) return this.reject(refusal);
-    if (validator.dependent) return void deps.submitDependent(columns, valids).then(this.resolve, this.reject);
+    if (validator.dependent) {
+      const all = Array.from({ length: n }, (_, i) => dependencies[i] ?? NO_DEPENDENCY_FIELDS);
+      return void deps.submitDependent(columns, all).then(this.resolve, this.reject);
+    }
     if (n === 0) return this.resolve(this.ids);
     this.next = 0;
     this.sendSlice();
@@ -117,6 +139,7 @@ export class BulkSubmit {
       while (this.next < n) this.settle(this.next++, refused);
       return;
     }
+    if (!deps.budget.hasTime()) return deps.budget.defer(this.sendSlice, false);
     const end = Math.min(n, this.next + SLICE_PAYLOADS);
     const byPartition = new Array<SliceBatch | undefined>(deps.partitions);
     // Partitions in the order their first payload appears: the earliest submitted is served first.
@@ -133,7 +156,7 @@ export class BulkSubmit {
     }
     this.next = end;
     for (const partition of order) deps.send(partition, byPartition[partition] as SliceBatch);
-    if (this.next < n) setImmediate(this.sendSlice);
+    if (this.next < n) deps.budget.defer(this.sendSlice, true);
   };
 
   private finish(): void {

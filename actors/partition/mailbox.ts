@@ -1,0 +1,332 @@
+/**
+ * One tier × handler type of a partition's mailbox: a FIFO of ids per client, so that serving
+ * clients fairly (weighted round robin) and by deadline (overdue work earliest deadline first) are
+ * choices of which client's head goes next, never a change of structure.
+ *
+ * - Each client with queued work has its own FIFO (a `denque` ring buffer of ids). FIFO per client
+ *   within a tier always holds. Ids of payloads that left out of order (cancelled, evicted, moved)
+ *   stay as tombstones and are dropped lazily, but every FIFO's head is always live.
+ * - The clients with live work form a ring: `current` and `rotate()` walk it in O(1), and each
+ *   client FIFO carries a `deficit` counter, which is what deficit round robin needs.
+ * - The client FIFOs are also in a binary heap by when their head was queued (a sequence number per
+ *   push), so the first-queued head of the tier × type is found in O(1) and kept in O(log C) for C
+ *   clients (O(1) with one client, the common case).
+ *
+ * Today's serving order is that first-queued head: exactly the order of one FIFO across the clients
+ * of a tier × type, as before the per-client split. A fairness policy would instead serve `current`
+ * and `rotate()`; deadline order would key the heap by the head's deadline.
+ */
+import Denque from 'denque';
+import type { PayloadStatus, Tier } from '../../src/payload.ts';
+
+/** What the mailbox reads of a record (the partition's `PayloadRecord`). */
+export interface QueuedRecord {
+  readonly id: string;
+  readonly clientId: string;
+  readonly status: PayloadStatus;
+  readonly tier: Tier;
+  /** When it entered its tier: the age of the queue's head, which the demand publishes. */
+  readonly enqueuedAt: number;
+}
+
+/** One client's queued ids in one tier × handler type. */
+export class ClientFifo<R extends QueuedRecord = QueuedRecord> {
+  readonly ids = new Denque<string>();
+  /** When each id was queued (the queue's push count), beside `ids`. */
+  readonly order = new Denque<number>();
+  /** The record of the id at the front, always live (undefined when none is). */
+  head: R | undefined = undefined;
+  /** Queued payloads of this client that are still live (tombstones excluded). */
+  live = 0;
+  /** For a deficit round robin: service this client may still take in the current round. */
+  deficit = 0;
+  /** Neighbours in the ring of clients with live work (itself when alone; undefined when out of it). */
+  next: ClientFifo<R> | undefined = undefined;
+  prev: ClientFifo<R> | undefined = undefined;
+  /** Place in the heap of heads (-1: not in it), and when its head was queued. */
+  heapAt = -1;
+  headOrder = 0;
+  constructor(readonly clientId: string) {}
+}
+
+/** How many clients `walk` merges exactly. */
+const MERGED_CLIENTS = 8;
+
+export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
+  private readonly clients = new Map<string, ClientFifo<PayloadRecord>>();
+  /** The client FIFO used last: a run of one client's payloads skips the Map. */
+  private last: ClientFifo<PayloadRecord> | undefined;
+  /** Client FIFOs with live work, by head age. */
+  private readonly heads: ClientFifo<PayloadRecord>[] = [];
+  /** The ring's current client (undefined when nothing live is queued). */
+  private ring: ClientFifo<PayloadRecord> | undefined;
+  /** Ids held, tombstones included. */
+  private held = 0;
+  /** Pushes so far: each id's place in the order of one FIFO. */
+  private pushes = 0;
+
+  constructor(
+    private readonly tier: Tier,
+    private readonly records: ReadonlyMap<string, PayloadRecord>,
+  ) {}
+
+  /** Ids held, tombstones included. */
+  get length(): number {
+    return this.held;
+  }
+
+  /** Clients with live work. */
+  get clientCount(): number {
+    return this.heads.length;
+  }
+
+  /** The ring's current client, for a round-robin policy; undefined when nothing is queued. */
+  get current(): ClientFifo<PayloadRecord> | undefined {
+    return this.ring;
+  }
+
+  /** Moves the ring on to the next client with live work (O(1)) and returns it. */
+  rotate(): ClientFifo<PayloadRecord> | undefined {
+    if (this.ring) this.ring = this.ring.next;
+    return this.ring;
+  }
+
+  /** The FIFO of one client, if it has any ids here. */
+  clientFifo(clientId: string): ClientFifo<PayloadRecord> | undefined {
+    return this.fifoOf(clientId, false);
+  }
+
+  /** Appends a queued record at its client's tail. */
+  push(record: PayloadRecord): void {
+    const fifo = this.fifoOf(record.clientId, true) as ClientFifo<PayloadRecord>;
+    fifo.ids.push(record.id);
+    fifo.order.push(this.pushes++);
+    this.held++;
+    if (fifo.live++ === 0) this.activate(fifo, record);
+  }
+
+  /** The next record to serve: the oldest live head across clients. */
+  peek(): PayloadRecord | undefined {
+    return this.heads[0]?.head;
+  }
+
+  /** The next head's `enqueuedAt` (the age that aging measures); undefined when empty. */
+  get oldestAt(): number | undefined {
+    return this.heads[0]?.head?.enqueuedAt;
+  }
+
+  /** Takes the next record to serve out of the queue (the caller changes its status). */
+  shift(): PayloadRecord | undefined {
+    const fifo = this.heads[0];
+    if (!fifo) return undefined;
+    return this.takeHead(fifo);
+  }
+
+  /** Takes the head of one client's FIFO (for a policy that picks the client). */
+  takeHead(fifo: ClientFifo<PayloadRecord>): PayloadRecord | undefined {
+    const record = fifo.head;
+    if (!record || fifo.live === 0) return undefined;
+    fifo.ids.shift();
+    fifo.order.shift();
+    this.held--;
+    fifo.live--;
+    this.settleHead(fifo, undefined);
+    return record;
+  }
+
+  /**
+   * A queued record leaves out of order (cancelled, evicted, moved, rolled back), while its status
+   * still says queued: it becomes a tombstone, dropped now if it was its client's head.
+   */
+  remove(record: PayloadRecord): void {
+    const fifo = this.fifoOf(record.clientId, false);
+    if (!fifo || fifo.live === 0) return;
+    fifo.live--;
+    if (fifo.ids.peekFront() === record.id) this.settleHead(fifo, record.id);
+    else if (fifo.live === 0) this.settleHead(fifo, undefined);
+  }
+
+  /**
+   * Takes every live record of one client out at once (the client is paused), in its queued order:
+   * its FIFO leaves the queue whole, however long it is, and the others are not looked at.
+   */
+  takeClient(clientId: string): PayloadRecord[] {
+    const fifo = this.fifoOf(clientId, false);
+    if (!fifo) return [];
+    const taken: PayloadRecord[] = [];
+    for (let i = 0; i < fifo.ids.length; i++) {
+      const record = this.records.get(fifo.ids.peekAt(i) as string);
+      if (this.isLive(record)) taken.push(record);
+    }
+    this.retire(fifo);
+    return taken;
+  }
+
+  /**
+   * Visits live records in serving order, looking at `limit` ids at most (tombstones included),
+   * until `visit` returns false. Exact across up to MERGED_CLIENTS clients (a merge of their
+   * FIFOs); beyond that, clients one after another in heap order, which is close enough for what
+   * reads ahead (claims) and keeps the walk O(limit).
+   */
+  walk(limit: number, visit: (record: PayloadRecord) => boolean): void {
+    const { heads } = this;
+    if (heads.length > MERGED_CLIENTS) {
+      for (const fifo of heads) {
+        for (let i = 0; i < fifo.ids.length; i++) {
+          if (limit-- <= 0) return;
+          const record = this.records.get(fifo.ids.peekAt(i) as string);
+          if (this.isLive(record) && !visit(record)) return;
+        }
+      }
+      return;
+    }
+    const at = heads.map(() => 0);
+    while (limit-- > 0) {
+      let next = -1;
+      let nextOrder = Number.POSITIVE_INFINITY;
+      for (let c = 0; c < heads.length; c++) {
+        const order = (heads[c] as ClientFifo<PayloadRecord>).order.peekAt(at[c] as number);
+        if (order !== undefined && order < nextOrder) {
+          next = c;
+          nextOrder = order;
+        }
+      }
+      if (next < 0) return;
+      const fifo = heads[next] as ClientFifo<PayloadRecord>;
+      const record = this.records.get(fifo.ids.peekAt((at[next] as number)++) as string);
+      if (this.isLive(record) && !visit(record)) return;
+    }
+  }
+
+  /** Ids of live queued records in serving order (the order of one FIFO), for moves that scan the queue. */
+  liveIds(): string[] {
+    const entries: Array<{ id: string; order: number }> = [];
+    for (const fifo of this.heads) {
+      const ids = fifo.ids.toArray();
+      const order = fifo.order.toArray();
+      ids.forEach((id, i) => {
+        if (this.isLive(this.records.get(id))) entries.push({ id, order: order[i] as number });
+      });
+    }
+    return entries.sort((a, b) => a.order - b.order).map((e) => e.id);
+  }
+
+  private isLive(record: PayloadRecord | undefined): record is PayloadRecord {
+    return record !== undefined && record.status === 'queued' && record.tier === this.tier;
+  }
+
+  private fifoOf(clientId: string, create: boolean): ClientFifo<PayloadRecord> | undefined {
+    const last = this.last;
+    if (last && last.clientId === clientId) return last;
+    let fifo = this.clients.get(clientId);
+    if (!fifo && create) this.clients.set(clientId, (fifo = new ClientFifo<PayloadRecord>(clientId)));
+    if (fifo) this.last = fifo;
+    return fifo;
+  }
+
+  /** Drops dead ids at a client's head (and `removed`, which is leaving); re-keys or retires the client. */
+  private settleHead(fifo: ClientFifo<PayloadRecord>, removed: string | undefined): void {
+    const { ids } = fifo;
+    let record: PayloadRecord | undefined;
+    for (let head = ids.peekFront(); head !== undefined; head = ids.peekFront()) {
+      record = head === removed ? undefined : this.records.get(head);
+      if (this.isLive(record)) break;
+      record = undefined;
+      ids.shift();
+      fifo.order.shift();
+      this.held--;
+    }
+    if (!record || fifo.live === 0) return this.retire(fifo);
+    if (record === fifo.head) return; // the head stayed: its key too
+    fifo.head = record;
+    fifo.headOrder = fifo.order.peekFront() as number;
+    this.down(fifo.heapAt);
+    this.up(fifo.heapAt);
+  }
+
+  /** A client's first live payload: it joins the heap of heads and the ring (just behind `current`). */
+  private activate(fifo: ClientFifo<PayloadRecord>, head: PayloadRecord): void {
+    fifo.head = head;
+    fifo.headOrder = fifo.order.peekFront() as number;
+    fifo.heapAt = this.heads.length;
+    this.heads.push(fifo);
+    this.up(fifo.heapAt);
+    const current = this.ring;
+    if (!current) {
+      fifo.next = fifo.prev = fifo;
+      this.ring = fifo;
+    } else {
+      const before = current.prev as ClientFifo<PayloadRecord>;
+      fifo.prev = before;
+      fifo.next = current;
+      before.next = fifo;
+      current.prev = fifo;
+    }
+  }
+
+  /** A client with nothing live left leaves the heap, the ring and the map (its tombstones go with it). */
+  private retire(fifo: ClientFifo<PayloadRecord>): void {
+    this.held -= fifo.ids.length;
+    fifo.ids.clear();
+    fifo.order.clear();
+    fifo.head = undefined;
+    fifo.deficit = 0;
+    const at = fifo.heapAt;
+    if (at >= 0) {
+      const lastFifo = this.heads.pop() as ClientFifo<PayloadRecord>;
+      if (lastFifo !== fifo) {
+        this.heads[at] = lastFifo;
+        lastFifo.heapAt = at;
+        this.down(at);
+        this.up(lastFifo.heapAt);
+      }
+      fifo.heapAt = -1;
+    }
+    if (fifo.next) {
+      if (fifo.next === fifo) this.ring = undefined;
+      else {
+        (fifo.prev as ClientFifo<PayloadRecord>).next = fifo.next;
+        fifo.next.prev = fifo.prev;
+        if (this.ring === fifo) this.ring = fifo.next;
+      }
+      fifo.next = fifo.prev = undefined;
+    }
+    this.clients.delete(fifo.clientId);
+    if (this.last === fifo) this.last = undefined;
+  }
+
+  private up(at: number): void {
+    const { heads } = this;
+    const fifo = heads[at] as ClientFifo<PayloadRecord>;
+    while (at > 0) {
+      const parentAt = (at - 1) >> 1;
+      const parent = heads[parentAt] as ClientFifo<PayloadRecord>;
+      if (!headBefore(fifo, parent)) break;
+      heads[at] = parent;
+      parent.heapAt = at;
+      at = parentAt;
+    }
+    heads[at] = fifo;
+    fifo.heapAt = at;
+  }
+
+  private down(at: number): void {
+    const { heads } = this;
+    const n = heads.length;
+    const fifo = heads[at] as ClientFifo<PayloadRecord>;
+    for (;;) {
+      let child = 2 * at + 1;
+      if (child >= n) break;
+      if (child + 1 < n && headBefore(heads[child + 1] as ClientFifo<PayloadRecord>, heads[child] as ClientFifo<PayloadRecord>)) child++;
+      const next = heads[child] as ClientFifo<PayloadRecord>;
+      if (!headBefore(next, fifo)) break;
+      heads[at] = next;
+      next.heapAt = at;
+      at = child;
+    }
+    heads[at] = fifo;
+    fifo.heapAt = at;
+  }
+}
+
+const headBefore = (a: ClientFifo, b: ClientFifo): boolean => a.headOrder < b.headOrder;

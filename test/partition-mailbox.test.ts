@@ -1,0 +1,167 @@
+/**
+ * The mechanics of a tier × handler type queue (actors/partition/mailbox.ts): a FIFO per client,
+ * served in the order of one FIFO across clients, with a ring of the clients that have live work (what weighted round
+ * robin needs) and heads that are always live.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { TypeQueue, type QueuedRecord } from '../actors/partition/mailbox.ts';
+import type { PayloadStatus } from '../src/payload.ts';
+
+type Rec = { -readonly [K in keyof QueuedRecord]: QueuedRecord[K] };
+
+function setup() {
+  const records = new Map<string, Rec>();
+  const queue = new TypeQueue<Rec>('medium', records);
+  let seq = 0;
+  const add = (id: string, clientId: string, enqueuedAt = seq++): Rec => {
+    const record: Rec = { id, clientId, status: 'queued', tier: 'medium', enqueuedAt };
+    records.set(id, record);
+    queue.push(record);
+    return record;
+  };
+  /** Takes everything out in serving order. */
+  const drain = (): string[] => {
+    const out: string[] = [];
+    for (let r = queue.shift(); r; r = queue.shift()) {
+      r.status = 'running';
+      out.push(r.id);
+    }
+    return out;
+  };
+  const leave = (record: Rec, status: PayloadStatus = 'cancelled') => {
+    queue.remove(record);
+    record.status = status;
+  };
+  return { queue, records, add, drain, leave };
+}
+
+test('serves the first-queued head across clients: the order of one FIFO, each client in its own order', () => {
+  const { queue, add, drain } = setup();
+  add('a1', 'A');
+  add('b1', 'B');
+  add('a2', 'A');
+  add('c1', 'C');
+  add('b2', 'B');
+  assert.equal(queue.clientCount, 3);
+  assert.equal(queue.peek()?.id, 'a1');
+  assert.equal(queue.oldestAt, 0);
+  assert.deepEqual(queue.liveIds(), ['a1', 'b1', 'a2', 'c1', 'b2']);
+  assert.deepEqual(drain(), ['a1', 'b1', 'a2', 'c1', 'b2']);
+  assert.equal(queue.clientCount, 0);
+  assert.equal(queue.length, 0);
+  assert.equal(queue.peek(), undefined);
+  assert.equal(queue.oldestAt, undefined);
+});
+
+test('across clients the order is that of one FIFO, whatever the enqueuedAt (a due timer is queued at its due time, at the tail)', () => {
+  const { queue, add, drain } = setup();
+  add('a1', 'A', 100);
+  add('b1', 'B', 200);
+  add('b-due', 'B', 50);
+  add('c-due', 'C', 10);
+  assert.equal(queue.oldestAt, 100, 'the age of the next head');
+  assert.deepEqual(queue.liveIds(), ['a1', 'b1', 'b-due', 'c-due']);
+  assert.deepEqual(drain(), ['a1', 'b1', 'b-due', 'c-due']);
+});
+
+test('the ring holds the clients with live work in the order they arrived; rotate walks it; a client leaves it with its last payload', () => {
+  const { queue, add } = setup();
+  add('a1', 'A');
+  add('b1', 'B');
+  add('a2', 'A');
+  add('c1', 'C');
+  assert.equal(queue.current?.clientId, 'A');
+  const walk = () => Array.from({ length: 4 }, () => queue.rotate()?.clientId);
+  assert.deepEqual(walk(), ['B', 'C', 'A', 'B']);
+  // Serving the current client's head is what a round-robin policy does.
+  assert.equal(queue.current?.clientId, 'B');
+  assert.equal(queue.takeHead(queue.current!)?.id, 'b1');
+  assert.equal(queue.clientCount, 2, 'B had nothing else: it left');
+  assert.equal(queue.current?.clientId, 'C', 'the ring moved on to the next client');
+  assert.deepEqual(walk(), ['A', 'C', 'A', 'C']);
+  add('b2', 'B');
+  assert.deepEqual(walk(), ['A', 'B', 'C', 'A'], 'a returning client joins just behind the current one');
+});
+
+test('each client keeps its own FIFO and a deficit counter a round-robin policy can spend', () => {
+  const { queue, add } = setup();
+  add('a1', 'A');
+  add('a2', 'A');
+  add('b1', 'B');
+  const a = queue.clientFifo('A')!;
+  assert.equal(a.live, 2);
+  a.deficit = 3;
+  assert.equal(queue.takeHead(a)?.id, 'a1');
+  assert.equal(queue.takeHead(a)?.id, 'a2');
+  assert.equal(queue.takeHead(a), undefined);
+  assert.equal(a.deficit, 0, 'a client that empties starts its next round afresh');
+  assert.equal(queue.clientFifo('A'), undefined);
+  assert.equal(queue.peek()?.id, 'b1');
+});
+
+test('a payload leaving out of order is a tombstone, skipped; heads stay live; a client of only tombstones is gone', () => {
+  const { queue, add, leave, drain } = setup();
+  const a1 = add('a1', 'A');
+  const a2 = add('a2', 'A');
+  add('a3', 'A');
+  const b1 = add('b1', 'B');
+  leave(a2);
+  assert.equal(queue.length, 4, 'a2 stays as a tombstone');
+  assert.equal(queue.clientFifo('A')?.live, 2);
+  leave(a1);
+  assert.equal(queue.length, 2, 'the head left, and the tombstone behind it with it');
+  assert.equal(queue.peek()?.id, 'a3', 'A\'s new head (queued before B\'s) is live');
+  leave(b1, 'moved');
+  assert.equal(queue.clientFifo('B'), undefined);
+  assert.equal(queue.clientCount, 1);
+  assert.deepEqual(drain(), ['a3']);
+});
+
+test('ids of a record that left its tier (rerouted) are not served from the old one', () => {
+  const { queue, add, drain } = setup();
+  add('a1', 'A');
+  const a2 = add('a2', 'A');
+  add('a3', 'A');
+  a2.tier = 'high'; // changed tier without going through remove: the id is dead here
+  queue.remove(a2);
+  assert.deepEqual(drain(), ['a1', 'a3']);
+});
+
+test('takeClient takes one client out whole, in its order, and the others are served as before', () => {
+  const { queue, add, drain, leave } = setup();
+  add('a1', 'a');
+  add('b1', 'b');
+  const a2 = add('a2', 'a');
+  add('b2', 'b');
+  add('a3', 'a');
+  leave(a2);
+  assert.deepEqual(queue.takeClient('a').map((r) => r.id), ['a1', 'a3'], 'live records only, tombstones dropped');
+  assert.equal(queue.clientCount, 1);
+  assert.deepEqual(queue.takeClient('nobody'), []);
+  assert.deepEqual(drain(), ['b1', 'b2']);
+  assert.equal(queue.length, 0, 'nothing of a is left behind');
+});
+
+test('walk visits live records in serving order, within its limit, until told to stop', () => {
+  const { queue, add, leave } = setup();
+  add('a1', 'a');
+  add('b1', 'b');
+  const c1 = add('c1', 'c');
+  add('a2', 'a');
+  add('b2', 'b');
+  leave(c1);
+  const seen = (limit: number, stopAfter = Infinity): string[] => {
+    const ids: string[] = [];
+    queue.walk(limit, (r) => (ids.push(r.id), ids.length < stopAfter));
+    return ids;
+  };
+  assert.deepEqual(seen(10), ['a1', 'b1', 'a2', 'b2'], 'the order of one FIFO across clients');
+  assert.deepEqual(seen(10, 2), ['a1', 'b1']);
+  assert.deepEqual(seen(3), ['a1', 'b1', 'a2'], 'the limit counts ids looked at');
+  // Beyond eight clients the walk goes client by client: every live record is still visited once.
+  for (let c = 0; c < 12; c++) add(`x${c}`, `client-${c}`);
+  const all = seen(100);
+  assert.equal(all.length, 16);
+  assert.equal(new Set(all).size, 16);
+});
