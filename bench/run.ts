@@ -48,7 +48,7 @@ if (runs('a')) {
   const pq: number[] = [];
   const bull: number[] = [];
   for (let i = 0; i < sizes.runs; i++) {
-    const run = await withStall(() => triageThroughput({ payloads: sizes.payloads, partitions: 16, concurrency: 50, batch: wave }));
+    const run = await withStall((serving) => triageThroughput({ payloads: sizes.payloads, partitions: 16, concurrency: 50, batch: wave }, serving));
     triage.push(run.value);
     noteStall('a', run.stallMs);
     pq.push(await pqueueThroughput({ payloads: sizes.payloads, wave, concurrency: 50 }));
@@ -70,7 +70,7 @@ if (runs('a')) {
 
 if (runs('b')) {
   const qosOpts = { highJobs: sizes.high, gapMs: 5, floodJobs: sizes.flood, floodJobMs: 2, concurrency: 10 };
-  const { value: t, stallMs } = await withStall(() => triageQos(qosOpts));
+  const { value: t, stallMs } = await withStall((serving) => triageQos(qosOpts, serving));
   noteStall('b', stallMs);
   log(`b: triage ${JSON.stringify(t)}`);
   const b = withBullmq ? await bullmqQos({ redisUrl, ...qosOpts }) : undefined;
@@ -84,7 +84,7 @@ if (runs('b')) {
 }
 
 if (runs('c')) {
-  const { value: t, stallMs } = await withStall(() => triageTimers({ timers: sizes.timers, spreadMs: sizes.spread, leadMs: 1_000, concurrency: 100, graceMs: 10_000 }));
+  const { value: t, stallMs } = await withStall((serving) => triageTimers({ timers: sizes.timers, spreadMs: sizes.spread, leadMs: 1_000, concurrency: 100, graceMs: 10_000 }, serving));
   noteStall('c', stallMs);
   log(`c: triage ${JSON.stringify(t)}`);
   const b = withBullmq ? await bullmqTimers({ redisUrl, timers: sizes.timers, spreadMs: sizes.spread }) : undefined;

@@ -10,13 +10,16 @@ export const median = (values: readonly number[]): number => percentile(values, 
 
 export const round = (value: number, digits = 2): number => Number(value.toFixed(digits));
 
-/** The largest event-loop stall (ms, 1 ms resolution) while `body` runs, with its result. */
-export async function withStall<T>(body: () => Promise<T>): Promise<{ value: T; stallMs: number }> {
+/**
+ * The largest event-loop stall (ms, 1 ms resolution) while `body` runs, from the moment it calls
+ * `serving` (once its runtime is built and its own inputs are prepared: what is measured is the
+ * engine at work, not the bench setting up or a runtime compiled cold), with its result.
+ */
+export async function withStall<T>(body: (serving: () => void) => Promise<T>): Promise<{ value: T; stallMs: number }> {
   const { monitorEventLoopDelay } = await import('node:perf_hooks');
   const delay = monitorEventLoopDelay({ resolution: 1 });
-  delay.enable();
   try {
-    const value = await body();
+    const value = await body(() => delay.enable());
     return { value, stallMs: delay.max / 1e6 };
   } finally {
     delay.disable();

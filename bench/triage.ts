@@ -28,9 +28,10 @@ function completions(runtime: Runtime, expected: number): Promise<void> {
 }
 
 /** (a) No-op payloads, four priorities in turn, submitted in waves (waves.ts): payloads/s. */
-export async function triageThroughput(opts: { payloads: number; partitions: number; concurrency: number; batch: number }): Promise<number> {
+export async function triageThroughput(opts: { payloads: number; partitions: number; concurrency: number; batch: number }, serving = () => {}): Promise<number> {
   const runtime = createRuntime({ partitions: opts.partitions, concurrency: opts.concurrency, logger: silentLogger, retainTerminal: 1_000 });
   runtime.handle('noop', () => undefined);
+  serving();
   const started = performance.now();
   await produceInWaves(runtime, opts);
   const seconds = (performance.now() - started) / 1000;
@@ -41,7 +42,7 @@ export async function triageThroughput(opts: { payloads: number; partitions: num
 export interface QosResult { aloneP50: number; aloneP99: number; floodP50: number; floodP99: number }
 
 /** (b) Wait of high payloads trickled in, alone and during a flood of low ones. */
-export async function triageQos(opts: { highJobs: number; gapMs: number; floodJobs: number; floodJobMs: number; concurrency: number }): Promise<QosResult> {
+export async function triageQos(opts: { highJobs: number; gapMs: number; floodJobs: number; floodJobMs: number; concurrency: number }, serving = () => {}): Promise<QosResult> {
   const trickle = async (runtime: Runtime): Promise<number[]> => {
     const waits: number[] = [];
     runtime.handle('high', async (data: { submittedAt: number }) => {
@@ -59,6 +60,7 @@ export async function triageQos(opts: { highJobs: number; gapMs: number; floodJo
   const make = () => createRuntime({ partitions: 16, concurrency: opts.concurrency, logger: silentLogger });
 
   const alone = make();
+  serving();
   const aloneWaits = await trickle(alone);
   await alone.stop();
 
@@ -83,8 +85,12 @@ export interface TimerResult { p50: number; p99: number; early: number; lost: nu
  * starts, submitted in batches of 10,000 in a shuffled order: lateness = handler start − runAt.
  * Early: started before its runAt. Lost: not run within `graceMs` after the last was due.
  */
-export async function triageTimers(opts: { timers: number; spreadMs: number; leadMs: number; concurrency: number; graceMs: number }): Promise<TimerResult> {
+export async function triageTimers(opts: { timers: number; spreadMs: number; leadMs: number; concurrency: number; graceMs: number }, serving = () => {}): Promise<TimerResult> {
+  // The due times in a shuffled order, prepared before anything is measured (offsets from the first).
+  const offsets = Array.from({ length: opts.timers }, (_, i) => Math.floor((i * opts.spreadMs) / opts.timers));
+  shuffle(offsets);
   const runtime = createRuntime({ partitions: 16, concurrency: opts.concurrency, logger: silentLogger, retainTerminal: 1_000 });
+  serving();
   const lateness: number[] = [];
   runtime.handle('timer', (runAt: number) => void lateness.push(Date.now() - runAt));
   // Warm-up, not measured: 5,000 timers over 250 ms, so the timer path (sweep, grant, run) is
@@ -96,10 +102,8 @@ export async function triageTimers(opts: { timers: number; spreadMs: number; lea
   lateness.length = 0;
   const finished = completions(runtime, opts.timers);
   const first = Date.now() + opts.leadMs;
-  const due = Array.from({ length: opts.timers }, (_, i) => first + Math.floor((i * opts.spreadMs) / opts.timers));
-  shuffle(due);
-  for (let i = 0; i < due.length; i += 10_000) {
-    await runtime.submitMany(due.slice(i, i + 10_000).map((runAt) => ({ type: 'timer', runAt, data: runAt })));
+  for (let i = 0; i < offsets.length; i += 10_000) {
+    await runtime.submitMany(offsets.slice(i, i + 10_000).map((offset) => ({ type: 'timer', runAt: first + offset, data: first + offset })));
   }
   const last = first + opts.spreadMs;
   await Promise.race([finished, sleep(Math.max(0, last + opts.graceMs - Date.now()))]);
