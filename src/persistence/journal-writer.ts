@@ -37,6 +37,9 @@ export interface JournalWriterHooks {
   discard?(error: unknown): ((key: string) => boolean) | undefined;
 }
 
+/** The most turns of the event loop a send waits while entries keep coming (measured: 4 doubles a pipeline's payloads). */
+const FLUSH_TURNS = 4;
+
 export class JournalWriter {
   /** Entries not yet stored, in append order, and the sink of each. */
   private entries: JournalEntry[] = [];
@@ -96,12 +99,22 @@ export class JournalWriter {
     if (this.closed || this.scheduled || this.flushing || this.retryTimer) return;
     this.scheduled = true;
     // After the loop's other ready work (every actor's drain of this turn), not after the first
-    // actor's: one pipeline then carries the whole turn's entries. A socket write costs ~100 µs
-    // here whatever its size, so fewer, larger ones measured ~1.5 µs less CPU per durable payload.
-    setImmediate(() => {
+    // actor's: one pipeline then carries the whole turn's entries. A round trip costs this process
+    // ~80 µs of CPU here whatever its size, so fewer, larger pipelines cost less per payload.
+    // What a stored batch releases (runs, their outcomes, the next transitions) takes a few turns
+    // to come back as entries, so the send waits while each turn brings more, up to FLUSH_TURNS.
+    let turns = 0;
+    let seen = this.entries.length;
+    const turn = (): void => {
+      if (++turns < FLUSH_TURNS && this.entries.length > seen) {
+        seen = this.entries.length;
+        setImmediate(turn);
+        return;
+      }
       this.scheduled = false;
       void this.flush();
-    });
+    };
+    setImmediate(turn);
   }
 
   private async flush(): Promise<void> {
