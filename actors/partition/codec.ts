@@ -27,8 +27,15 @@ export interface PartitionDelta {
   readonly totals: PartitionTotals;
   /** New records, whole. */
   readonly upserts: readonly PayloadRecord[];
-  /** New records with no submit options and nothing gained yet, as `PlainRecord`s (one per acceptance: the bulk of an entry). */
+  /** New records with no submit options and nothing gained yet, as `PlainRecord`s (entries of earlier builds; now those `fresh` does not take). */
   readonly plain?: readonly PlainRecord[];
+  /**
+   * New records with no submit options that share the first one's type, client, status and tier
+   * (one per acceptance: the bulk of an entry), as one flat array: those four once, then
+   * `FRESH_STRIDE` values per record (`freshOf`). About 40% less JSON work per acceptance than
+   * `plain`, and no array per record.
+   */
+  readonly fresh?: readonly unknown[];
   readonly lifecycle?: readonly LifecyclePatch[];
   readonly patches?: readonly RecordPatch[];
   readonly deletes: readonly string[];
@@ -55,6 +62,31 @@ export type PlainRecord = readonly [
 function plainOf(r: PayloadRecord): PlainRecord {
   const head = [r.id, r.type, r.clientId, r.priority, r.complexity, r.submittedAt, r.status, r.tier, r.attempt, r.seq, r.enqueuedAt] as const;
   return r.data === undefined ? head : [...head, r.data];
+}
+
+/** Values per record in `fresh`: id, priority, complexity, submittedAt, attempt, seq, enqueuedAt, data (0 when undefined, else `[data]`). */
+const FRESH_STRIDE = 8;
+const FRESH_HEAD = 4;
+
+/** Appends the record to the entry's `fresh` array if it shares that array's head; returns whether it did. */
+function addFresh(fresh: unknown[], r: PayloadRecord): boolean {
+  if (fresh.length === 0) fresh.push(r.type, r.clientId, r.status, r.tier);
+  else if (fresh[0] !== r.type || fresh[1] !== r.clientId || fresh[2] !== r.status || fresh[3] !== r.tier) return false;
+  fresh.push(r.id, r.priority, r.complexity, r.submittedAt, r.attempt, r.seq, r.enqueuedAt, r.data === undefined ? 0 : [r.data]);
+  return true;
+}
+
+function applyFresh(byId: Map<string, PayloadRecord>, fresh: readonly unknown[]): void {
+  const [type, clientId, status, tier] = fresh as [string, string, PayloadRecord['status'], PayloadRecord['tier']];
+  for (let i = FRESH_HEAD; i < fresh.length; i += FRESH_STRIDE) {
+    const id = fresh[i] as string;
+    const data = fresh[i + 7] as 0 | [unknown];
+    const record = {
+      id, type, clientId, priority: fresh[i + 1] as number, complexity: fresh[i + 2] as number, submittedAt: fresh[i + 3] as number,
+      status, tier, attempt: fresh[i + 4] as number, seq: fresh[i + 5] as number, enqueuedAt: fresh[i + 6] as number,
+    };
+    byId.set(id, (data === 0 ? record : { ...record, data: data[0] }) as PayloadRecord);
+  }
 }
 
 function fromPlain(p: PlainRecord): PayloadRecord {
@@ -108,16 +140,20 @@ export function deltaOf(state: PartitionState, changes: Changes): PartitionDelta
   const { touched, created, claimed } = changes;
   const upserts: PayloadRecord[] = [];
   const plain: PlainRecord[] = [];
+  const fresh: unknown[] = [];
   const lifecycle: LifecyclePatch[] = [];
   const deletes: string[] = [];
   for (const id of touched) {
     const record = state.records.get(id);
     if (!record) deletes.push(id);
     else if (!created.has(id)) lifecycle.push(lifecycleOf(record));
-    else if (isPlain(record)) plain.push(plainOf(record));
+    else if (isPlain(record)) {
+      if (!addFresh(fresh, record)) plain.push(plainOf(record));
+    }
     else upserts.push(flatRecord(record));
   }
   const delta: { -readonly [K in keyof PartitionDelta]: PartitionDelta[K] } = { seq: state.seq, totals: { ...state.totals }, upserts, deletes };
+  if (fresh.length > 0) delta.fresh = fresh;
   if (plain.length > 0) delta.plain = plain;
   if (lifecycle.length > 0) delta.lifecycle = lifecycle;
   // A record touched otherwise in this transition is journalled whole or as its lifecycle, above.
@@ -232,6 +268,7 @@ export function restorePartition(
   for (const record of snapshot?.data.records ?? []) byId.set(record.id, record);
   for (const delta of deltas) {
     for (const record of delta.upserts) byId.set(record.id, record);
+    if (delta.fresh) applyFresh(byId, delta.fresh);
     if (delta.plain) for (const p of delta.plain) byId.set(p[0], fromPlain(p));
     if (delta.patches) for (const patch of delta.patches) applyPatch(byId, patch);
     if (delta.lifecycle) for (const patch of delta.lifecycle) applyLifecycle(byId, patch);
