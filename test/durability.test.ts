@@ -105,8 +105,8 @@ describe('snapshot encoding', () => {
     ];
     const ids = await rt.submitMany(inputs);
     await rt.idle();
-    const entries = (await engine.events('partition-0', 0)).map((e) => JSON.parse(JSON.stringify(e.data)) as { plain?: unknown[]; fresh?: unknown[]; upserts: { id: string }[] });
-    const freshCount = (e: { fresh?: unknown[] }) => (e.fresh ? (e.fresh.length - 4) / 8 : 0);
+    const entries = (await engine.events('partition-0', 0)).map((e) => JSON.parse(JSON.stringify(e.data)) as { plain?: unknown[]; fresh?: unknown[][]; upserts: { id: string }[] });
+    const freshCount = (e: { fresh?: unknown[][] }) => (e.fresh ?? []).reduce((n, group) => n + (group.length - 4) / 8, 0);
     assert.equal(entries.reduce((n, e) => n + (e.plain?.length ?? 0) + freshCount(e), 0), 4, 'four without options travel positionally');
     assert.deepEqual(entries.flatMap((e) => e.upserts.map((u) => u.id)), [ids[4]], 'the one with options travels whole');
     const state = (rt as unknown as { partitions: { get(i: number): { state(): import('../actors/partition/state.ts').PartitionState } } }).partitions.get(0).state();
@@ -121,16 +121,17 @@ describe('snapshot encoding', () => {
     await rt.stop();
   });
 
-  test('new records sharing type, client, status and tier travel in one flat array, data kept apart from undefined and null', async () => {
+  test('new records travel in one flat array per type, client, status and tier, data kept apart from undefined and null', async () => {
     const engine = new MemoryEngine();
     const { rt } = setup({ partitions: 1, concurrency: 1, persistence: engine });
     rt.handle('hold', () => new Promise(() => {}));
     await rt.submit({ type: 'hold', priority: 'critical' }); // takes the only slot: the others stay queued
-    const data = [undefined, null, { a: [1, 'x'] }, 0, [2]];
-    const ids = await rt.submitMany(data.map((d) => (d === undefined ? { type: 'hold' } : { type: 'hold', data: d })));
+    const data = [undefined, null, { a: [1, 'x'] }, 0, [2], 'low'];
+    const ids = await rt.submitMany(data.map((d, i) => ({ type: 'hold', ...(d === undefined ? {} : { data: d }), ...(i === 5 ? { priority: 'low' as const } : {}) })));
     await rt.idle();
-    const entries = (await engine.events('partition-0', 0)).map((e) => JSON.parse(JSON.stringify(e.data)) as { fresh?: unknown[] });
-    assert.ok(entries.some((e) => e.fresh?.length === 4 + 8 * data.length), 'one entry carries the five in one flat array');
+    const entries = (await engine.events('partition-0', 0)).map((e) => JSON.parse(JSON.stringify(e.data)) as { fresh?: unknown[][] });
+    const groups = entries.flatMap((e) => e.fresh ?? []);
+    assert.deepEqual(groups.map((g) => [g[3], (g.length - 4) / 8]), [['critical', 1], ['medium', 5], ['low', 1]], 'a group per tier: the first submit, the five, the low one');
     const state = (rt as unknown as { partitions: { get(i: number): { state(): import('../actors/partition/state.ts').PartitionState } } }).partitions.get(0).state();
     const { state: back } = restorePartition(0, undefined, entries as never);
     for (const id of ids) {

@@ -30,12 +30,11 @@ export interface PartitionDelta {
   /** New records with no submit options and nothing gained yet, as `PlainRecord`s (entries of earlier builds; now those `fresh` does not take). */
   readonly plain?: readonly PlainRecord[];
   /**
-   * New records with no submit options that share the first one's type, client, status and tier
-   * (one per acceptance: the bulk of an entry), as one flat array: those four once, then
-   * `FRESH_STRIDE` values per record (`freshOf`). About 40% less JSON work per acceptance than
-   * `plain`, and no array per record.
+   * New records with no submit options (one per acceptance: the bulk of an entry), one flat array
+   * per type, client, status and tier: those four once, then `FRESH_STRIDE` values per record
+   * (`addFresh`). About 40% less JSON work per acceptance than `plain`, and no array per record.
    */
-  readonly fresh?: readonly unknown[];
+  readonly fresh?: readonly (readonly unknown[])[];
   readonly lifecycle?: readonly LifecyclePatch[];
   readonly patches?: readonly RecordPatch[];
   readonly deletes: readonly string[];
@@ -68,11 +67,24 @@ function plainOf(r: PayloadRecord): PlainRecord {
 const FRESH_STRIDE = 8;
 const FRESH_HEAD = 4;
 
-/** Appends the record to the entry's `fresh` array if it shares that array's head; returns whether it did. */
-function addFresh(fresh: unknown[], r: PayloadRecord): boolean {
-  if (fresh.length === 0) fresh.push(r.type, r.clientId, r.status, r.tier);
-  else if (fresh[0] !== r.type || fresh[1] !== r.clientId || fresh[2] !== r.status || fresh[3] !== r.tier) return false;
-  fresh.push(r.id, r.priority, r.complexity, r.submittedAt, r.attempt, r.seq, r.enqueuedAt, r.data === undefined ? 0 : [r.data]);
+/** Past this many groups in one entry, further new records go to `plain` (a scan per record stays short). */
+const FRESH_GROUPS = 8;
+
+/** Appends the record to the entry's `fresh` group of its type, client, status and tier; false when there is no room for a new group. */
+function addFresh(fresh: unknown[][], r: PayloadRecord): boolean {
+  let group: unknown[] | undefined;
+  for (let g = fresh.length - 1; g >= 0; g--) {
+    const candidate = fresh[g] as unknown[];
+    if (candidate[3] === r.tier && candidate[0] === r.type && candidate[1] === r.clientId && candidate[2] === r.status) {
+      group = candidate;
+      break;
+    }
+  }
+  if (!group) {
+    if (fresh.length >= FRESH_GROUPS) return false;
+    fresh.push((group = [r.type, r.clientId, r.status, r.tier]));
+  }
+  group.push(r.id, r.priority, r.complexity, r.submittedAt, r.attempt, r.seq, r.enqueuedAt, r.data === undefined ? 0 : [r.data]);
   return true;
 }
 
@@ -140,7 +152,7 @@ export function deltaOf(state: PartitionState, changes: Changes): PartitionDelta
   const { touched, created, claimed } = changes;
   const upserts: PayloadRecord[] = [];
   const plain: PlainRecord[] = [];
-  const fresh: unknown[] = [];
+  const fresh: unknown[][] = [];
   const lifecycle: LifecyclePatch[] = [];
   const deletes: string[] = [];
   for (const id of touched) {
@@ -268,7 +280,7 @@ export function restorePartition(
   for (const record of snapshot?.data.records ?? []) byId.set(record.id, record);
   for (const delta of deltas) {
     for (const record of delta.upserts) byId.set(record.id, record);
-    if (delta.fresh) applyFresh(byId, delta.fresh);
+    if (delta.fresh) for (const group of delta.fresh) applyFresh(byId, group);
     if (delta.plain) for (const p of delta.plain) byId.set(p[0], fromPlain(p));
     if (delta.patches) for (const patch of delta.patches) applyPatch(byId, patch);
     if (delta.lifecycle) for (const patch of delta.lifecycle) applyLifecycle(byId, patch);
