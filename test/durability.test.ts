@@ -105,8 +105,9 @@ describe('snapshot encoding', () => {
     ];
     const ids = await rt.submitMany(inputs);
     await rt.idle();
-    const entries = (await engine.events('partition-0', 0)).map((e) => JSON.parse(JSON.stringify(e.data)) as { plain?: unknown[]; upserts: { id: string }[] });
-    assert.equal(entries.reduce((n, e) => n + (e.plain?.length ?? 0), 0), 4, 'four without options travel positionally');
+    const entries = (await engine.events('partition-0', 0)).map((e) => JSON.parse(JSON.stringify(e.data)) as { plain?: unknown[]; fresh?: unknown[][]; upserts: { id: string }[] });
+    const freshCount = (e: { fresh?: unknown[][] }) => (e.fresh ?? []).reduce((n, group) => n + (group.length - 4) / 8, 0);
+    assert.equal(entries.reduce((n, e) => n + (e.plain?.length ?? 0) + freshCount(e), 0), 4, 'four without options travel positionally');
     assert.deepEqual(entries.flatMap((e) => e.upserts.map((u) => u.id)), [ids[4]], 'the one with options travels whole');
     const state = (rt as unknown as { partitions: { get(i: number): { state(): import('../actors/partition/state.ts').PartitionState } } }).partitions.get(0).state();
     const { state: back } = restorePartition(0, undefined, entries as never);
@@ -117,6 +118,28 @@ describe('snapshot encoding', () => {
     }
     assert.equal(back.records.get(ids[1]!)!.data, undefined);
     assert.equal(back.records.get(ids[2]!)!.data, null);
+    await rt.stop();
+  });
+
+  test('new records travel in one flat array per type, client, status and tier, data kept apart from undefined and null', async () => {
+    const engine = new MemoryEngine();
+    const { rt } = setup({ partitions: 1, concurrency: 1, persistence: engine });
+    rt.handle('hold', () => new Promise(() => {}));
+    await rt.submit({ type: 'hold', priority: 'critical' }); // takes the only slot: the others stay queued
+    const data = [undefined, null, { a: [1, 'x'] }, 0, [2], 'low'];
+    const ids = await rt.submitMany(data.map((d, i) => ({ type: 'hold', ...(d === undefined ? {} : { data: d }), ...(i === 5 ? { priority: 'low' as const } : {}) })));
+    await rt.idle();
+    const entries = (await engine.events('partition-0', 0)).map((e) => JSON.parse(JSON.stringify(e.data)) as { fresh?: unknown[][] });
+    const groups = entries.flatMap((e) => e.fresh ?? []);
+    assert.deepEqual(groups.map((g) => [g[3], (g.length - 4) / 8]), [['critical', 1], ['medium', 5], ['low', 1]], 'a group per tier: the first submit, the five, the low one');
+    const state = (rt as unknown as { partitions: { get(i: number): { state(): import('../actors/partition/state.ts').PartitionState } } }).partitions.get(0).state();
+    const { state: back } = restorePartition(0, undefined, entries as never);
+    for (const id of ids) {
+      const [was, is] = [state.records.get(id)!, back.records.get(id)!];
+      assert.deepEqual([is.type, is.clientId, is.status, is.tier, is.priority, is.complexity, is.attempt, is.seq, is.enqueuedAt, is.submittedAt],
+        [was.type, was.clientId, was.status, was.tier, was.priority, was.complexity, was.attempt, was.seq, was.enqueuedAt, was.submittedAt], id);
+    }
+    assert.deepEqual(ids.map((id) => back.records.get(id)!.data), data);
     await rt.stop();
   });
 

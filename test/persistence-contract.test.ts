@@ -58,6 +58,19 @@ for (const subject of subjects) {
       assert.deepEqual((await engine.events('a', 0)).map((e) => e.seq), [1]);
     }));
 
+    test('several entries of one key in one batch come back whole, multi-byte text included', withEngine(async (engine) => {
+      const texts = ['plain', 'ünïcode ✓', '', '𝄞 clef', 'end'];
+      await engine.persist(texts.map((text, i) => entry('k', i + 1, { text })));
+      await engine.persist([entry('k', 5, 'again'), entry('k', 6, { text: 'ß' }), entry('k', 7, { text: 'after' })]);
+      assert.deepEqual((await engine.events('k', 0)).map((e) => [e.seq, e.data]), [...texts, 'ß', 'after'].map((text, i) => [i + 1, { text }]));
+    }));
+
+    test('a batch with a gap inside it is refused whole', withEngine(async (engine) => {
+      await engine.persist([entry('a', 1)]);
+      await assert.rejects(engine.persist([entry('a', 2), entry('a', 4)]), /TRIAGE_GAP/);
+      assert.deepEqual((await engine.events('a', 0)).map((e) => e.seq), [1]);
+    }));
+
     test('a snapshot trims the journal it covers and is returned with its version', withEngine(async (engine) => {
       await engine.persist([1, 2, 3, 4].map((seq) => entry('p', seq)));
       assert.equal(await engine.takeSnapshot({ key: 'p', seq: 3, version: 7, data: { state: 'at 3' } }), true);

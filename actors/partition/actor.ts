@@ -11,7 +11,7 @@ import type { ActorRef, ActorSystem } from '../../src/core/actor-system.ts';
 import { StoreUnavailableError } from '../../src/errors.ts';
 import type { PayloadEvent } from '../../src/events.ts';
 import type { ExecutionPool } from '../../src/execution/pool.ts';
-import type { JournalWriter } from '../../src/persistence/journal-writer.ts';
+import type { JournalSink, JournalWriter } from '../../src/persistence/journal-writer.ts';
 import type { OutboxMessage } from '../../src/persistence/engine.ts';
 import { deltaOf, encodeSnapshot, PARTITION_SNAPSHOT_VERSION } from './codec.ts';
 import type { DebounceRevert, Grant, PartitionEffect, PartitionMessage } from './messages.ts';
@@ -107,6 +107,16 @@ function handedOver(item: { effects: PartitionEffect[] }, remote: (to: number) =
 
 const NO_DEMAND: readonly never[] = [];
 
+/** A transition's follow-up, waiting until its entry is stored (`seq` 0: it has no entry). */
+interface BacklogItem {
+  seq: number;
+  effects: PartitionEffect[];
+  readonly grants: readonly Grant[] | undefined;
+  readonly queued: readonly string[];
+  /** The state as of this transition, encoded, when a snapshot is due with its entry: stored once the entry is. */
+  snapshot: ReturnType<typeof encodeSnapshot> | undefined;
+}
+
 /** Whether a transition changed anything its journal entry must carry. */
 const journalled = (t: Transition): boolean =>
   t.touched.size > 0 || t.claimed.length > 0 || t.started.length > 0 || t.completed.length > 0;
@@ -186,11 +196,13 @@ export function spawnPartition(wiring: PartitionWiring): PartitionHandle {
    * happens in transition order, and only once the transition's journal entry is stored: the pool
    * never hands out a payload whose acceptance is not yet durable.
    */
-  const backlog: Array<{ stored: boolean; seq: number; effects: PartitionEffect[]; grants: readonly Grant[] | undefined; queued: readonly string[] }> = [];
+  const backlog: BacklogItem[] = [];
+  /** Seq of the last entry the store acknowledged; an item waits while its seq is above it (0: no entry). */
+  let storedSeq = journalSeq;
   const drainBacklog = (): void => {
     let drained = false;
-    while (backlog[0]?.stored) {
-      const done = backlog.shift() as (typeof backlog)[number];
+    while (backlog.length > 0 && (backlog[0] as BacklogItem).seq <= storedSeq) {
+      const done = backlog.shift() as BacklogItem;
       if (done.seq > state.claims.stored) state.claims.stored = done.seq;
       const { effects: todo, grants } = done;
       if (done.queued.length > 0) {
@@ -201,6 +213,7 @@ export function spawnPartition(wiring: PartitionWiring): PartitionHandle {
         for (const w of storedWaiters) if (w.item === done) w.resolve();
         storedWaiters = storedWaiters.filter((w) => w.item !== done);
       }
+      if (done.snapshot && durability) durability.snapshot(durability.key, done.seq, PARTITION_SNAPSHOT_VERSION, done.snapshot);
       // A lapsed lease is reported lost by this check; the partition is dropped (now or once it is recovered).
       if (!disposed && durability?.leased && !durability.leased()) disposed = true;
       if (disposed) {
@@ -209,9 +222,21 @@ export function spawnPartition(wiring: PartitionWiring): PartitionHandle {
         continue;
       }
       if (grants) pool.acknowledge(index, grants);
-      for (const effect of todo) perform(effect);
+      for (let i = 0; i < todo.length; i++) perform(todo[i] as PartitionEffect);
     }
     if (drained && !disposed && !suspended) pool.setDemand(index, demandOf(state));
+  };
+
+  /** The writer tells the partition once per stored batch, not once per entry. */
+  const sink: JournalSink = {
+    stored(seq) {
+      if (seq > storedSeq) storedSeq = seq;
+      drainBacklog();
+    },
+    failed(seq, error) {
+      const item = backlog.find((waiting) => waiting.seq === seq);
+      if (item) item.effects = refuse(item.effects, error);
+    },
   };
 
   /**
@@ -231,9 +256,9 @@ export function spawnPartition(wiring: PartitionWiring): PartitionHandle {
   /** Durable: the transition's entry is appended; its effects wait in the backlog until it is stored. */
   const follow = (todo: PartitionEffect[], grants: readonly Grant[] | undefined, durability: PartitionDurability): void => {
     const done = changes as Transition;
-    const item = { stored: !journalled(done), seq: 0, effects: todo, grants, queued: done.queued };
+    const item: BacklogItem = { seq: 0, effects: todo, grants, queued: done.queued, snapshot: undefined };
     backlog.push(item);
-    if (item.stored) {
+    if (!journalled(done)) {
       drainBacklog();
       return;
     }
@@ -245,19 +270,9 @@ export function spawnPartition(wiring: PartitionWiring): PartitionHandle {
     if (snapshotDue) sinceSnapshot = 0;
     const data = deltaOf(state, done);
     // The state goes on changing in place: what the snapshot holds is copied at this turn's end.
-    const snapshot = snapshotDue ? encodeSnapshot(state) : undefined;
+    if (snapshotDue) item.snapshot = encodeSnapshot(state);
     const outbox = durability.remote ? handedOver(item, durability.remote) : undefined;
-    durability.writer.append({
-      entry: outbox ? { key: durability.key, seq, data, outbox } : { key: durability.key, seq, data },
-      durable: () => {
-        item.stored = true;
-        drainBacklog();
-        if (snapshot) durability.snapshot(durability.key, seq, PARTITION_SNAPSHOT_VERSION, snapshot);
-      },
-      failed: (error) => {
-        item.effects = refuse(item.effects, error);
-      },
-    });
+    durability.writer.write(outbox ? { key: durability.key, seq, data, outbox } : { key: durability.key, seq, data }, sink);
   };
 
   /**

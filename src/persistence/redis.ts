@@ -10,7 +10,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { OptionsError } from '../errors.ts';
 import type { JournalEntry, PersistenceEngine, Snapshot } from './engine.ts';
 import { redisKeys, type RedisKeys } from './keys.ts';
-import { APPEND, TAKE_SNAPSHOT, TAKE_SNAPSHOT_STORED } from './scripts.ts';
+import { APPEND, APPEND_PACKED, TAKE_SNAPSHOT, TAKE_SNAPSHOT_STORED } from './scripts.ts';
 
 export interface RedisEngineOptions {
   /** A `redis://` or `rediss://` (TLS) URL; password and database may be in it. Default redis://127.0.0.1:6379. */
@@ -29,7 +29,10 @@ type TriageRedis = Redis & {
   triageTakeSnapshot(snapshotKey: string, journalKey: string, seq: string, body: string): Promise<number>;
   triageAppend(journalKey: string, snapshotKey: string, ...seqAndBodies: Array<string | Buffer>): Promise<number>;
 };
-type TriagePipeline = ReturnType<Redis['pipeline']> & { triageAppend(journalKey: string, snapshotKey: string, ...seqAndBodies: Array<string | Buffer>): unknown };
+type TriagePipeline = ReturnType<Redis['pipeline']> & {
+  triageAppend(journalKey: string, snapshotKey: string, ...seqAndBodies: Array<string | Buffer>): unknown;
+  triageAppendPacked(journalKey: string, snapshotKey: string, firstSeq: string, lengths: string, bodies: Buffer): unknown;
+};
 
 export class RedisEngine implements PersistenceEngine {
   readonly durable = true;
@@ -52,6 +55,7 @@ export class RedisEngine implements PersistenceEngine {
     });
     client.defineCommand('triageTakeSnapshot', { numberOfKeys: 2, lua: TAKE_SNAPSHOT });
     client.defineCommand('triageAppend', { numberOfKeys: 2, lua: APPEND });
+    client.defineCommand('triageAppendPacked', { numberOfKeys: 2, lua: APPEND_PACKED });
     this.client = client as TriageRedis;
   }
 
@@ -79,9 +83,13 @@ export class RedisEngine implements PersistenceEngine {
   async persist(entries: readonly JournalEntry[]): Promise<void> {
     if (entries.length === 0) return;
     // One script call per key (a key's entries stay in one Redis Cluster slot), all in one pipeline.
-    const byKey = appendArgsByKey(entries);
     const pipeline = this.client.pipeline() as TriagePipeline;
-    for (const [key, args] of byKey) pipeline.triageAppend(this.keys.journal(key), this.keys.snapshot(key), ...args);
+    for (const run of packedRunsByKey(entries)) {
+      const journal = this.keys.journal(run.key);
+      const snapshot = this.keys.snapshot(run.key);
+      if (run.consecutive) pipeline.triageAppendPacked(journal, snapshot, String(run.firstSeq), run.lengths(), run.packed());
+      else pipeline.triageAppend(journal, snapshot, ...run.pairs());
+    }
     const results = (await pipeline.exec()) ?? [];
     const failed = results.find(([error]) => error);
     if (failed) throw failed[0];
@@ -124,6 +132,55 @@ function checkRedisUrl(url: unknown): void {
   if (protocol !== 'redis:' && protocol !== 'rediss:') {
     throw new OptionsError([{ field: 'redis.url', problem: 'must be a redis:// or rediss:// URL' }]);
   }
+}
+
+/**
+ * One key's entries of a `persist` call, as its script takes them. Consecutive seqs (what the
+ * journal writer always sends) go packed: one Buffer with every JSON body back to back and their
+ * byte lengths, so a key costs three arguments (a few command objects and socket writes per
+ * pipeline) instead of two per entry. Anything else goes as seq/body pairs.
+ */
+class PackedRun {
+  readonly bodies: string[] = [];
+  readonly seqs: number[] = [];
+  consecutive = true;
+  constructor(readonly key: string, readonly firstSeq: number) {}
+
+  add(seq: number, body: string): void {
+    if (seq !== this.firstSeq + this.seqs.length) this.consecutive = false;
+    this.seqs.push(seq);
+    this.bodies.push(body);
+  }
+
+  /** The concatenated bodies, encoded once. */
+  packed(): Buffer {
+    return (this.buffer ??= Buffer.from(this.bodies.join('')));
+  }
+
+  /** Byte lengths, comma separated: each body's string length when all of them are ASCII (the usual case). */
+  lengths(): string {
+    const total = this.bodies.reduce((sum, body) => sum + body.length, 0);
+    const ascii = this.packed().length === total;
+    return this.bodies.map((body) => (ascii ? body.length : Buffer.byteLength(body))).join(',');
+  }
+
+  pairs(): Array<string | Buffer> {
+    const args: Array<string | Buffer> = [];
+    for (let i = 0; i < this.seqs.length; i++) args.push(String(this.seqs[i]), Buffer.from(this.bodies[i] as string));
+    return args;
+  }
+
+  private buffer: Buffer | undefined;
+}
+
+export function packedRunsByKey(entries: readonly JournalEntry[]): Iterable<PackedRun> {
+  const byKey = new Map<string, PackedRun>();
+  for (const entry of entries) {
+    let run = byKey.get(entry.key);
+    if (!run) byKey.set(entry.key, (run = new PackedRun(entry.key, entry.seq)));
+    run.add(entry.seq, JSON.stringify(entry.data));
+  }
+  return byKey.values();
 }
 
 /**
