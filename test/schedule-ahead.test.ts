@@ -127,3 +127,17 @@ test('overlap skip fires at the tick, not ahead, and skips while the previous fi
   await advance(rt, clock, 1_000);
   assert.deepEqual(firings.map((f) => f.tick), [T0 + 1_000, T0 + 4_000]);
 });
+
+test('a schedule removed while its wake is submitting ahead: what the wake submitted is cancelled', async () => {
+  const { clock, rt, runs } = started();
+  const cancelled: string[] = [];
+  rt.events.on('cancelled', (e) => cancelled.push(e.id));
+  await rt.ready();
+  await rt.schedules.set({ id: 'w', every: 1_000, payload: { type: 'tick' } });
+  clock.advance(800); // the wake starts; its store reads and submit are under way
+  assert.equal(await rt.schedules.remove('w'), true);
+  await rt.idle();
+  assert.equal(cancelled.length, 1);
+  await advance(rt, clock, 1_000, 2);
+  assert.equal(runs.length, 0);
+});
