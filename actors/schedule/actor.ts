@@ -283,6 +283,16 @@ export class Scheduler {
       for (const id of result.removed) this.entries.delete(id); // removed on another node
       failed = result.failed;
       if (failed.size > 0) this.failures++;
+      // Removed, paused or changed while this wake submitted ahead: those firings must not start
+      // (cancelled while the wake still counts as under way, so `idle` waits for it).
+      const stale: Entry[] = [];
+      for (const [id, entry] of batch) {
+        const current = this.entries.get(id);
+        if (current === entry) continue;
+        if (current?.body !== entry.body) stale.push(entry);
+        else current.ahead ??= entry.ahead;
+      }
+      await Promise.all(stale.map((entry) => this.cancelAhead(undefined, entry)));
     } catch (error) {
       failed = new Set(batch.map(([id]) => id));
       this.failures++;
@@ -295,13 +305,7 @@ export class Scheduler {
     if (!this.running) return;
     const again: string[] = [];
     for (const [id, entry] of batch) {
-      const current = this.entries.get(id);
-      if (current !== entry) {
-        // Removed, paused or changed while this wake submitted ahead: that firing must not start.
-        if (current?.body !== entry.body) await this.cancelAhead(undefined, entry);
-        else current.ahead ??= entry.ahead;
-        continue;
-      }
+      if (this.entries.get(id) !== entry) continue;
       if (entry.again) {
         entry.again = false;
         again.push(id);
