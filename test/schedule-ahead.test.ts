@@ -2,18 +2,21 @@
  * Schedules fire ahead of their ticks on a simulated clock: the payload is submitted `scheduleLeadMs`
  * before the tick and starts at the tick, not before; removing, pausing or replacing the schedule
  * before the tick cancels it; `overlap: 'skip'` schedules still fire at the tick; the lateness is
- * measured at the handler's start.
+ * measured at the handler's start; on Redis a firing submitted ahead outlives a restart.
  */
 import { afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { OptionsError, SimulatedClock, type Runtime } from '../src/index.ts';
 import type { ScheduleFiring, ScheduleStart } from '../src/load/system-events.ts';
 import { advance, deferred, setup } from './helpers.ts';
+import { dropPrefix, freshPrefix, REDIS_URL } from './redis-support.ts';
 
 const T0 = 1_800_000_000_000;
 const runtimes: Runtime[] = [];
+const prefixes: string[] = [];
 afterEach(async () => {
   await Promise.all(runtimes.splice(0).map((rt) => rt.stop()));
+  await Promise.all(prefixes.splice(0).map((p) => dropPrefix(p)));
 });
 
 function started(options: Parameters<typeof setup>[0] = {}) {
@@ -140,4 +143,24 @@ test('a schedule removed while its wake is submitting ahead: what the wake submi
   assert.equal(cancelled.length, 1);
   await advance(rt, clock, 1_000, 2);
   assert.equal(runs.length, 0);
+});
+
+test('on Redis, a firing submitted ahead survives a restart before its tick: it starts at the tick, once', async () => {
+  const prefix = freshPrefix('sched-ahead');
+  prefixes.push(prefix);
+  const clock = new SimulatedClock(T0);
+  const declare = { id: 'k', every: 1_000, payload: { type: 'tick' } } as const;
+  const first = started({ clock, redis: { url: REDIS_URL, prefix } });
+  await first.rt.ready();
+  await first.rt.schedules.set(declare);
+  await advance(first.rt, clock, 900);
+  assert.equal(first.firings.length, 1);
+  await first.rt.stop();
+  const second = started({ clock, redis: { url: REDIS_URL, prefix } });
+  await second.rt.ready();
+  await second.rt.schedules.set(declare);
+  await advance(second.rt, clock, 100);
+  assert.equal(second.firings.length, 0, 'the tick was dealt with before the restart');
+  assert.deepEqual([first.runs.length, second.runs.length], [0, 1]);
+  assert.equal((await second.rt.get(first.firings[0]!.id))?.status, 'completed');
 });
