@@ -175,7 +175,7 @@ export class EventHub {
   }
 }
 
-const isSystemType = (type: string): type is SystemEventType => type === 'coordinator.decision' || type === 'pool.stuck' || type === 'schedule.fired';
+const isSystemType = (type: string): type is SystemEventType => type === 'coordinator.decision' || type === 'pool.stuck' || type === 'schedule.fired' || type === 'schedule.started';
 
 function add(topics: Map<Topic, Set<Listener>>, type: Topic, listener: Listener): () => void {
   let set = topics.get(type);

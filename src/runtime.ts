@@ -45,7 +45,7 @@ import { workflowAdminSource } from '../actors/workflow/admin-source.ts';
 import { AdoptedHomes } from './runtime/adopted-homes.ts';
 import type { HomeHost } from './cluster/homes.ts';
 import type { Scheduler } from '../actors/schedule/actor.ts';
-import { buildScheduler, type Schedules } from './runtime/schedules.ts';
+import { buildScheduler, compileScheduleLead, type Schedules } from './runtime/schedules.ts';
 import { Pauses, type PauseTarget, type PauseView } from './runtime/pauses.ts';
 import { compileDeadLetterOptions, deadLetterStoreOf, DeadLetters, type DeadLetterOptions, type FailedPage, type FailedQuery } from './runtime/dead-letters.ts';
 
@@ -73,6 +73,12 @@ export interface CreateRuntimeOptions extends RuntimeOptions {
   readonly cluster?: ClusterOptions;
   /** Payloads that failed for good, kept apart from `retainTerminal` for `failed()` and `retry()`: `{ max }` (default 10,000). */
   readonly deadLetters?: DeadLetterOptions;
+  /**
+   * How long before its tick a schedule submits its payload, ms (0–60,000): the payload waits in its
+   * partition's timer heap and starts at the tick, however long the firing itself took. `overlap:
+   * 'skip'` schedules fire at the tick. Default 200.
+   */
+  readonly scheduleLeadMs?: number;
   /** Journal entries per partition between snapshots. Default 1,000. */
   readonly snapshotEvery?: number;
   /**
@@ -235,6 +241,8 @@ export class Runtime {
       submit: (input) => this.submit(input),
       submitValidated: (valids) => this.submissions.submitValidated(valids),
       status: (id) => this.get(id).then((view) => view?.status),
+      cancel: (id) => this.cancel(id),
+      leadMs: compileScheduleLead(raw.scheduleLeadMs),
       validation: () => ({ hasHandler: (type) => this.handlers.has(type), maxDataBytes: this.options.maxDataBytes, now: this.options.clock.now() }),
     }));
     const deadLetterMax = compileDeadLetterOptions(raw.deadLetters);

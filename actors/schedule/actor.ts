@@ -8,20 +8,26 @@
  * that comes later finds the cursor already past the tick. A crash between the submit and the
  * cursor repeats the submit after recovery, which the key answers with the first payload.
  *
+ * Schedules fire ahead (`leadMs`, firing.ts): their alarm rings that long before the tick, whose
+ * payload waits in its partition's timer heap. Removing, pausing or replacing a schedule cancels
+ * such a firing before it starts: the one in the store (the cursor past now, its payload beside it,
+ * whichever node submitted it) and this node's own.
+ *
  * Not a nact actor: its work is all timers and store round trips, and its map is touched only from
  * its own callbacks, one wake per schedule at a time.
  */
 import type { Clock, TimerHandle } from '../../src/clock.ts';
 import { UnknownScheduleError } from '../../src/errors.ts';
 import type { Logger } from '../../src/execution/handlers.ts';
-import type { ScheduleFiring } from '../../src/load/system-events.ts';
+import type { ScheduleFiring, ScheduleStart } from '../../src/load/system-events.ts';
 import type { PayloadInput, PayloadStatus } from '../../src/payload.ts';
-import type { ScheduleStore } from '../../src/schedules/store.ts';
+import type { SchedulePosition, ScheduleStore } from '../../src/schedules/store.ts';
 import { validateSchedule, type ScheduleInput } from '../../src/schedules/validate.ts';
 import type { ValidationContext, ValidPayload } from '../../src/validation.ts';
 import { Alarms } from './alarms.ts';
 import { decodeSchedule, encodeSchedule } from './codec.ts';
-import { fireDue } from './firing.ts';
+import { cancelFiring, fireDue, leadOf, type AheadFiring } from './firing.ts';
+import { FiringStarts } from './starts.ts';
 import { nextTick, type ScheduleRecord, type ScheduleSpec } from './state.ts';
 
 export interface SchedulerHost {
@@ -34,6 +40,14 @@ export interface SchedulerHost {
   /** A payload's status, for `overlap: 'skip'`; undefined when unknown. */
   status(id: string): Promise<PayloadStatus | undefined>;
   fired(firing: ScheduleFiring): void;
+  /** A firing's handler started (its first attempt, on this node). */
+  started(start: ScheduleStart): void;
+  /** Subscribes to this node's payload starts; returns the unsubscribe. */
+  onStarted(listener: (id: string, at: number) => void): () => void;
+  /** Cancels a payload that has not started (a firing submitted ahead); resolves false if it had. */
+  cancel(id: string): Promise<boolean>;
+  /** How long before its tick a schedule fires (`overlap: 'allow'` ones), ms. */
+  readonly leadMs: number;
   validation(): ValidationContext;
   /** How often the store is read again for changes other nodes made; undefined: never (one process). */
   readonly refreshMs: number | undefined;
@@ -42,9 +56,9 @@ export interface SchedulerHost {
 /** What `schedules.get` and `list` return. */
 export interface ScheduleView extends ScheduleSpec {
   readonly paused: boolean;
-  /** The next tick, epoch ms; undefined while paused or after `endAt`. */
+  /** The next tick not yet due (it may be submitted ahead already), epoch ms; undefined while paused or after `endAt`. */
   readonly nextAt: number | undefined;
-  /** The latest tick dealt with (fired, or dropped by catchUp/overlap), epoch ms. */
+  /** The latest tick dealt with (fired, also ahead of its time, or dropped by catchUp/overlap), epoch ms. */
   readonly lastTick: number;
   /** The payload the latest firing submitted. */
   readonly lastId: string | undefined;
@@ -55,6 +69,7 @@ interface Entry {
   body: string;
   cursor: number;
   last: string | undefined;
+  ahead: AheadFiring | undefined;
   timer: TimerHandle | undefined;
   nextAt: number | undefined;
   waking: boolean;
@@ -77,9 +92,20 @@ export class Scheduler {
   private settledWaiters: (() => void)[] = [];
 
   private readonly alarms: Alarms;
+  private readonly starts: FiringStarts;
+  /** The host as firings see it: each firing reported is also watched for its start. */
+  private readonly firingHost: SchedulerHost;
 
   constructor(private readonly host: SchedulerHost) {
     this.alarms = new Alarms(host.clock, (ids) => void this.wakeAll(ids));
+    this.starts = new FiringStarts(host);
+    this.firingHost = {
+      ...host,
+      fired: (firing) => {
+        this.starts.track(firing.schedule, firing.tick, firing.id);
+        host.fired(firing);
+      },
+    };
   }
 
   /** At boot: what the store holds. */
@@ -108,6 +134,7 @@ export class Scheduler {
     this.running = false;
     this.refreshTimer?.cancel();
     for (const entry of this.entries.values()) entry.timer?.cancel();
+    this.starts.stop();
   }
 
   async set(input: ScheduleInput): Promise<ScheduleView> {
@@ -136,7 +163,8 @@ export class Scheduler {
     const entry = this.entries.get(id);
     entry?.timer?.cancel();
     this.entries.delete(id);
-    return removed || entry !== undefined;
+    await this.cancelAhead(removed, entry);
+    return removed !== undefined || entry !== undefined;
   }
 
   async pause(id: string): Promise<ScheduleView> {
@@ -160,13 +188,32 @@ export class Scheduler {
     return this.view(id) as ScheduleView;
   }
 
-  /** Resolves once the new entry's first wake has armed it (or fired what was due). */
-  private replace(id: string, record: ScheduleRecord, body: string, cursor: number, last: string | undefined): Promise<void> {
+  /**
+   * Resolves once the new entry's first wake has armed it (or fired what was due). A changed
+   * schedule (spec or paused) first cancels a firing submitted ahead under the old one; the tick it
+   * was for counts as dealt with, so the new one fires from the tick after it.
+   */
+  private async replace(id: string, record: ScheduleRecord, body: string, cursor: number, last: string | undefined): Promise<void> {
     const old = this.entries.get(id);
     old?.timer?.cancel();
-    const entry: Entry = { record, body, cursor: Math.max(cursor, old?.cursor ?? -Infinity), last: last ?? old?.last, timer: undefined, nextAt: undefined, waking: false, again: false };
+    const changed = old !== undefined && old.body !== body;
+    const entry: Entry = { record, body, cursor: Math.max(cursor, old?.cursor ?? -Infinity), last: last ?? old?.last, ahead: changed ? undefined : old?.ahead, timer: undefined, nextAt: undefined, waking: false, again: false };
     this.entries.set(id, entry);
-    return this.running ? this.wake(id) : Promise.resolve();
+    if (changed) {
+      const [stored] = await this.host.store.positions([id]);
+      await this.cancelAhead(stored, old);
+    }
+    if (this.running && this.entries.get(id) === entry) await this.wake(id);
+  }
+
+  /** Cancels the firing submitted ahead of a tick not yet due: the store's (any node's) and `entry`'s own. */
+  private async cancelAhead(stored: SchedulePosition | undefined, entry: { ahead: AheadFiring | undefined } | undefined): Promise<void> {
+    const now = this.host.clock.now();
+    const ids = new Set<string>();
+    if (stored?.last !== undefined && stored.cursor > now) ids.add(stored.last);
+    if (entry?.ahead && entry.ahead.tick > now) ids.add(entry.ahead.id);
+    if (entry) entry.ahead = undefined;
+    await Promise.all([...ids].map((payload) => cancelFiring(this.host, payload)));
   }
 
   /** Takes in stored schedules: new and changed ones replace what is here, missing ones go. */
@@ -188,6 +235,7 @@ export class Scheduler {
       if (seen.has(id)) continue;
       entry.timer?.cancel();
       this.entries.delete(id);
+      void this.cancelAhead(undefined, entry);
     }
   }
 
@@ -225,18 +273,32 @@ export class Scheduler {
     }
     if (batch.length === 0) return;
     this.inflight++;
+    this.starts.beginWake();
+    // Ticks are judged at the instant of the wake, not after the store answered.
+    const now = this.host.clock.now();
+    this.starts.prune(now);
     let failed: ReadonlySet<string>;
     try {
-      // Ticks are judged at the instant of the wake, not after the store answered.
-      const result = await fireDue(this.host, batch.filter(([, entry]) => !entry.record.paused), this.host.clock.now());
+      const result = await fireDue(this.firingHost, batch.filter(([, entry]) => !entry.record.paused), now);
       for (const id of result.removed) this.entries.delete(id); // removed on another node
       failed = result.failed;
       if (failed.size > 0) this.failures++;
+      // Removed, paused or changed while this wake submitted ahead: those firings must not start
+      // (cancelled while the wake still counts as under way, so `idle` waits for it).
+      const stale: Entry[] = [];
+      for (const [id, entry] of batch) {
+        const current = this.entries.get(id);
+        if (current === entry) continue;
+        if (current?.body !== entry.body) stale.push(entry);
+        else current.ahead ??= entry.ahead;
+      }
+      await Promise.all(stale.map((entry) => this.cancelAhead(undefined, entry)));
     } catch (error) {
       failed = new Set(batch.map(([id]) => id));
       this.failures++;
       if (this.running) this.host.logger.warn('schedules could not fire; trying again', { schedules: batch.length, error: String(error) });
     } finally {
+      this.starts.endWake();
       for (const [, entry] of batch) entry.waking = false;
       if (--this.inflight === 0) for (const resolve of this.settledWaiters.splice(0)) resolve();
     }
@@ -256,13 +318,16 @@ export class Scheduler {
     const now = this.host.clock.now();
     entry.nextAt = entry.record.paused ? undefined : nextTick(entry.record.spec, entry.cursor);
     if (entry.nextAt === undefined) return;
-    entry.timer = retry ? this.host.clock.setTimer(RETRY_MS, () => void this.wake(id)) : this.alarms.set(Math.max(entry.nextAt, now), id);
+    const ringAt = entry.nextAt - leadOf(entry.record.spec, this.host.leadMs);
+    entry.timer = retry ? this.host.clock.setTimer(RETRY_MS, () => void this.wake(id)) : this.alarms.set(Math.max(ringAt, now), id);
   }
 
   private view(id: string): ScheduleView | undefined {
     const entry = this.entries.get(id);
     if (!entry) return undefined;
-    const nextAt = entry.record.paused ? undefined : entry.nextAt ?? nextTick(entry.record.spec, entry.cursor);
+    // A tick submitted ahead is the cursor already, but not yet due.
+    const ahead = entry.cursor > this.host.clock.now() ? entry.cursor : undefined;
+    const nextAt = entry.record.paused ? undefined : ahead ?? entry.nextAt ?? nextTick(entry.record.spec, entry.cursor);
     return { ...entry.record.spec, paused: entry.record.paused, nextAt, lastTick: entry.cursor, lastId: entry.last };
   }
 }

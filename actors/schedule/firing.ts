@@ -7,11 +7,16 @@
  *
  * A schedule whose firing was refused keeps its cursor before that tick and is woken again later;
  * the others of the batch are not held back by it.
+ *
+ * Fired ahead: a wake `leadMs` before an instant also submits the tick due within that lead, as a
+ * delayed payload (`runAt` = the tick) with the same key, so the partition's timer heap starts it
+ * on time however long the wake itself took. `overlap: 'skip'` schedules are not fired ahead: whether
+ * the previous firing still runs is decided at the tick.
  */
 import type { PayloadInput, PayloadStatus } from '../../src/payload.ts';
 import type { CursorMove } from '../../src/schedules/store.ts';
 import { validatePayload, type ValidPayload } from '../../src/validation.ts';
-import { planTicks, type ScheduleRecord, type ScheduleSpec } from './state.ts';
+import { nextTick, planTicks, type ScheduleRecord, type ScheduleSpec } from './state.ts';
 import type { SchedulerHost } from './actor.ts';
 
 /** What firing needs of a schedule's entry; the wake changes `cursor` and `last` in place. */
@@ -19,6 +24,18 @@ export interface FiringEntry {
   readonly record: ScheduleRecord;
   cursor: number;
   last: string | undefined;
+  /** The firing this node submitted ahead of its tick (to cancel it if the schedule changes before it starts). */
+  ahead: AheadFiring | undefined;
+}
+
+export interface AheadFiring {
+  readonly tick: number;
+  readonly id: string;
+}
+
+/** How far ahead of its tick a schedule fires: not at all for `overlap: 'skip'`. */
+export function leadOf(spec: ScheduleSpec, leadMs: number): number {
+  return spec.overlap === 'skip' ? 0 : leadMs;
 }
 
 /** Firings handed to one `submitMany` (it validates and sends in slices of its own). */
@@ -45,8 +62,17 @@ export async function fireDue(host: SchedulerHost, batch: ReadonlyArray<readonly
     if (stored === undefined) return void removed.push(id);
     if (stored.cursor > entry.cursor) entry.last = stored.last ?? entry.last;
     entry.cursor = Math.max(entry.cursor, stored.cursor);
-    const plan = planTicks(entry.record.spec, entry.cursor, now);
-    if (plan.fire.length > 0 || plan.cursor > entry.cursor) due.push({ id, entry, fire: plan.fire, cursor: plan.cursor });
+    const spec = entry.record.spec;
+    const plan = planTicks(spec, entry.cursor, now);
+    let fire = plan.fire;
+    let cursor = plan.cursor;
+    // The tick due within the lead is fired now too, to start at its time (catchUp judged the rest).
+    const ahead = leadOf(spec, host.leadMs) > 0 ? nextTick(spec, cursor) : undefined;
+    if (ahead !== undefined && ahead <= now + leadOf(spec, host.leadMs)) {
+      fire = [...fire, ahead];
+      cursor = ahead;
+    }
+    if (fire.length > 0 || cursor > entry.cursor) due.push({ id, entry, fire, cursor });
   });
   // overlap 'skip': nothing fires while the last firing is queued or runs; else only the oldest due
   // tick does (the ones after it would find that one running).
@@ -62,7 +88,7 @@ export async function fireDue(host: SchedulerHost, batch: ReadonlyArray<readonly
   const firings: Firing[] = [];
   for (const d of due) for (const tick of d.fire) firings.push({ id: d.id, entry: d.entry, tick });
   const submittedAt = host.clock.now();
-  const ids = await submitAll(host, firings);
+  const ids = await submitAll(host, firings, now);
   const at = host.clock.now();
 
   const moves: CursorMove[] = [];
@@ -97,14 +123,23 @@ export async function fireDue(host: SchedulerHost, batch: ReadonlyArray<readonly
       payloads.push(undefined);
     }
   }
-  const moved = await host.store.advance(moves);
+  const results = await host.store.advance(moves);
+  const orphans: string[] = [];
   moves.forEach((move, i) => {
     const firing = fired[i];
     const entry = movers[i] as FiringEntry;
+    const payload = payloads[i] as string;
+    if (results[i] === 'gone') {
+      // Removed while this wake ran: what it submitted ahead must not start.
+      if (firing && firing.tick > now) orphans.push(payload);
+      return;
+    }
     entry.cursor = Math.max(entry.cursor, move.tick);
+    if (firing && firing.tick > now) entry.ahead = { tick: firing.tick, id: payload };
     // Only the node whose move went through reports the firing: once per tick across a cluster.
-    if (firing && moved[i]) host.fired({ schedule: firing.id, tick: firing.tick, id: payloads[i] as string, at, submittedAt });
+    if (firing && results[i] === 'moved') host.fired({ schedule: firing.id, tick: firing.tick, id: payload, at, submittedAt });
   });
+  await Promise.all(orphans.map((payload) => cancelFiring(host, payload)));
   return { failed, removed };
 }
 
@@ -115,23 +150,23 @@ export async function fireDue(host: SchedulerHost, batch: ReadonlyArray<readonly
  */
 const validated = new WeakMap<ScheduleSpec, ValidPayload>();
 
-function validOf(host: SchedulerHost, firing: Firing): ValidPayload {
+function validOf(host: SchedulerHost, firing: Firing, now: number): ValidPayload {
   const spec = firing.entry.record.spec;
   let valid = validated.get(spec);
   if (!valid) validated.set(spec, (valid = validatePayload(spec.payload, host.validation())));
-  return { ...valid, idempotencyKey: `schedule:${firing.id}:${firing.tick}` };
+  return { ...valid, idempotencyKey: `schedule:${firing.id}:${firing.tick}`, runAt: firing.tick > now ? firing.tick : valid.runAt };
 }
 
 /** Each firing's payload id, or undefined where it was refused; a refused slice is retried one by one so one bad schedule fails alone. */
-async function submitAll(host: SchedulerHost, firings: readonly Firing[]): Promise<Array<string | undefined>> {
+async function submitAll(host: SchedulerHost, firings: readonly Firing[], now: number): Promise<Array<string | undefined>> {
   const ids: Array<string | undefined> = new Array(firings.length);
   for (let from = 0; from < firings.length; from += SUBMIT_SLICE) {
     const slice = firings.slice(from, from + SUBMIT_SLICE);
     let got: Array<string | undefined>;
     try {
-      got = await host.submitValidated(slice.map((firing) => validOf(host, firing)));
+      got = await host.submitValidated(slice.map((firing) => validOf(host, firing, now)));
     } catch {
-      got = await Promise.all(slice.map(inputOf).map((input) => host.submit(input).catch((error: unknown) => {
+      got = await Promise.all(slice.map((firing) => inputOf(firing, now)).map((input) => host.submit(input).catch((error: unknown) => {
         host.logger.warn('a schedule could not fire; trying again', { idempotencyKey: input.idempotencyKey, error: String(error) });
         return undefined;
       })));
@@ -141,8 +176,18 @@ async function submitAll(host: SchedulerHost, firings: readonly Firing[]): Promi
   return ids;
 }
 
-function inputOf(firing: Firing): PayloadInput {
-  return { ...firing.entry.record.spec.payload, idempotencyKey: `schedule:${firing.id}:${firing.tick}` };
+function inputOf(firing: Firing, now: number): PayloadInput {
+  const input: PayloadInput = { ...firing.entry.record.spec.payload, idempotencyKey: `schedule:${firing.id}:${firing.tick}` };
+  return firing.tick > now ? { ...input, runAt: firing.tick } : input;
+}
+
+/** Cancels a firing submitted ahead whose schedule changed before it started; a failure is logged (it then runs). */
+export async function cancelFiring(host: Pick<SchedulerHost, 'cancel' | 'logger'>, id: string): Promise<void> {
+  try {
+    await host.cancel(id);
+  } catch (error) {
+    host.logger.warn('a schedule firing submitted ahead could not be cancelled', { id, error: String(error) });
+  }
 }
 
 async function stillRuns(host: SchedulerHost, id: string): Promise<boolean> {

@@ -52,15 +52,26 @@ export interface ScheduleFiring {
   readonly tick: number;
   /** The payload the tick submitted. */
   readonly id: string;
-  /** When its submit was accepted (its partition took it), epoch ms; `at − tick` is the firing's lateness. */
+  /** When its submit was accepted (its partition took it), epoch ms; before `tick` when it was submitted ahead. */
   readonly at: number;
   /** When it was handed to submit, epoch ms (with the other firings of its instant, as one batch). */
   readonly submittedAt: number;
+}
+
+/** A schedule firing's handler started (on this node, for a firing this node made). */
+export interface ScheduleStart {
+  readonly schedule: string;
+  /** The instant the tick was due, epoch ms. */
+  readonly tick: number;
+  readonly id: string;
+  /** When its first attempt started, epoch ms; `at − tick` is the firing's lateness. */
+  readonly at: number;
 }
 
 export interface SystemEventMap {
   readonly 'coordinator.decision': Decision;
   readonly 'pool.stuck': StuckReport;
   readonly 'schedule.fired': ScheduleFiring;
+  readonly 'schedule.started': ScheduleStart;
 }
 export type SystemEventType = keyof SystemEventMap;

@@ -1,6 +1,6 @@
 /**
- * Schedule metrics: each firing's lateness (accepted − due), from the `schedule.fired` events this
- * node emits, so a sum over a cluster's nodes counts each tick once.
+ * Schedule metrics: each firing's lateness (its handler's start − due), from the `schedule.started`
+ * events this node emits, so a sum over a cluster's nodes counts each tick once.
  */
 import { Histogram, type Registry } from 'prom-client';
 import type { EventHub } from '../events.ts';
@@ -10,6 +10,6 @@ const LATENESS_BUCKETS = [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 
 /** Returns the unsubscribe. */
 export function defineScheduleMetrics(registry: Registry, events: EventHub): () => void {
-  const lateness = new Histogram({ name: 'triage_schedule_lateness_seconds', help: 'How late each schedule tick was accepted (its payload taken by its partition) after it was due', buckets: LATENESS_BUCKETS, registers: [registry] });
-  return events.on('schedule.fired', (firing) => lateness.observe(Math.max(0, firing.at - firing.tick) / 1_000));
+  const lateness = new Histogram({ name: 'triage_schedule_lateness_seconds', help: 'How late the handler of each schedule tick started after the tick was due (its first attempt)', buckets: LATENESS_BUCKETS, registers: [registry] });
+  return events.on('schedule.started', (start) => lateness.observe(Math.max(0, start.at - start.tick) / 1_000));
 }

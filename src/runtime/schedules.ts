@@ -1,13 +1,15 @@
 /**
  * Builds the scheduler on a runtime's parts: the store follows the runtime's persistence (the
  * Redis it journals to, shared by every node of a cluster; memory otherwise), firings go through
- * the ordinary submit, and each firing is a `schedule.fired` system event (lateness metric).
+ * the ordinary submit (ahead of the tick by `scheduleLeadMs`), each firing is a `schedule.fired`
+ * system event and its handler's start a `schedule.started` one (the lateness metric).
  */
 import { Scheduler, type ScheduleView } from '../../actors/schedule/actor.ts';
 
 export type { ScheduleView };
 import type { Clock } from '../clock.ts';
 import { FencedRedisEngine } from '../cluster/fenced-journal.ts';
+import { OptionsError } from '../errors.ts';
 import type { EventHub } from '../events.ts';
 import type { Logger } from '../execution/handlers.ts';
 import type { PayloadInput, PayloadStatus } from '../payload.ts';
@@ -42,7 +44,20 @@ export interface ScheduleWiring {
   readonly submit: (input: PayloadInput) => Promise<string>;
   readonly submitValidated: (valids: readonly ValidPayload[]) => Promise<string[]>;
   readonly status: (id: string) => Promise<PayloadStatus | undefined>;
+  readonly cancel: (id: string) => Promise<boolean>;
   readonly validation: () => ValidationContext;
+  /** The runtime's `scheduleLeadMs`, compiled. */
+  readonly leadMs: number;
+}
+
+/** How long before its tick a schedule's payload is submitted by default, ms. */
+export const DEFAULT_SCHEDULE_LEAD_MS = 200;
+
+/** `scheduleLeadMs`: a whole number of ms in [0, 60,000]; default 200. */
+export function compileScheduleLead(raw: unknown): number {
+  if (raw === undefined) return DEFAULT_SCHEDULE_LEAD_MS;
+  if (typeof raw !== 'number' || !Number.isInteger(raw) || raw < 0 || raw > 60_000) throw new OptionsError([{ field: 'scheduleLeadMs', problem: 'must be a whole number of ms between 0 and 60000' }]);
+  return raw;
 }
 
 /** How often a cluster node reads the schedules again for what other nodes changed, ms. */
@@ -61,7 +76,15 @@ export function buildScheduler(wiring: ScheduleWiring): { scheduler: Scheduler; 
     submit: wiring.submit,
     submitValidated: wiring.submitValidated,
     status: wiring.status,
+    cancel: wiring.cancel,
+    leadMs: wiring.leadMs,
     fired: (firing) => wiring.events.emitSystem('schedule.fired', firing),
+    started: (start) => wiring.events.emitSystem('schedule.started', start),
+    // This node's partitions' starts only: a firing that runs on another node is not seen here.
+    onStarted: (listener) =>
+      wiring.events.on('started', (event) => {
+        if (event.node === undefined) listener(event.id, event.at);
+      }, { internal: true }),
     validation: wiring.validation,
     refreshMs: wiring.clustered ? CLUSTER_REFRESH_MS : undefined,
   });

@@ -22,15 +22,19 @@ export interface ScheduleStore {
    * schedule declared again keeps its place), or raised to it (`atLeast`: resuming skips the pause).
    */
   put(id: string, body: string, cursor: number, mode: 'ifAbsent' | 'atLeast'): Promise<void>;
-  remove(id: string): Promise<boolean>;
+  /** Deletes a schedule; resolves with the position it had (undefined when there was none), read in the same atomic step. */
+  remove(id: string): Promise<SchedulePosition | undefined>;
   /** Each schedule's cursor and the id of its last firing (undefined once it was removed), in one round trip. */
   positions(ids: readonly string[]): Promise<Array<SchedulePosition | undefined>>;
   /**
-   * Moves each cursor to its `tick` if it is behind, in order, in one round trip: true for each
-   * move made, false when the cursor was not behind (another node got there first) or the schedule is gone.
+   * Moves each cursor to its `tick` if it is behind, in order, in one round trip: per move `moved`,
+   * `behind` when the cursor was not behind (another node got there first), or `gone` when the
+   * schedule is no longer stored (removed meanwhile).
    */
-  advance(moves: readonly CursorMove[]): Promise<boolean[]>;
+  advance(moves: readonly CursorMove[]): Promise<AdvanceResult[]>;
 }
+
+export type AdvanceResult = 'moved' | 'behind' | 'gone';
 
 export interface SchedulePosition {
   readonly cursor: number;
@@ -57,8 +61,10 @@ export class MemoryScheduleStore implements ScheduleStore {
     else this.rows.set(id, { ...row, body, cursor: mode === 'atLeast' ? Math.max(row.cursor, cursor) : row.cursor });
   }
 
-  async remove(id: string): Promise<boolean> {
-    return this.rows.delete(id);
+  async remove(id: string): Promise<SchedulePosition | undefined> {
+    const row = this.rows.get(id);
+    this.rows.delete(id);
+    return row && { cursor: row.cursor, last: row.last };
   }
 
   /** The rows themselves, read at once by the caller (no copy per schedule per second). */
@@ -66,13 +72,14 @@ export class MemoryScheduleStore implements ScheduleStore {
     return ids.map((id) => this.rows.get(id));
   }
 
-  async advance(moves: readonly CursorMove[]): Promise<boolean[]> {
+  async advance(moves: readonly CursorMove[]): Promise<AdvanceResult[]> {
     return moves.map(({ id, tick, last }) => {
       const row = this.rows.get(id);
-      if (!row || row.cursor >= tick) return false;
+      if (!row) return 'gone';
+      if (row.cursor >= tick) return 'behind';
       row.cursor = tick;
       if (last !== undefined) row.last = last;
-      return true;
+      return 'moved';
     });
   }
 }
@@ -140,9 +147,13 @@ export class RedisScheduleStore implements ScheduleStore {
     await this.client.triageSchedulePut(this.defs, this.cursors, id, body, String(cursor), mode);
   }
 
-  async remove(id: string): Promise<boolean> {
-    const results = await this.client.multi().hdel(this.defs, id).hdel(this.cursors, id).hdel(this.lasts, id).exec();
-    return results?.[0]?.[1] === 1;
+  async remove(id: string): Promise<SchedulePosition | undefined> {
+    // One transaction: a firing that moves the cursor after this read finds the schedule gone.
+    const results = await this.client.multi().hget(this.cursors, id).hget(this.lasts, id).hdel(this.defs, id).hdel(this.cursors, id).hdel(this.lasts, id).exec();
+    if (results?.[2]?.[1] !== 1) return undefined;
+    const cursor = results[0]?.[1];
+    const last = results[1]?.[1];
+    return { cursor: typeof cursor === 'string' ? Number(cursor) : 0, last: typeof last === 'string' ? last : undefined };
   }
 
   async positions(ids: readonly string[]): Promise<Array<SchedulePosition | undefined>> {
@@ -154,9 +165,9 @@ export class RedisScheduleStore implements ScheduleStore {
     });
   }
 
-  async advance(moves: readonly CursorMove[]): Promise<boolean[]> {
+  async advance(moves: readonly CursorMove[]): Promise<AdvanceResult[]> {
     if (moves.length === 0) return [];
     const args = moves.flatMap(({ id, tick, last }) => [id, String(tick), last ?? '']);
-    return (await this.client.triageScheduleAdvance(this.cursors, this.lasts, ...args)).map((code) => code === 1);
+    return (await this.client.triageScheduleAdvance(this.cursors, this.lasts, ...args)).map((code) => (code === 1 ? 'moved' : code === 0 ? 'behind' : 'gone'));
   }
 }
