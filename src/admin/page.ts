@@ -13,7 +13,7 @@ import { CHARTS_SCRIPT } from './page-script-charts.ts';
 import { CORE_SCRIPT } from './page-script-core.ts';
 import { PANELS_SCRIPT } from './page-script-panels.ts';
 import { SEARCH_SCRIPT } from './page-script-search.ts';
-import { STYLE } from './page-style.ts';
+import { dialogs, pageDocument, toast } from './page-shell.ts';
 
 export interface PageOptions {
   readonly name: string;
@@ -92,22 +92,11 @@ export function renderPage({ name, nonce, refreshMs, actions, snapshot: s }: Pag
       h('section', { id: 'cluster-section', hidden: true }, h('h2', {}, 'Cluster', h('small', { class: 'muted', id: 'cluster-summary' })),
         table('cluster', [th('node'), th('partitions'), th('owned', true), th('homes'), th('pid', true), th('up'), th('admin')], []),
         h('p', { id: 'cluster-unowned', class: 'muted' }), h('div', { id: 'cluster-trees', class: 'trees' }))),
-    raw(DIALOGS),
-    h('div', { id: 'toast', role: 'status', 'aria-live': 'polite', hidden: true }),
+    dialogs(),
+    toast(),
     h('script', { type: 'application/json', id: 'initial-series' }, raw(jsonForScript(s.series))),
     h('script', { nonce }, raw(`const REFRESH_MS = ${Math.floor(refreshMs)};\nconst ACTIONS = ${actions};\nconst LEDGER_PAGE = ${LEDGER_PAGE};\n${CORE_SCRIPT}${CHARTS_SCRIPT}${PANELS_SCRIPT}${SEARCH_SCRIPT}${ACTIONS_SCRIPT}\nstart();\n`)));
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="icon" href="/favicon.svg" type="image/svg+xml">
-<title>Triage · ${escapeHtml(name)}</title>
-<style nonce="${nonce}">${STYLE}</style>
-</head>
-${body.html}
-</html>
-`;
+  return pageDocument(`Triage · ${name}`, nonce, body.html);
 }
 
 function runningTotal(s: PageSnapshot): string {
@@ -124,5 +113,3 @@ export function poolBar(busy: number, size: number): string {
   return `<svg id="pool-bar" width="80" height="8" viewBox="0 0 80 8" aria-hidden="true"><rect width="80" height="8" rx="4" fill="#2e333d"/><rect width="${width}" height="8" rx="4" fill="${busy >= size ? '#e5484d' : '#46a758'}"/></svg>`;
 }
 
-const DIALOGS = `<dialog id="confirm"><h3 id="confirm-title">Confirm</h3><p id="confirm-text"></p><div class="actions-row"><button class="btn" type="button" id="confirm-no">Cancel</button><button class="btn primary" type="button" id="confirm-yes">Confirm</button></div></dialog>
-<dialog id="token-dialog"><h3>Operator token</h3><p class="muted">Kept in this tab's session storage only; sent as a bearer header with each action, never in a URL.</p><form id="token-form" method="dialog"><input type="password" id="token-input" autocomplete="off" size="36" placeholder="token"><div class="actions-row"><button class="btn" type="button" id="token-cancel">Cancel</button><button class="btn primary" type="submit">Unlock</button></div></form></dialog>`;

@@ -8,7 +8,7 @@ import { TERMINAL_STATUSES } from '../payload.ts';
 import { duration, escapeHtml, h, raw } from './html.ts';
 import { ACTIONS_OFF_REASON } from './page.ts';
 import { ACTIONS_SCRIPT } from './page-script-actions.ts';
-import { STYLE } from './page-style.ts';
+import { dialogs, pageDocument, toast } from './page-shell.ts';
 import type { PayloadDetail, TimelineEntry } from './payload-views.ts';
 
 export interface PayloadPageOptions {
@@ -62,22 +62,10 @@ export function renderPayloadPage({ name, nonce, actions, detail }: PayloadPageO
         h('dt', {}, 'status'), h('dd', {}, detail.workflow.status))),
       h('section', { class: 'wide' }, h('h2', {}, 'Data'), detail.data === undefined ? h('p', { class: 'muted' }, 'held by another node') : detail.data === null ? h('p', { class: 'muted' }, 'none') : h('pre', { class: 'value' }, detail.data),
         detail.checkpoint === undefined ? '' : [h('h3', {}, 'Last checkpoint'), h('pre', { class: 'value' }, detail.checkpoint)])),
-    raw(`<dialog id="confirm"><h3>Confirm</h3><p id="confirm-text"></p><div class="actions-row"><button class="btn" type="button" id="confirm-no">Cancel</button><button class="btn primary" type="button" id="confirm-yes">Confirm</button></div></dialog>
-<dialog id="token-dialog"><h3>Operator token</h3><p class="muted">Kept in this tab's session storage only; sent as a bearer header with each action, never in a URL.</p><form id="token-form" method="dialog"><input type="password" id="token-input" autocomplete="off" size="36" placeholder="token"><div class="actions-row"><button class="btn" type="button" id="token-cancel">Cancel</button><button class="btn primary" type="submit">Unlock</button></div></form></dialog>`),
-    h('div', { id: 'toast', role: 'status', 'aria-live': 'polite', hidden: true }),
+    dialogs(),
+    toast(),
     h('script', { nonce }, raw(`const ACTIONS = ${actions};\nconst PAYLOAD = ${JSON.stringify({ id: p.id, type: p.type, status: p.status, finished }).replace(/</g, '\\u003c')};\n${PAGE_SCRIPT}${ACTIONS_SCRIPT}\nsetupActions();\ndrawPayloadActions();\nscheduleReload();\n`)));
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="icon" href="/favicon.svg" type="image/svg+xml">
-<title>${escapeHtml(p.id)} · Triage · ${escapeHtml(name)}</title>
-<style nonce="${nonce}">${STYLE}</style>
-</head>
-${body.html}
-</html>
-`;
+  return pageDocument(`${p.id} · Triage · ${name}`, nonce, body.html);
 }
 
 /** The payload page's own script: its two buttons and the reload while it is unfinished. */
