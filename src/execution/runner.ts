@@ -116,6 +116,11 @@ export class Runner {
   private readonly outbox = new Map<number, Outcome[]>();
   private toLaunch: RunOrder[] = [];
   private flushQueued = false;
+  /**
+   * The clock as the last run that ended read it, while `launchAll` goes through its orders: a
+   * handler that returned at once ended when the next one starts, so one read serves both.
+   */
+  private endedAt: number | undefined;
 
   constructor(private readonly host: RunnerHost) {}
 
@@ -192,22 +197,25 @@ export class Runner {
   private launchAll(): void {
     const orders = this.toLaunch;
     this.toLaunch = [];
+    this.endedAt = undefined;
     for (let i = 0; i < orders.length; i++) {
       const order = orders[i] as RunOrder;
+      const now = this.endedAt ?? this.host.clock.now();
+      this.endedAt = undefined;
       if (order.batch === undefined) {
         // A handler that batches always gets an array: a payload run alone is a batch of one.
-        this.launch(order, this.host.handlerOf(order.handlerType)?.options.batch ? [order] : undefined);
+        this.launch(order, this.host.handlerOf(order.handlerType)?.options.batch ? [order] : undefined, now);
         continue;
       }
       // A batch's orders come from one grant, so they are adjacent.
       const members = [order];
       while (i + 1 < orders.length && orders[i + 1]?.batch === order.batch) members.push(orders[++i] as RunOrder);
-      this.launch(order, members);
+      this.launch(order, members, now);
     }
+    this.endedAt = undefined;
   }
 
-  private launch(order: RunOrder, members: RunOrder[] | undefined): void {
-    const now = this.host.clock.now();
+  private launch(order: RunOrder, members: RunOrder[] | undefined, now: number): void {
     const run = new ActiveRun(order, members, now, this);
     run.at = this.active.length;
     this.active.push(run);
@@ -289,6 +297,7 @@ export class Runner {
   /** `ok`: completed (true), failed (false), timed out, or cancelled/aborted (undefined). */
   private finishRun(run: ActiveRun, ok: boolean | 'timeout' | undefined): void {
     const now = this.host.clock.now();
+    this.endedAt = now;
     run.done = true;
     run.timer?.cancel();
     if (run.at >= 0) {
