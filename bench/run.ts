@@ -47,6 +47,15 @@ if (runs('a')) {
   const triage: number[] = [];
   const pq: number[] = [];
   const bull: number[] = [];
+  // One round of each column first, not counted in the rates: the first run in a process is ~25%
+  // slower while V8 compiles the path (each column's own code and the producer's). Its stall counts.
+  {
+    const warm = await withStall((serving) => triageThroughput({ payloads: sizes.payloads, partitions: 16, concurrency: 50, batch: wave }, serving));
+    noteStall('a', warm.stallMs);
+    const warmPq = await pqueueThroughput({ payloads: sizes.payloads, wave, concurrency: 50 });
+    const warmBull = withBullmq ? await bullmqThroughput({ redisUrl, jobs: sizes.bullJobs, concurrency: 50, wave }) : undefined;
+    log(`a: warm-up (not counted): triage ${Math.round(warm.value)} payloads/s (largest stall ${round(warm.stallMs)} ms), p-queue ${Math.round(warmPq)} tasks/s${warmBull === undefined ? '' : `, bullmq ${Math.round(warmBull)} jobs/s`}`);
+  }
   for (let i = 0; i < sizes.runs; i++) {
     const run = await withStall((serving) => triageThroughput({ payloads: sizes.payloads, partitions: 16, concurrency: 50, batch: wave }, serving));
     triage.push(run.value);
