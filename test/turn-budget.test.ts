@@ -70,3 +70,17 @@ test('an actor with a long backlog does not keep other actors from their turn', 
   await system.whenIdle();
   system.stop();
 });
+
+test('work asked for from a caller\'s turn starts at the next turn, before what yielded', async () => {
+  const budget = new TurnBudget(1);
+  const order: string[] = [];
+  budget.startNextTurn(() => order.push('asked outside any engine turn'));
+  assert.equal(order.length, 0, 'not run in the caller\'s turn');
+  assert.equal(budget.waiting, 1);
+  budget.defer(() => order.push('yielded'), true);
+  budget.startNextTurn(() => order.push('asked again'));
+  await nextTurn();
+  await nextTurn();
+  assert.deepEqual(order, ['asked outside any engine turn', 'asked again', 'yielded']);
+  assert.equal(budget.waiting, 0);
+});

@@ -29,12 +29,25 @@ export class TurnBudget {
   hasTime(): boolean {
     const now = performance.now();
     if (this.openedAt < 0) {
-      this.openedAt = now;
-      // Queued now, so it runs early in the next check phase: before the work that yields after it.
-      setImmediate(this.nextTurn);
+      this.open(now);
       return true;
     }
     return now - this.openedAt < this.ms;
+  }
+
+  /**
+   * Runs `resume` at the start of the next turn, among the work that got no time in this one: for
+   * engine work asked for from a caller's turn (a `submitMany`), which is the caller's, not the engine's.
+   */
+  startNextTurn(resume: () => void): void {
+    if (this.openedAt < 0) this.open(performance.now());
+    this.starved.push(resume);
+  }
+
+  private open(now: number): void {
+    this.openedAt = now;
+    // Queued now, so it runs early in the next check phase: before the work that yields after it.
+    setImmediate(this.nextTurn);
   }
 
   /** Runs `resume` at the start of the next turn. `ranNow`: it did some work in this one (it then goes after those that did none). */

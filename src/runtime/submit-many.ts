@@ -87,7 +87,8 @@ export class BulkSubmit {
     return new Promise<string[]>((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
-      this.validateSlice();
+      // Not in the caller's turn: however much the caller did in it, the engine's work starts in a turn of its own.
+      this.deps.budget.startNextTurn(this.validateSlice);
     });
   }
 
