@@ -1,10 +1,10 @@
 /**
  * The coordinator's transitions: `(state, message, env) → { state, effects }`, the control state
  * replaced (immer), the ledger changed in place (it is the coordinator's own, and a message is
- * handled whole before the next). A round is
- * decided when the last partition's report arrives: signals → level (with hysteresis, unless
- * pinned) → tier modes → elevation → transfers → pool size → expiry → make-up. Operator actions
- * (pin, release, reschedule now, throttle) apply at once with the latest signals.
+ * handled whole before the next). A round is decided when the last partition's report arrives:
+ * signals → level (with hysteresis, unless pinned) → tier modes → elevation → transfers → pool
+ * size → expiry → make-up. Operator actions (pin, release, reschedule now, throttle) apply at once
+ * with the latest signals.
  */
 import { Immer } from 'immer';
 import { LEVEL_RANK, nextLevel, type LoadLevel } from '../../src/load/levels.ts';
