@@ -37,7 +37,7 @@ import type { DependencyGraph } from '../actors/dependency-graph/actor.ts';
 import { recoverSnapshotOnly } from './persistence/actor-recovery.ts';
 import { HomeBuilder } from './runtime/home-parts.ts';
 import { decodeCoordinator, encodeCoordinator } from '../actors/coordinator/codec.ts';
-import { emptyLedger } from '../actors/coordinator/ledger.ts';
+import { Ledger } from '../actors/coordinator/ledger.ts';
 import type { CoordinatorState } from '../actors/coordinator/state.ts';
 import { decodeComplexity, encodeComplexity } from '../actors/complexity/codec.ts';
 import type { Workflows } from '../actors/workflow/manager.ts';
@@ -301,7 +301,7 @@ export class Runtime {
       this.homes.load(this.cluster?.home, this.cluster !== undefined),
       // The ledger and the partitions' reports stay out of the coordinator's snapshot: the ledger is
       // rebuilt from the partitions' records, and at critical load it can hold a million entries.
-      recoverSnapshotOnly(this.durability, timing, this.actorKey(COORDINATOR_KEY), decodeCoordinator, (state: CoordinatorState) => encodeCoordinator({ ...state, ledger: emptyLedger(), reports: [] })),
+      recoverSnapshotOnly(this.durability, timing, this.actorKey(COORDINATOR_KEY), decodeCoordinator, (state: CoordinatorState) => encodeCoordinator({ ...state, ledger: new Ledger(), reports: [] })),
       recoverSnapshotOnly(this.durability, timing, this.actorKey(COMPLEXITY_KEY), decodeComplexity, encodeComplexity),
     ]);
     this.graph.start(graph.state, graph.journal);

@@ -1,5 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import { decodeCoordinator, encodeCoordinator } from '../actors/coordinator/codec.ts';
 import type { LedgerEntry } from '../actors/coordinator/ledger.ts';
 import type { CoordinatorEffect, CoordinatorMessage, PoolLoad } from '../actors/coordinator/messages.ts';
 import type { CoordinatorEnv } from '../actors/coordinator/policy.ts';
@@ -195,6 +196,20 @@ describe('coordinator: ledger and make-up', () => {
     assert.deepEqual(h.sent(effects).map(([, m]) => m.type === 'reschedule' && m.entries.map((e) => e.ledgerId)), [['0-2']]);
     assert.equal(h.state().ledger.entries.size, 0);
     assert.deepEqual(h.state().ledger.totals, { added: 3, rescheduled: 1, expired: 1, cancelled: 1 });
+  });
+
+  test('skips change the ledger in place: the control state stays the same object, and a snapshot taken before keeps what it saw', () => {
+    const h = harness();
+    h.send({ type: 'pin', level: 'critical', at: 0 });
+    const before = h.state();
+    h.send({ type: 'skipped', entries: h.entries(3) });
+    const encoded = JSON.stringify(encodeCoordinator(h.state()));
+    h.send({ type: 'skipped', entries: [...h.entries(3), ...h.entries(2, 1)] }); // the first three again: a re-collect
+    assert.equal(h.state(), before, 'no copy of the control state for a skip');
+    assert.equal(h.state().ledger.size, 5);
+    assert.equal(h.state().ledger.totals.added, 5);
+    assert.equal(JSON.parse(encoded).data.ledger.entries.length, 3, 'the snapshot is a copy');
+    assert.equal(decodeCoordinator(JSON.parse(encoded)).ledger.size, 3);
   });
 });
 

@@ -45,7 +45,7 @@ test('coordinator, dependency graph, workflow and analyzer states round-trip thr
   assert.ok(coordinator.ledger.entries.size > 0 && coordinator.decisions.size > 0, 'the ledger and decisions are not empty');
   const coordinatorBack = decodeCoordinator(json(encodeCoordinator(coordinator)));
   assert.deepEqual(encodeCoordinator(coordinatorBack), json(encodeCoordinator(coordinator)));
-  assert.equal(coordinatorBack.ledger.deadlines.size, coordinator.ledger.deadlines.size);
+  assert.equal(coordinatorBack.ledger.deadlineCount, coordinator.ledger.deadlineCount);
 
   const graph = system.stateOf(pathOf('dependency-graph')) as GraphState;
   assert.equal(graph.nodes.size, 1, 'one payload is held on its dependency');

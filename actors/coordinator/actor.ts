@@ -19,7 +19,7 @@ import type { Decision } from '../../src/load/system-events.ts';
 import type { PartitionMessage } from '../partition/messages.ts';
 import type { PartitionStats } from '../partition/state.ts';
 import type { ComplexityHandle } from '../complexity/actor.ts';
-import { listEntries, type LedgerEntry } from './ledger.ts';
+import type { LedgerEntry } from './ledger.ts';
 import type { CoordinatorEffect, CoordinatorMessage } from './messages.ts';
 import type { CoordinatorEnv } from './policy.ts';
 import { reduceCoordinator } from './reducer.ts';
@@ -156,19 +156,19 @@ export function spawnCoordinator(wiring: CoordinatorWiring): CoordinatorHandle {
         waiters = waiters.filter((w) => w.upTo > processed);
         for (const w of due) w.resolve();
       }
-      interval?.keepAlive(state.ledger.entries.size > 0);
+      interval?.keepAlive(state.ledger.size > 0);
       const todo = effects;
       effects = [];
       for (const effect of todo) perform(effect);
     },
     summarize: (state) => ({
-      level: levelOf(state), pinned: state.pinned !== undefined, ledger: state.ledger.entries.size, decisions: state.decisionsTotal, poolTarget: state.poolTarget,
+      level: levelOf(state), pinned: state.pinned !== undefined, ledger: state.ledger.size, decisions: state.decisionsTotal, poolTarget: state.poolTarget,
     }),
   });
 
   const watching = (): boolean => {
     const s = committed;
-    return wiring.busy() || s.ledger.entries.size > 0 || levelOf(s) !== 'normal' || s.pinned !== undefined
+    return wiring.busy() || s.ledger.size > 0 || levelOf(s) !== 'normal' || s.pinned !== undefined
       || s.poolTarget !== env.pool.min || s.elevated.length > 0;
   };
 
@@ -193,7 +193,7 @@ export function spawnCoordinator(wiring: CoordinatorWiring): CoordinatorHandle {
       interval = undefined;
       tick();
       if (watching()) arm();
-    }, committed.ledger.entries.size > 0);
+    }, committed.ledger.size > 0);
   };
 
   return {
@@ -229,7 +229,7 @@ export function spawnCoordinator(wiring: CoordinatorWiring): CoordinatorHandle {
       const all = committed.decisions.toArray();
       return limit >= all.length ? all : all.slice(all.length - limit);
     },
-    ledger: (limit = 1_000, offset = 0) => ({ total: committed.ledger.entries.size, entries: listEntries(committed.ledger, limit, offset) }),
+    ledger: (limit = 1_000, offset = 0) => ({ total: committed.ledger.size, entries: committed.ledger.list(limit, offset) }),
     pin(level) {
       if (!(LOAD_LEVELS as readonly unknown[]).includes(level)) throw new InvalidLevelError(level);
       send({ type: 'pin', level, at: clock.now() });
@@ -240,7 +240,7 @@ export function spawnCoordinator(wiring: CoordinatorWiring): CoordinatorHandle {
       arm();
     },
     rescheduleNow() {
-      const total = committed.ledger.entries.size;
+      const total = committed.ledger.size;
       send({ type: 'reschedule-now', at: clock.now() });
       return total;
     },

@@ -1,11 +1,19 @@
 /**
- * The ledger of payloads skipped under load: an immer-friendly value (persistent collections, no
- * callbacks) owned by the coordinator. Entries leave it in exactly three ways: rescheduled (make-up
- * or an operator), expired (their deadline passed), or cancelled by the client. Nothing else removes
- * one, so nothing in it is dropped silently. The payload itself stays in its partition (status
- * `deferred`); the ledger holds the reference and what make-up and expiry need.
+ * The ledger of payloads skipped under load, owned by the coordinator and changed in place: the
+ * coordinator handles one message at a time, so plain mutable structures are safe inside it, and
+ * a burst of skips costs a `Map` insert, a ring-buffer push and a heap push per entry, with no
+ * path copying and no garbage for the collector. Entries leave it in exactly three ways:
+ * rescheduled (make-up or an operator), expired (their deadline passed), or cancelled by the
+ * client. Nothing else removes one, so nothing in it is dropped silently. The payload itself stays
+ * in its partition (status `deferred`); the ledger holds the reference and what make-up and expiry
+ * need. What leaves the coordinator (a listing, a snapshot) is copied out; entries are never
+ * mutated, so they are shared.
+ *
+ * It is a class so that immer, which keeps the coordinator's control state, neither drafts nor
+ * freezes it.
  */
-import { PHeap, PMap, PQueue } from '../../src/collections/index.ts';
+import Denque from 'denque';
+import { TimerHeap } from '../../src/collections/timer-heap.ts';
 import type { Tier } from '../../src/payload.ts';
 
 export interface LedgerEntry {
@@ -24,109 +32,159 @@ export interface LedgerEntry {
   readonly reason: string;
 }
 
-export interface Ledger {
-  readonly entries: PMap<LedgerEntry>;
-  /** Ledger ids in skip order; ids no longer in `entries` are skipped lazily. */
-  readonly order: PQueue<string>;
-  /** Ledger ids by deadline, for those that have one. */
-  readonly deadlines: PHeap<string>;
-  /** Entries ever added, and how each left. */
-  readonly totals: { readonly added: number; readonly rescheduled: number; readonly expired: number; readonly cancelled: number };
+/** Entries ever added, and how each left. */
+export interface LedgerTotals {
+  readonly added: number;
+  readonly rescheduled: number;
+  readonly expired: number;
+  readonly cancelled: number;
 }
 
-export const emptyLedger = (): Ledger => ({
-  entries: PMap.empty(),
-  order: PQueue.empty(),
-  deadlines: PHeap.empty(),
-  totals: { added: 0, rescheduled: 0, expired: 0, cancelled: 0 },
-});
+/** The ledger as JSON-ready arrays (the coordinator snapshot's `ledger`). */
+export interface LedgerSnapshot {
+  readonly entries: Array<[string, LedgerEntry]>;
+  /** Ledger ids in skip order, ids already gone included. */
+  readonly order: string[];
+  readonly deadlines: Array<{ key: number; value: string }>;
+  readonly totals: LedgerTotals;
+}
 
-export function addEntries(ledger: Ledger, added: readonly LedgerEntry[]): Ledger {
-  if (added.length === 0) return ledger;
-  const entries = ledger.entries.asTransient();
-  let { order, deadlines } = ledger;
-  let fresh = 0;
-  for (const entry of added) {
-    // A cluster's new leader collects every node's ledger again: an entry it has already is not new.
-    if (entries.has(entry.ledgerId)) continue;
-    fresh++;
-    entries.set(entry.ledgerId, entry);
-    order = order.push(entry.ledgerId);
-    if (entry.deadline !== undefined) deadlines = deadlines.insert(entry.deadline, entry.ledgerId);
+/** The order queue is rebuilt once it holds more than this many ids and twice the live entries. */
+const COMPACT_ABOVE = 64;
+
+export class Ledger {
+  private readonly byId = new Map<string, LedgerEntry>();
+  /** Ledger ids in skip order; ids no longer in `byId` are skipped lazily. */
+  private order = new Denque<string>();
+  /** Ledger ids by deadline, for those that have one; ids no longer in `byId` are dropped lazily. */
+  private readonly deadlines = new TimerHeap<string>();
+  private readonly counts = { added: 0, rescheduled: 0, expired: 0, cancelled: 0 };
+
+  /** A ledger from its snapshot, old ones included (their deadlines came in pop order: any order rebuilds the heap). */
+  static restore(snapshot: LedgerSnapshot): Ledger {
+    const ledger = new Ledger();
+    for (const [ledgerId, entry] of snapshot.entries) ledger.byId.set(ledgerId, entry);
+    for (const ledgerId of snapshot.order) ledger.order.push(ledgerId);
+    for (const { key, value } of snapshot.deadlines) ledger.deadlines.insert(key, value);
+    Object.assign(ledger.counts, snapshot.totals);
+    return ledger;
   }
-  return { entries: entries.persistent(), order, deadlines, totals: { ...ledger.totals, added: ledger.totals.added + fresh } };
-}
 
-/** Entries whose payloads were cancelled while they waited. */
-export function cancelEntries(ledger: Ledger, ledgerIds: readonly string[]): Ledger {
-  let { entries } = ledger;
-  let cancelled = 0;
-  for (const ledgerId of ledgerIds) {
-    if (!entries.has(ledgerId)) continue;
-    entries = entries.delete(ledgerId);
-    cancelled++;
+  /** Entries waiting. */
+  get size(): number {
+    return this.byId.size;
   }
-  return cancelled === 0 ? ledger : { ...withHeadLive({ ...ledger, entries }), totals: { ...ledger.totals, cancelled: ledger.totals.cancelled + cancelled } };
-}
 
-/**
- * Takes up to `max` entries, oldest skip first, for rescheduling. Entries whose deadline has passed
- * come back as `expired` instead (they do not count against `max`).
- */
-export function takeEntries(ledger: Ledger, max: number, now: number): { ledger: Ledger; due: LedgerEntry[]; expired: LedgerEntry[] } {
-  const due: LedgerEntry[] = [];
-  const expired: LedgerEntry[] = [];
-  let { order, entries } = ledger;
-  while (due.length < max && order.size > 0) {
-    const ledgerId = order.peek() as string;
-    order = order.shift();
-    const entry = entries.get(ledgerId);
-    if (!entry) continue;
-    entries = entries.delete(ledgerId);
-    if (entry.deadline !== undefined && entry.deadline <= now) expired.push(entry);
-    else due.push(entry);
+  /** The entries waiting, by ledger id (read only: they change through the methods below). */
+  get entries(): ReadonlyMap<string, LedgerEntry> {
+    return this.byId;
   }
-  if (due.length === 0 && expired.length === 0) return { ledger, due, expired };
-  const totals = { ...ledger.totals, rescheduled: ledger.totals.rescheduled + due.length, expired: ledger.totals.expired + expired.length };
-  return { ledger: withHeadLive({ ...ledger, entries, order, totals }), due, expired };
-}
 
-/** Takes every entry whose deadline is at or before `now`. */
-export function takeExpired(ledger: Ledger, now: number): { ledger: Ledger; expired: LedgerEntry[] } {
-  const expired: LedgerEntry[] = [];
-  let { deadlines, entries } = ledger;
-  for (let top = deadlines.peek(); top && top.key <= now; top = deadlines.peek()) {
-    deadlines = deadlines.pop();
-    const entry = entries.get(top.value);
-    if (!entry) continue;
-    entries = entries.delete(top.value);
-    expired.push(entry);
+  get totals(): LedgerTotals {
+    return { ...this.counts };
   }
-  if (expired.length === 0) return deadlines === ledger.deadlines ? { ledger, expired } : { ledger: { ...ledger, deadlines }, expired };
-  return { ledger: withHeadLive({ ...ledger, entries, deadlines, totals: { ...ledger.totals, expired: ledger.totals.expired + expired.length } }), expired };
-}
 
-/** The earliest deadline still waiting (stale heap entries are dropped lazily, so it may be early). */
-export const nextDeadline = (ledger: Ledger): number | undefined => ledger.deadlines.peek()?.key;
-
-/** Oldest first, at most `limit`. */
-export function listEntries(ledger: Ledger, limit: number, offset = 0): LedgerEntry[] {
-  const out: LedgerEntry[] = [];
-  let skipped = 0;
-  for (const ledgerId of ledger.order) {
-    if (out.length >= limit) break;
-    const entry = ledger.entries.get(ledgerId);
-    if (!entry) continue;
-    if (skipped < offset) skipped++;
-    else out.push(entry);
+  /** Ids in the skip-order queue, those already gone included. */
+  get queuedIds(): number {
+    return this.order.length;
   }
-  return out;
-}
 
-/** Keeps the order queue's head live, and compacts it when tombstones outnumber live entries. */
-function withHeadLive(ledger: Ledger): Ledger {
-  let { order } = ledger;
-  while (order.size > 0 && !ledger.entries.has(order.peek() as string)) order = order.shift();
-  if (order.size > 64 && order.size > 2 * ledger.entries.size) order = PQueue.from([...order].filter((id) => ledger.entries.has(id)));
-  return order === ledger.order ? ledger : { ...ledger, order };
+  /** Deadlines in the heap, those of entries already gone included. */
+  get deadlineCount(): number {
+    return this.deadlines.size;
+  }
+
+  /** Adds the entries not in the ledger yet; returns how many were. */
+  add(added: readonly LedgerEntry[]): number {
+    let fresh = 0;
+    for (const entry of added) {
+      // A cluster's new leader collects every node's ledger again: an entry it has already is not new.
+      if (this.byId.has(entry.ledgerId)) continue;
+      fresh++;
+      this.byId.set(entry.ledgerId, entry);
+      this.order.push(entry.ledgerId);
+      if (entry.deadline !== undefined) this.deadlines.insert(entry.deadline, entry.ledgerId);
+    }
+    this.counts.added += fresh;
+    return fresh;
+  }
+
+  /** Entries whose payloads were cancelled while they waited; returns how many were in the ledger. */
+  cancel(ledgerIds: readonly string[]): number {
+    let cancelled = 0;
+    for (const ledgerId of ledgerIds) if (this.byId.delete(ledgerId)) cancelled++;
+    if (cancelled === 0) return 0;
+    this.counts.cancelled += cancelled;
+    this.keepHeadLive();
+    return cancelled;
+  }
+
+  /**
+   * Takes up to `max` entries, oldest skip first, for rescheduling. Entries whose deadline has passed
+   * come back as `expired` instead (they do not count against `max`).
+   */
+  take(max: number, now: number): { due: LedgerEntry[]; expired: LedgerEntry[] } {
+    const due: LedgerEntry[] = [];
+    const expired: LedgerEntry[] = [];
+    while (due.length < max && this.order.length > 0) {
+      const ledgerId = this.order.shift() as string;
+      const entry = this.byId.get(ledgerId);
+      if (!entry) continue;
+      this.byId.delete(ledgerId);
+      if (entry.deadline !== undefined && entry.deadline <= now) expired.push(entry);
+      else due.push(entry);
+    }
+    if (due.length === 0 && expired.length === 0) return { due, expired };
+    this.counts.rescheduled += due.length;
+    this.counts.expired += expired.length;
+    this.keepHeadLive();
+    return { due, expired };
+  }
+
+  /** Takes every entry whose deadline is at or before `now`. */
+  takeExpired(now: number): LedgerEntry[] {
+    const expired: LedgerEntry[] = [];
+    while (this.deadlines.size > 0 && (this.deadlines.peekKey() as number) <= now) {
+      const ledgerId = this.deadlines.pop() as string;
+      const entry = this.byId.get(ledgerId);
+      if (!entry) continue;
+      this.byId.delete(ledgerId);
+      expired.push(entry);
+    }
+    if (expired.length === 0) return expired;
+    this.counts.expired += expired.length;
+    this.keepHeadLive();
+    return expired;
+  }
+
+  /** The earliest deadline still waiting (stale heap entries are dropped lazily, so it may be early). */
+  nextDeadline(): number | undefined {
+    return this.deadlines.peekKey();
+  }
+
+  /** Oldest first: at most `limit` entries after the first `offset`. */
+  list(limit: number, offset = 0): LedgerEntry[] {
+    const out: LedgerEntry[] = [];
+    let passed = 0;
+    for (let i = 0; i < this.order.length && out.length < limit; i++) {
+      const entry = this.byId.get(this.order.peekAt(i) as string);
+      if (!entry) continue;
+      if (passed < offset) passed++;
+      else out.push(entry);
+    }
+    return out;
+  }
+
+  /** A copy as JSON-ready arrays, taken now: later changes do not reach it. */
+  snapshot(): LedgerSnapshot {
+    return { entries: [...this.byId], order: this.order.toArray(), deadlines: this.deadlines.toArray(), totals: this.totals };
+  }
+
+  /** Keeps the order queue's head live, and compacts the queue when tombstones outnumber live entries. */
+  private keepHeadLive(): void {
+    while (this.order.length > 0 && !this.byId.has(this.order.peekFront() as string)) this.order.shift();
+    if (this.order.length > COMPACT_ABOVE && this.order.length > 2 * this.byId.size) {
+      this.order = new Denque(this.order.toArray().filter((ledgerId) => this.byId.has(ledgerId)));
+    }
+  }
 }

@@ -1,6 +1,6 @@
 /**
  * What the coordinator hears and what it asks the edge to do. Time travels inside the messages
- * (`at`), so the reducer is a pure function of its messages and can be replayed.
+ * (`at`), so the reducer is a deterministic function of its messages and can be replayed.
  */
 import type { PartitionMessage } from '../partition/messages.ts';
 import type { PartitionStats } from '../partition/state.ts';

@@ -1,6 +1,7 @@
 /**
- * The coordinator's decisions, each a pure function of its state and the round's signals that
- * records what it did, and why, in a `Plan` (effects plus decisions).
+ * The coordinator's decisions, each a function of its state and the round's signals that records
+ * what it did, and why, in a `Plan` (effects plus decisions); make-up and expiry take their
+ * entries out of the ledger in place.
  */
 import { PROCESS_SIGNALS, SIGNAL_NAMES, type LoadLevel, type LoadSignals } from '../../src/load/levels.ts';
 import { MANAGED_TIERS, type CompiledCoordinator, type CompiledPool, type TierMode } from '../../src/load/options.ts';
@@ -8,7 +9,7 @@ import type { Decision } from '../../src/load/system-events.ts';
 import { tierSlotLimit, type CompiledOptions } from '../../src/options.ts';
 import { TIERS } from '../../src/payload.ts';
 import type { PartitionMessage } from '../partition/messages.ts';
-import { takeEntries, takeExpired, type Ledger, type LedgerEntry } from './ledger.ts';
+import type { Ledger, LedgerEntry } from './ledger.ts';
 import type { CoordinatorEffect } from './messages.ts';
 import { levelOf, type CoordinatorState } from './state.ts';
 
@@ -165,34 +166,32 @@ export function planPool(state: CoordinatorState, env: CoordinatorEnv, plan: Pla
  * per round. The make-up can therefore never queue more than a fraction of a second of work, well
  * under the backlog that raises the level; and it pauses the moment the level leaves `normal`.
  */
-export function planMakeup(state: CoordinatorState, env: CoordinatorEnv, plan: Plan, queued: number, force = false): Ledger {
+export function planMakeup(state: CoordinatorState, env: CoordinatorEnv, plan: Plan, queued: number, force = false): void {
   const { ledger } = state;
-  if (ledger.entries.size === 0) return ledger;
+  if (ledger.size === 0) return;
   const level = levelOf(state);
-  if (!force && level !== 'normal') return ledger;
+  if (!force && level !== 'normal') return;
   const { makeup } = env.options;
   const { meanRunMs, size } = state.pool;
   const target = meanRunMs > 0 ? Math.floor((makeup.maxBacklogMs * size) / meanRunMs) : size;
-  const room = force ? ledger.entries.size : Math.min(makeup.batchSize, target - queued);
-  if (room <= 0) return ledger;
-  const taken = takeEntries(ledger, room, plan.at);
+  const room = force ? ledger.size : Math.min(makeup.batchSize, target - queued);
+  if (room <= 0) return;
+  const taken = ledger.take(room, plan.at);
   sendByPartition(plan, taken.due, (entries) => ({ type: 'reschedule', entries, boost: makeup.boost, force }));
   sendByPartition(plan, taken.expired, (entries) => ({ type: 'expire', entries }));
   if (taken.due.length > 0) {
     const why = force ? 'an operator asked to reschedule the ledger now' : `load is normal; ${queued} queued, room for ${room} within ${makeup.maxBacklogMs} ms of pool time`;
-    plan.decide({ action: 'makeup', level, count: taken.due.length, reason: `${why}; priority +${makeup.boost}; ${taken.ledger.entries.size} left in the ledger` });
+    plan.decide({ action: 'makeup', level, count: taken.due.length, reason: `${why}; priority +${makeup.boost}; ${ledger.size} left in the ledger` });
   }
   if (taken.expired.length > 0) plan.decide({ action: 'expire', level, count: taken.expired.length, reason: 'deadline passed while in the ledger' });
-  return taken.ledger;
 }
 
 /** Ledger entries whose deadline has passed are expired (the client is told by the partition). */
-export function planExpiry(ledger: Ledger, level: LoadLevel, plan: Plan): Ledger {
-  const { ledger: next, expired } = takeExpired(ledger, plan.at);
-  if (expired.length === 0) return next;
+export function planExpiry(ledger: Ledger, level: LoadLevel, plan: Plan): void {
+  const expired = ledger.takeExpired(plan.at);
+  if (expired.length === 0) return;
   sendByPartition(plan, expired, (entries) => ({ type: 'expire', entries }));
   plan.decide({ action: 'expire', level, count: expired.length, reason: 'deadline passed while in the ledger' });
-  return next;
 }
 
 function sendByPartition(plan: Plan, entries: readonly LedgerEntry[], build: (entries: LedgerEntry[]) => PartitionMessage): void {

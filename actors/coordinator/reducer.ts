@@ -1,12 +1,13 @@
 /**
- * The coordinator's transitions: pure `(state, message, env) → { state, effects }`. A round is
- * decided when the last partition's report arrives: signals → level (with hysteresis, unless
- * pinned) → tier modes → elevation → transfers → pool size → expiry → make-up. Operator actions
- * (pin, release, reschedule now, throttle) apply at once with the latest signals.
+ * The coordinator's transitions: `(state, message, env) → { state, effects }`, the control state
+ * replaced (immer), the ledger changed in place (it is the coordinator's own, and a message is
+ * handled whole before the next). A round is decided when the last partition's report arrives:
+ * signals → level (with hysteresis, unless pinned) → tier modes → elevation → transfers → pool
+ * size → expiry → make-up. Operator actions (pin, release, reschedule now, throttle) apply at once
+ * with the latest signals.
  */
 import { Immer } from 'immer';
 import { LEVEL_RANK, nextLevel, type LoadLevel } from '../../src/load/levels.ts';
-import { addEntries, cancelEntries, nextDeadline } from './ledger.ts';
 import type { CoordinatorEffect, CoordinatorMessage } from './messages.ts';
 import { Plan, planElevation, planExpiry, planMakeup, planModes, planPool, planTransfers, round, type CoordinatorEnv } from './policy.ts';
 import { roundSignals } from './signals.ts';
@@ -24,6 +25,7 @@ type Changes = { -readonly [K in keyof CoordinatorState]?: CoordinatorState[K] }
 export function reduceCoordinator(state: CoordinatorState, message: CoordinatorMessage, env: CoordinatorEnv): CoordinatorTransition {
   const at = 'at' in message ? message.at : state.roundAt;
   const plan = new Plan(at);
+  const deadlineBefore = state.ledger.nextDeadline();
   let changes: Changes = {};
   switch (message.type) {
     case 'round':
@@ -40,10 +42,10 @@ export function reduceCoordinator(state: CoordinatorState, message: CoordinatorM
       break;
     }
     case 'skipped':
-      changes = { ledger: addEntries(state.ledger, message.entries) };
+      state.ledger.add(message.entries);
       break;
     case 'unledger':
-      changes = { ledger: cancelEntries(state.ledger, message.ledgerIds) };
+      state.ledger.cancel(message.ledgerIds);
       break;
     case 'pin': {
       const levels = { level: message.level, since: at, calmSince: undefined, quietSince: undefined, cause: undefined };
@@ -59,7 +61,7 @@ export function reduceCoordinator(state: CoordinatorState, message: CoordinatorM
       changes = { pinned: undefined };
       break;
     case 'reschedule-now':
-      changes = { ledger: planMakeup(state, env, plan, 0, true) };
+      planMakeup(state, env, plan, 0, true);
       break;
     case 'throttle':
       plan.effects.push({ kind: 'throttle', perSecond: message.perSecond });
@@ -70,7 +72,7 @@ export function reduceCoordinator(state: CoordinatorState, message: CoordinatorM
       changes = { lowThrottle: message.perSecond };
       break;
     case 'expire-due':
-      changes = { ledger: planExpiry(state.ledger, levelOf(state), plan) };
+      planExpiry(state.ledger, levelOf(state), plan);
       break;
     case 'restore': {
       const { saved } = message;
@@ -84,8 +86,8 @@ export function reduceCoordinator(state: CoordinatorState, message: CoordinatorM
     }
   }
   if (plan.decisions.length > 0) Object.assign(changes, keepDecisions(state, plan, env));
-  const ledger = changes.ledger ?? state.ledger;
-  if (ledger !== state.ledger && nextDeadline(ledger) !== nextDeadline(state.ledger)) plan.effects.push({ kind: 'wake', at: nextDeadline(ledger) });
+  const deadlineAfter = state.ledger.nextDeadline();
+  if (deadlineAfter !== deadlineBefore) plan.effects.push({ kind: 'wake', at: deadlineAfter });
   const next = Object.keys(changes).length === 0 ? state : produce(state, (draft) => void Object.assign(draft, changes));
   return { state: next, effects: plan.effects };
 }
@@ -115,8 +117,9 @@ function applyLevel(state: CoordinatorState, env: CoordinatorEnv, plan: Plan, be
   const elevated = planElevation(state, env, plan);
   planTransfers(state, env, plan);
   const pool = planPool(state, env, plan, queued);
-  const ledger = planMakeup({ ...state, ledger: planExpiry(state.ledger, level, plan) }, env, plan, queued);
-  return { modes, elevated, ...pool, ledger };
+  planExpiry(state.ledger, level, plan);
+  planMakeup(state, env, plan, queued);
+  return { modes, elevated, ...pool };
 }
 
 function queuedOf(state: CoordinatorState): number {

@@ -1,6 +1,8 @@
 /**
- * The coordinator's state: an immer value (plain data and persistent collections, no callbacks),
- * so a later persistence layer can snapshot it like a partition's.
+ * The coordinator's state: the small control state (levels, modes, reports, decisions…) is an
+ * immer value (plain data and persistent collections, no callbacks) whose versions the snapshots
+ * and the API read; the ledger, which a burst of skips can fill with tens of thousands of entries,
+ * is owned mutable state changed in place by the transitions (ledger.ts).
  */
 import { PQueue } from '../../src/collections/index.ts';
 import { initialLevelState, type LevelState, type LoadLevel, type LoadSignals } from '../../src/load/levels.ts';
@@ -8,7 +10,7 @@ import type { ManagedTier, TierMode } from '../../src/load/options.ts';
 import { IDLE_LOAD, type ProcessLoad } from '../../src/load/sampler.ts';
 import type { Decision } from '../../src/load/system-events.ts';
 import type { PartitionStats } from '../partition/state.ts';
-import { emptyLedger, type Ledger } from './ledger.ts';
+import { Ledger } from './ledger.ts';
 import type { PoolLoad } from './messages.ts';
 
 export interface CoordinatorState {
@@ -36,6 +38,7 @@ export interface CoordinatorState {
   /** Each partition's completions per second over the last round, and the totals they were measured from. */
   readonly throughput: readonly number[];
   readonly completed: readonly number[];
+  /** The same object from state to state: changed in place, one message at a time. */
   readonly ledger: Ledger;
   /** Newest last, at most `decisionsKept`. */
   readonly decisions: PQueue<Decision>;
@@ -66,7 +69,7 @@ export function initialCoordinatorState(partitions: number, poolSize: number, lo
     arrivals: { accepted: 0, at: now, perSecond: 0 },
     throughput: new Array<number>(partitions).fill(0),
     completed: new Array<number>(partitions).fill(0),
-    ledger: emptyLedger(),
+    ledger: new Ledger(),
     decisions: PQueue.empty(),
     decisionsTotal: 0,
     lowThrottle,

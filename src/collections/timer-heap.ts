@@ -23,6 +23,14 @@ export class TimerHeap<T> {
     return this.keys[0];
   }
 
+  /**
+   * Every entry in the heap's own order, copied: inserting them in this order into an empty heap
+   * rebuilds the same heap (a parent is never after its children, so none moves up).
+   */
+  toArray(): Array<{ key: number; value: T }> {
+    return this.keys.map((key, i) => ({ key, value: this.values[i] as T }));
+  }
+
   insert(key: number, value: T): void {
     this.keys.push(key);
     this.order.push(this.inserted++);
