@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PMap, PQueue, PHeap, type TransientPMap } from '../src/collections/index.ts';
+import { PMap, PQueue, type TransientPMap } from '../src/collections/index.ts';
 import { hashString } from '../src/collections/pmap.ts';
 import { prng } from './helpers.ts';
 
@@ -317,86 +317,4 @@ test('PQueue: FIFO across many chunks, empty behaviour', () => {
   assert.deepEqual(rest, Array.from({ length: rest.length }, (_, i) => 10000 + 7 * i));
   assert.equal(q.push(1).size, rest.length + 1);
   assert.equal(empty.size, 0);
-});
-
-interface Item {
-  key: number;
-  value: number;
-}
-/** Reference order: by key, then by insertion (value is the insertion counter). */
-const byKeyThenSeq = (a: Item, b: Item): number => a.key - b.key || a.value - b.value;
-
-function drain(heap: PHeap<number>): Item[] {
-  const out: Item[] = [];
-  for (let h = heap; h.size > 0; h = h.pop()) out.push(h.peek()!);
-  return out;
-}
-
-test('PHeap: random inserts/pops against a sorted model, FIFO among equal keys', () => {
-  const rnd = prng(3);
-  let heap = PHeap.empty<number>();
-  const model: Item[] = [];
-  const snapshots: Array<[PHeap<number>, Item[]]> = [];
-  let seq = 0;
-  for (let op = 0; op < 20000; op++) {
-    if (rnd() < 0.6) {
-      const key = rnd() < 0.5 ? int(rnd, 10) : int(rnd, 1000) / 7; // many ties, some fractions
-      heap = heap.insert(key, seq);
-      // Binary-search the slot: after every existing key <= this one (it is the newest).
-      let lo = 0;
-      let hi = model.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (model[mid]!.key <= key) lo = mid + 1;
-        else hi = mid;
-      }
-      model.splice(lo, 0, { key, value: seq++ });
-    } else {
-      assert.deepEqual(heap.peek(), model[0]);
-      heap = heap.pop();
-      model.shift();
-    }
-    assert.equal(heap.size, model.length);
-    if (op % 1000 === 0) snapshots.push([heap, [...model]]);
-  }
-  assert.deepEqual(drain(heap), model);
-  for (const [snap, snapModel] of snapshots) {
-    assert.deepEqual(snap.toArray().sort(byKeyThenSeq), snapModel);
-    assert.deepEqual(drain(snap), snapModel);
-  }
-});
-
-test('PHeap: equal keys pop in insertion order; empty, from, NaN', () => {
-  let heap = PHeap.empty<string>();
-  assert.equal(heap.pop(), heap);
-  assert.equal(heap.peek(), undefined);
-  assert.deepEqual(heap.toArray(), []);
-  for (let i = 0; i < 1000; i++) heap = heap.insert(i % 3, `v${i}`);
-  const popped: string[] = [];
-  for (let h = heap; h.size > 0; h = h.pop()) popped.push(h.peek()!.value);
-  const expected = [0, 1, 2].flatMap((k) => Array.from({ length: 1000 }, (_, i) => i).filter((i) => i % 3 === k));
-  assert.deepEqual(popped, expected.map((i) => `v${i}`));
-  assert.equal(heap.size, 1000);
-
-  const h2 = PHeap.from([{ key: 5, value: 'a' }, { key: -1, value: 'b' }, { key: 5, value: 'c' }]);
-  assert.deepEqual(h2.peek(), { key: -1, value: 'b' });
-  assert.deepEqual(h2.pop().peek(), { key: 5, value: 'a' });
-  assert.deepEqual(h2.pop().pop().peek(), { key: 5, value: 'c' });
-  assert.equal(h2.pop().pop().pop(), PHeap.empty<string>());
-  assert.throws(() => h2.insert(NaN, 'x'), RangeError);
-});
-
-test('PHeap: 1,000,000 entries popped fully without stack overflow', () => {
-  const N = 1_000_000;
-  // Ascending keys give the root a million children: the worst case for the merge-pairs pass.
-  let heap = PHeap.empty<number>();
-  for (let i = 0; i < N; i++) heap = heap.insert(i >> 1, i);
-  assert.equal(heap.size, N);
-  for (let i = 0; i < N; i++) {
-    const top = heap.peek();
-    if (top?.value !== i) assert.fail(`pop ${i} returned ${top?.value}`);
-    heap = heap.pop();
-  }
-  assert.equal(heap.size, 0);
-  assert.equal(heap.peek(), undefined);
 });
