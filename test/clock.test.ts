@@ -22,6 +22,23 @@ test('systemClock: a timer never fires before its instant', async () => {
   assert.deepEqual(early, []);
 });
 
+test('systemClock: timers falling due every fraction of a millisecond for a while are never early either', async () => {
+  // Enough of them to spend the budget for waiting out fractions: the rest are re-armed instead.
+  const early: number[] = [];
+  const fired: Promise<void>[] = [];
+  const start = systemClock.now();
+  for (let i = 0; i < 600; i++) {
+    const at = start + 2 + i * 0.37;
+    fired.push(new Promise((resolve) => systemClock.setTimer(at - systemClock.now(), () => {
+      const left = at - systemClock.now();
+      if (left > 0) early.push(left);
+      resolve();
+    })));
+  }
+  await Promise.all(fired);
+  assert.deepEqual(early, []);
+});
+
 test('systemClock: no timer fires after it was cancelled, also while its last fraction is waited out', async () => {
   const cancelled = new Set<number>();
   const late: number[] = [];
