@@ -16,16 +16,97 @@ export interface Clock {
 /** Longest delay setTimeout honours; Node turns a longer one into 1 ms. */
 const MAX_TIMEOUT_MS = 2_147_483_647;
 
+const hrNow = (): number => performance.timeOrigin + performance.now();
+
+interface Settling {
+  readonly at: number;
+  readonly fn: () => void;
+  /** Re-arms the timer for a millisecond: the fallback once the spin budget is spent. */
+  readonly later: () => void;
+}
+
+/**
+ * Timers whose setTimeout fired before their instant, finished on the next turns of the event
+ * loop. Node counts a timeout from its loop's whole-millisecond time, so a timeout fires up to a
+ * millisecond or more early; re-armed for the rest, it would wait at least a millisecond more. One
+ * immediate serves them all, and timers due at the same instant (every partition's wake for one
+ * tick) run in one callback.
+ *
+ * Waiting out a fraction keeps the loop turning with nothing else to do: a core's worth while it
+ * lasts. Timers falling due every millisecond (a flood of delayed payloads) would keep it turning
+ * for good, so it may take SPIN_BUDGET_MS of each second; past that a timer is re-armed for a
+ * millisecond instead, later than its instant but never before it.
+ */
+const settling = new Set<Settling>();
+let spinning = false;
+const SPIN_BUDGET_MS = 20;
+let windowStart = 0;
+let spent = 0;
+let spinningSince = 0;
+
+function budgetLeft(now: number): boolean {
+  if (now - windowStart >= 1_000) {
+    windowStart = now;
+    spent = 0;
+    if (spinning) spinningSince = now;
+  }
+  return spent + (spinning ? now - spinningSince : 0) < SPIN_BUDGET_MS;
+}
+
+function settle(timer: Settling): void {
+  if (!budgetLeft(hrNow())) return timer.later();
+  settling.add(timer);
+  if (spinning) return;
+  spinning = true;
+  spinningSince = hrNow();
+  setImmediate(spin);
+}
+
+function spin(): void {
+  const now = hrNow();
+  const due: Settling[] = [];
+  for (const timer of settling) if (timer.at <= now) due.push(timer);
+  for (const timer of due) settling.delete(timer);
+  if (settling.size > 0 && budgetLeft(now)) setImmediate(spin);
+  else {
+    spent += now - spinningSince;
+    spinning = false;
+    for (const timer of settling) timer.later();
+    settling.clear();
+  }
+  for (const timer of due) {
+    try {
+      timer.fn();
+    } catch (error) {
+      // Surfaces as uncaught, as a throwing timeout does, once the other due timers ran.
+      queueMicrotask(() => {
+        throw error;
+      });
+    }
+  }
+}
+
 export const systemClock: Clock = {
-  now: () => performance.timeOrigin + performance.now(),
+  now: hrNow,
   setTimer(ms, fn) {
-    // A delay past setTimeout's range (a runAt weeks ahead) is armed in legs, so it never fires early.
-    let handle: ReturnType<typeof setTimeout>;
-    const arm = (left: number): void => {
-      handle = left > MAX_TIMEOUT_MS ? setTimeout(() => arm(left - MAX_TIMEOUT_MS), MAX_TIMEOUT_MS) : setTimeout(fn, Math.max(0, left));
+    // Never early: the timeout is re-armed while more than a millisecond is left (also a runAt
+    // past setTimeout's range, weeks ahead), and the last fraction is waited out by `settle`.
+    let handle: ReturnType<typeof setTimeout> | undefined;
+    const check = (): void => {
+      handle = undefined;
+      const left = timer.at - hrNow();
+      if (left <= 0) fn();
+      else if (left < 1) settle(timer);
+      else handle = setTimeout(check, Math.min(left, MAX_TIMEOUT_MS));
     };
-    arm(ms);
-    return { cancel: () => clearTimeout(handle) };
+    const timer: Settling = { at: hrNow() + Math.max(0, ms), fn, later: () => void (handle = setTimeout(check, 1)) };
+    handle = setTimeout(check, Math.min(Math.max(0, ms), MAX_TIMEOUT_MS));
+    return {
+      cancel: () => {
+        if (handle !== undefined) clearTimeout(handle);
+        settling.delete(timer);
+      },
+    };
   },
 };
 

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PMap, PQueue, type TransientPMap } from '../src/collections/index.ts';
 import { hashString } from '../src/collections/pmap.ts';
+import { TimerHeap } from '../src/collections/timer-heap.ts';
 import { prng } from './helpers.ts';
 
 const int = (rnd: () => number, n: number): number => Math.floor(rnd() * n);
@@ -317,4 +318,31 @@ test('PQueue: FIFO across many chunks, empty behaviour', () => {
   assert.deepEqual(rest, Array.from({ length: rest.length }, (_, i) => 10000 + 7 * i));
   assert.equal(q.push(1).size, rest.length + 1);
   assert.equal(empty.size, 0);
+});
+
+test('TimerHeap: random inserts/pops against a sorted model, FIFO among equal keys', () => {
+  const rnd = prng(5);
+  const heap = new TimerHeap<number>();
+  const model: Array<{ key: number; value: number }> = [];
+  let seq = 0;
+  for (let op = 0; op < 20000; op++) {
+    if (rnd() < 0.6) {
+      const key = rnd() < 0.5 ? 1_800_000_000_000 + int(rnd, 10) : int(rnd, 1000) / 7; // many ties, some fractions
+      heap.insert(key, seq);
+      let lo = 0;
+      let hi = model.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (model[mid]!.key <= key) lo = mid + 1;
+        else hi = mid;
+      }
+      model.splice(lo, 0, { key, value: seq++ });
+    } else {
+      assert.equal(heap.peekKey(), model[0]?.key);
+      assert.equal(heap.pop(), model.shift()?.value);
+    }
+    assert.equal(heap.size, model.length);
+  }
+  while (model.length > 0) assert.equal(heap.pop(), model.shift()!.value);
+  assert.equal(heap.pop(), undefined);
 });

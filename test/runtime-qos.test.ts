@@ -264,6 +264,9 @@ describe('timers', () => {
       return handle;
     });
     t.mock.method(globalThis, 'clearTimeout', (handle: Armed | undefined) => void (handle && (handle.cleared = true)));
+    // The clock moves as each armed leg runs out (the timer checks it before firing); whole ms, so the sums are exact.
+    let now = 0;
+    t.mock.method(performance, 'now', () => now);
     let fired = 0;
     systemClock.setTimer(2 * MAX + 10, () => fired++); // e.g. a runAt 50 days ahead
     let elapsed = 0;
@@ -272,11 +275,14 @@ describe('timers', () => {
       assert.ok(next, 'a timer is armed until it fires');
       assert.ok(next.ms <= MAX, `setTimeout got ${next.ms} ms: Node would clamp it to 1 ms and fire at once`);
       elapsed += next.ms;
+      now += next.ms;
       next.fn();
     }
     assert.equal(elapsed, 2 * MAX + 10);
     const late = systemClock.setTimer(MAX + 5, () => fired++);
-    armed.shift()?.fn(); // the first leg passes; the second is armed
+    const leg = armed.shift();
+    now += leg?.ms ?? 0;
+    leg?.fn(); // the first leg passes; the second is armed
     late.cancel();
     assert.equal(armed.length, 1);
     assert.equal(armed[0]?.cleared, true, 'cancel clears the leg currently armed');

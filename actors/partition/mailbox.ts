@@ -267,8 +267,11 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
   /** A client with nothing live left leaves the heap, the ring and the map (its tombstones go with it). */
   private retire(fifo: ClientFifo<PayloadRecord>): void {
     this.held -= fifo.ids.length;
-    fifo.ids.clear();
-    fifo.order.clear();
+    // Denque's clear allocates a fresh store: not worth it for a FIFO its last take emptied.
+    if (fifo.ids.length > 0) {
+      fifo.ids.clear();
+      fifo.order.clear();
+    }
     fifo.head = undefined;
     fifo.deficit = 0;
     const at = fifo.heapAt;

@@ -69,7 +69,7 @@ export async function fireDue(host: SchedulerHost, batch: ReadonlyArray<readonly
     // The tick due within the lead is fired now too, to start at its time (catchUp judged the rest).
     const ahead = leadOf(spec, host.leadMs) > 0 ? nextTick(spec, cursor) : undefined;
     if (ahead !== undefined && ahead <= now + leadOf(spec, host.leadMs)) {
-      fire = [...fire, ahead];
+      fire = fire.length === 0 ? [ahead] : [...fire, ahead];
       cursor = ahead;
     }
     if (fire.length > 0 || cursor > entry.cursor) due.push({ id, entry, fire, cursor });

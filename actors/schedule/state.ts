@@ -38,6 +38,9 @@ export function nextTick(spec: ScheduleSpec, after: number): number | undefined 
   return tick;
 }
 
+/** The plan of a wake with nothing due (most wakes of a schedule fired ahead): shared, not allocated each time. */
+const NONE_DUE: readonly number[] = Object.freeze([]);
+
 export interface TickPlan {
   /** Ticks to fire now, oldest first. */
   readonly fire: readonly number[];
@@ -74,7 +77,7 @@ export function planTicks(spec: ScheduleSpec, cursor: number, now: number): Tick
     }
   }
   const latest = due.at(-1);
-  if (latest === undefined) return { fire: [], dropped: 0, cursor };
+  if (latest === undefined) return { fire: NONE_DUE, dropped: 0, cursor };
   const onTime = now - latest <= ON_TIME_GRACE_MS;
   let fire: number[];
   if (spec.catchUp === 'all') fire = due;

@@ -55,38 +55,54 @@ export class TimerHeap<T> {
     return top;
   }
 
-  private before(a: number, b: number): boolean {
-    const ka = this.keys[a] as number;
-    const kb = this.keys[b] as number;
-    return ka < kb || (ka === kb && (this.order[a] as number) < (this.order[b] as number));
-  }
-
-  private swap(a: number, b: number): void {
-    const { keys, order, values } = this;
-    [keys[a], keys[b]] = [keys[b] as number, keys[a] as number];
-    [order[a], order[b]] = [order[b] as number, order[a] as number];
-    [values[a], values[b]] = [values[b] as T, values[a] as T];
-  }
-
+  /**
+   * Sifts the entry at `i` up: entries are moved into the hole it leaves rather than swapped, so
+   * nothing is allocated (a destructuring swap made an array per step until the code was optimized).
+   */
   private up(i: number): void {
+    const { keys, order, values } = this;
+    const key = keys[i] as number;
+    const seq = order[i] as number;
+    const value = values[i] as T;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (!this.before(i, parent)) return;
-      this.swap(i, parent);
+      const pk = keys[parent] as number;
+      if (!(key < pk || (key === pk && seq < (order[parent] as number)))) break;
+      keys[i] = pk;
+      order[i] = order[parent] as number;
+      values[i] = values[parent] as T;
       i = parent;
     }
+    keys[i] = key;
+    order[i] = seq;
+    values[i] = value;
   }
 
   private down(i: number): void {
-    const n = this.keys.length;
+    const { keys, order, values } = this;
+    const n = keys.length;
+    const key = keys[i] as number;
+    const seq = order[i] as number;
+    const value = values[i] as T;
     for (;;) {
       const left = 2 * i + 1;
-      if (left >= n) return;
+      if (left >= n) break;
       const right = left + 1;
-      const child = right < n && this.before(right, left) ? right : left;
-      if (!this.before(child, i)) return;
-      this.swap(i, child);
+      let child = left;
+      if (right < n) {
+        const kr = keys[right] as number;
+        const kl = keys[left] as number;
+        if (kr < kl || (kr === kl && (order[right] as number) < (order[left] as number))) child = right;
+      }
+      const ck = keys[child] as number;
+      if (!(ck < key || (ck === key && (order[child] as number) < seq))) break;
+      keys[i] = ck;
+      order[i] = order[child] as number;
+      values[i] = values[child] as T;
       i = child;
     }
+    keys[i] = key;
+    order[i] = seq;
+    values[i] = value;
   }
 }

@@ -106,11 +106,14 @@ const NO_DEPENDENCIES: DependencyOutcomes = Object.freeze({});
 
 export class Runner {
   /**
-   * Runs in flight, in no order (an ended one is swapped out: O(1)). A Map by id cost a rehash as
-   * it emptied and filled again with every wave, and is needed only to find a run to cancel, which
-   * is rare and scans at most the pool's size.
+   * Runs in flight, in no order (an ended one is swapped out: O(1)), in the first `activeCount`
+   * places. A Map by id cost a rehash as it emptied and filled again with every wave, and is needed
+   * only to find a run to cancel, which is rare and scans at most the pool's size. The array never
+   * shrinks: popped empty, V8 trims its store, and the next push allocates one again (a run that
+   * ends before the next starts did so for every run).
    */
-  private readonly active: ActiveRun[] = [];
+  private readonly active: Array<ActiveRun | undefined> = [];
+  private activeCount = 0;
   /** Payloads running (a batch counts its members that were not cancelled). */
   private running = 0;
   private readonly outbox = new Map<number, Outcome[]>();
@@ -146,7 +149,7 @@ export class Runner {
 
   /** Aborts everything running (stop without drain). */
   abortAll(reason: string): void {
-    for (const run of [...this.active]) {
+    for (const run of this.active.slice(0, this.activeCount) as ActiveRun[]) {
       this.finishRun(run, undefined);
       run.abort(new CancelledError(reason));
     }
@@ -158,7 +161,8 @@ export class Runner {
 
   /** The run of payload `id`, if it is in flight and was not cancelled out of its batch. */
   private find(id: string): ActiveRun | undefined {
-    for (const run of this.active) {
+    for (let i = 0; i < this.activeCount; i++) {
+      const run = this.active[i] as ActiveRun;
       if (run.members ? run.members.some((m) => m.id === id) && !run.cancelled?.has(id) : run.order.id === id) return run;
     }
     return undefined;
@@ -167,7 +171,8 @@ export class Runner {
   /** The attempts whose handlers run now, each with its start (a batch member under its batch's). */
   runningNow(): Array<{ readonly order: RunOrder; readonly startedAt: number }> {
     const out: Array<{ order: RunOrder; startedAt: number }> = [];
-    for (const run of this.active) {
+    for (let i = 0; i < this.activeCount; i++) {
+      const run = this.active[i] as ActiveRun;
       if (!run.members) out.push({ order: run.order, startedAt: run.startedAt });
       else for (const member of run.members) if (!run.cancelled?.has(member.id)) out.push({ order: member, startedAt: run.startedAt });
     }
@@ -217,8 +222,8 @@ export class Runner {
 
   private launch(order: RunOrder, members: RunOrder[] | undefined, now: number): void {
     const run = new ActiveRun(order, members, now, this);
-    run.at = this.active.length;
-    this.active.push(run);
+    run.at = this.activeCount;
+    this.active[this.activeCount++] = run;
     this.running += members ? members.length : 1;
     run.slot = this.host.slots.acquire(order.id, now);
     this.host.meter.begin(run, now);
@@ -301,7 +306,9 @@ export class Runner {
     run.done = true;
     run.timer?.cancel();
     if (run.at >= 0) {
-      const last = this.active.pop() as ActiveRun;
+      const lastAt = --this.activeCount;
+      const last = this.active[lastAt] as ActiveRun;
+      this.active[lastAt] = undefined;
       if (last !== run) {
         this.active[run.at] = last;
         last.at = run.at;
