@@ -105,9 +105,9 @@ describe('snapshot encoding', () => {
     ];
     const ids = await rt.submitMany(inputs);
     await rt.idle();
-    const entries = (await engine.events('partition-0', 0)).map((e) => JSON.parse(JSON.stringify(e.data)) as { plain?: unknown[]; fresh?: unknown[][]; upserts: { id: string }[] });
-    const freshCount = (e: { fresh?: unknown[][] }) => (e.fresh ?? []).reduce((n, group) => n + (group.length - 4) / 8, 0);
-    assert.equal(entries.reduce((n, e) => n + (e.plain?.length ?? 0) + freshCount(e), 0), 4, 'four without options travel positionally');
+    const entries = (await engine.events('partition-0', 0)).map((e) => JSON.parse(JSON.stringify(e.data)) as { plain?: unknown[]; accepted?: unknown[][]; upserts: { id: string }[] });
+    const acceptedCount = (e: { accepted?: unknown[][] }) => (e.accepted ?? []).reduce((n, group) => n + (group.length - 9) / 3, 0);
+    assert.equal(entries.reduce((n, e) => n + (e.plain?.length ?? 0) + acceptedCount(e), 0), 4, 'four without options travel positionally');
     assert.deepEqual(entries.flatMap((e) => e.upserts.map((u) => u.id)), [ids[4]], 'the one with options travels whole');
     const state = (rt as unknown as { partitions: { get(i: number): { state(): import('../actors/partition/state.ts').PartitionState } } }).partitions.get(0).state();
     const { state: back } = restorePartition(0, undefined, entries as never);
@@ -121,7 +121,7 @@ describe('snapshot encoding', () => {
     await rt.stop();
   });
 
-  test('new records travel in one flat array per type, client, status and tier, data kept apart from undefined and null', async () => {
+  test('new records travel in one flat array per group of what their submits share, data kept apart from undefined and null', async () => {
     const engine = new MemoryEngine();
     const { rt } = setup({ partitions: 1, concurrency: 1, persistence: engine });
     rt.handle('hold', () => new Promise(() => {}));
@@ -129,9 +129,9 @@ describe('snapshot encoding', () => {
     const data = [undefined, null, { a: [1, 'x'] }, 0, [2], 'low'];
     const ids = await rt.submitMany(data.map((d, i) => ({ type: 'hold', ...(d === undefined ? {} : { data: d }), ...(i === 5 ? { priority: 'low' as const } : {}) })));
     await rt.idle();
-    const entries = (await engine.events('partition-0', 0)).map((e) => JSON.parse(JSON.stringify(e.data)) as { fresh?: unknown[][] });
-    const groups = entries.flatMap((e) => e.fresh ?? []);
-    assert.deepEqual(groups.map((g) => [g[3], (g.length - 4) / 8]), [['critical', 1], ['medium', 5], ['low', 1]], 'a group per tier: the first submit, the five, the low one');
+    const entries = (await engine.events('partition-0', 0)).map((e) => JSON.parse(JSON.stringify(e.data)) as { accepted?: unknown[][] });
+    const groups = entries.flatMap((e) => e.accepted ?? []);
+    assert.deepEqual(groups.map((g) => [g[3], (g.length - 9) / 3]), [['critical', 1], ['medium', 5], ['low', 1]], 'a group per tier: the first submit, the five, the low one');
     const state = (rt as unknown as { partitions: { get(i: number): { state(): import('../actors/partition/state.ts').PartitionState } } }).partitions.get(0).state();
     const { state: back } = restorePartition(0, undefined, entries as never);
     for (const id of ids) {
@@ -140,6 +140,27 @@ describe('snapshot encoding', () => {
         [was.type, was.clientId, was.status, was.tier, was.priority, was.complexity, was.attempt, was.seq, was.enqueuedAt, was.submittedAt], id);
     }
     assert.deepEqual(ids.map((id) => back.records.get(id)!.data), data);
+    await rt.stop();
+  });
+
+  test('submits of many calls in one entry fill eight groups, then the older per-record form, which still decodes', async () => {
+    const engine = new MemoryEngine();
+    const { rt, clock } = setup({ partitions: 1, concurrency: 1, persistence: engine });
+    rt.handle('hold', () => new Promise(() => {}));
+    await rt.submit({ type: 'hold', priority: 'critical' }); // takes the only slot: the others stay queued
+    // Twelve calls in one tick, each a millisecond apart: twelve submit times, so twelve groups would be needed.
+    const ids = await Promise.all(Array.from({ length: 12 }, (_, i) => {
+      clock.advance(1);
+      return rt.submit({ type: 'hold', data: i === 11 ? undefined : { i } });
+    }));
+    await rt.idle();
+    const entries = (await engine.events('partition-0', 0)).map((e) => JSON.parse(JSON.stringify(e.data)) as { accepted?: unknown[][]; fresh?: unknown[][] });
+    const last = entries.at(-1)!;
+    assert.deepEqual([last.accepted?.length, last.fresh?.length], [8, 1], 'eight groups, then the rest in the per-record form');
+    const state = (rt as unknown as { partitions: { get(i: number): { state(): import('../actors/partition/state.ts').PartitionState } } }).partitions.get(0).state();
+    const { state: back } = restorePartition(0, undefined, entries as never);
+    for (const id of ids) assert.deepEqual(viewOf(back.records.get(id)!, 0), viewOf(state.records.get(id)!, 0), id);
+    assert.equal(back.records.get(ids[11]!)!.data, undefined);
     await rt.stop();
   });
 
