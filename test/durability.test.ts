@@ -1,9 +1,13 @@
 // Durability on a real Redis and on deliberately broken engines: recovery, snapshots, refusals.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { encodeSnapshot, restorePartition } from '../actors/partition/codec.ts';
-import { viewOf } from '../actors/partition/state.ts';
+import { deltaOf, encodeSnapshot, restorePartition, type PartitionDelta } from '../actors/partition/codec.ts';
+import { reducePartition, type PartitionEnv } from '../actors/partition/reducer.ts';
+import type { PartitionMessage } from '../actors/partition/messages.ts';
+import { initialPartitionState, viewOf } from '../actors/partition/state.ts';
 import { createRuntime, silentLogger, type PayloadInput, type Runtime } from '../src/index.ts';
+import { SimulatedClock } from '../src/clock.ts';
+import { DEFAULT_BACKOFF, compileOptions } from '../src/options.ts';
 import type { JournalEntry, PersistenceEngine, Snapshot } from '../src/persistence/engine.ts';
 import { MemoryEngine } from '../src/persistence/memory.ts';
 import { RedisEngine } from '../src/persistence/redis.ts';
@@ -162,6 +166,41 @@ describe('snapshot encoding', () => {
     for (const id of ids) assert.deepEqual(viewOf(back.records.get(id)!, 0), viewOf(state.records.get(id)!, 0), id);
     assert.equal(back.records.get(ids[11]!)!.data, undefined);
     await rt.stop();
+  });
+
+  test('starts in a degraded tier travel as ids, apart from plain starts, and rebuild degraded', () => {
+    const clock = new SimulatedClock();
+    const env: PartitionEnv = {
+      options: compileOptions({ clock, random: () => 0 }), now: () => clock.now(),
+      policyOf: () => ({ timeout: 1000, retries: 0, backoff: { ...DEFAULT_BACKOFF, jitter: 0 } }), observed: () => true,
+    };
+    const state = initialPartitionState(0);
+    const deltas: PartitionDelta[] = [];
+    const send = (message: PartitionMessage) => {
+      const t = reducePartition(state, message, env, true);
+      for (const e of t.effects) if (e.kind === 'reply') e.deliver();
+      if (t.touched.size > 0 || t.started.length > 0 || t.completed.length > 0) {
+        state.seq++;
+        deltas.push(JSON.parse(JSON.stringify(deltaOf(state, t))) as PartitionDelta);
+      }
+      clock.advance(1);
+    };
+    const payload = (id: string, priority: number) => ({
+      id, type: 't', data: null, clientId: 'c', priority, complexity: 1, submittedAt: clock.now(), runAt: undefined, deadline: undefined, idempotencyKey: undefined,
+      timeout: undefined, retries: undefined, backoff: undefined, tags: undefined, dependencies: undefined, shardKey: undefined, dedupe: undefined,
+    });
+    send({ type: 'enqueue', batch: { payloads: [payload('a.0', 5), payload('b.0', 5), payload('c.0', 9)], settle: () => {} } });
+    send({ type: 'grant', grants: [{ tier: 'medium', handlerType: 't', count: 1 }] });
+    send({ type: 'degrade', tier: 'medium', mode: 'degrade' });
+    send({ type: 'grant', grants: [{ tier: 'medium', handlerType: 't', count: 1 }, { tier: 'critical', handlerType: 't', count: 1 }] });
+    const last = deltas.at(-1)!;
+    assert.deepEqual([last.started?.length, last.degraded?.length, last.lifecycle], [3, 3, undefined], 'one plain start, one degraded, no lifecycle patch');
+    const { state: back } = restorePartition(0, undefined, deltas);
+    for (const id of ['a.0', 'b.0', 'c.0']) {
+      const [was, is] = [state.records.get(id)!, back.records.get(id)!];
+      assert.deepEqual([is.attempt, is.startedAt, is.degraded], [was.attempt, was.startedAt, was.degraded], id);
+    }
+    assert.deepEqual(['a.0', 'b.0', 'c.0'].map((id) => state.records.get(id)!.degraded), [undefined, true, undefined]);
   });
 
   test('an unknown snapshot version is refused with a clear error', () => {

@@ -131,6 +131,7 @@ export function spawnPartition(wiring: PartitionWiring): PartitionHandle {
   let wake: { at: number; timer: TimerHandle } | undefined;
   let journalSeq = durability?.journalSeq ?? 0;
   state.claims.stored = journalSeq;
+  state.claims.next = journalSeq + 1;
   /**
    * Starts are journalled ahead of their grants (claims.ts) when durable in one process. Not in a
    * cluster: there a start waits for its fenced entry, which is what refuses a node whose lease
@@ -245,7 +246,9 @@ export function spawnPartition(wiring: PartitionWiring): PartitionHandle {
    */
   const countUnstored = (queued: readonly string[], delta: 1 | -1): void => {
     for (let i = 0; i < queued.length; i += 3) {
-      const [id, tier, type] = [queued[i] as string, queued[i + 1] as Tier, queued[i + 2] as string];
+      const id = queued[i] as string;
+      const tier = queued[i + 1] as Tier;
+      const type = queued[i + 2] as string;
       if (delta > 0) state.unstored.add(id);
       else state.unstored.delete(id);
       const counts = state.unstoredCounts[tier];
@@ -265,7 +268,7 @@ export function spawnPartition(wiring: PartitionWiring): PartitionHandle {
     countUnstored(done.queued, 1);
     const seq = ++journalSeq;
     item.seq = seq;
-    for (const id of done.claimed) state.claims.ids.set(id, seq);
+    state.claims.next = seq + 1;
     const snapshotDue = ++sinceSnapshot >= durability.snapshotEvery;
     if (snapshotDue) sinceSnapshot = 0;
     const data = deltaOf(state, done);

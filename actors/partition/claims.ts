@@ -18,7 +18,7 @@ import type { Tier } from '../../src/payload.ts';
 import type { PartitionState, PayloadRecord } from './state.ts';
 
 export interface Claims {
-  /** Claimed queued ids → seq of the journal entry carrying the claim (Infinity until the actor appends it). */
+  /** Claimed queued ids → seq of the journal entry carrying the claim. */
   readonly ids: Map<string, number>;
   /** Claims held per tier and handler type. */
   readonly held: Record<Tier, Record<string, number>>;
@@ -26,6 +26,11 @@ export interface Claims {
   readonly target: Record<Tier, Record<string, number>>;
   /** Seq of the last journal entry the store acknowledged (the actor keeps it). */
   stored: number;
+  /**
+   * Seq of the next journal entry (the actor keeps it): a transition that claims is always
+   * journalled, so its claims are stamped with it as they are made.
+   */
+  next: number;
 }
 
 export const noClaims = (): Claims => ({
@@ -33,6 +38,7 @@ export const noClaims = (): Claims => ({
   held: { critical: {}, high: {}, medium: {}, low: {} },
   target: { critical: {}, high: {}, medium: {}, low: {} },
   stored: 0,
+  next: 1,
 });
 
 /**
@@ -60,7 +66,7 @@ const WALK_SLACK = 64;
 
 /**
  * Tops every queue with a target up to it, in FIFO order from its front. Returns the ids claimed,
- * which the transition's journal entry carries (and the actor then stamps with its seq).
+ * which the transition's journal entry carries.
  */
 export function claimAhead(state: PartitionState): string[] | undefined {
   const { claims } = state;
@@ -77,7 +83,7 @@ export function claimAhead(state: PartitionState): string[] | undefined {
       let taken = 0;
       queue.walk(held + need + WALK_SLACK, (record) => {
         if (claims.ids.has(record.id)) return true;
-        claims.ids.set(record.id, Number.POSITIVE_INFINITY);
+        claims.ids.set(record.id, claims.next);
         (claimed ??= []).push(record.id);
         return ++taken < need;
       });

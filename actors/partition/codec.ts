@@ -53,6 +53,8 @@ export interface PartitionDelta {
   readonly claims?: readonly (string | number)[];
   /** Plain starts: `[startedAt, id, attempt, id, attempt, …]` (running, not degraded). */
   readonly started?: readonly (string | number)[];
+  /** Starts in a degraded tier, as `started` (running, degraded). Entries of earlier builds carry them as lifecycle patches. */
+  readonly degraded?: readonly (string | number)[];
   /** Completions: `[finishedAt, item, …]`, an item the id (no result) or `[id, result]`. */
   readonly completed?: readonly unknown[];
 }
@@ -215,11 +217,15 @@ export function deltaOf(state: PartitionState, changes: Changes): PartitionDelta
   if (lifecycle.length > 0) delta.lifecycle = lifecycle;
   // A record touched otherwise in this transition is journalled whole or as its lifecycle, above.
   let started: (string | number)[] | undefined;
+  let degraded: (string | number)[] | undefined;
   for (const id of changes.started) {
     const record = touched.has(id) ? undefined : state.records.get(id);
-    if (record) (started ??= [record.startedAt as number]).push(id, record.attempt);
+    if (!record) continue;
+    if (record.degraded === true) (degraded ??= [record.startedAt as number]).push(id, record.attempt);
+    else (started ??= [record.startedAt as number]).push(id, record.attempt);
   }
   if (started) delta.started = started;
+  if (degraded) delta.degraded = degraded;
   let completed: unknown[] | undefined;
   for (const id of changes.completed) {
     const record = touched.has(id) ? undefined : state.records.get(id);
@@ -259,13 +265,13 @@ function applyLifecycle(byId: Map<string, PayloadRecord>, patch: LifecyclePatch)
   byId.set(id, after as unknown as PayloadRecord);
 }
 
-function applyStarts(byId: Map<string, PayloadRecord>, started: readonly (string | number)[]): void {
+function applyStarts(byId: Map<string, PayloadRecord>, started: readonly (string | number)[], degraded: true | undefined): void {
   const startedAt = started[0] as number;
   for (let i = 1; i < started.length; i += 2) {
     const id = started[i] as string;
     const before = byId.get(id);
     if (!before) throw new Error(`a partition journal entry starts ${id}, which no earlier entry or snapshot holds`);
-    byId.set(id, { ...before, status: 'running', attempt: started[i + 1] as number, startedAt, degraded: undefined });
+    byId.set(id, { ...before, status: 'running', attempt: started[i + 1] as number, startedAt, degraded });
   }
 }
 
@@ -330,7 +336,8 @@ export function restorePartition(
     if (delta.plain) for (const p of delta.plain) byId.set(p[0], fromPlain(p));
     if (delta.patches) for (const patch of delta.patches) applyPatch(byId, patch);
     if (delta.lifecycle) for (const patch of delta.lifecycle) applyLifecycle(byId, patch);
-    if (delta.started) applyStarts(byId, delta.started);
+    if (delta.started) applyStarts(byId, delta.started, undefined);
+    if (delta.degraded) applyStarts(byId, delta.degraded, true);
     if (delta.completed) applyCompletions(byId, delta.completed);
     if (delta.claims) applyClaims(byId, delta.claims);
     for (const id of delta.deletes) byId.delete(id);

@@ -22,7 +22,7 @@ export interface Transition {
   readonly queued: readonly string[];
   /** Claiming only: the ids it claimed (claims.ts), which its journal entry carries. */
   readonly claimed: readonly string[];
-  /** Journalled only: ids it started (not degraded) and completed (see `MailboxTx.started`). */
+  /** Journalled only: ids it started and completed (see `MailboxTx.started`). */
   readonly started: readonly string[];
   readonly completed: readonly string[];
 }

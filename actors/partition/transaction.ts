@@ -33,7 +33,7 @@ export abstract class MailboxTx {
   readonly touched: Set<string> | undefined;
   readonly created: Set<string> | undefined;
   /**
-   * Journalled only: records started (not degraded) and records completed, in this transition. Those
+   * Journalled only: records started (degraded or not) and records completed, in this transition. Those
    * not touched otherwise are journalled as their id alone (codec.ts): a start or a completion is
    * the hot path of every payload, and its fields follow from the transition.
    */
