@@ -182,6 +182,7 @@ describe('snapshot encoding', () => {
       if (t.touched.size > 0 || t.started.length > 0 || t.completed.length > 0) {
         state.seq++;
         deltas.push(JSON.parse(JSON.stringify(deltaOf(state, t))) as PartitionDelta);
+        for (const queue of t.pushed) queue.confirm(queue.pushCount); // the entry is stored
       }
       clock.advance(1);
     };

@@ -380,6 +380,7 @@ function rebuild(index: number, seq: number, totals: PartitionTotals, records: M
     let queue = queues.get(type);
     if (!queue) queues.set(type, (queue = new TypeQueue<PayloadRecord>(tier, state.records)));
     queue.push(record);
+    queue.confirm(queue.pushCount); // what recovery queues is stored
     state.queued[tier][type] = (state.queued[tier][type] ?? 0) + 1;
     state.depth[tier]++;
   }

@@ -110,7 +110,8 @@ export class PartitionTx extends HoldTx {
       while (queue && started < count) {
         const record = queue.peek();
         if (!record) break;
-        if (unstored.size > 0 && unstored.has(record.id)) break; // not durable yet, nor anything behind it
+        // Not durable yet, nor anything behind it.
+        if (!queue.headConfirmed() || (unstored.size > 0 && unstored.has(record.id))) break;
         queue.shift();
         if (grant.batch === true) batchKey ??= record.id;
         if (this.start(record, slotTier, batchKey)) started++;
@@ -287,7 +288,7 @@ export class PartitionTx extends HoldTx {
       this.state.timers.insert(payload.runAt as number, payload.id);
       this.state.delayed++;
     } else {
-      this.queue(record);
+      this.queue(record, false, true);
     }
   }
 

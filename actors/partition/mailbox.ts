@@ -64,6 +64,11 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
   private held = 0;
   /** Pushes so far: each id's place in the order of one FIFO. */
   private pushes = 0;
+  /**
+   * Journalled partitions: how many of the pushes so far are stored (the entry of the transition
+   * that pushed them is). The others were queued last, so they come last in serving order too.
+   */
+  private confirmed = 0;
 
   constructor(
     private readonly tier: Tier,
@@ -94,6 +99,27 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
   /** The FIFO of one client, if it has any ids here. */
   clientFifo(clientId: string): ClientFifo<PayloadRecord> | undefined {
     return this.fifoOf(clientId, false);
+  }
+
+  /** Pushes so far: the place in the order of the next one. */
+  get pushCount(): number {
+    return this.pushes;
+  }
+
+  /** Ids pushed whose transition's entry is not stored yet (those that left since included). */
+  get unconfirmed(): number {
+    return this.pushes - this.confirmed;
+  }
+
+  /** The first `count` pushes are stored. */
+  confirm(count: number): void {
+    if (count > this.confirmed) this.confirmed = count;
+  }
+
+  /** Whether the next record to serve was pushed by a transition whose entry is stored. */
+  headConfirmed(): boolean {
+    const fifo = this.heads[0];
+    return fifo !== undefined && fifo.headOrder < this.confirmed;
   }
 
   /** Appends a queued record at its client's tail. */

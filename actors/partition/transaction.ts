@@ -39,8 +39,12 @@ export abstract class MailboxTx {
    */
   readonly started: string[] | undefined;
   readonly completed: string[] | undefined;
-  /** Journalled only: what this transition queued, as `[id, tier, type]` triples (see `PartitionState.unstored`). */
-  readonly queuedNow: string[] | undefined;
+  /**
+   * Journalled only: the queues this transition pushed into (their pushes are stored with its
+   * entry, `TypeQueue.confirm`), and the ids it queued again rather than afresh (`PartitionState.unstored`).
+   */
+  readonly pushed: TypeQueue<PayloadRecord>[] | undefined;
+  readonly requeued: string[] | undefined;
   /** Skipped into the ledger / cancelled out of it during this transition: one message each to the coordinator. */
   protected readonly ledgerOut: LedgerEntry[] = [];
   protected readonly unledgered: string[] = [];
@@ -59,7 +63,8 @@ export abstract class MailboxTx {
     this.created = journaled ? new Set() : undefined;
     this.started = journaled ? [] : undefined;
     this.completed = journaled ? [] : undefined;
-    this.queuedNow = journaled ? [] : undefined;
+    this.pushed = journaled ? [] : undefined;
+    this.requeued = journaled ? [] : undefined;
   }
 
   /** The record an entry refers to, if it still waits for that very entry (not cancelled, not skipped again since). */
@@ -88,14 +93,26 @@ export abstract class MailboxTx {
     if (record.attempt > 0) this.state.retrying--;
   }
 
-  /** Queues a due record (already in `records`, status `queued`), or skips it into the ledger while its tier is skipping (unless `force`). */
-  protected queue(record: PayloadRecord, force = false): void {
+  /**
+   * Queues a due record (already in `records`, status `queued`), or skips it into the ledger while
+   * its tier is skipping (unless `force`). `fresh`: accepted in this transition, so no earlier id
+   * of it can be left in its FIFO.
+   */
+  protected queue(record: PayloadRecord, force = false, fresh = false): void {
     const { tier, type } = record;
     if (!force && this.state.modes[tier] === 'skip') return this.defer(record, SKIP_REASON);
     this.touch(record);
     if (this.state.holds.clients.size > 0 && isHeld(this.state.holds, record)) return keep(this.state, record);
-    this.queueOf(tier, type).push(record);
-    this.queuedNow?.push(record.id, tier, type);
+    const queue = this.queueOf(tier, type);
+    queue.push(record);
+    const { pushed } = this;
+    if (!pushed) queue.confirm(queue.pushCount); // nothing journalled: nothing to wait for
+    else {
+      if (pushed.at(-1) !== queue && !pushed.includes(queue)) pushed.push(queue);
+      // A record queued again may still have an earlier id in its FIFO, a tombstone that comes alive
+      // again at its old (stored) place: its id waits in `unstored` until this entry is stored.
+      if (!fresh) this.requeued?.push(record.id);
+    }
     const counts = this.state.queued[tier];
     counts[type] = (counts[type] ?? 0) + 1;
     this.state.depth[tier]++;
