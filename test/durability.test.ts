@@ -204,6 +204,24 @@ describe('snapshot encoding', () => {
     assert.deepEqual(['a.0', 'b.0', 'c.0'].map((id) => state.records.get(id)!.degraded), [undefined, true, undefined]);
   });
 
+  test('records leaving retention are journalled as deletes: the journal rebuilds the same retained records', async () => {
+    const engine = new MemoryEngine();
+    const { rt } = setup({ partitions: 1, concurrency: 1, persistence: engine, retainTerminal: 2 });
+    rt.handle('ok', () => 'done');
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const id = await rt.submit({ type: 'ok' });
+      await rt.waitFor(id);
+      ids.push(id);
+    }
+    await rt.idle();
+    const entries = (await engine.events('partition-0', 0)).map((e) => JSON.parse(JSON.stringify(e.data)) as PartitionDelta);
+    assert.deepEqual(entries.flatMap((e) => e.deletes), ids.slice(0, 3), 'the three oldest left, each once');
+    const { state: back } = restorePartition(0, undefined, entries);
+    assert.deepEqual(ids.map((id) => back.records.has(id)), [false, false, false, true, true]);
+    await rt.stop();
+  });
+
   test('an unknown snapshot version is refused with a clear error', () => {
     assert.throws(() => restorePartition(0, { version: 99, data: { seq: 0, totals: {} as never, records: [] } }, []), /version 99/);
   });

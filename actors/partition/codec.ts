@@ -159,6 +159,8 @@ export interface Changes {
   readonly claimed: readonly string[];
   readonly started: readonly string[];
   readonly completed: readonly string[];
+  /** Dropped ids not in `touched` (ended records leaving retention). */
+  readonly evicted: readonly string[];
 }
 
 /**
@@ -201,6 +203,8 @@ export function deltaOf(state: PartitionState, changes: Changes): PartitionDelta
   const fresh: unknown[][] = [];
   const lifecycle: LifecyclePatch[] = [];
   const deletes: string[] = [];
+  // Unless the same transition made the record anew (deletes are applied last).
+  for (const id of changes.evicted) if (!state.records.has(id)) deletes.push(id);
   for (const id of touched) {
     const record = state.records.get(id);
     if (!record) deletes.push(id);

@@ -206,6 +206,15 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
       }
       return;
     }
+    if (heads.length === 1) {
+      // One client, the common case: its FIFO is the serving order.
+      const { ids } = heads[0] as ClientFifo<PayloadRecord>;
+      for (let i = 0, n = Math.min(limit, ids.length); i < n; i++) {
+        const record = this.records.get(ids.peekAt(i) as string);
+        if (this.isLive(record) && !visit(record)) return;
+      }
+      return;
+    }
     const at = heads.map(() => 0);
     while (limit-- > 0) {
       let next = -1;

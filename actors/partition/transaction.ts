@@ -39,6 +39,8 @@ export abstract class MailboxTx {
    */
   readonly started: string[] | undefined;
   readonly completed: string[] | undefined;
+  /** Journalled only: ended records this transition dropped from retention (journalled as deletes). */
+  readonly evicted: string[] | undefined;
   /**
    * Journalled only: the queues this transition pushed into (their pushes are stored with its
    * entry, `TypeQueue.confirm`), and the ids it queued again rather than afresh (`PartitionState.unstored`).
@@ -63,6 +65,7 @@ export abstract class MailboxTx {
     this.created = journaled ? new Set() : undefined;
     this.started = journaled ? [] : undefined;
     this.completed = journaled ? [] : undefined;
+    this.evicted = journaled ? [] : undefined;
     this.pushed = journaled ? [] : undefined;
     this.requeued = journaled ? [] : undefined;
   }
@@ -101,7 +104,7 @@ export abstract class MailboxTx {
   protected queue(record: PayloadRecord, force = false, fresh = false): void {
     const { tier, type } = record;
     if (!force && this.state.modes[tier] === 'skip') return this.defer(record, SKIP_REASON);
-    this.touch(record);
+    if (!fresh) this.touch(record); // a fresh record is touched already (`add`), and holds no claim
     if (this.state.holds.clients.size > 0 && isHeld(this.state.holds, record)) return keep(this.state, record);
     const queue = this.queueOf(tier, type);
     queue.push(record);
@@ -179,14 +182,20 @@ export abstract class MailboxTx {
     while (retained.length > this.env.options.retainTerminal) {
       const oldest = retained.shift() as string;
       const evicted = this.state.records.get(oldest);
-      if (evicted && (isTerminal(evicted.status) || evicted.status === 'moved')) this.forget(evicted);
+      if (evicted && (isTerminal(evicted.status) || evicted.status === 'moved')) this.forget(evicted, true);
     }
   }
 
-  /** Drops a terminal record and the idempotency key that pointed at it. */
-  protected forget(record: PayloadRecord): void {
-    this.touched?.add(record.id);
-    if (this.state.claims.ids.size > 0) dropClaim(this.state.claims, record);
+  /**
+   * Drops a record and the idempotency key that pointed at it. `evicted`: an ended record leaving
+   * retention, which holds no claim; its id goes to the entry's deletes without a Set.
+   */
+  protected forget(record: PayloadRecord, evicted = false): void {
+    if (evicted) this.evicted?.push(record.id);
+    else {
+      this.touched?.add(record.id);
+      if (this.state.claims.ids.size > 0) dropClaim(this.state.claims, record);
+    }
     this.state.records.delete(record.id);
     const key = record.idempotencyKey;
     if (key !== undefined && this.state.idempotency.get(key) === record.id) this.state.idempotency.delete(key);
