@@ -190,32 +190,33 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
 
   /**
    * Visits live records in serving order, looking at `limit` ids at most (tombstones included),
-   * until `visit` returns false. Exact across up to MERGED_CLIENTS clients (a merge of their
-   * FIFOs); beyond that, clients one after another in heap order, which is close enough for what
-   * reads ahead (claims) and keeps the walk O(limit).
+   * until `visit` returns false; each with its place in the order of pushes. Exact across up to
+   * MERGED_CLIENTS clients (a merge of their FIFOs), and then only what was pushed at or after
+   * place `from`; beyond that many clients, every client from its front, one after another in heap
+   * order, which is close enough for what reads ahead (claims) and keeps the walk O(limit).
    */
-  walk(limit: number, visit: (record: PayloadRecord) => boolean): void {
+  walk(limit: number, visit: (record: PayloadRecord, order: number) => boolean, from = 0): void {
     const { heads } = this;
     if (heads.length > MERGED_CLIENTS) {
       for (const fifo of heads) {
         for (let i = 0; i < fifo.ids.length; i++) {
           if (limit-- <= 0) return;
           const record = this.records.get(fifo.ids.peekAt(i) as string);
-          if (this.isLive(record) && !visit(record)) return;
+          if (this.isLive(record) && !visit(record, fifo.order.peekAt(i) as number)) return;
         }
       }
       return;
     }
     if (heads.length === 1) {
       // One client, the common case: its FIFO is the serving order.
-      const { ids } = heads[0] as ClientFifo<PayloadRecord>;
-      for (let i = 0, n = Math.min(limit, ids.length); i < n; i++) {
-        const record = this.records.get(ids.peekAt(i) as string);
-        if (this.isLive(record) && !visit(record)) return;
+      const fifo = heads[0] as ClientFifo<PayloadRecord>;
+      for (let i = firstFrom(fifo, from), n = Math.min(i + limit, fifo.ids.length); i < n; i++) {
+        const record = this.records.get(fifo.ids.peekAt(i) as string);
+        if (this.isLive(record) && !visit(record, fifo.order.peekAt(i) as number)) return;
       }
       return;
     }
-    const at = heads.map(() => 0);
+    const at = heads.map((fifo) => firstFrom(fifo, from));
     while (limit-- > 0) {
       let next = -1;
       let nextOrder = Number.POSITIVE_INFINITY;
@@ -229,7 +230,7 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
       if (next < 0) return;
       const fifo = heads[next] as ClientFifo<PayloadRecord>;
       const record = this.records.get(fifo.ids.peekAt((at[next] as number)++) as string);
-      if (this.isLive(record) && !visit(record)) return;
+      if (this.isLive(record) && !visit(record, nextOrder)) return;
     }
   }
 
@@ -365,3 +366,17 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
 }
 
 const headBefore = (a: ClientFifo, b: ClientFifo): boolean => a.headOrder < b.headOrder;
+
+/** Index of the first id of the FIFO pushed at or after place `from` (places increase along a FIFO). */
+function firstFrom(fifo: ClientFifo, from: number): number {
+  const { order } = fifo;
+  if (from <= 0 || (order.peekFront() ?? from) >= from) return 0;
+  let lo = 0;
+  let hi = order.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((order.peekAt(mid) as number) < from) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
