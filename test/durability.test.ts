@@ -179,7 +179,7 @@ describe('snapshot encoding', () => {
     const send = (message: PartitionMessage) => {
       const t = reducePartition(state, message, env, true);
       for (const e of t.effects) if (e.kind === 'reply') e.deliver();
-      if (t.touched.size > 0 || t.started.length > 0 || t.completed.length > 0) {
+      if (t.added.length > 0 || t.touched.size > 0 || t.started.length > 0 || t.completed.length > 0) {
         state.seq++;
         deltas.push(JSON.parse(JSON.stringify(deltaOf(state, t))) as PartitionDelta);
         for (const queue of t.pushed) queue.confirm(queue.pushCount); // the entry is stored

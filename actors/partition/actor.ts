@@ -121,7 +121,7 @@ interface BacklogItem {
 
 /** Whether a transition changed anything its journal entry must carry. */
 const journalled = (t: Transition): boolean =>
-  t.touched.size > 0 || t.claimed.length > 0 || t.started.length > 0 || t.completed.length > 0 || t.evicted.length > 0;
+  t.added.length > 0 || t.touched.size > 0 || t.claimed.length > 0 || t.started.length > 0 || t.completed.length > 0 || t.evicted.length > 0;
 
 export function spawnPartition(wiring: PartitionWiring): PartitionHandle {
   const { system, index, env, pool, publish, durability } = wiring;

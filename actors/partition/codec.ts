@@ -154,6 +154,8 @@ function fromPlain(p: PlainRecord): PayloadRecord {
 
 /** What one transition changed, as the reducer reports it (reducer.ts's `Transition`). */
 export interface Changes {
+  readonly added: readonly PayloadRecord[];
+  readonly firstSeq: number;
   readonly touched: ReadonlySet<string>;
   readonly created: ReadonlySet<string>;
   readonly claimed: readonly string[];
@@ -205,14 +207,18 @@ export function deltaOf(state: PartitionState, changes: Changes): PartitionDelta
   const deletes: string[] = [];
   // Unless the same transition made the record anew (deletes are applied last).
   for (const id of changes.evicted) if (!state.records.has(id)) deletes.push(id);
+  const whole = (record: PayloadRecord): void => {
+    if (!isPlain(record)) upserts.push(flatRecord(record));
+    else if (!addAccepted(accepted, record) && !addFresh(fresh, record)) plain.push(plainOf(record));
+  };
+  // Unless dropped or replaced again in the same transition (then `touched` has its id).
+  for (const record of changes.added) if (state.records.get(record.id) === record) whole(record);
   for (const id of touched) {
     const record = state.records.get(id);
     if (!record) deletes.push(id);
-    else if (!created.has(id)) lifecycle.push(lifecycleOf(record));
-    else if (isPlain(record)) {
-      if (!addAccepted(accepted, record) && !addFresh(fresh, record)) plain.push(plainOf(record));
-    }
-    else upserts.push(flatRecord(record));
+    else if (record.seq >= changes.firstSeq) continue; // created by this transition: written whole above
+    else if (created.has(id)) whole(record);
+    else lifecycle.push(lifecycleOf(record));
   }
   const delta: { -readonly [K in keyof PartitionDelta]: PartitionDelta[K] } = { seq: state.seq, totals: { ...state.totals }, upserts, deletes };
   if (accepted.length > 0) delta.accepted = accepted;

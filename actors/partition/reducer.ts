@@ -15,9 +15,13 @@ export type { HandlerPolicy, PartitionEnv, PartitionLoadEnv } from './env.ts';
 export interface Transition {
   readonly state: PartitionState;
   readonly effects: PartitionEffect[];
-  /** Ids whose record was written or dropped: what a journal entry of this transition must carry (only when journalled). */
+  /** Records this transition created (only when journalled; see `MailboxTx.added`). */
+  readonly added: readonly PayloadRecord[];
+  /** The partition's seq when it began: what `added` holds has a seq at or past it. */
+  readonly firstSeq: number;
+  /** Ids of the other records written or dropped: what a journal entry of this transition must carry (only when journalled). */
   readonly touched: ReadonlySet<string>;
-  /** Of the touched, the records this transition created (journalled whole; the others as patches). */
+  /** Of the touched, the records whose fields fixed at submit changed (journalled whole; the others as patches). */
   readonly created: ReadonlySet<string>;
   /** Journalled only: the queues it pushed into, and the ids it queued again (`MailboxTx.pushed`). */
   readonly pushed: readonly TypeQueue<PayloadRecord>[];
@@ -34,6 +38,7 @@ export interface Transition {
 const UNTOUCHED: ReadonlySet<string> = new Set();
 const NONE_QUEUED: readonly string[] = [];
 const NONE_PUSHED: readonly TypeQueue<PayloadRecord>[] = [];
+const NONE_ADDED: readonly PayloadRecord[] = [];
 
 /**
  * `journaled`: track what changed for a journal entry (the in-memory default journals nothing).
@@ -44,15 +49,15 @@ export function reducePartition(state: PartitionState, message: PartitionMessage
   if (message.type === 'get' || message.type === 'cancel') {
     // A transferred payload's lookups follow it to the partition that owns it now.
     const movedTo = state.records.get(message.id)?.movedTo;
-    if (movedTo !== undefined) return { state, effects: [{ kind: 'forward', to: movedTo, message }], touched: UNTOUCHED, created: UNTOUCHED, pushed: NONE_PUSHED, requeued: NONE_QUEUED, claimed: NONE_QUEUED, started: NONE_QUEUED, completed: NONE_QUEUED, evicted: NONE_QUEUED };
+    if (movedTo !== undefined) return { state, effects: [{ kind: 'forward', to: movedTo, message }], added: NONE_ADDED, firstSeq: state.seq, touched: UNTOUCHED, created: UNTOUCHED, pushed: NONE_PUSHED, requeued: NONE_QUEUED, claimed: NONE_QUEUED, started: NONE_QUEUED, completed: NONE_QUEUED, evicted: NONE_QUEUED };
   }
   if (message.type === 'get') {
     const record = state.records.get(message.id);
     const view = record && viewOf(record, state.index);
     effects.push({ kind: 'reply', deliver: () => message.reply(view) });
-    return { state, effects, touched: UNTOUCHED, created: UNTOUCHED, pushed: NONE_PUSHED, requeued: NONE_QUEUED, claimed: NONE_QUEUED, started: NONE_QUEUED, completed: NONE_QUEUED, evicted: NONE_QUEUED };
+    return { state, effects, added: NONE_ADDED, firstSeq: state.seq, touched: UNTOUCHED, created: UNTOUCHED, pushed: NONE_PUSHED, requeued: NONE_QUEUED, claimed: NONE_QUEUED, started: NONE_QUEUED, completed: NONE_QUEUED, evicted: NONE_QUEUED };
   }
-  if (message.type === 'report') return { state, effects, touched: UNTOUCHED, created: UNTOUCHED, pushed: NONE_PUSHED, requeued: NONE_QUEUED, claimed: NONE_QUEUED, started: NONE_QUEUED, completed: NONE_QUEUED, evicted: NONE_QUEUED }; // the actor wrapper sends it
+  if (message.type === 'report') return { state, effects, added: NONE_ADDED, firstSeq: state.seq, touched: UNTOUCHED, created: UNTOUCHED, pushed: NONE_PUSHED, requeued: NONE_QUEUED, claimed: NONE_QUEUED, started: NONE_QUEUED, completed: NONE_QUEUED, evicted: NONE_QUEUED }; // the actor wrapper sends it
   const tx = new PartitionTx(state, effects, env, journaled, journaled && claiming);
   switch (message.type) {
     case 'enqueue':
@@ -113,7 +118,7 @@ export function reducePartition(state: PartitionState, message: PartitionMessage
   tx.flushLedger();
   const claimed = tx.claimAhead() ?? NONE_QUEUED;
   return {
-    state, effects, touched: tx.touched ?? UNTOUCHED, created: tx.created ?? UNTOUCHED, pushed: tx.pushed ?? NONE_PUSHED, requeued: tx.requeued ?? NONE_QUEUED, claimed,
+    state, effects, added: tx.added ?? NONE_ADDED, firstSeq: tx.firstSeq, touched: tx.touched ?? UNTOUCHED, created: tx.created ?? UNTOUCHED, pushed: tx.pushed ?? NONE_PUSHED, requeued: tx.requeued ?? NONE_QUEUED, claimed,
     started: tx.started ?? NONE_QUEUED, completed: tx.completed ?? NONE_QUEUED, evicted: tx.evicted ?? NONE_QUEUED,
   };
 }

@@ -27,11 +27,16 @@ export abstract class MailboxTx {
   protected readonly now: number;
   protected readonly index: number;
   /**
-   * Ids whose record this transition wrote or dropped, and those it created: what a journal entry
-   * must carry. Undefined when nothing is journalled (the in-memory default), so nothing is tracked.
+   * What a journal entry must carry: the records this transition created, in order (a list, not a
+   * Set: one per acceptance, the bulk of it), the ids of the others it wrote or dropped, and of
+   * those the ones whose fields fixed at submit changed (`rewrite`, journalled whole). Undefined
+   * when nothing is journalled (the in-memory default), so nothing is tracked.
    */
+  readonly added: PayloadRecord[] | undefined;
   readonly touched: Set<string> | undefined;
   readonly created: Set<string> | undefined;
+  /** The partition's seq when the transition began: a record with a seq at or past it was created by it. */
+  readonly firstSeq: number;
   /**
    * Journalled only: records started (degraded or not) and records completed, in this transition. Those
    * not touched otherwise are journalled as their id alone (codec.ts): a start or a completion is
@@ -61,6 +66,8 @@ export abstract class MailboxTx {
   ) {
     this.now = env.now();
     this.index = state.index;
+    this.firstSeq = state.seq;
+    this.added = journaled ? [] : undefined;
     this.touched = journaled ? new Set() : undefined;
     this.created = journaled ? new Set() : undefined;
     this.started = journaled ? [] : undefined;
@@ -201,11 +208,10 @@ export abstract class MailboxTx {
     if (key !== undefined && this.state.idempotency.get(key) === record.id) this.state.idempotency.delete(key);
   }
 
-  /** A new record enters the partition. */
+  /** A new record enters the partition (with a seq of this transition's). */
   protected add(record: PayloadRecord): void {
     this.state.records.set(record.id, record);
-    this.created?.add(record.id);
-    this.touched?.add(record.id);
+    this.added?.push(record);
   }
 
   /** A field outside the lifecycle changed (a debounce's data): the journal entry carries the record whole. */
