@@ -111,7 +111,7 @@ export abstract class MailboxTx {
   protected queue(record: PayloadRecord, force = false, fresh = false): void {
     const { tier, type } = record;
     if (!force && this.state.modes[tier] === 'skip') return this.defer(record, SKIP_REASON);
-    if (!fresh) this.touch(record); // a fresh record is touched already (`add`), and holds no claim
+    if (!fresh) this.touch(record); // a fresh record is in `added` already, and holds no claim
     if (this.state.holds.clients.size > 0 && isHeld(this.state.holds, record)) return keep(this.state, record);
     const queue = this.queueOf(tier, type);
     queue.push(record);
