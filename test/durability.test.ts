@@ -1,7 +1,8 @@
 // Durability on a real Redis and on deliberately broken engines: recovery, snapshots, refusals.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { deltaOf, encodeSnapshot, restorePartition, type PartitionDelta } from '../actors/partition/codec.ts';
+import { deltaOf, encodeSnapshot, type PartitionDelta } from '../actors/partition/codec.ts';
+import { restorePartition } from '../actors/partition/replay.ts';
 import { reducePartition, type PartitionEnv } from '../actors/partition/reducer.ts';
 import type { PartitionMessage } from '../actors/partition/messages.ts';
 import { initialPartitionState, viewOf } from '../actors/partition/state.ts';
@@ -216,10 +217,24 @@ describe('snapshot encoding', () => {
     }
     await rt.idle();
     const entries = (await engine.events('partition-0', 0)).map((e) => JSON.parse(JSON.stringify(e.data)) as PartitionDelta);
-    assert.deepEqual(entries.flatMap((e) => e.deletes), ids.slice(0, 3), 'the three oldest left, each once');
+    // Each acceptance names the record's seq after its id (`accepted`: id, seq, data per record).
+    const seqOf = new Map(entries.flatMap((e) => (e.accepted ?? []).flatMap((g) => (g.length === 12 ? [[g[9] as string, g[10] as number] as const] : []))));
+    assert.deepEqual(entries.flatMap((e) => e.deletes), ids.slice(0, 3).map((id) => seqOf.get(id)), 'the three oldest left, each once, by seq');
     const { state: back } = restorePartition(0, undefined, entries);
     assert.deepEqual(ids.map((id) => back.records.has(id)), [false, false, false, true, true]);
     await rt.stop();
+  });
+
+  test('entries of earlier builds name records by id in starts, completions, claims and deletes, and still decode', () => {
+    const totals = { accepted: 3, started: 2, completed: 1, failed: 0, retried: 0, cancelled: 0, skipped: 0 };
+    const accepted = { seq: 3, totals, upserts: [], deletes: [], fresh: [['t', 'c', 'queued', 'medium', 'a.0', 5, 1, 10, 0, 0, 11, 0, 'b.0', 5, 1, 10, 0, 1, 11, 0, 'c.0', 5, 1, 10, 0, 2, 11, 0]] };
+    const older = { seq: 3, totals, upserts: [], deletes: ['c.0'], started: [20, 'a.0', 1, 'b.0', 1], completed: [30, ['a.0', 'ok']], claims: [] };
+    const { state } = restorePartition(0, undefined, [accepted, older] as never);
+    assert.deepEqual([...state.records.keys()].sort(), ['a.0', 'b.0']);
+    assert.deepEqual([state.records.get('a.0')?.status, state.records.get('a.0')?.result, state.records.get('b.0')?.startedAt], ['completed', 'ok', 20]);
+    const { state: bySeq } = restorePartition(0, undefined, [accepted, { ...older, deletes: [2], started: [20, 0, 1, 1, 1], completed: [30, [0, 'ok']] }] as never);
+    const fields = (records: Iterable<{ id: string; status: string; result?: unknown; startedAt?: number }>) => [...records].map((r) => [r.id, r.status, r.result, r.startedAt]);
+    assert.deepEqual(fields(bySeq.records.values()), fields(state.records.values()), 'the same named by seq');
   });
 
   test('an unknown snapshot version is refused with a clear error', () => {

@@ -31,14 +31,15 @@ export interface Transition {
   /** Journalled only: ids it started and completed (see `MailboxTx.started`). */
   readonly started: readonly string[];
   readonly completed: readonly string[];
-  /** Journalled only: ended records dropped from retention (see `MailboxTx.evicted`). */
-  readonly evicted: readonly string[];
+  /** Journalled only: seqs of the ended records dropped from retention (see `MailboxTx.evicted`). */
+  readonly evicted: readonly number[];
 }
 
 const UNTOUCHED: ReadonlySet<string> = new Set();
 const NONE_QUEUED: readonly string[] = [];
 const NONE_PUSHED: readonly TypeQueue<PayloadRecord>[] = [];
 const NONE_ADDED: readonly PayloadRecord[] = [];
+const NONE_EVICTED: readonly number[] = [];
 
 /**
  * `journaled`: track what changed for a journal entry (the in-memory default journals nothing).
@@ -49,15 +50,15 @@ export function reducePartition(state: PartitionState, message: PartitionMessage
   if (message.type === 'get' || message.type === 'cancel') {
     // A transferred payload's lookups follow it to the partition that owns it now.
     const movedTo = state.records.get(message.id)?.movedTo;
-    if (movedTo !== undefined) return { state, effects: [{ kind: 'forward', to: movedTo, message }], added: NONE_ADDED, firstSeq: state.seq, touched: UNTOUCHED, created: UNTOUCHED, pushed: NONE_PUSHED, requeued: NONE_QUEUED, claimed: NONE_QUEUED, started: NONE_QUEUED, completed: NONE_QUEUED, evicted: NONE_QUEUED };
+    if (movedTo !== undefined) return { state, effects: [{ kind: 'forward', to: movedTo, message }], added: NONE_ADDED, firstSeq: state.seq, touched: UNTOUCHED, created: UNTOUCHED, pushed: NONE_PUSHED, requeued: NONE_QUEUED, claimed: NONE_QUEUED, started: NONE_QUEUED, completed: NONE_QUEUED, evicted: NONE_EVICTED };
   }
   if (message.type === 'get') {
     const record = state.records.get(message.id);
     const view = record && viewOf(record, state.index);
     effects.push({ kind: 'reply', deliver: () => message.reply(view) });
-    return { state, effects, added: NONE_ADDED, firstSeq: state.seq, touched: UNTOUCHED, created: UNTOUCHED, pushed: NONE_PUSHED, requeued: NONE_QUEUED, claimed: NONE_QUEUED, started: NONE_QUEUED, completed: NONE_QUEUED, evicted: NONE_QUEUED };
+    return { state, effects, added: NONE_ADDED, firstSeq: state.seq, touched: UNTOUCHED, created: UNTOUCHED, pushed: NONE_PUSHED, requeued: NONE_QUEUED, claimed: NONE_QUEUED, started: NONE_QUEUED, completed: NONE_QUEUED, evicted: NONE_EVICTED };
   }
-  if (message.type === 'report') return { state, effects, added: NONE_ADDED, firstSeq: state.seq, touched: UNTOUCHED, created: UNTOUCHED, pushed: NONE_PUSHED, requeued: NONE_QUEUED, claimed: NONE_QUEUED, started: NONE_QUEUED, completed: NONE_QUEUED, evicted: NONE_QUEUED }; // the actor wrapper sends it
+  if (message.type === 'report') return { state, effects, added: NONE_ADDED, firstSeq: state.seq, touched: UNTOUCHED, created: UNTOUCHED, pushed: NONE_PUSHED, requeued: NONE_QUEUED, claimed: NONE_QUEUED, started: NONE_QUEUED, completed: NONE_QUEUED, evicted: NONE_EVICTED }; // the actor wrapper sends it
   const tx = new PartitionTx(state, effects, env, journaled, journaled && claiming);
   switch (message.type) {
     case 'enqueue':
@@ -119,6 +120,6 @@ export function reducePartition(state: PartitionState, message: PartitionMessage
   const claimed = tx.claimAhead() ?? NONE_QUEUED;
   return {
     state, effects, added: tx.added ?? NONE_ADDED, firstSeq: tx.firstSeq, touched: tx.touched ?? UNTOUCHED, created: tx.created ?? UNTOUCHED, pushed: tx.pushed ?? NONE_PUSHED, requeued: tx.requeued ?? NONE_QUEUED, claimed,
-    started: tx.started ?? NONE_QUEUED, completed: tx.completed ?? NONE_QUEUED, evicted: tx.evicted ?? NONE_QUEUED,
+    started: tx.started ?? NONE_QUEUED, completed: tx.completed ?? NONE_QUEUED, evicted: tx.evicted ?? NONE_EVICTED,
   };
 }

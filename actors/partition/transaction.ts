@@ -44,8 +44,8 @@ export abstract class MailboxTx {
    */
   readonly started: string[] | undefined;
   readonly completed: string[] | undefined;
-  /** Journalled only: ended records this transition dropped from retention (journalled as deletes). */
-  readonly evicted: string[] | undefined;
+  /** Journalled only: seqs of the ended records this transition dropped from retention (journalled as deletes). */
+  readonly evicted: number[] | undefined;
   /**
    * Journalled only: the queues this transition pushed into (their pushes are stored with its
    * entry, `TypeQueue.confirm`), and the ids it queued again rather than afresh (`PartitionState.unstored`).
@@ -198,7 +198,7 @@ export abstract class MailboxTx {
    * retention, which holds no claim; its id goes to the entry's deletes without a Set.
    */
   protected forget(record: PayloadRecord, evicted = false): void {
-    if (evicted) this.evicted?.push(record.id);
+    if (evicted) this.evicted?.push(record.seq);
     else {
       this.touched?.add(record.id);
       if (this.state.claims.ids.size > 0) dropClaim(this.state.claims, record);
