@@ -3,7 +3,8 @@
 // (and counts) a claimed payload as if it had started; a graceful stop gives the claims back.
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
-import { restorePartition, type PartitionDelta } from '../actors/partition/codec.ts';
+import type { PartitionDelta } from '../actors/partition/codec.ts';
+import { restorePartition } from '../actors/partition/replay.ts';
 import { emptyTotals } from '../actors/partition/state.ts';
 import { createRuntime, silentLogger, type Runtime } from '../src/index.ts';
 import type { JournalEntry, PersistenceEngine, Snapshot } from '../src/persistence/engine.ts';

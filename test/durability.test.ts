@@ -1,9 +1,14 @@
 // Durability on a real Redis and on deliberately broken engines: recovery, snapshots, refusals.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { encodeSnapshot, restorePartition } from '../actors/partition/codec.ts';
-import { viewOf } from '../actors/partition/state.ts';
+import { deltaOf, encodeSnapshot, type PartitionDelta } from '../actors/partition/codec.ts';
+import { restorePartition } from '../actors/partition/replay.ts';
+import { reducePartition, type PartitionEnv } from '../actors/partition/reducer.ts';
+import type { PartitionMessage } from '../actors/partition/messages.ts';
+import { initialPartitionState, viewOf } from '../actors/partition/state.ts';
 import { createRuntime, silentLogger, type PayloadInput, type Runtime } from '../src/index.ts';
+import { SimulatedClock } from '../src/clock.ts';
+import { DEFAULT_BACKOFF, compileOptions } from '../src/options.ts';
 import type { JournalEntry, PersistenceEngine, Snapshot } from '../src/persistence/engine.ts';
 import { MemoryEngine } from '../src/persistence/memory.ts';
 import { RedisEngine } from '../src/persistence/redis.ts';
@@ -105,9 +110,9 @@ describe('snapshot encoding', () => {
     ];
     const ids = await rt.submitMany(inputs);
     await rt.idle();
-    const entries = (await engine.events('partition-0', 0)).map((e) => JSON.parse(JSON.stringify(e.data)) as { plain?: unknown[]; fresh?: unknown[][]; upserts: { id: string }[] });
-    const freshCount = (e: { fresh?: unknown[][] }) => (e.fresh ?? []).reduce((n, group) => n + (group.length - 4) / 8, 0);
-    assert.equal(entries.reduce((n, e) => n + (e.plain?.length ?? 0) + freshCount(e), 0), 4, 'four without options travel positionally');
+    const entries = (await engine.events('partition-0', 0)).map((e) => JSON.parse(JSON.stringify(e.data)) as { plain?: unknown[]; accepted?: unknown[][]; upserts: { id: string }[] });
+    const acceptedCount = (e: { accepted?: unknown[][] }) => (e.accepted ?? []).reduce((n, group) => n + (group.length - 9) / 3, 0);
+    assert.equal(entries.reduce((n, e) => n + (e.plain?.length ?? 0) + acceptedCount(e), 0), 4, 'four without options travel positionally');
     assert.deepEqual(entries.flatMap((e) => e.upserts.map((u) => u.id)), [ids[4]], 'the one with options travels whole');
     const state = (rt as unknown as { partitions: { get(i: number): { state(): import('../actors/partition/state.ts').PartitionState } } }).partitions.get(0).state();
     const { state: back } = restorePartition(0, undefined, entries as never);
@@ -121,7 +126,7 @@ describe('snapshot encoding', () => {
     await rt.stop();
   });
 
-  test('new records travel in one flat array per type, client, status and tier, data kept apart from undefined and null', async () => {
+  test('new records travel in one flat array per group of what their submits share, data kept apart from undefined and null', async () => {
     const engine = new MemoryEngine();
     const { rt } = setup({ partitions: 1, concurrency: 1, persistence: engine });
     rt.handle('hold', () => new Promise(() => {}));
@@ -129,9 +134,9 @@ describe('snapshot encoding', () => {
     const data = [undefined, null, { a: [1, 'x'] }, 0, [2], 'low'];
     const ids = await rt.submitMany(data.map((d, i) => ({ type: 'hold', ...(d === undefined ? {} : { data: d }), ...(i === 5 ? { priority: 'low' as const } : {}) })));
     await rt.idle();
-    const entries = (await engine.events('partition-0', 0)).map((e) => JSON.parse(JSON.stringify(e.data)) as { fresh?: unknown[][] });
-    const groups = entries.flatMap((e) => e.fresh ?? []);
-    assert.deepEqual(groups.map((g) => [g[3], (g.length - 4) / 8]), [['critical', 1], ['medium', 5], ['low', 1]], 'a group per tier: the first submit, the five, the low one');
+    const entries = (await engine.events('partition-0', 0)).map((e) => JSON.parse(JSON.stringify(e.data)) as { accepted?: unknown[][] });
+    const groups = entries.flatMap((e) => e.accepted ?? []);
+    assert.deepEqual(groups.map((g) => [g[3], (g.length - 9) / 3]), [['critical', 1], ['medium', 5], ['low', 1]], 'a group per tier: the first submit, the five, the low one');
     const state = (rt as unknown as { partitions: { get(i: number): { state(): import('../actors/partition/state.ts').PartitionState } } }).partitions.get(0).state();
     const { state: back } = restorePartition(0, undefined, entries as never);
     for (const id of ids) {
@@ -141,6 +146,95 @@ describe('snapshot encoding', () => {
     }
     assert.deepEqual(ids.map((id) => back.records.get(id)!.data), data);
     await rt.stop();
+  });
+
+  test('submits of many calls in one entry fill eight groups, then the older per-record form, which still decodes', async () => {
+    const engine = new MemoryEngine();
+    const { rt, clock } = setup({ partitions: 1, concurrency: 1, persistence: engine });
+    rt.handle('hold', () => new Promise(() => {}));
+    await rt.submit({ type: 'hold', priority: 'critical' }); // takes the only slot: the others stay queued
+    // Twelve calls in one tick, each a millisecond apart: twelve submit times, so twelve groups would be needed.
+    const ids = await Promise.all(Array.from({ length: 12 }, (_, i) => {
+      clock.advance(1);
+      return rt.submit({ type: 'hold', data: i === 11 ? undefined : { i } });
+    }));
+    await rt.idle();
+    const entries = (await engine.events('partition-0', 0)).map((e) => JSON.parse(JSON.stringify(e.data)) as { accepted?: unknown[][]; fresh?: unknown[][] });
+    const last = entries.at(-1)!;
+    assert.deepEqual([last.accepted?.length, last.fresh?.length], [8, 1], 'eight groups, then the rest in the per-record form');
+    const state = (rt as unknown as { partitions: { get(i: number): { state(): import('../actors/partition/state.ts').PartitionState } } }).partitions.get(0).state();
+    const { state: back } = restorePartition(0, undefined, entries as never);
+    for (const id of ids) assert.deepEqual(viewOf(back.records.get(id)!, 0), viewOf(state.records.get(id)!, 0), id);
+    assert.equal(back.records.get(ids[11]!)!.data, undefined);
+    await rt.stop();
+  });
+
+  test('starts in a degraded tier travel as ids, apart from plain starts, and rebuild degraded', () => {
+    const clock = new SimulatedClock();
+    const env: PartitionEnv = {
+      options: compileOptions({ clock, random: () => 0 }), now: () => clock.now(),
+      policyOf: () => ({ timeout: 1000, retries: 0, backoff: { ...DEFAULT_BACKOFF, jitter: 0 } }), observed: () => true,
+    };
+    const state = initialPartitionState(0);
+    const deltas: PartitionDelta[] = [];
+    const send = (message: PartitionMessage) => {
+      const t = reducePartition(state, message, env, true);
+      for (const e of t.effects) if (e.kind === 'reply') e.deliver();
+      if (t.added.length > 0 || t.touched.size > 0 || t.started.length > 0 || t.completed.length > 0) {
+        state.seq++;
+        deltas.push(JSON.parse(JSON.stringify(deltaOf(state, t))) as PartitionDelta);
+        for (const queue of t.pushed) queue.confirm(queue.pushCount); // the entry is stored
+      }
+      clock.advance(1);
+    };
+    const payload = (id: string, priority: number) => ({
+      id, type: 't', data: null, clientId: 'c', priority, complexity: 1, submittedAt: clock.now(), runAt: undefined, deadline: undefined, idempotencyKey: undefined,
+      timeout: undefined, retries: undefined, backoff: undefined, tags: undefined, dependencies: undefined, shardKey: undefined, dedupe: undefined,
+    });
+    send({ type: 'enqueue', batch: { payloads: [payload('a.0', 5), payload('b.0', 5), payload('c.0', 9)], settle: () => {} } });
+    send({ type: 'grant', grants: [{ tier: 'medium', handlerType: 't', count: 1 }] });
+    send({ type: 'degrade', tier: 'medium', mode: 'degrade' });
+    send({ type: 'grant', grants: [{ tier: 'medium', handlerType: 't', count: 1 }, { tier: 'critical', handlerType: 't', count: 1 }] });
+    const last = deltas.at(-1)!;
+    assert.deepEqual([last.started?.length, last.degraded?.length, last.lifecycle], [3, 3, undefined], 'one plain start, one degraded, no lifecycle patch');
+    const { state: back } = restorePartition(0, undefined, deltas);
+    for (const id of ['a.0', 'b.0', 'c.0']) {
+      const [was, is] = [state.records.get(id)!, back.records.get(id)!];
+      assert.deepEqual([is.attempt, is.startedAt, is.degraded], [was.attempt, was.startedAt, was.degraded], id);
+    }
+    assert.deepEqual(['a.0', 'b.0', 'c.0'].map((id) => state.records.get(id)!.degraded), [undefined, true, undefined]);
+  });
+
+  test('records leaving retention are journalled as deletes: the journal rebuilds the same retained records', async () => {
+    const engine = new MemoryEngine();
+    const { rt } = setup({ partitions: 1, concurrency: 1, persistence: engine, retainTerminal: 2 });
+    rt.handle('ok', () => 'done');
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const id = await rt.submit({ type: 'ok' });
+      await rt.waitFor(id);
+      ids.push(id);
+    }
+    await rt.idle();
+    const entries = (await engine.events('partition-0', 0)).map((e) => JSON.parse(JSON.stringify(e.data)) as PartitionDelta);
+    // Each acceptance names the record's seq after its id (`accepted`: id, seq, data per record).
+    const seqOf = new Map(entries.flatMap((e) => (e.accepted ?? []).flatMap((g) => (g.length === 12 ? [[g[9] as string, g[10] as number] as const] : []))));
+    assert.deepEqual(entries.flatMap((e) => e.deletes), ids.slice(0, 3).map((id) => seqOf.get(id)), 'the three oldest left, each once, by seq');
+    const { state: back } = restorePartition(0, undefined, entries);
+    assert.deepEqual(ids.map((id) => back.records.has(id)), [false, false, false, true, true]);
+    await rt.stop();
+  });
+
+  test('entries of earlier builds name records by id in starts, completions, claims and deletes, and still decode', () => {
+    const totals = { accepted: 3, started: 2, completed: 1, failed: 0, retried: 0, cancelled: 0, skipped: 0 };
+    const accepted = { seq: 3, totals, upserts: [], deletes: [], fresh: [['t', 'c', 'queued', 'medium', 'a.0', 5, 1, 10, 0, 0, 11, 0, 'b.0', 5, 1, 10, 0, 1, 11, 0, 'c.0', 5, 1, 10, 0, 2, 11, 0]] };
+    const older = { seq: 3, totals, upserts: [], deletes: ['c.0'], started: [20, 'a.0', 1, 'b.0', 1], completed: [30, ['a.0', 'ok']], claims: [] };
+    const { state } = restorePartition(0, undefined, [accepted, older] as never);
+    assert.deepEqual([...state.records.keys()].sort(), ['a.0', 'b.0']);
+    assert.deepEqual([state.records.get('a.0')?.status, state.records.get('a.0')?.result, state.records.get('b.0')?.startedAt], ['completed', 'ok', 20]);
+    const { state: bySeq } = restorePartition(0, undefined, [accepted, { ...older, deletes: [2], started: [20, 0, 1, 1, 1], completed: [30, [0, 'ok']] }] as never);
+    const fields = (records: Iterable<{ id: string; status: string; result?: unknown; startedAt?: number }>) => [...records].map((r) => [r.id, r.status, r.result, r.startedAt]);
+    assert.deepEqual(fields(bySeq.records.values()), fields(state.records.values()), 'the same named by seq');
   });
 
   test('an unknown snapshot version is refused with a clear error', () => {

@@ -165,3 +165,20 @@ test('walk visits live records in serving order, within its limit, until told to
   assert.equal(all.length, 16);
   assert.equal(new Set(all).size, 16);
 });
+
+test('walk from a place in the order of pushes: what was pushed before it is passed over, one client or several', () => {
+  const { queue, add, drain } = setup();
+  for (let i = 0; i < 5; i++) add(`a${i}`, 'a');
+  const seen = (from: number): Array<[string, number]> => {
+    const visited: Array<[string, number]> = [];
+    queue.walk(10, (r, order) => (visited.push([r.id, order]), true), from);
+    return visited;
+  };
+  assert.deepEqual(seen(3), [['a3', 3], ['a4', 4]], 'one client: from its fourth push');
+  add('b5', 'b');
+  add('a6', 'a');
+  assert.deepEqual(seen(4), [['a4', 4], ['b5', 5], ['a6', 6]], 'several clients: merged, from the fifth push');
+  assert.deepEqual(seen(0).map(([id]) => id), ['a0', 'a1', 'a2', 'a3', 'a4', 'b5', 'a6']);
+  drain();
+  assert.deepEqual(seen(3), [], 'nothing left');
+});

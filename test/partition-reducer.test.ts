@@ -4,8 +4,11 @@ import { reducePartition, type PartitionEnv } from '../actors/partition/reducer.
 import type { EnqueueResult, PartitionEffect, PartitionMessage } from '../actors/partition/messages.ts';
 import { demandOf, initialPartitionState, partitionStats, type PartitionState } from '../actors/partition/state.ts';
 import { encodeSnapshot } from '../actors/partition/codec.ts';
+import { flatRecord } from '../actors/partition/record.ts';
 import { SimulatedClock } from '../src/clock.ts';
 import { DEFAULT_BACKOFF, compileOptions, type RuntimeOptions } from '../src/options.ts';
+
+const flatRecordOf = (state: PartitionState, id: string) => flatRecord(state.records.get(id)!);
 import type { Payload, PayloadView, Tier } from '../src/payload.ts';
 import type { Outcome } from '../src/execution/protocol.ts';
 
@@ -232,4 +235,50 @@ describe('partition reducer', () => {
     assert.equal(results[1].ok && results[1].duplicate, true);
     assert.equal(h.state().totals.accepted, 1);
   });
+
+  test('journalled: what a transition queued is neither offered nor granted until its entry is stored, a payload queued again at an old place included', () => {
+    const clock = new SimulatedClock();
+    const env: PartitionEnv = {
+      options: compileOptions({ clock, random: () => 0 }), now: () => clock.now(),
+      policyOf: () => ({ timeout: 1000, retries: 0, backoff: { ...DEFAULT_BACKOFF, jitter: 0 } }), observed: () => true,
+    };
+    const state = initialPartitionState(0);
+    // What the actor does around each transition (actor.ts): ids queued again wait by id, pushes by count.
+    let unstoredPushes: Array<{ confirm(n: number): void; pushCount: number }> = [];
+    let requeued: string[] = [];
+    const send = (message: PartitionMessage) => {
+      const t = reducePartition(state, message, env, true);
+      for (const queue of t.pushed) unstoredPushes.push({ confirm: (n) => queue.confirm(n), pushCount: queue.pushCount });
+      for (const id of t.requeued) state.unstored.add(id);
+      requeued.push(...t.requeued);
+      return t.effects;
+    };
+    const store = () => {
+      for (const mark of unstoredPushes) mark.confirm(mark.pushCount);
+      for (const id of requeued) state.unstored.delete(id);
+      unstoredPushes = [];
+      requeued = [];
+    };
+    const payload = (id: string, fields: Partial<Payload> = {}): Payload => ({
+      id, type: 't', data: null, clientId: 'c', priority: 5, complexity: 1, submittedAt: clock.now(), runAt: undefined, deadline: undefined, idempotencyKey: undefined,
+      timeout: undefined, retries: undefined, backoff: undefined, tags: undefined, dependencies: undefined, shardKey: undefined, dedupe: undefined, ...fields,
+    });
+    const runs = (effects: PartitionEffect[]) => effects.flatMap((e) => (e.kind === 'run' ? [e.order.id] : []));
+    const grant = () => runs(send({ type: 'grant', grants: [{ tier: 'medium', handlerType: 't', count: 5 }] }));
+    // `a` keeps its place (an idempotency key pins it here) while `b` moves out behind it: `b` leaves a tombstone.
+    send({ type: 'enqueue', batch: { payloads: [payload('a.0', { idempotencyKey: 'k' }), payload('b.0')], settle: () => {} } });
+    assert.deepEqual(demandOf(state), [], 'nothing offered before the acceptance is stored');
+    assert.deepEqual(grant(), [], 'nor granted');
+    store();
+    assert.equal(demandOf(state)[0]?.count, 2);
+    const leaving = flatRecordOf(state, 'b.0');
+    send({ type: 'transfer-out', tier: 'medium', to: 1, max: 5 });
+    store();
+    send({ type: 'transfer-in', from: 1, records: [leaving] });
+    assert.equal(demandOf(state)[0]?.count, 1, 'only a is offered');
+    assert.deepEqual(grant(), ['a.0'], 'b, back at its old place, waits for its entry');
+    store();
+    assert.deepEqual(grant(), ['b.0']);
+  });
 });
+

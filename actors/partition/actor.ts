@@ -15,9 +15,9 @@ import type { JournalSink, JournalWriter } from '../../src/persistence/journal-w
 import type { OutboxMessage } from '../../src/persistence/engine.ts';
 import { deltaOf, encodeSnapshot, PARTITION_SNAPSHOT_VERSION } from './codec.ts';
 import type { DebounceRevert, Grant, PartitionEffect, PartitionMessage } from './messages.ts';
-import type { Tier } from '../../src/payload.ts';
 import { reducePartition, type PartitionEnv, type Transition } from './reducer.ts';
-import { demandOf, initialPartitionState, nextWakeOf, partitionStats, type PartitionState, type PartitionStats } from './state.ts';
+import { demandOf, initialPartitionState, nextWakeOf, partitionStats, type PartitionState, type PartitionStats, type PayloadRecord } from './state.ts';
+import type { TypeQueue } from './mailbox.ts';
 import type { LedgerEntry } from '../coordinator/ledger.ts';
 
 /** How a partition journals and snapshots. */
@@ -112,14 +112,16 @@ interface BacklogItem {
   seq: number;
   effects: PartitionEffect[];
   readonly grants: readonly Grant[] | undefined;
-  readonly queued: readonly string[];
+  /** What the transition pushed, stored with its entry: each queue and its push count then, in pairs. */
+  pushes: (TypeQueue<PayloadRecord> | number)[] | undefined;
+  readonly requeued: readonly string[];
   /** The state as of this transition, encoded, when a snapshot is due with its entry: stored once the entry is. */
   snapshot: ReturnType<typeof encodeSnapshot> | undefined;
 }
 
 /** Whether a transition changed anything its journal entry must carry. */
 const journalled = (t: Transition): boolean =>
-  t.touched.size > 0 || t.claimed.length > 0 || t.started.length > 0 || t.completed.length > 0;
+  t.added.length > 0 || t.touched.size > 0 || t.claimed.length > 0 || t.started.length > 0 || t.completed.length > 0 || t.evicted.length > 0;
 
 export function spawnPartition(wiring: PartitionWiring): PartitionHandle {
   const { system, index, env, pool, publish, durability } = wiring;
@@ -131,6 +133,7 @@ export function spawnPartition(wiring: PartitionWiring): PartitionHandle {
   let wake: { at: number; timer: TimerHandle } | undefined;
   let journalSeq = durability?.journalSeq ?? 0;
   state.claims.stored = journalSeq;
+  state.claims.next = journalSeq + 1;
   /**
    * Starts are journalled ahead of their grants (claims.ts) when durable in one process. Not in a
    * cluster: there a start waits for its fenced entry, which is what refuses a node whose lease
@@ -205,9 +208,11 @@ export function spawnPartition(wiring: PartitionWiring): PartitionHandle {
       const done = backlog.shift() as BacklogItem;
       if (done.seq > state.claims.stored) state.claims.stored = done.seq;
       const { effects: todo, grants } = done;
-      if (done.queued.length > 0) {
+      if (done.pushes) {
         drained = true;
-        countUnstored(done.queued, -1);
+        const { pushes } = done;
+        for (let i = 0; i < pushes.length; i += 2) (pushes[i] as TypeQueue<PayloadRecord>).confirm(pushes[i + 1] as number);
+        for (const id of done.requeued) state.unstored.delete(id);
       }
       if (storedWaiters.length > 0) {
         for (const w of storedWaiters) if (w.item === done) w.resolve();
@@ -239,33 +244,21 @@ export function spawnPartition(wiring: PartitionWiring): PartitionHandle {
     },
   };
 
-  /**
-   * What a transition queued is `unstored` (delta +1) from its append until its entry is stored
-   * (delta −1); only then may the pool be offered it. `queued` holds `[id, tier, type]` triples.
-   */
-  const countUnstored = (queued: readonly string[], delta: 1 | -1): void => {
-    for (let i = 0; i < queued.length; i += 3) {
-      const [id, tier, type] = [queued[i] as string, queued[i + 1] as Tier, queued[i + 2] as string];
-      if (delta > 0) state.unstored.add(id);
-      else state.unstored.delete(id);
-      const counts = state.unstoredCounts[tier];
-      counts[type] = (counts[type] ?? 0) + delta;
-    }
-  };
-
   /** Durable: the transition's entry is appended; its effects wait in the backlog until it is stored. */
   const follow = (todo: PartitionEffect[], grants: readonly Grant[] | undefined, durability: PartitionDurability): void => {
     const done = changes as Transition;
-    const item: BacklogItem = { seq: 0, effects: todo, grants, queued: done.queued, snapshot: undefined };
+    const item: BacklogItem = { seq: 0, effects: todo, grants, pushes: undefined, requeued: done.requeued, snapshot: undefined };
     backlog.push(item);
     if (!journalled(done)) {
       drainBacklog();
       return;
     }
-    countUnstored(done.queued, 1);
+    // What it pushed is offered to the pool once its entry is stored (`PartitionState.unstored`).
+    if (done.pushed.length > 0) item.pushes = done.pushed.flatMap((queue) => [queue, queue.pushCount]);
+    for (const id of done.requeued) state.unstored.add(id);
     const seq = ++journalSeq;
     item.seq = seq;
-    for (const id of done.claimed) state.claims.ids.set(id, seq);
+    state.claims.next = seq + 1;
     const snapshotDue = ++sinceSnapshot >= durability.snapshotEvery;
     if (snapshotDue) sinceSnapshot = 0;
     const data = deltaOf(state, done);

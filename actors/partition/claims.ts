@@ -18,21 +18,34 @@ import type { Tier } from '../../src/payload.ts';
 import type { PartitionState, PayloadRecord } from './state.ts';
 
 export interface Claims {
-  /** Claimed queued ids → seq of the journal entry carrying the claim (Infinity until the actor appends it). */
+  /** Claimed queued ids → seq of the journal entry carrying the claim. */
   readonly ids: Map<string, number>;
   /** Claims held per tier and handler type. */
   readonly held: Record<Tier, Record<string, number>>;
   /** Claims each tier and handler type should hold: the most of its payloads that ended in one transition. */
   readonly target: Record<Tier, Record<string, number>>;
+  /**
+   * Per tier and handler type, the place in its queue's order of pushes after the last claimed
+   * payload: claims are taken in serving order, so the next walk starts there instead of passing
+   * over the claims still held (mailbox.ts `walk`).
+   */
+  readonly from: Record<Tier, Record<string, number>>;
   /** Seq of the last journal entry the store acknowledged (the actor keeps it). */
   stored: number;
+  /**
+   * Seq of the next journal entry (the actor keeps it): a transition that claims is always
+   * journalled, so its claims are stamped with it as they are made.
+   */
+  next: number;
 }
 
 export const noClaims = (): Claims => ({
   ids: new Map(),
   held: { critical: {}, high: {}, medium: {}, low: {} },
   target: { critical: {}, high: {}, medium: {}, low: {} },
+  from: { critical: {}, high: {}, medium: {}, low: {} },
   stored: 0,
+  next: 1,
 });
 
 /**
@@ -59,8 +72,8 @@ export function raiseTarget(claims: Claims, tier: Tier, type: string, ended: num
 const WALK_SLACK = 64;
 
 /**
- * Tops every queue with a target up to it, in FIFO order from its front. Returns the ids claimed,
- * which the transition's journal entry carries (and the actor then stamps with its seq).
+ * Tops every queue with a target up to it, in serving order from its front. Returns the ids claimed,
+ * which the transition's journal entry carries.
  */
 export function claimAhead(state: PartitionState): string[] | undefined {
   const { claims } = state;
@@ -73,14 +86,19 @@ export function claimAhead(state: PartitionState): string[] | undefined {
       if (need <= 0) continue;
       const queue = state.queues[tier as Tier].get(type);
       if (!queue) continue;
-      // Claims sit at the front of the serving order: the walk passes over the held ones.
+      // Claims sit at the front of the serving order: the walk starts after the last one taken.
+      const from = claims.from[tier as Tier];
       let taken = 0;
-      queue.walk(held + need + WALK_SLACK, (record) => {
+      let next = from[type] ?? 0;
+      // Past many clients the walk starts from every front again and passes over what is held.
+      queue.walk(held + need + WALK_SLACK, (record, order) => {
         if (claims.ids.has(record.id)) return true;
-        claims.ids.set(record.id, Number.POSITIVE_INFINITY);
+        claims.ids.set(record.id, claims.next);
         (claimed ??= []).push(record.id);
+        next = order + 1;
         return ++taken < need;
-      });
+      }, next);
+      from[type] = next;
       claims.held[tier as Tier][type] = held + taken;
     }
   }

@@ -55,7 +55,11 @@ export class PartitionTx extends HoldTx {
       }
     }
     // Only a journalled acceptance can be refused by its store (and is then rolled back).
-    const accepted = this.touched ? results.flatMap((r) => (r?.ok && !r.duplicate ? [r.id] : [])) : undefined;
+    let accepted: string[] | undefined;
+    if (this.touched) {
+      accepted = [];
+      for (const r of results) if (r?.ok && !r.duplicate) accepted.push(r.id);
+    }
     const reverts = this.touched && this.reverts.length > 0 ? this.reverts.slice() : undefined;
     this.effects.push({
       kind: 'reply',
@@ -106,7 +110,8 @@ export class PartitionTx extends HoldTx {
       while (queue && started < count) {
         const record = queue.peek();
         if (!record) break;
-        if (unstored.size > 0 && unstored.has(record.id)) break; // not durable yet, nor anything behind it
+        // Not durable yet, nor anything behind it.
+        if (!queue.headConfirmed() || (unstored.size > 0 && unstored.has(record.id))) break;
         queue.shift();
         if (grant.batch === true) batchKey ??= record.id;
         if (this.start(record, slotTier, batchKey)) started++;
@@ -150,21 +155,22 @@ export class PartitionTx extends HoldTx {
     }
   }
 
-  /** Payloads of each tier and type that ended in this transition (their queue's claim target). */
-  private endedHere: Map<string, { tier: Tier; type: string; count: number }> | undefined;
+  /** Payloads of each tier and type that ended in this transition (their queue's claim target); no key string per payload. */
+  private endedHere: Partial<Record<Tier, Map<string, number>>> | undefined;
 
   private ended(record: PayloadRecord): void {
-    const key = `${record.tier} ${record.type}`;
-    const seen = (this.endedHere ??= new Map()).get(key);
-    if (seen) seen.count++;
-    else this.endedHere.set(key, { tier: record.tier, type: record.type, count: 1 });
+    const byType = ((this.endedHere ??= {})[record.tier] ??= new Map());
+    byType.set(record.type, (byType.get(record.type) ?? 0) + 1);
   }
 
   /** Raises the claim targets by what ended, then tops every queue's claims up (claims.ts). */
   claimAhead(): string[] | undefined {
     if (!this.claiming) return undefined;
     if (this.endedHere) {
-      for (const { tier, type, count } of this.endedHere.values()) raiseTarget(this.state.claims, tier, type, count, this.env.options.concurrency);
+      for (const tier of TIERS) {
+        const byType = this.endedHere[tier];
+        if (byType) for (const [type, count] of byType) raiseTarget(this.state.claims, tier, type, count, this.env.options.concurrency);
+      }
     }
     return claimAhead(this.state);
   }
@@ -282,7 +288,7 @@ export class PartitionTx extends HoldTx {
       this.state.timers.insert(payload.runAt as number, payload.id);
       this.state.delayed++;
     } else {
-      this.queue(record);
+      this.queue(record, false, true);
     }
   }
 
@@ -309,8 +315,8 @@ export class PartitionTx extends HoldTx {
     // Degrading is a per-tier decision read here, at grant time: nothing per payload while queued.
     const degraded = this.state.modes[tier] === 'degrade';
     next.degraded = degraded ? true : undefined; // this attempt's, not an earlier one's
-    if (degraded || !this.started) this.touch(next);
-    else this.started.push(record.id);
+    if (this.started) this.started.push(record.id);
+    else this.touch(next);
     const policy = this.env.policyOf(type);
     let timeout = record.timeout ?? policy.timeout;
     if (degraded) {

@@ -64,6 +64,11 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
   private held = 0;
   /** Pushes so far: each id's place in the order of one FIFO. */
   private pushes = 0;
+  /**
+   * Journalled partitions: how many of the pushes so far are stored (the entry of the transition
+   * that pushed them is). The others were queued last, so they come last in serving order too.
+   */
+  private confirmed = 0;
 
   constructor(
     private readonly tier: Tier,
@@ -94,6 +99,27 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
   /** The FIFO of one client, if it has any ids here. */
   clientFifo(clientId: string): ClientFifo<PayloadRecord> | undefined {
     return this.fifoOf(clientId, false);
+  }
+
+  /** Pushes so far: the place in the order of the next one. */
+  get pushCount(): number {
+    return this.pushes;
+  }
+
+  /** Ids pushed whose transition's entry is not stored yet (those that left since included). */
+  get unconfirmed(): number {
+    return this.pushes - this.confirmed;
+  }
+
+  /** The first `count` pushes are stored. */
+  confirm(count: number): void {
+    if (count > this.confirmed) this.confirmed = count;
+  }
+
+  /** Whether the next record to serve was pushed by a transition whose entry is stored. */
+  headConfirmed(): boolean {
+    const fifo = this.heads[0];
+    return fifo !== undefined && fifo.headOrder < this.confirmed;
   }
 
   /** Appends a queued record at its client's tail. */
@@ -164,23 +190,33 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
 
   /**
    * Visits live records in serving order, looking at `limit` ids at most (tombstones included),
-   * until `visit` returns false. Exact across up to MERGED_CLIENTS clients (a merge of their
-   * FIFOs); beyond that, clients one after another in heap order, which is close enough for what
-   * reads ahead (claims) and keeps the walk O(limit).
+   * until `visit` returns false; each with its place in the order of pushes. Exact across up to
+   * MERGED_CLIENTS clients (a merge of their FIFOs), and then only what was pushed at or after
+   * place `from`; beyond that many clients, every client from its front, one after another in heap
+   * order, which is close enough for what reads ahead (claims) and keeps the walk O(limit).
    */
-  walk(limit: number, visit: (record: PayloadRecord) => boolean): void {
+  walk(limit: number, visit: (record: PayloadRecord, order: number) => boolean, from = 0): void {
     const { heads } = this;
     if (heads.length > MERGED_CLIENTS) {
       for (const fifo of heads) {
         for (let i = 0; i < fifo.ids.length; i++) {
           if (limit-- <= 0) return;
           const record = this.records.get(fifo.ids.peekAt(i) as string);
-          if (this.isLive(record) && !visit(record)) return;
+          if (this.isLive(record) && !visit(record, fifo.order.peekAt(i) as number)) return;
         }
       }
       return;
     }
-    const at = heads.map(() => 0);
+    if (heads.length === 1) {
+      // One client, the common case: its FIFO is the serving order.
+      const fifo = heads[0] as ClientFifo<PayloadRecord>;
+      for (let i = firstFrom(fifo, from), n = Math.min(i + limit, fifo.ids.length); i < n; i++) {
+        const record = this.records.get(fifo.ids.peekAt(i) as string);
+        if (this.isLive(record) && !visit(record, fifo.order.peekAt(i) as number)) return;
+      }
+      return;
+    }
+    const at = heads.map((fifo) => firstFrom(fifo, from));
     while (limit-- > 0) {
       let next = -1;
       let nextOrder = Number.POSITIVE_INFINITY;
@@ -194,7 +230,7 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
       if (next < 0) return;
       const fifo = heads[next] as ClientFifo<PayloadRecord>;
       const record = this.records.get(fifo.ids.peekAt((at[next] as number)++) as string);
-      if (this.isLive(record) && !visit(record)) return;
+      if (this.isLive(record) && !visit(record, nextOrder)) return;
     }
   }
 
@@ -333,3 +369,17 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
 }
 
 const headBefore = (a: ClientFifo, b: ClientFifo): boolean => a.headOrder < b.headOrder;
+
+/** Index of the first id of the FIFO pushed at or after place `from` (places increase along a FIFO). */
+function firstFrom(fifo: ClientFifo, from: number): number {
+  const { order } = fifo;
+  if (from <= 0 || (order.peekFront() ?? from) >= from) return 0;
+  let lo = 0;
+  let hi = order.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((order.peekAt(mid) as number) < from) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

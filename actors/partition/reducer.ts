@@ -6,7 +6,8 @@
  */
 import type { PartitionEffect, PartitionMessage } from './messages.ts';
 import type { PartitionEnv } from './env.ts';
-import { viewOf, type PartitionState } from './state.ts';
+import { viewOf, type PartitionState, type PayloadRecord } from './state.ts';
+import type { TypeQueue } from './mailbox.ts';
 import { PartitionTx } from './lifecycle.ts';
 
 export type { HandlerPolicy, PartitionEnv, PartitionLoadEnv } from './env.ts';
@@ -14,21 +15,31 @@ export type { HandlerPolicy, PartitionEnv, PartitionLoadEnv } from './env.ts';
 export interface Transition {
   readonly state: PartitionState;
   readonly effects: PartitionEffect[];
-  /** Ids whose record was written or dropped: what a journal entry of this transition must carry (only when journalled). */
+  /** Records this transition created (only when journalled; see `MailboxTx.added`). */
+  readonly added: readonly PayloadRecord[];
+  /** The partition's seq when it began: what `added` holds has a seq at or past it. */
+  readonly firstSeq: number;
+  /** Ids of the other records written or dropped: what a journal entry of this transition must carry (only when journalled). */
   readonly touched: ReadonlySet<string>;
-  /** Of the touched, the records this transition created (journalled whole; the others as patches). */
+  /** Of the touched, the records whose fields fixed at submit changed (journalled whole; the others as patches). */
   readonly created: ReadonlySet<string>;
-  /** Journalled only: what it queued, as `[id, tier, type]` triples. */
-  readonly queued: readonly string[];
+  /** Journalled only: the queues it pushed into, and the ids it queued again (`MailboxTx.pushed`). */
+  readonly pushed: readonly TypeQueue<PayloadRecord>[];
+  readonly requeued: readonly string[];
   /** Claiming only: the ids it claimed (claims.ts), which its journal entry carries. */
   readonly claimed: readonly string[];
-  /** Journalled only: ids it started (not degraded) and completed (see `MailboxTx.started`). */
+  /** Journalled only: ids it started and completed (see `MailboxTx.started`). */
   readonly started: readonly string[];
   readonly completed: readonly string[];
+  /** Journalled only: seqs of the ended records dropped from retention (see `MailboxTx.evicted`). */
+  readonly evicted: readonly number[];
 }
 
 const UNTOUCHED: ReadonlySet<string> = new Set();
 const NONE_QUEUED: readonly string[] = [];
+const NONE_PUSHED: readonly TypeQueue<PayloadRecord>[] = [];
+const NONE_ADDED: readonly PayloadRecord[] = [];
+const NONE_EVICTED: readonly number[] = [];
 
 /**
  * `journaled`: track what changed for a journal entry (the in-memory default journals nothing).
@@ -39,15 +50,15 @@ export function reducePartition(state: PartitionState, message: PartitionMessage
   if (message.type === 'get' || message.type === 'cancel') {
     // A transferred payload's lookups follow it to the partition that owns it now.
     const movedTo = state.records.get(message.id)?.movedTo;
-    if (movedTo !== undefined) return { state, effects: [{ kind: 'forward', to: movedTo, message }], touched: UNTOUCHED, created: UNTOUCHED, queued: NONE_QUEUED, claimed: NONE_QUEUED, started: NONE_QUEUED, completed: NONE_QUEUED };
+    if (movedTo !== undefined) return { state, effects: [{ kind: 'forward', to: movedTo, message }], added: NONE_ADDED, firstSeq: state.seq, touched: UNTOUCHED, created: UNTOUCHED, pushed: NONE_PUSHED, requeued: NONE_QUEUED, claimed: NONE_QUEUED, started: NONE_QUEUED, completed: NONE_QUEUED, evicted: NONE_EVICTED };
   }
   if (message.type === 'get') {
     const record = state.records.get(message.id);
     const view = record && viewOf(record, state.index);
     effects.push({ kind: 'reply', deliver: () => message.reply(view) });
-    return { state, effects, touched: UNTOUCHED, created: UNTOUCHED, queued: NONE_QUEUED, claimed: NONE_QUEUED, started: NONE_QUEUED, completed: NONE_QUEUED };
+    return { state, effects, added: NONE_ADDED, firstSeq: state.seq, touched: UNTOUCHED, created: UNTOUCHED, pushed: NONE_PUSHED, requeued: NONE_QUEUED, claimed: NONE_QUEUED, started: NONE_QUEUED, completed: NONE_QUEUED, evicted: NONE_EVICTED };
   }
-  if (message.type === 'report') return { state, effects, touched: UNTOUCHED, created: UNTOUCHED, queued: NONE_QUEUED, claimed: NONE_QUEUED, started: NONE_QUEUED, completed: NONE_QUEUED }; // the actor wrapper sends it
+  if (message.type === 'report') return { state, effects, added: NONE_ADDED, firstSeq: state.seq, touched: UNTOUCHED, created: UNTOUCHED, pushed: NONE_PUSHED, requeued: NONE_QUEUED, claimed: NONE_QUEUED, started: NONE_QUEUED, completed: NONE_QUEUED, evicted: NONE_EVICTED }; // the actor wrapper sends it
   const tx = new PartitionTx(state, effects, env, journaled, journaled && claiming);
   switch (message.type) {
     case 'enqueue':
@@ -108,7 +119,7 @@ export function reducePartition(state: PartitionState, message: PartitionMessage
   tx.flushLedger();
   const claimed = tx.claimAhead() ?? NONE_QUEUED;
   return {
-    state, effects, touched: tx.touched ?? UNTOUCHED, created: tx.created ?? UNTOUCHED, queued: tx.queuedNow ?? NONE_QUEUED, claimed,
-    started: tx.started ?? NONE_QUEUED, completed: tx.completed ?? NONE_QUEUED,
+    state, effects, added: tx.added ?? NONE_ADDED, firstSeq: tx.firstSeq, touched: tx.touched ?? UNTOUCHED, created: tx.created ?? UNTOUCHED, pushed: tx.pushed ?? NONE_PUSHED, requeued: tx.requeued ?? NONE_QUEUED, claimed,
+    started: tx.started ?? NONE_QUEUED, completed: tx.completed ?? NONE_QUEUED, evicted: tx.evicted ?? NONE_EVICTED,
   };
 }

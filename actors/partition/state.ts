@@ -106,13 +106,13 @@ export interface PartitionState {
   ledgerSeq: number;
   readonly flow: FlowTotals;
   /**
-   * Durable only: ids queued by transitions whose journal entry is not stored yet, and their count
-   * per tier and type. They are not offered to the pool until it is: a refused entry must never
-   * start. They are the last queued (entries are stored in order), so they come last in the queue's
-   * order across clients too (mailbox.ts), and a grant stops at one.
+   * Durable only: what transitions queued is not offered to the pool until their journal entry is
+   * stored: a refused entry must never start. Entries are stored in order, so such payloads were
+   * queued last and come last in their queue's serving order (mailbox.ts): each queue counts how
+   * many of its pushes are stored (`TypeQueue.confirm`), and a grant stops at the first that is not.
+   * The ids queued again rather than afresh also wait here, by id (see `MailboxTx.queue`).
    */
   readonly unstored: Set<string>;
-  readonly unstoredCounts: Record<Tier, Record<string, number>>;
   /** Durable in one process only: starts journalled ahead of their grant (claims.ts). */
   readonly claims: Claims;
 }
@@ -148,7 +148,6 @@ export function initialPartitionState(index: number): PartitionState {
     ledgerSeq: 0,
     flow: { deferred: 0, rescheduled: 0, expired: 0, degraded: 0, transferredIn: 0, transferredOut: 0 },
     unstored: new Set(),
-    unstoredCounts: perTier(() => ({})),
     claims: noClaims(),
   };
 }
@@ -164,11 +163,11 @@ export function demandOf(state: PartitionState): DemandEntry[] {
   for (const tier of TIERS) {
     if (state.depth[tier] === 0) continue;
     const counts = state.queued[tier];
-    const unstored = state.unstored.size > 0 ? state.unstoredCounts[tier] : undefined;
     for (const handlerType in counts) {
-      const count = (counts[handlerType] ?? 0) - (unstored?.[handlerType] ?? 0);
+      const queue = state.queues[tier].get(handlerType);
+      const count = (counts[handlerType] ?? 0) - (queue?.unconfirmed ?? 0);
       if (count <= 0) continue;
-      const oldestAt = state.queues[tier].get(handlerType)?.oldestAt ?? 0;
+      const oldestAt = queue?.oldestAt ?? 0;
       demand.push({ tier, handlerType, count, oldestAt, serveAs: state.serveAs[tier], yielding: state.modes[tier] !== 'normal' });
     }
   }

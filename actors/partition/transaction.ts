@@ -27,20 +27,31 @@ export abstract class MailboxTx {
   protected readonly now: number;
   protected readonly index: number;
   /**
-   * Ids whose record this transition wrote or dropped, and those it created: what a journal entry
-   * must carry. Undefined when nothing is journalled (the in-memory default), so nothing is tracked.
+   * What a journal entry must carry: the records this transition created, in order (a list, not a
+   * Set: one per acceptance, the bulk of it), the ids of the others it wrote or dropped, and of
+   * those the ones whose fields fixed at submit changed (`rewrite`, journalled whole). Undefined
+   * when nothing is journalled (the in-memory default), so nothing is tracked.
    */
+  readonly added: PayloadRecord[] | undefined;
   readonly touched: Set<string> | undefined;
   readonly created: Set<string> | undefined;
+  /** The partition's seq when the transition began: a record with a seq at or past it was created by it. */
+  readonly firstSeq: number;
   /**
-   * Journalled only: records started (not degraded) and records completed, in this transition. Those
+   * Journalled only: records started (degraded or not) and records completed, in this transition. Those
    * not touched otherwise are journalled as their id alone (codec.ts): a start or a completion is
    * the hot path of every payload, and its fields follow from the transition.
    */
   readonly started: string[] | undefined;
   readonly completed: string[] | undefined;
-  /** Journalled only: what this transition queued, as `[id, tier, type]` triples (see `PartitionState.unstored`). */
-  readonly queuedNow: string[] | undefined;
+  /** Journalled only: seqs of the ended records this transition dropped from retention (journalled as deletes). */
+  readonly evicted: number[] | undefined;
+  /**
+   * Journalled only: the queues this transition pushed into (their pushes are stored with its
+   * entry, `TypeQueue.confirm`), and the ids it queued again rather than afresh (`PartitionState.unstored`).
+   */
+  readonly pushed: TypeQueue<PayloadRecord>[] | undefined;
+  readonly requeued: string[] | undefined;
   /** Skipped into the ledger / cancelled out of it during this transition: one message each to the coordinator. */
   protected readonly ledgerOut: LedgerEntry[] = [];
   protected readonly unledgered: string[] = [];
@@ -55,11 +66,15 @@ export abstract class MailboxTx {
   ) {
     this.now = env.now();
     this.index = state.index;
+    this.firstSeq = state.seq;
+    this.added = journaled ? [] : undefined;
     this.touched = journaled ? new Set() : undefined;
     this.created = journaled ? new Set() : undefined;
     this.started = journaled ? [] : undefined;
     this.completed = journaled ? [] : undefined;
-    this.queuedNow = journaled ? [] : undefined;
+    this.evicted = journaled ? [] : undefined;
+    this.pushed = journaled ? [] : undefined;
+    this.requeued = journaled ? [] : undefined;
   }
 
   /** The record an entry refers to, if it still waits for that very entry (not cancelled, not skipped again since). */
@@ -88,14 +103,26 @@ export abstract class MailboxTx {
     if (record.attempt > 0) this.state.retrying--;
   }
 
-  /** Queues a due record (already in `records`, status `queued`), or skips it into the ledger while its tier is skipping (unless `force`). */
-  protected queue(record: PayloadRecord, force = false): void {
+  /**
+   * Queues a due record (already in `records`, status `queued`), or skips it into the ledger while
+   * its tier is skipping (unless `force`). `fresh`: accepted in this transition, so no earlier id
+   * of it can be left in its FIFO.
+   */
+  protected queue(record: PayloadRecord, force = false, fresh = false): void {
     const { tier, type } = record;
     if (!force && this.state.modes[tier] === 'skip') return this.defer(record, SKIP_REASON);
-    this.touch(record);
+    if (!fresh) this.touch(record); // a fresh record is in `added` already, and holds no claim
     if (this.state.holds.clients.size > 0 && isHeld(this.state.holds, record)) return keep(this.state, record);
-    this.queueOf(tier, type).push(record);
-    this.queuedNow?.push(record.id, tier, type);
+    const queue = this.queueOf(tier, type);
+    queue.push(record);
+    const { pushed } = this;
+    if (!pushed) queue.confirm(queue.pushCount); // nothing journalled: nothing to wait for
+    else {
+      if (pushed.at(-1) !== queue && !pushed.includes(queue)) pushed.push(queue);
+      // A record queued again may still have an earlier id in its FIFO, a tombstone that comes alive
+      // again at its old (stored) place: its id waits in `unstored` until this entry is stored.
+      if (!fresh) this.requeued?.push(record.id);
+    }
     const counts = this.state.queued[tier];
     counts[type] = (counts[type] ?? 0) + 1;
     this.state.depth[tier]++;
@@ -162,24 +189,29 @@ export abstract class MailboxTx {
     while (retained.length > this.env.options.retainTerminal) {
       const oldest = retained.shift() as string;
       const evicted = this.state.records.get(oldest);
-      if (evicted && (isTerminal(evicted.status) || evicted.status === 'moved')) this.forget(evicted);
+      if (evicted && (isTerminal(evicted.status) || evicted.status === 'moved')) this.forget(evicted, true);
     }
   }
 
-  /** Drops a terminal record and the idempotency key that pointed at it. */
-  protected forget(record: PayloadRecord): void {
-    this.touched?.add(record.id);
-    if (this.state.claims.ids.size > 0) dropClaim(this.state.claims, record);
+  /**
+   * Drops a record and the idempotency key that pointed at it. `evicted`: an ended record leaving
+   * retention, which holds no claim; its id goes to the entry's deletes without a Set.
+   */
+  protected forget(record: PayloadRecord, evicted = false): void {
+    if (evicted) this.evicted?.push(record.seq);
+    else {
+      this.touched?.add(record.id);
+      if (this.state.claims.ids.size > 0) dropClaim(this.state.claims, record);
+    }
     this.state.records.delete(record.id);
     const key = record.idempotencyKey;
     if (key !== undefined && this.state.idempotency.get(key) === record.id) this.state.idempotency.delete(key);
   }
 
-  /** A new record enters the partition. */
+  /** A new record enters the partition (with a seq of this transition's). */
   protected add(record: PayloadRecord): void {
     this.state.records.set(record.id, record);
-    this.created?.add(record.id);
-    this.touched?.add(record.id);
+    this.added?.push(record);
   }
 
   /** A field outside the lifecycle changed (a debounce's data): the journal entry carries the record whole. */

@@ -31,7 +31,7 @@ type TriageRedis = Redis & {
 };
 type TriagePipeline = ReturnType<Redis['pipeline']> & {
   triageAppend(journalKey: string, snapshotKey: string, ...seqAndBodies: Array<string | Buffer>): unknown;
-  triageAppendPacked(journalKey: string, snapshotKey: string, firstSeq: string, lengths: string, bodies: Buffer): unknown;
+  triageAppendPacked(journalKey: string, snapshotKey: string, firstSeq: string, bodies: string): unknown;
 };
 
 export class RedisEngine implements PersistenceEngine {
@@ -87,7 +87,7 @@ export class RedisEngine implements PersistenceEngine {
     for (const run of packedRunsByKey(entries)) {
       const journal = this.keys.journal(run.key);
       const snapshot = this.keys.snapshot(run.key);
-      if (run.consecutive) pipeline.triageAppendPacked(journal, snapshot, String(run.firstSeq), run.lengths(), run.packed());
+      if (run.consecutive) pipeline.triageAppendPacked(journal, snapshot, String(run.firstSeq), run.packed());
       else pipeline.triageAppend(journal, snapshot, ...run.pairs());
     }
     const results = (await pipeline.exec()) ?? [];
@@ -136,9 +136,12 @@ function checkRedisUrl(url: unknown): void {
 
 /**
  * One key's entries of a `persist` call, as its script takes them. Consecutive seqs (what the
- * journal writer always sends) go packed: one Buffer with every JSON body back to back and their
- * byte lengths, so a key costs three arguments (a few command objects and socket writes per
- * pipeline) instead of two per entry. Anything else goes as seq/body pairs.
+ * journal writer always sends) go packed: every JSON body in one string argument, one per line
+ * (JSON.stringify never writes a raw newline), so a key costs two arguments however many entries
+ * it has, and no length list or byte count is worked out here. Every argument of a pipeline is then
+ * a string, which ioredis writes as one string per pipeline, encoded once by the socket write
+ * (a Buffer argument would be copied into the command, then into the pipeline's buffer). Anything
+ * else goes as seq/body pairs.
  */
 class PackedRun {
   readonly bodies: string[] = [];
@@ -152,16 +155,9 @@ class PackedRun {
     this.bodies.push(body);
   }
 
-  /** The concatenated bodies, encoded once. */
-  packed(): Buffer {
-    return (this.buffer ??= Buffer.from(this.bodies.join('')));
-  }
-
-  /** Byte lengths, comma separated: each body's string length when all of them are ASCII (the usual case). */
-  lengths(): string {
-    const total = this.bodies.reduce((sum, body) => sum + body.length, 0);
-    const ascii = this.packed().length === total;
-    return this.bodies.map((body) => (ascii ? body.length : Buffer.byteLength(body))).join(',');
+  /** The bodies, one per line. */
+  packed(): string {
+    return this.bodies.join('\n');
   }
 
   pairs(): Array<string | Buffer> {
@@ -169,8 +165,6 @@ class PackedRun {
     for (let i = 0; i < this.seqs.length; i++) args.push(String(this.seqs[i]), Buffer.from(this.bodies[i] as string));
     return args;
   }
-
-  private buffer: Buffer | undefined;
 }
 
 export function packedRunsByKey(entries: readonly JournalEntry[]): Iterable<PackedRun> {

@@ -91,14 +91,14 @@ export const APPEND = appendLua('KEYS[1]', 'KEYS[2]', 1);
 
 /**
  * appendPacked — `append` for one key's run of consecutive entries sent as one body: one argument
- * holding every entry's JSON back to back instead of a seq and a body per entry, so a pipeline has
- * three arguments per key however many entries it carries. The stream gets one XADD per entry, as
- * `append` writes them: the journal reads the same whichever script wrote it.
+ * holding every entry's JSON, one per line (JSON has no raw newline), instead of a seq and a body
+ * per entry, so a pipeline has two arguments per key however many entries it carries. The stream
+ * gets one XADD per entry, as `append` writes them: the journal reads the same whichever script
+ * wrote it.
  *   KEYS[1] journal stream (entry ids are `<seq>-1`, field `d` holds the JSON body)
  *   KEYS[2] snapshot hash; its field `last` is the journal's last stored seq
  *   ARGV[1] seq of the first entry (the others follow it one by one)
- *   ARGV[2] byte length of each entry's body, comma separated, in order
- *   ARGV[3] the bodies, concatenated
+ *   ARGV[2] the bodies, newline separated
  * Returns and errors as `append`.
  */
 export const APPEND_PACKED = `
@@ -111,18 +111,19 @@ local last = tonumber(redis.call('HGET', KEYS[2], 'last'))
 if not last or gapAfter(last) then last = streamLast(KEYS[1]) end
 local gap = gapAfter(last)
 if gap then return redis.error_reply(gap) end
-local bodies = ARGV[3]
+local bodies = ARGV[2]
 local at = 1
 local seq = first
 local appended = 0
-for length in string.gmatch(ARGV[2], '%d+') do
-  local stop = at + tonumber(length)
+while true do
+  local stop = string.find(bodies, '\\n', at, true)
   if seq > last then
-    redis.call('XADD', KEYS[1], seq .. '-1', 'd', string.sub(bodies, at, stop - 1))
+    redis.call('XADD', KEYS[1], seq .. '-1', 'd', string.sub(bodies, at, (stop or 0) - 1))
     last = seq
     appended = appended + 1
   end
-  at = stop
+  if not stop then break end
+  at = stop + 1
   seq = seq + 1
 end
 if appended > 0 then redis.call('HSET', KEYS[2], 'last', last) end

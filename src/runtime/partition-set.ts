@@ -5,7 +5,8 @@
  * before its lease is released, and dropped at once when its lease is lost.
  */
 import { spawnPartition, type PartitionHandle, type PartitionWiring } from '../../actors/partition/actor.ts';
-import { restorePartition, type PartitionDelta, type PartitionSnapshotData } from '../../actors/partition/codec.ts';
+import type { PartitionDelta, PartitionSnapshotData } from '../../actors/partition/codec.ts';
+import { restorePartition } from '../../actors/partition/replay.ts';
 import { demandOf, type PartitionState } from '../../actors/partition/state.ts';
 import type { ActorSystem } from '../core/actor-system.ts';
 import type { ExecutionPool } from '../execution/pool.ts';
