@@ -203,6 +203,7 @@ describe('snapshot encoding', () => {
       assert.deepEqual([is.attempt, is.startedAt, is.degraded], [was.attempt, was.startedAt, was.degraded], id);
     }
     assert.deepEqual(['a.0', 'b.0', 'c.0'].map((id) => state.records.get(id)!.degraded), [undefined, true, undefined]);
+    assert.deepEqual([last.totals, back.totals], [[3, 3, 0, 0, 0, 0, 0], state.totals], 'the counters travel as a row and come back named');
   });
 
   test('records leaving retention are journalled as deletes: the journal rebuilds the same retained records', async () => {

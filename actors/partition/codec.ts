@@ -22,7 +22,8 @@ export interface PartitionSnapshotData {
  */
 export interface PartitionDelta {
   readonly seq: number;
-  readonly totals: PartitionTotals;
+  /** The counters after the transition, in `TOTALS_ORDER` (entries of earlier builds: the object). */
+  readonly totals: PartitionTotals | readonly number[];
   /** New records, whole. */
   readonly upserts: readonly PayloadRecord[];
   /** New records with no submit options and nothing gained yet, as `PlainRecord`s (entries of earlier builds; now those `fresh` does not take). */
@@ -157,6 +158,9 @@ export function encodeSnapshot(state: PartitionState): PartitionSnapshotData {
   return { seq: state.seq, totals: { ...state.totals }, records };
 }
 
+/** The order of the counters in an entry's `totals`: a row of numbers, without a key each. */
+export const TOTALS_ORDER = ['accepted', 'started', 'completed', 'failed', 'retried', 'cancelled', 'skipped'] as const satisfies readonly (keyof PartitionTotals)[];
+
 /**
  * The fields a record's life changes (record.ts's order); the others are fixed at submit. A record
  * that existed before the transition is journalled as these fields only: a status change is then a
@@ -190,7 +194,7 @@ export function deltaOf(state: PartitionState, changes: Changes): PartitionDelta
     else if (created.has(id)) whole(record);
     else lifecycle.push(lifecycleOf(record));
   }
-  const delta: { -readonly [K in keyof PartitionDelta]: PartitionDelta[K] } = { seq: state.seq, totals: { ...state.totals }, upserts, deletes };
+  const delta: { -readonly [K in keyof PartitionDelta]: PartitionDelta[K] } = { seq: state.seq, totals: TOTALS_ORDER.map((name) => state.totals[name]), upserts, deletes };
   if (accepted.length > 0) delta.accepted = accepted;
   if (fresh.length > 0) delta.fresh = fresh;
   if (plain.length > 0) delta.plain = plain;

@@ -8,7 +8,7 @@ import { TypeQueue } from './mailbox.ts';
 import { ownRecord, type MutableRecord } from './record.ts';
 import { emptyTotals, initialPartitionState, isTerminal, type PartitionState, type PartitionTotals, type PayloadRecord } from './state.ts';
 import {
-  ACCEPTED_HEAD, ACCEPTED_STRIDE, FRESH_HEAD, FRESH_STRIDE, LIFECYCLE_FIELDS, PARTITION_SNAPSHOT_VERSION,
+  ACCEPTED_HEAD, ACCEPTED_STRIDE, FRESH_HEAD, FRESH_STRIDE, LIFECYCLE_FIELDS, PARTITION_SNAPSHOT_VERSION, TOTALS_ORDER,
   type LifecyclePatch, type PartitionDelta, type PartitionSnapshotData, type PlainRecord, type RecordPatch,
 } from './codec.ts';
 
@@ -131,6 +131,13 @@ function applyPatch(replayed: Replayed, [id, set, unset]: RecordPatch): void {
   replayed.set(after as unknown as PayloadRecord);
 }
 
+function totalsOf(totals: PartitionTotals | readonly number[]): PartitionTotals {
+  if (!Array.isArray(totals)) return totals as PartitionTotals;
+  const named = emptyTotals();
+  TOTALS_ORDER.forEach((name, i) => (named[name] = (totals[i] as number | undefined) ?? 0));
+  return named;
+}
+
 export class SnapshotVersionError extends Error {
   readonly code = 'SNAPSHOT_VERSION';
   constructor(version: number) {
@@ -168,7 +175,7 @@ export function restorePartition(
     if (delta.claims) applyClaims(replayed, delta.claims);
     for (const ref of delta.deletes) replayed.drop(ref);
     seq = delta.seq;
-    totals = delta.totals;
+    totals = totalsOf(delta.totals);
   }
   return rebuild(index, seq, totals, [...replayed.byId.values()].map(ownRecord));
 }
