@@ -6,7 +6,7 @@ import { partitionStats, type PartitionStats } from '../actors/partition/state.t
 import type { CancelResult, PartitionMessage } from '../actors/partition/messages.ts';
 import type { HandlerPolicy, PartitionEnv } from '../actors/partition/reducer.ts';
 import { ActorSystem, type ActorInfo } from './core/actor-system.ts';
-import { PartitionSet } from './runtime/partition-set.ts';
+import { PartitionSet, type RecoveredPartition } from './runtime/partition-set.ts';
 import { ClusterNode, type ClusterOptions } from './cluster/cluster-node.ts';
 import { cancelWorkflowElsewhere, clusterHost, startForClient, homesHost, workflowElsewhere, type ClusterHostDeps } from './runtime/cluster-host.ts';
 import { Durability } from './persistence/durability.ts';
@@ -286,6 +286,9 @@ export class Runtime {
    * snapshot + journal and the coordinator and analyzer from their snapshots, then starts them.
    */
   private async boot(): Promise<void> {
+    const { budget } = this.system;
+    // In turns of the engine's own, each within the turn budget, not in `createRuntime`'s caller's.
+    await budget.turnAfter();
     const started = this.options.clock.now();
     // An unreachable store is tried again until it answers; meanwhile callers are refused at once.
     await this.durability.connect((error) => {
@@ -305,7 +308,11 @@ export class Runtime {
       recoverSnapshotOnly(this.durability, timing, this.actorKey(COMPLEXITY_KEY), decodeComplexity, encodeComplexity),
     ]);
     this.graph.start(graph.state, graph.journal);
-    const recovered = loaded.map((partition) => this.partitions.spawn(partition));
+    const recovered: RecoveredPartition[] = [];
+    for (const partition of loaded) {
+      if (!budget.hasTime()) await budget.turnAfter();
+      recovered.push(this.partitions.spawn(partition));
+    }
     this.recovery = {
       records: recovered.reduce((n, r) => n + r.records, 0),
       rerun: recovered.reduce((n, r) => n + r.rerun, 0),

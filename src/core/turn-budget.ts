@@ -44,6 +44,11 @@ export class TurnBudget {
     this.starved.push(resume);
   }
 
+  /** Resolves at the start of the next turn, among the work that got no time in this one (for async work that yields). */
+  turnAfter(): Promise<void> {
+    return new Promise((resolve) => this.startNextTurn(resolve));
+  }
+
   private open(now: number): void {
     this.openedAt = now;
     // Queued now, so it runs early in the next check phase: before the work that yields after it.
