@@ -3,16 +3,15 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { deltaOf, encodeSnapshot, type PartitionDelta } from '../actors/partition/codec.ts';
 import { restorePartition } from '../actors/partition/replay.ts';
-import { reducePartition, type PartitionEnv } from '../actors/partition/reducer.ts';
+import { reducePartition } from '../actors/partition/reducer.ts';
 import type { PartitionMessage } from '../actors/partition/messages.ts';
 import { initialPartitionState, viewOf } from '../actors/partition/state.ts';
 import { createRuntime, silentLogger, type PayloadInput, type Runtime } from '../src/index.ts';
 import { SimulatedClock } from '../src/clock.ts';
-import { DEFAULT_BACKOFF, compileOptions } from '../src/options.ts';
 import type { JournalEntry, PersistenceEngine, Snapshot } from '../src/persistence/engine.ts';
 import { MemoryEngine } from '../src/persistence/memory.ts';
 import { RedisEngine } from '../src/persistence/redis.ts';
-import { deferred, setup } from './helpers.ts';
+import { deferred, partitionEnv, setup } from './helpers.ts';
 import { REDIS_URL, dropPrefix, freshPrefix } from './redis-support.ts';
 import { sampleValue, samples } from './admin-support.ts';
 
@@ -171,10 +170,7 @@ describe('snapshot encoding', () => {
 
   test('starts in a degraded tier travel as ids, apart from plain starts, and rebuild degraded', () => {
     const clock = new SimulatedClock();
-    const env: PartitionEnv = {
-      options: compileOptions({ clock, random: () => 0 }), now: () => clock.now(),
-      policyOf: () => ({ timeout: 1000, retries: 0, backoff: { ...DEFAULT_BACKOFF, jitter: 0 } }), observed: () => true,
-    };
+    const env = partitionEnv(clock, 0);
     const state = initialPartitionState(0);
     const deltas: PartitionDelta[] = [];
     const send = (message: PartitionMessage) => {

@@ -1,8 +1,10 @@
 /**
  * Shared test helpers (not a test file: `npm test` runs only `*.test.ts`).
  */
+import type { PartitionEnv } from '../actors/partition/reducer.ts';
 import type { PartitionStats, PartitionTotals } from '../actors/partition/state.ts';
 import { createRuntime, SimulatedClock, silentLogger, type CreateRuntimeOptions, type PayloadEvent, type PayloadEventType, type Runtime } from '../src/index.ts';
+import { DEFAULT_BACKOFF, compileOptions, type RuntimeOptions } from '../src/options.ts';
 
 /** mulberry32: small seeded PRNG so failures reproduce. */
 export function prng(seed: number): () => number {
@@ -92,4 +94,14 @@ export async function until(predicate: () => boolean | Promise<boolean>, what: s
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** A partition's environment on a simulated clock, for its transitions run without an actor: no jitter, every event observed. */
+export function partitionEnv(clock: SimulatedClock, retries: number, options: RuntimeOptions = {}): PartitionEnv {
+  return {
+    options: compileOptions({ clock, random: () => 0, ...options }),
+    now: () => clock.now(),
+    policyOf: () => ({ timeout: 1000, retries, backoff: { ...DEFAULT_BACKOFF, jitter: 0 } }),
+    observed: () => true,
+  };
 }

@@ -1,26 +1,22 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { reducePartition, type PartitionEnv } from '../actors/partition/reducer.ts';
+import { reducePartition } from '../actors/partition/reducer.ts';
 import type { EnqueueResult, PartitionEffect, PartitionMessage } from '../actors/partition/messages.ts';
 import { demandOf, initialPartitionState, partitionStats, type PartitionState } from '../actors/partition/state.ts';
 import { encodeSnapshot } from '../actors/partition/codec.ts';
 import { flatRecord } from '../actors/partition/record.ts';
 import { SimulatedClock } from '../src/clock.ts';
-import { DEFAULT_BACKOFF, compileOptions, type RuntimeOptions } from '../src/options.ts';
+import type { RuntimeOptions } from '../src/options.ts';
 
 const flatRecordOf = (state: PartitionState, id: string) => flatRecord(state.records.get(id)!);
 import type { Payload, PayloadView, Tier } from '../src/payload.ts';
 import type { Outcome } from '../src/execution/protocol.ts';
+import { partitionEnv } from './helpers.ts';
 
 /** A partition driven by hand: no actor system, no pool; effects are returned for inspection. */
 function harness(options: RuntimeOptions = {}) {
   const clock = new SimulatedClock();
-  const env: PartitionEnv = {
-    options: compileOptions({ clock, random: () => 0, ...options }),
-    now: () => clock.now(),
-    policyOf: () => ({ timeout: 1000, retries: 2, backoff: { ...DEFAULT_BACKOFF, jitter: 0 } }),
-    observed: () => true,
-  };
+  const env = partitionEnv(clock, 2, options);
   let state: PartitionState = initialPartitionState(0);
   let seq = 0;
 
@@ -238,10 +234,7 @@ describe('partition reducer', () => {
 
   test('journalled: what a transition queued is neither offered nor granted until its entry is stored, a payload queued again at an old place included', () => {
     const clock = new SimulatedClock();
-    const env: PartitionEnv = {
-      options: compileOptions({ clock, random: () => 0 }), now: () => clock.now(),
-      policyOf: () => ({ timeout: 1000, retries: 0, backoff: { ...DEFAULT_BACKOFF, jitter: 0 } }), observed: () => true,
-    };
+    const env = partitionEnv(clock, 0);
     const state = initialPartitionState(0);
     // What the actor does around each transition (actor.ts): ids queued again wait by id, pushes by count.
     let unstoredPushes: Array<{ confirm(n: number): void; pushCount: number }> = [];
