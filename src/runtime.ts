@@ -291,22 +291,26 @@ export class Runtime {
     await budget.turnAfter();
     const started = this.options.clock.now();
     // An unreachable store is tried again until it answers; meanwhile callers are refused at once.
-    await this.durability.connect((error) => {
+    const away = (error: StoreUnavailableError): void => {
       this.batcher.refuseAll(error);
       this.bootGate.refuseWaiting(error);
-    });
+    };
+    await this.durability.connect(away);
     // Before anything is read for this node: a second process with a live node's id, or a node of another shape, stops here.
     await this.cluster?.claim();
-    // Embedded, every partition is this process's; in a cluster, partitions arrive as their leases do.
-    const loaded = this.cluster ? [] : await Promise.all(Array.from({ length: this.options.partitions }, (_, index) => this.partitions.load(index)));
     const timing = { clock: this.options.clock, intervalMs: this.snapshotIntervalMs };
-    const [[graph, workflows], coordinator, complexity] = await Promise.all([
-      this.homes.load(this.cluster?.home, this.cluster !== undefined),
-      // The ledger and the partitions' reports stay out of the coordinator's snapshot: the ledger is
-      // rebuilt from the partitions' records, and at critical load it can hold a million entries.
-      recoverSnapshotOnly(this.durability, timing, this.actorKey(COORDINATOR_KEY), decodeCoordinator, (state: CoordinatorState) => encodeCoordinator({ ...state, ledger: new Ledger(), reports: [] })),
-      recoverSnapshotOnly(this.durability, timing, this.actorKey(COMPLEXITY_KEY), decodeComplexity, encodeComplexity),
-    ]);
+    // Reads only, so a store that goes away meanwhile is waited for and they run again.
+    const [loaded, [[graph, workflows], coordinator, complexity]] = await this.durability.readAtBoot(() => Promise.all([
+      // Embedded, every partition is this process's; in a cluster, partitions arrive as their leases do.
+      this.cluster ? [] : Promise.all(Array.from({ length: this.options.partitions }, (_, index) => this.partitions.load(index))),
+      Promise.all([
+        this.homes.load(this.cluster?.home, this.cluster !== undefined),
+        // The ledger and the partitions' reports stay out of the coordinator's snapshot: the ledger is
+        // rebuilt from the partitions' records, and at critical load it can hold a million entries.
+        recoverSnapshotOnly(this.durability, timing, this.actorKey(COORDINATOR_KEY), decodeCoordinator, (state: CoordinatorState) => encodeCoordinator({ ...state, ledger: new Ledger(), reports: [] })),
+        recoverSnapshotOnly(this.durability, timing, this.actorKey(COMPLEXITY_KEY), decodeComplexity, encodeComplexity),
+      ]),
+    ]), away);
     this.graph.start(graph.state, graph.journal);
     const recovered: RecoveredPartition[] = [];
     for (const partition of loaded) {

@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { test } from 'node:test';
 import { createRuntime, OptionsError, silentLogger, type Runtime } from '../src/index.ts';
+import type { PersistenceEngine } from '../src/persistence/engine.ts';
+import { RedisEngine } from '../src/persistence/redis.ts';
 import { until } from './helpers.ts';
 import { OwnRedis, sparePort } from './own-redis.ts';
 
@@ -57,4 +59,53 @@ test('a cluster node whose Redis cannot be reached is refused the same way and s
   await assert.rejects(rt.submit({ type: 'work' }), { code: 'STORE_UNAVAILABLE' });
   await rt.stop();
   assert.equal(rt.state, 'stopped');
+});
+
+test('a Redis that goes away between the connection and the boot\'s reads is waited for, and what it held is recovered', { timeout: 60_000 }, async (t) => {
+  const redis = await OwnRedis.onSparePort();
+  await redis.start();
+  const prefix = 'boot-blip';
+  let runtime: Runtime | undefined;
+  const engine = new RedisEngine({ url: redis.url, prefix });
+  t.after(async () => {
+    await runtime?.stop();
+    await engine.close();
+    await redis.dispose();
+  });
+  // What the store holds: payloads due in a minute, accepted by an earlier runtime.
+  const first = createRuntime({ partitions: 2, logger: silentLogger, redis: { url: redis.url, prefix } });
+  first.handle('work', () => undefined);
+  const ids = await first.submitMany([{ type: 'work', delay: 60_000 }, { type: 'work', delay: 60_000 }, { type: 'work', delay: 60_000 }]);
+  await first.stop();
+
+  // The real engine on the real server; the server is stopped the moment the connection is made,
+  // before the boot reads anything, and started again a little later (its append-only file keeps the data).
+  let failedReads = 0;
+  let restarted: Promise<void> | undefined;
+  const counted = <T>(read: Promise<T>): Promise<T> => read.catch((error: unknown) => {
+    failedReads++;
+    throw error;
+  });
+  const blinking: PersistenceEngine = {
+    durable: true,
+    connect: async () => {
+      await engine.connect();
+      if (restarted) return;
+      await redis.stop();
+      restarted = new Promise((resolve) => setTimeout(resolve, 300)).then(() => redis.start());
+    },
+    connected: () => engine.connected(),
+    persist: (entries) => engine.persist(entries),
+    events: (key, afterSeq) => counted(engine.events(key, afterSeq)),
+    latestSnapshot: (key) => counted(engine.latestSnapshot(key)),
+    takeSnapshot: (snapshot) => engine.takeSnapshot(snapshot),
+    close: async () => {},
+  };
+  const rt = (runtime = createRuntime({ partitions: 2, logger: silentLogger, persistence: blinking }));
+  rt.handle('work', () => undefined);
+  await until(() => rt.ready().then(() => true, () => false), 'the runtime to boot once Redis is back');
+  await restarted;
+  assert.ok(failedReads > 0, 'the boot\'s first reads failed while the server was down');
+  assert.equal(rt.store.available, true);
+  for (const id of ids) assert.equal((await rt.get(id))?.status, 'delayed', `${id} was recovered as it was`);
 });

@@ -121,6 +121,25 @@ export class Durability extends EventEmitter<DurabilityEvents> {
     }
   }
 
+  /**
+   * Runs the boot's reads (`read` only reads, so it may run again) until they succeed: a read that
+   * failed while the store's connection was down waits for it to come back (as `connect` does,
+   * refusing callers meanwhile) and reads again. Any other failure (a snapshot that does not decode)
+   * is for good.
+   */
+  async readAtBoot<T>(read: () => Promise<T>, onAway: (error: StoreUnavailableError) => void): Promise<T> {
+    for (;;) {
+      try {
+        return await read();
+      } catch (error) {
+        if (this.closing) throw new RuntimeStoppedError();
+        if (this.engine.connected?.() !== false) throw error;
+        this.logger.warn('the store went away while the boot read its state: reading again once it is back', { error: String(error) });
+        await this.connect(onAway);
+      }
+    }
+  }
+
   stats(): DurabilityStats {
     return {
       durable: this.engine.durable,

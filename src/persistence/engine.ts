@@ -36,6 +36,11 @@ export interface PersistenceEngine {
   /** Resolves once the store can take writes (the runtime awaits it before recovery). */
   connect(): Promise<void>;
   /**
+   * False while the connection to the store is down (a read that failed then may succeed once it is
+   * back). An engine without it is taken to be always connected: its failures are not waited out.
+   */
+  connected?(): boolean;
+  /**
    * Appends entries (each key's entries in increasing `seq`, without gaps). Resolves once the store
    * has acknowledged every one of them; a rejection means some may not be stored. Entries at or
    * below the last stored `seq` of their key are skipped, so retrying a batch is always safe.

@@ -59,6 +59,10 @@ export class RedisEngine implements PersistenceEngine {
     this.client = client as TriageRedis;
   }
 
+  connected(): boolean {
+    return this.client.status === 'ready';
+  }
+
   async connect(): Promise<void> {
     if (this.client.status === 'ready') return;
     // Not connecting (lazy, or given up after its retry strategy said stop): start an attempt.
