@@ -84,9 +84,9 @@ if (runs('a')) {
 
 if (runs('b')) {
   const qosOpts = { highJobs: sizes.high, gapMs: 5, floodJobs: sizes.flood, floodJobMs: 2, concurrency: 10 };
-  const stalled = await withStall((serving) => triageQos(qosOpts, serving));
-  const t = stalled.value;
-  noteStall('b', stalled);
+  const measured = await withStall((serving) => triageQos(qosOpts, serving));
+  const t = measured.value;
+  noteStall('b', measured);
   log(`b: triage ${JSON.stringify(t)}`);
   const b = withBullmq ? await bullmqQos({ redisUrl, ...qosOpts }) : undefined;
   if (b) log(`b: bullmq ${JSON.stringify(b)}`);
@@ -99,9 +99,9 @@ if (runs('b')) {
 }
 
 if (runs('c')) {
-  const stalled = await withStall((serving) => triageTimers({ timers: sizes.timers, spreadMs: sizes.spread, leadMs: 1_000, concurrency: 100, graceMs: 10_000 }, serving));
-  const t = stalled.value;
-  noteStall('c', stalled);
+  const measured = await withStall((serving) => triageTimers({ timers: sizes.timers, spreadMs: sizes.spread, leadMs: 1_000, concurrency: 100, graceMs: 10_000 }, serving));
+  const t = measured.value;
+  noteStall('c', measured);
   log(`c: triage ${JSON.stringify(t)}`);
   const b = withBullmq ? await bullmqTimers({ redisUrl, timers: sizes.timers, spreadMs: sizes.spread }) : undefined;
   if (b) log(`c: bullmq ${JSON.stringify(b)}`);

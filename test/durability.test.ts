@@ -5,7 +5,7 @@ import { deltaOf, encodeSnapshot, type PartitionDelta } from '../actors/partitio
 import { restorePartition } from '../actors/partition/replay.ts';
 import { reducePartition } from '../actors/partition/reducer.ts';
 import type { PartitionMessage } from '../actors/partition/messages.ts';
-import { initialPartitionState, viewOf } from '../actors/partition/state.ts';
+import { initialPartitionState, viewOf, type PartitionState } from '../actors/partition/state.ts';
 import { createRuntime, silentLogger, type PayloadInput, type Runtime } from '../src/index.ts';
 import { SimulatedClock } from '../src/clock.ts';
 import type { JournalEntry, PersistenceEngine, Snapshot } from '../src/persistence/engine.ts';
@@ -14,6 +14,11 @@ import { RedisEngine } from '../src/persistence/redis.ts';
 import { deferred, partitionEnv, setup } from './helpers.ts';
 import { REDIS_URL, dropPrefix, freshPrefix } from './redis-support.ts';
 import { sampleValue, samples } from './admin-support.ts';
+
+/** Partition 0's owned state, read the way the journal tests compare it with what recovery rebuilds. */
+function partitionZero(rt: Runtime): PartitionState {
+  return (rt as unknown as { partitions: { get(i: number): { state(): PartitionState } } }).partitions.get(0).state();
+}
 
 /** An engine that can be told to fail or to hold its writes. */
 class BrokenEngine implements PersistenceEngine {
@@ -54,7 +59,7 @@ describe('snapshot encoding', () => {
     const queued = await rt.submitMany([{ type: 'ok', data: 1, priority: 'low' }, { type: 'ok', data: 2, priority: 'high', idempotencyKey: 'k' }]);
     const later = await rt.submit({ type: 'ok', data: 3, delay: 5_000 });
     await rt.idle();
-    const state = (rt as unknown as { partitions: { get(i: number): { state(): import('../actors/partition/state.ts').PartitionState } } }).partitions.get(0).state();
+    const state = partitionZero(rt);
     const json = JSON.parse(JSON.stringify({ version: 1, data: encodeSnapshot(state) }));
     const { state: back, rerun } = restorePartition(0, json, []);
     assert.deepEqual(rerun, [running]);
@@ -82,7 +87,7 @@ describe('snapshot encoding', () => {
     assert.ok(entries.some((e) => (e.data as { lifecycle?: unknown[] }).lifecycle?.length), 'changes travel as lifecycle patches');
     assert.ok(entries.some((e) => (e.data as { started?: unknown[] }).started?.length), 'plain starts travel as ids');
     assert.ok(entries.some((e) => (e.data as { completed?: unknown[] }).completed?.length), 'and completions as ids with their results');
-    const state = (rt as unknown as { partitions: { get(i: number): { state(): import('../actors/partition/state.ts').PartitionState } } }).partitions.get(0).state();
+    const state = partitionZero(rt);
     const { state: back } = restorePartition(0, undefined, entries.map((e) => JSON.parse(JSON.stringify(e.data))));
     for (const id of ids) assert.deepEqual(viewOf(back.records.get(id)!, 0), viewOf(state.records.get(id)!, 0), id);
     assert.equal(back.records.get(ids[0]!)?.result, null);
@@ -113,7 +118,7 @@ describe('snapshot encoding', () => {
     const acceptedCount = (e: { accepted?: unknown[][] }) => (e.accepted ?? []).reduce((n, group) => n + (group.length - 9) / 3, 0);
     assert.equal(entries.reduce((n, e) => n + (e.plain?.length ?? 0) + acceptedCount(e), 0), 4, 'four without options travel positionally');
     assert.deepEqual(entries.flatMap((e) => e.upserts.map((u) => u.id)), [ids[4]], 'the one with options travels whole');
-    const state = (rt as unknown as { partitions: { get(i: number): { state(): import('../actors/partition/state.ts').PartitionState } } }).partitions.get(0).state();
+    const state = partitionZero(rt);
     const { state: back } = restorePartition(0, undefined, entries as never);
     for (const id of ids) {
       const [was, is] = [state.records.get(id)!, back.records.get(id)!];
@@ -136,7 +141,7 @@ describe('snapshot encoding', () => {
     const entries = (await engine.events('partition-0', 0)).map((e) => JSON.parse(JSON.stringify(e.data)) as { accepted?: unknown[][] });
     const groups = entries.flatMap((e) => e.accepted ?? []);
     assert.deepEqual(groups.map((g) => [g[3], (g.length - 9) / 3]), [['critical', 1], ['medium', 5], ['low', 1]], 'a group per tier: the first submit, the five, the low one');
-    const state = (rt as unknown as { partitions: { get(i: number): { state(): import('../actors/partition/state.ts').PartitionState } } }).partitions.get(0).state();
+    const state = partitionZero(rt);
     const { state: back } = restorePartition(0, undefined, entries as never);
     for (const id of ids) {
       const [was, is] = [state.records.get(id)!, back.records.get(id)!];
@@ -161,7 +166,7 @@ describe('snapshot encoding', () => {
     const entries = (await engine.events('partition-0', 0)).map((e) => JSON.parse(JSON.stringify(e.data)) as { accepted?: unknown[][]; fresh?: unknown[][] });
     const last = entries.at(-1)!;
     assert.deepEqual([last.accepted?.length, last.fresh?.length], [8, 1], 'eight groups, then the rest in the per-record form');
-    const state = (rt as unknown as { partitions: { get(i: number): { state(): import('../actors/partition/state.ts').PartitionState } } }).partitions.get(0).state();
+    const state = partitionZero(rt);
     const { state: back } = restorePartition(0, undefined, entries as never);
     for (const id of ids) assert.deepEqual(viewOf(back.records.get(id)!, 0), viewOf(state.records.get(id)!, 0), id);
     assert.equal(back.records.get(ids[11]!)!.data, undefined);
