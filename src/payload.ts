@@ -143,6 +143,32 @@ export interface Payload {
  */
 export type PayloadStatus =
   | 'waiting' | 'delayed' | 'queued' | 'running' | 'deferred' | 'moved' | 'completed' | 'failed' | 'cancelled' | 'skipped' | 'expired';
+/**
+ * A payload as plain data: the same fields in the same order (one hidden class), every one its own
+ * (a payload made in a record's shape reads some through accessors), `runAt` and `dependencies` as given.
+ */
+export function plainPayload(p: Payload, runAt: number | undefined, dependencies: Payload['dependencies']): Payload {
+  return {
+    id: p.id,
+    type: p.type,
+    data: p.data,
+    clientId: p.clientId,
+    priority: p.priority,
+    complexity: p.complexity,
+    submittedAt: p.submittedAt,
+    runAt,
+    deadline: p.deadline,
+    idempotencyKey: p.idempotencyKey,
+    timeout: p.timeout,
+    retries: p.retries,
+    backoff: p.backoff,
+    tags: p.tags,
+    dependencies,
+    shardKey: p.shardKey,
+    dedupe: p.dedupe,
+  };
+}
+
 export const TERMINAL_STATUSES: ReadonlySet<PayloadStatus> = new Set(['completed', 'failed', 'cancelled', 'skipped', 'expired']);
 
 /** What `get(id)` returns. */

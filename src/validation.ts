@@ -33,7 +33,21 @@ export const MAX_DEPENDENCIES = 10_000;
 const MAX_KEY_LENGTH = 512;
 const MAX_TIMER_MS = 2_147_483_647;
 
-export function validatePayload(input: unknown, ctx: ValidationContext, index?: number): ValidPayload {
+export type WritableValid = { -readonly [K in keyof ValidPayload]: ValidPayload[K] };
+
+/** A valid payload's object with every field unset, for `validatePayload` to write to. */
+export const unsetValid = (): WritableValid => ({
+  type: '', data: undefined, clientId: '', priority: 0, complexity: 1, runAt: undefined, deadline: undefined, idempotencyKey: undefined,
+  timeout: undefined, retries: undefined, backoff: undefined, tags: undefined, shardKey: undefined, dependsOn: undefined,
+  onDependencyFailure: 'fail', ref: undefined, dedupe: undefined,
+});
+
+/**
+ * The payload checked and normalised, or a ValidationError naming every problem. `into`: an object
+ * of the caller's to write the result to instead of a new one (a batch reuses one for all its
+ * payloads: what it keeps is copied from it at once).
+ */
+export function validatePayload(input: unknown, ctx: ValidationContext, index?: number, into?: WritableValid): ValidPayload {
   // Each field is read once, into a local: a getter is not asked twice (it could answer differently
   // the second time). A getter or Proxy trap that throws is a problem of the field being read, found
   // by one try around the whole read (not one per field): `field` says which it was.
@@ -121,25 +135,25 @@ export function validatePayload(input: unknown, ctx: ValidationContext, index?: 
     }
 
     if (problems.length > 0) throw new ValidationError(problems, index);
-    return {
-      type: type as string,
-      data,
-      clientId,
-      priority: priority as number,
-      complexity: complexity as number,
-      runAt: runAt !== undefined && runAt > ctx.now ? runAt : undefined,
-      deadline,
-      idempotencyKey,
-      timeout,
-      retries,
-      backoff,
-      tags,
-      shardKey,
-      dependsOn,
-      onDependencyFailure,
-      ref,
-      dedupe,
-    };
+    const valid = into ?? unsetValid();
+    valid.type = type as string;
+    valid.data = data;
+    valid.clientId = clientId;
+    valid.priority = priority as number;
+    valid.complexity = complexity as number;
+    valid.runAt = runAt !== undefined && runAt > ctx.now ? runAt : undefined;
+    valid.deadline = deadline;
+    valid.idempotencyKey = idempotencyKey;
+    valid.timeout = timeout;
+    valid.retries = retries;
+    valid.backoff = backoff;
+    valid.tags = tags;
+    valid.shardKey = shardKey;
+    valid.dependsOn = dependsOn;
+    valid.onDependencyFailure = onDependencyFailure;
+    valid.ref = ref;
+    valid.dedupe = dedupe;
+    return valid;
   } catch (error) {
     if (error instanceof ValidationError) throw error;
     throw new ValidationError([{ field, problem: 'could not be read (a getter or proxy trap threw)' }], index);
@@ -172,10 +186,10 @@ export class BatchValidator {
     }
   }
 
-  /** The valid payload at index `i`, or undefined (its problems are recorded). */
-  check(inputs: readonly unknown[], i: number): ValidPayload | undefined {
+  /** The valid payload at index `i`, or undefined (its problems are recorded). `into`: as `validatePayload`'s. */
+  check(inputs: readonly unknown[], i: number, into?: WritableValid): ValidPayload | undefined {
     try {
-      const valid = validatePayload(inputs[i], this.ctx);
+      const valid = validatePayload(inputs[i], this.ctx, undefined, into);
       if (valid.dependsOn !== undefined && valid.dependsOn.length > 0) this.dependent = true;
       if (valid.ref !== undefined) {
         const first = (this.refs ??= new Map()).get(valid.ref);

@@ -10,8 +10,8 @@
 import { Graph } from '@dagrejs/graphlib';
 import type { PayloadFailure } from '../../src/errors.ts';
 import type { PayloadEvent } from '../../src/events.ts';
-import type {
-  DependencyFailurePolicy, DependencyOutcome, Payload, PayloadStatus, PayloadView, Tier,
+import {
+  plainPayload, type DependencyFailurePolicy, type DependencyOutcome, type Payload, type PayloadStatus, type PayloadView, type Tier,
 } from '../../src/payload.ts';
 
 /** A payload held until its dependencies end. */
@@ -164,27 +164,9 @@ export function outcomeOfView(view: Pick<PayloadView, 'status' | 'result' | 'err
   }
 }
 
-/** The released payload: the same fields in the same order (one hidden class), with its dependencies' outcomes. */
+/** The released payload, with its dependencies' outcomes. */
 export function withDependencies(p: Payload, dependencies: Payload['dependencies']): Payload {
-  return {
-    id: p.id,
-    type: p.type,
-    data: p.data,
-    clientId: p.clientId,
-    priority: p.priority,
-    complexity: p.complexity,
-    submittedAt: p.submittedAt,
-    runAt: p.runAt,
-    deadline: p.deadline,
-    idempotencyKey: p.idempotencyKey,
-    timeout: p.timeout,
-    retries: p.retries,
-    backoff: p.backoff,
-    tags: p.tags,
-    dependencies,
-    shardKey: p.shardKey,
-    dedupe: p.dedupe,
-  };
+  return plainPayload(p, p.runAt, dependencies);
 }
 
 function view(p: Payload, partition: number, tier: Tier, status: PayloadStatus, finishedAt: number | undefined, error: PayloadFailure | undefined): PayloadView {

@@ -13,7 +13,7 @@
  * records (codec.ts). A replacement is journalled as the record whole, so its new data is durable
  * before the submit is answered; a replacement the store refused is reverted.
  */
-import type { Payload } from '../../src/payload.ts';
+import { plainPayload, type Payload } from '../../src/payload.ts';
 import type { DebounceRevert, EnqueueResult } from './messages.ts';
 import { LoadTx } from './load-transitions.ts';
 import { writable } from './transaction.ts';
@@ -47,7 +47,7 @@ export abstract class DedupeTx extends LoadTx {
 
   /** A debounce payload opening its window waits `ttlMs` as a delayed record. */
   protected debounced(payload: Payload): Payload {
-    return payload.dedupe?.mode === 'debounce' ? { ...payload, runAt: this.now + payload.dedupe.ttlMs } : payload;
+    return payload.dedupe?.mode === 'debounce' ? plainPayload(payload, this.now + payload.dedupe.ttlMs, payload.dependencies) : payload;
   }
 
   /** The store refused a replacement: the held record gets back its data and due time. */

@@ -9,6 +9,7 @@ import { hasDependencies, resolveBatch, type DependencyFields, type FieldName, t
 import { partitionOf } from '../core/hash.ts';
 import type { TurnBudget } from '../core/turn-budget.ts';
 import { IdGenerator, uniqueOfKey, withPartition } from '../core/ids.ts';
+import { submittedPayload } from '../../actors/partition/record.ts';
 import type { TriageError } from '../errors.ts';
 import type { CompiledOptions } from '../options.ts';
 import type { Payload, PayloadInput } from '../payload.ts';
@@ -132,25 +133,7 @@ export class Submissions {
       this.preparedPartition = partitionOf(key, options.partitions);
       id = withPartition(unique, this.preparedPartition);
     }
-    return {
-      id,
-      type: valid.type,
-      data: valid.data,
-      clientId: valid.clientId,
-      priority: valid.priority,
-      complexity: valid.complexity,
-      submittedAt: now,
-      runAt: valid.runAt,
-      deadline: valid.deadline,
-      idempotencyKey: valid.idempotencyKey,
-      timeout: valid.timeout,
-      retries: valid.retries,
-      backoff: valid.backoff,
-      tags: valid.tags,
-      dependencies: undefined,
-      shardKey: valid.shardKey,
-      dedupe: valid.dedupe,
-    };
+    return submittedPayload(valid, id, now);
   }
 
   /** A batch with `dependsOn`: checked (refs, cycles) at once, then registered with the dependency graph. */

@@ -11,7 +11,7 @@ import type { TurnBudget } from '../core/turn-budget.ts';
 import type { QueueFullError, RuntimeStoppedError, TriageError } from '../errors.ts';
 import type { Payload } from '../payload.ts';
 import { NO_DEPENDENCY_FIELDS, type DependencyFields } from '../../actors/dependency-graph/batch.ts';
-import { BatchValidator, type ValidationContext, type ValidPayload } from '../validation.ts';
+import { BatchValidator, unsetValid, type ValidationContext, type ValidPayload } from '../validation.ts';
 
 /**
  * Most payloads one slice sends: with one partition, its enqueue message holds them all, and the
@@ -65,6 +65,8 @@ export class BulkSubmit {
   private readonly dependencies: Array<DependencyFields | undefined>;
   private readonly length: number;
   private readonly validator: BatchValidator;
+  /** Each payload's validation result, overwritten by the next: what the batch keeps of it is copied at once. */
+  private readonly scratch = unsetValid();
   private readonly ids: string[];
   private next = 0;
   private remaining: number;
@@ -106,10 +108,11 @@ export class BulkSubmit {
     const first = this.next;
     while (this.next < n && ((this.next - first) % CLOCK_EVERY !== 0 || deps.budget.hasTime())) {
       const i = this.next++;
-      const valid = deps.validated === true ? (inputs[i] as ValidPayload) : validator.check(inputs, i);
+      const valid = deps.validated === true ? (inputs[i] as ValidPayload) : validator.check(inputs, i, this.scratch);
       if (valid && validator.problems.length === 0) {
         deps.prepare(valid, columns, i);
-        if (valid.ref !== undefined || valid.dependsOn !== undefined || valid.onDependencyFailure !== 'fail') dependencies[i] = valid;
+        // A copy: a batch's validator writes every payload's result to one object.
+        if (valid.ref !== undefined || valid.dependsOn !== undefined || valid.onDependencyFailure !== 'fail') dependencies[i] = { dependsOn: valid.dependsOn, onDependencyFailure: valid.onDependencyFailure, ref: valid.ref };
       }
     }
     if (this.next < n) return deps.budget.defer(this.validateSlice, this.next > first);
