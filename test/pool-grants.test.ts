@@ -11,11 +11,13 @@ import { silentLogger } from '../src/index.ts';
 import { compileOptions } from '../src/options.ts';
 import type { Tier } from '../src/payload.ts';
 
-function pool(concurrency: number, partitions = 8) {
+const EVEN_MAX_WAIT = { critical: 1_000, high: 1_000, medium: 1_000, low: 1_000 };
+
+function pool(concurrency: number, partitions = 8, maxWait: Record<Tier, number> = EVEN_MAX_WAIT) {
   const clock = new SimulatedClock();
   const sent: Array<{ partition: number; grants: Grant[] }> = [];
   const p = new ExecutionPool({
-    options: compileOptions({ concurrency, partitions, clock, reservedShare: 0, maxWait: { critical: 1_000, high: 1_000, medium: 1_000, low: 1_000 } }),
+    options: compileOptions({ concurrency, partitions, clock, reservedShare: 0, maxWait }),
     clock,
     logger: silentLogger,
     handlerOf: () => ({ fn: () => undefined, options: {} }),
@@ -83,4 +85,36 @@ test('a demand that changes its head is reordered; what is granted and not yet t
   await tick();
   assert.deepEqual(taken(), ['1:high×2']);
   assert.equal(p.stats().busy, 2);
+});
+
+test('overdue work goes earliest deadline first: one slot, high work arriving faster than it is served, a low payload still starts', async () => {
+  // high maxWait 500 ms, low 2 s; a high payload every 5 ms, each taking 10 ms of the one slot.
+  const { clock, pool: p, taken } = pool(1, 2, { critical: 250, high: 500, medium: 1_000, low: 2_000 });
+  const start = clock.now();
+  const highArrivals: number[] = [start];
+  let nextArrival = start + 5;
+  p.setDemand(1, [entry('low', 1, start)]);
+  let lowStartedAfter: number | undefined;
+  let highServed = 0;
+  while (lowStartedAfter === undefined && clock.now() - start < 15_000) {
+    p.setDemand(0, [entry('high', highArrivals.length, highArrivals[0] as number)]);
+    await tick();
+    const [grant] = taken();
+    assert.ok(grant, 'the free slot is granted');
+    if (grant.startsWith('1:')) {
+      lowStartedAfter = clock.now() - start;
+      break;
+    }
+    assert.equal(grant, '0:high×1');
+    highArrivals.shift();
+    highServed++;
+    p.acknowledge(0, [{ tier: 'high', handlerType: 'work', count: 1, serveAs: 'high', batch: false }]);
+    clock.advance(10);
+    for (; nextArrival <= clock.now(); nextArrival += 5) highArrivals.push(nextArrival);
+    p.release('high', 'work', 1);
+  }
+  assert.ok(lowStartedAfter !== undefined, `the low payload never started in 15 s (${highServed} high payloads went first)`);
+  // Its deadline is 2 s; the high head's (queued at + 500 ms) falls behind it after ~3 s, as the high backlog grows.
+  assert.ok(lowStartedAfter >= 2_000 && lowStartedAfter <= 3_100, `started after ${lowStartedAfter} ms`);
+  assert.ok(highServed > 200, 'high work kept the slot until then');
 });

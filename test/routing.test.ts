@@ -66,11 +66,13 @@ describe('urgency (aging)', () => {
     assert.ok(urgency('low', 0, maxWait) >= 0);
   });
 
-  test('overdue beats everything not overdue, and longer overdue beats shorter', () => {
+  test('overdue beats everything not overdue, and further past its deadline beats nearer, whatever the tier', () => {
     const overdueLow = urgency('low', 1000, maxWait);
     for (const tier of TIERS) assert.ok(overdueLow > urgency(tier, 999, maxWait), `overdue low vs ${tier}`);
     assert.ok(overdueLow > urgency('critical', 900, 1000));
-    assert.ok(urgency('low', 3000, maxWait) > urgency('critical', 1500, maxWait), 'overdue 3× beats overdue 1.5×');
+    assert.ok(urgency('low', 3000, maxWait) > urgency('critical', 1500, maxWait), '2 s past its deadline beats 0.5 s');
+    // By deadline, not by wait over maxWait: 600 ms past a 2 s maxWait beats 500 ms past a 500 ms one (a ratio of 2).
+    assert.ok(urgency('low', 2_600, 2_000) > urgency('high', 1_000, 500), 'the earlier deadline goes first');
   });
 
   test('a negative wait (clock skew) does not rank below the tier floor', () => {
