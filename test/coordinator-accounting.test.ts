@@ -35,7 +35,8 @@ test('scripted overload: every accepted payload ends completed, failed, cancelle
   let midCheck = false;
   for (let step = 0; step < 120; step++) {
     if (step === 20) sampler.set({ eventLoopDelayMs: 450 }); // overload for 3 s of simulated time
-    if (step === 80) sampler.reset();
+    if (step === 80) sampler.set({ eventLoopDelayMs: 150 }); // eases to elevated for 1 s
+    if (step === 100) sampler.reset();
     const n = Math.floor(rnd() * 8);
     if (n > 0) accepted.push(...(await rt.submitMany(Array.from({ length: n }, input))));
     if (accepted.length > 0 && rnd() < 0.3) await rt.cancel(accepted[Math.floor(rnd() * accepted.length)] as string);

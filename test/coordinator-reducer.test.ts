@@ -72,8 +72,8 @@ describe('coordinator: levels and tier modes', () => {
     assert.match(decisions[2]?.reason ?? '', /low due payloads are skipped into the ledger/);
     assert.ok(effects.some((e) => e.kind === 'level' && e.level === 'critical'));
 
-    // The process load eases, but queued work (3,000 ms of backlog) still holds elevated: 2 s later, down to elevated only.
-    const held = { depth: [{ medium: 300 }, {}] };
+    // The process load eases, but a high payload that waited 3 s (0.6 of its 5 s maxWait) still holds elevated: 2 s later, down to elevated only.
+    const held = { depth: [{ high: 1 }, {}], oldestWait: [{ high: 3_000 }, {}] };
     for (let i = 0; i < 2; i++) assert.equal(h.sent(h.tick(held)).length, 0);
     effects = h.tick(held);
     assert.equal(levelOf(h.state()), 'elevated');
@@ -98,13 +98,36 @@ describe('coordinator: levels and tier modes', () => {
     assert.deepEqual(h.sent(effects).map(([, m]) => `${m.type}:${'tier' in m ? m.tier : ''}`).sort(), ['restore:low', 'restore:low', 'restore:medium', 'restore:medium']);
   });
 
-  test('queue signals: backlog and offered load come from reports and the pool', () => {
+  test('queue signals: a long queue the pool drains within its maxWait is no load; work that will miss it, or sustained arrivals over capacity, are', () => {
     const h = harness();
     h.tick({ depth: [{ medium: 150 }, { low: 60 }] }); // 210 queued × 100 ms ÷ 10 slots = 2,100 ms
-    assert.equal(h.state().signals.backlogMs, 2_100);
-    assert.equal(levelOf(h.state()), 'elevated');
+    assert.equal(h.state().signals.backlogMs, 2_100, 'reported');
+    assert.equal(levelOf(h.state()), 'normal', 'a backlog alone moves no level');
+    // The burst of the issue: 20,000 low payloads of 2 ms on 10 slots, 4 s of work against low's 120 s.
+    const burst = harness();
+    burst.tick({ depth: [{ low: 10_000 }, { low: 10_000 }], arrivals: 20_000, pool: { meanRunMs: 2 } });
+    assert.ok(burst.state().signals.projectedWaitRatio < 0.05, String(burst.state().signals.projectedWaitRatio));
+    assert.ok(burst.state().signals.offeredLoad < 0.5, `one burst is not sustained load (${burst.state().signals.offeredLoad})`);
+    assert.equal(levelOf(burst.state()), 'normal');
+    // High work queued behind high work: the newest waits 600 × 100 ms ÷ 10 = 6 s, over high's 5 s maxWait; 1,200 of it, twice over.
+    const late = harness();
+    late.tick({ depth: [{ high: 400 }, { high: 200 }] });
+    assert.equal(late.state().signals.projectedWaitRatio, 1.2);
+    assert.equal(levelOf(late.state()), 'elevated');
+    late.tick({ depth: [{ high: 800 }, { high: 400 }] });
+    assert.equal(levelOf(late.state()), 'critical');
+    // Low work counts the work queued above it: 100 high + 11,900 low = 120 s of work, low's whole maxWait.
+    const behind = harness();
+    behind.tick({ depth: [{ high: 100 }, { low: 11_900 }] });
+    assert.equal(behind.state().signals.projectedWaitRatio, 1);
+    // Arrivals at 3× capacity: sustained for 30 s they are critical; for 5 s they are not yet even elevated.
     const offered = harness();
-    for (let i = 0; i < 6; i++) offered.tick({ arrivals: 300 }); // 300/s × 100 ms ÷ 10 slots → 3× capacity
+    const levels: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      offered.tick({ arrivals: 300 }); // 300/s × 100 ms ÷ 10 slots → 3× capacity
+      levels.push(levelOf(offered.state()));
+    }
+    assert.equal(levels[4], 'normal', `after 5 s: ${offered.state().signals.offeredLoad}`);
     assert.ok(offered.state().signals.offeredLoad > 1.8, String(offered.state().signals.offeredLoad));
     assert.equal(levelOf(offered.state()), 'critical');
     const flowing = harness();

@@ -6,7 +6,7 @@ import { compileOptions } from '../src/options.ts';
 import { OptionsError, ScriptedLoadSampler, systemLoadSampler } from '../src/index.ts';
 
 const QUIET: LoadSignals = {
-  eventLoopDelayMs: 0, eventLoopUtilization: 0, cpu: 0, heapUsedRatio: 0, rssBytes: 0, backlogMs: 0, oldestWaitRatio: 0, offeredLoad: 0,
+  eventLoopDelayMs: 0, eventLoopUtilization: 0, cpu: 0, heapUsedRatio: 0, rssBytes: 0, backlogMs: 0, oldestWaitRatio: 0, projectedWaitRatio: 0, offeredLoad: 0,
 };
 const policy: LevelPolicy = { thresholds: DEFAULT_THRESHOLDS, exitRatio: 0.75, stepDownAfterMs: 3_000 };
 const at = (signals: Partial<LoadSignals>): LoadSignals => ({ ...QUIET, ...signals });
@@ -20,23 +20,26 @@ function run(samples: Partial<LoadSignals>[], start: LevelState = initialLevelSt
 describe('load levels', () => {
   test('raw level: the highest level any signal reaches, with the signal that set it', () => {
     assert.deepEqual(rawLevel(QUIET, DEFAULT_THRESHOLDS), { level: 'normal', cause: undefined });
-    assert.deepEqual(rawLevel(at({ backlogMs: 2_000 }), DEFAULT_THRESHOLDS), { level: 'elevated', cause: 'backlogMs' });
-    assert.deepEqual(rawLevel(at({ backlogMs: 2_000, eventLoopDelayMs: 300 }), DEFAULT_THRESHOLDS), { level: 'critical', cause: 'eventLoopDelayMs' });
+    assert.deepEqual(rawLevel(at({ projectedWaitRatio: 1 }), DEFAULT_THRESHOLDS), { level: 'elevated', cause: 'projectedWaitRatio' });
+    assert.deepEqual(rawLevel(at({ projectedWaitRatio: 0.99 }), DEFAULT_THRESHOLDS).level, 'normal', 'work that will wait less than its maxWait is no load');
+    assert.deepEqual(rawLevel(at({ projectedWaitRatio: 1, eventLoopDelayMs: 300 }), DEFAULT_THRESHOLDS), { level: 'critical', cause: 'eventLoopDelayMs' });
+    // A long queue alone is not load: queued work in time moves no level by default.
+    assert.deepEqual(rawLevel(at({ backlogMs: 1e9 }), DEFAULT_THRESHOLDS), { level: 'normal', cause: undefined });
     assert.deepEqual(rawLevel(at({ offeredLoad: 1.79 }), DEFAULT_THRESHOLDS).level, 'elevated');
     assert.deepEqual(rawLevel(at({ cpu: 5 }), DEFAULT_THRESHOLDS).level, 'elevated', 'cpu has no critical threshold by default');
   });
 
   test('normal → elevated → critical at once; down after a calm dwell, as far as the calm allows', () => {
     const quiet = run([
-      { backlogMs: 2_500 }, // elevated
-      { backlogMs: 12_000 }, // critical
+      { oldestWaitRatio: 0.6 }, // elevated
+      { oldestWaitRatio: 1.2 }, // critical
       {}, {}, {}, {}, // quiet from the first of these; 3 s later (the fourth) straight to normal
     ]);
     assert.deepEqual(quiet, ['elevated', 'critical', 'critical', 'critical', 'critical', 'normal']);
     const partly = run([
-      { backlogMs: 12_000 },
-      // Under the critical exit line (7,500) but over the elevated one (1,500): down to elevated only…
-      { backlogMs: 3_000 }, { backlogMs: 3_000 }, { backlogMs: 3_000 }, { backlogMs: 3_000 }, { backlogMs: 3_000 },
+      { oldestWaitRatio: 1.2 },
+      // Under the critical exit line (0.75) but over the elevated one (0.375): down to elevated only…
+      { oldestWaitRatio: 0.6 }, { oldestWaitRatio: 0.6 }, { oldestWaitRatio: 0.6 }, { oldestWaitRatio: 0.6 }, { oldestWaitRatio: 0.6 },
       {}, {}, {}, {}, // …and to normal once that too has been quiet for 3 s
     ]);
     assert.deepEqual(partly, ['critical', 'critical', 'critical', 'critical', 'elevated', 'elevated', 'elevated', 'elevated', 'elevated', 'normal']);
@@ -52,13 +55,13 @@ describe('load levels', () => {
   });
 
   test('hysteresis: a signal between the exit line and the threshold holds the level, and restarts the dwell', () => {
-    // critical backlog 10,000 ms; exit line 0.75 × 10,000 = 7,500.
+    // critical at 1; exit line 0.75 × 1 = 0.75.
     const levels = run([
-      { backlogMs: 10_000 },
-      { backlogMs: 9_000 }, // under the threshold, over the exit line: stays critical, no dwell
-      { backlogMs: 7_000 }, { backlogMs: 7_000 }, // calm 2 s…
-      { backlogMs: 8_000 }, // …over the exit line again: the dwell starts over
-      { backlogMs: 100 }, { backlogMs: 100 }, { backlogMs: 100 }, { backlogMs: 100 },
+      { oldestWaitRatio: 1 },
+      { oldestWaitRatio: 0.9 }, // under the threshold, over the exit line: stays critical, no dwell
+      { oldestWaitRatio: 0.7 }, { oldestWaitRatio: 0.7 }, // calm 2 s…
+      { oldestWaitRatio: 0.8 }, // …over the exit line again: the dwell starts over
+      { oldestWaitRatio: 0.01 }, { oldestWaitRatio: 0.01 }, { oldestWaitRatio: 0.01 }, { oldestWaitRatio: 0.01 },
     ]);
     assert.deepEqual(levels, ['critical', 'critical', 'critical', 'critical', 'critical', 'critical', 'critical', 'critical', 'normal']);
   });
@@ -69,7 +72,7 @@ describe('load levels', () => {
   });
 
   test('the level it steps down to must itself be calm: an elevated signal keeps elevated', () => {
-    const levels = run([{ backlogMs: 20_000 }, { backlogMs: 3_000 }, { backlogMs: 3_000 }, { backlogMs: 3_000 }, { backlogMs: 3_000 }, { backlogMs: 3_000 }, { backlogMs: 3_000 }, { backlogMs: 3_000 }]);
+    const levels = run([{ oldestWaitRatio: 2 }, { oldestWaitRatio: 0.6 }, { oldestWaitRatio: 0.6 }, { oldestWaitRatio: 0.6 }, { oldestWaitRatio: 0.6 }, { oldestWaitRatio: 0.6 }, { oldestWaitRatio: 0.6 }, { oldestWaitRatio: 0.6 }]);
     assert.deepEqual(levels, ['critical', 'critical', 'critical', 'critical', 'elevated', 'elevated', 'elevated', 'elevated']);
   });
 

@@ -1,15 +1,21 @@
 /**
  * Load signals from one round: the process sample as measured, and queue signals computed from the
- * partitions' reports and the pool. Queue depth becomes time (`backlogMs`) and arrivals become a
- * share of capacity (`offeredLoad`) through the pool's mean run time, so the thresholds mean the
- * same on a pool of 4 slots running 1 s jobs and one of 400 running 1 ms jobs.
+ * partitions' reports and the pool. Queued work becomes time through the pool's mean run time, so
+ * the thresholds mean the same on a pool of 4 slots running 1 s jobs and one of 400 running 1 ms
+ * jobs. A queue that is merely long is what a queue is for: the queue signals that move a level say
+ * that waiting work will miss its deadlines (`projectedWaitRatio`, `oldestWaitRatio`) or that
+ * arrivals have outrun the pool for tens of seconds (`offeredLoad`), not that a burst arrived.
  */
 import type { LoadSignals } from '../../src/load/levels.ts';
+import { TIERS } from '../../src/payload.ts';
 import type { CompiledOptions } from '../../src/options.ts';
 import type { CoordinatorState } from './state.ts';
 
-/** Arrivals are smoothed over about this long, so one burst is not mistaken for sustained load. */
-const ARRIVAL_SMOOTHING_MS = 1_000;
+/**
+ * Arrivals are averaged over about this long (an exponential average's time constant): a burst the
+ * pool drains in seconds hardly moves it, arrivals above capacity for tens of seconds do.
+ */
+export const SUSTAINED_ARRIVALS_MS = 20_000;
 
 export interface RoundSignals {
   readonly signals: LoadSignals;
@@ -26,12 +32,14 @@ export function roundSignals(state: CoordinatorState, runtime: Pick<CompiledOpti
   let queued = 0;
   let accepted = 0;
   let oldestWaitRatio = 0;
+  const queuedByTier = { critical: 0, high: 0, medium: 0, low: 0 };
   const completed = state.reports.map((r, p) => r?.totals.completed ?? state.completed[p] ?? 0);
   const elapsedRound = Math.max(1, at - state.arrivals.at);
   const throughput = completed.map((n, p) => (Math.max(0, n - (state.completed[p] ?? 0)) * 1000) / elapsedRound);
   for (const report of state.reports) {
     if (!report) continue;
     queued += report.depth.critical + report.depth.high + report.depth.medium + report.depth.low;
+    for (const tier of TIERS) queuedByTier[tier] += report.depth[tier];
     accepted += report.totals.accepted;
     oldestWaitRatio = Math.max(
       oldestWaitRatio,
@@ -43,10 +51,18 @@ export function roundSignals(state: CoordinatorState, runtime: Pick<CompiledOpti
   let arrivals = state.arrivals;
   if (elapsed > 0) {
     const rate = (Math.max(0, accepted - state.arrivals.accepted) * 1000) / elapsed;
-    const weight = 1 - Math.exp(-elapsed / ARRIVAL_SMOOTHING_MS);
+    const weight = 1 - Math.exp(-elapsed / SUSTAINED_ARRIVALS_MS);
     arrivals = { accepted, at, perSecond: state.arrivals.perSecond + weight * (rate - state.arrivals.perSecond) };
   }
   const slots = Math.max(1, pool.size);
+  // The newest payload of a tier waits for all queued at its tier and above: that work in pool
+  // time, over the tier's maxWait, is how late the tier will be at the current service rate.
+  let ahead = 0;
+  let projectedWaitRatio = 0;
+  for (const tier of TIERS) {
+    ahead += queuedByTier[tier];
+    projectedWaitRatio = Math.max(projectedWaitRatio, (ahead * pool.meanRunMs) / slots / runtime.maxWait[tier]);
+  }
   const signals: LoadSignals = {
     eventLoopDelayMs: process.eventLoopDelayMs,
     eventLoopUtilization: process.eventLoopUtilization,
@@ -55,6 +71,7 @@ export function roundSignals(state: CoordinatorState, runtime: Pick<CompiledOpti
     rssBytes: process.rssBytes,
     backlogMs: (queued * pool.meanRunMs) / slots,
     oldestWaitRatio,
+    projectedWaitRatio,
     offeredLoad: (arrivals.perSecond * pool.meanRunMs) / (slots * 1000),
   };
   return { signals, arrivals, queued, throughput, completed };

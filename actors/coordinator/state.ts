@@ -47,7 +47,7 @@ export interface CoordinatorState {
 }
 
 export const NO_SIGNALS: LoadSignals = {
-  eventLoopDelayMs: 0, eventLoopUtilization: 0, cpu: 0, heapUsedRatio: 0, rssBytes: 0, backlogMs: 0, oldestWaitRatio: 0, offeredLoad: 0,
+  eventLoopDelayMs: 0, eventLoopUtilization: 0, cpu: 0, heapUsedRatio: 0, rssBytes: 0, backlogMs: 0, oldestWaitRatio: 0, projectedWaitRatio: 0, offeredLoad: 0,
 };
 
 export function initialCoordinatorState(partitions: number, poolSize: number, lowThrottle: number | undefined, now: number): CoordinatorState {

@@ -22,17 +22,26 @@ export interface LoadSignals {
   /** V8 heap used over its limit, 0–1. */
   readonly heapUsedRatio: number;
   readonly rssBytes: number;
-  /** Queued work in time: queued payloads × mean run time ÷ slots, ms. */
+  /** Queued work in time: queued payloads × mean run time ÷ slots, ms. Reported; by default it moves no level. */
   readonly backlogMs: number;
   /** Longest wait of a queued critical or high payload, over its tier's `maxWait`. */
   readonly oldestWaitRatio: number;
-  /** Arrival rate × mean run time ÷ slots: the share of the pool the arrivals ask for (3 = three times capacity). */
+  /**
+   * How late queued work will be at the current service rate: for each tier, the work queued at it
+   * and above in pool time (count × mean run time ÷ slots) over its `maxWait`; the largest. 1 = the
+   * newest payload of some tier will wait its whole `maxWait`.
+   */
+  readonly projectedWaitRatio: number;
+  /**
+   * Arrival rate × mean run time ÷ slots, averaged over ~20 s: the share of the pool the arrivals ask
+   * for, sustained (3 = three times capacity).
+   */
   readonly offeredLoad: number;
 }
 export type SignalName = keyof LoadSignals;
 
 export const SIGNAL_NAMES: readonly SignalName[] = [
-  'eventLoopDelayMs', 'eventLoopUtilization', 'cpu', 'heapUsedRatio', 'rssBytes', 'backlogMs', 'oldestWaitRatio', 'offeredLoad',
+  'eventLoopDelayMs', 'eventLoopUtilization', 'cpu', 'heapUsedRatio', 'rssBytes', 'backlogMs', 'oldestWaitRatio', 'projectedWaitRatio', 'offeredLoad',
 ];
 
 /** Where a signal enters each level. `Infinity` switches a level off for that signal. */

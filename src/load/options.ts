@@ -25,8 +25,8 @@ export interface CoordinatorOptions {
   /**
    * Where each signal enters `elevated` / `critical`; `Infinity` switches one off. Defaults:
    * eventLoopDelayMs 100 / 300, eventLoopUtilization 0.98 / Infinity, cpu 0.95 / Infinity,
-   * heapUsedRatio 0.85 / 0.95, rssBytes Infinity / Infinity, backlogMs 2,000 / 10,000,
-   * oldestWaitRatio 0.5 / 1, offeredLoad 1.2 / 1.8.
+   * heapUsedRatio 0.85 / 0.95, rssBytes Infinity / Infinity, backlogMs Infinity / Infinity,
+   * oldestWaitRatio 0.5 / 1, projectedWaitRatio 1 / 2, offeredLoad 1.2 / 1.8.
    */
   readonly thresholds?: Partial<Record<SignalName, Partial<LevelThreshold>>>;
   /** A level is left once every signal is below this share of its threshold. Default 0.75. */
@@ -176,8 +176,11 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
   cpu: { elevated: 0.95, critical: Infinity },
   heapUsedRatio: { elevated: 0.85, critical: 0.95 },
   rssBytes: { elevated: Infinity, critical: Infinity },
-  backlogMs: { elevated: 2_000, critical: 10_000 },
+  // A long queue alone is not overload: a burst the pool drains within the tiers' maxWait is what a
+  // queue is for. What says queued work is in trouble is that it will miss its deadlines.
+  backlogMs: { elevated: Infinity, critical: Infinity },
   oldestWaitRatio: { elevated: 0.5, critical: 1 },
+  projectedWaitRatio: { elevated: 1, critical: 2 },
   offeredLoad: { elevated: 1.2, critical: 1.8 },
 };
 
