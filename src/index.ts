@@ -26,6 +26,7 @@ export type { ScheduleInput } from './schedules/validate.ts';
 export type { DeadLetterOptions, FailedPage, FailedQuery } from './runtime/dead-letters.ts';
 export type { DeadLetter } from './dead-letters/store.ts';
 export type { PauseTarget, PauseView } from './runtime/pauses.ts';
+export type { FairnessOptions, FairnessView } from './fairness.ts';
 export type { CoordinatorApi } from '../actors/coordinator/actor.ts';
 export type { LedgerEntry } from '../actors/coordinator/ledger.ts';
 export type { ComplexitySuggestion } from '../actors/complexity/actor.ts';

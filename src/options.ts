@@ -6,6 +6,7 @@ import { systemClock, type Clock } from './clock.ts';
 import { OptionsError, type FieldProblem } from './errors.ts';
 import { TIERS, type BackoffOptions, type Tier } from './payload.ts';
 import { compileCoordination, type CompiledCoordination, type CoordinationInput } from './load/options.ts';
+import { ClientShares, type FairnessOptions } from './fairness.ts';
 
 export type OverflowPolicy = 'reject' | 'drop-lowest' | 'wait';
 
@@ -48,6 +49,12 @@ export interface RuntimeOptions extends CoordinationInput {
   readonly clock?: Clock;
   /** Random source in [0, 1) for backoff jitter. Default Math.random. */
   readonly random?: () => number;
+  /**
+   * Fair sharing of each tier between clients (`clientId`), by weighted round robin: with weights
+   * { a: 3, b: 1 } and both waiting, a is served three payloads to b's one. Default: every client
+   * weight 1. Changeable at run time with `runtime.setFairness`.
+   */
+  readonly fairness?: FairnessOptions;
 }
 
 export interface HandlerDefaults {
@@ -84,9 +91,11 @@ export interface CompiledOptions {
   readonly clock: Clock;
   readonly random: () => number;
   readonly coordination: CompiledCoordination;
+  /** Client weights, one object changed in place by `setFairness` (every partition's mailbox reads it). */
+  readonly fairness: ClientShares;
 }
 
-const DEFAULT_MAX_WAIT: Record<Tier, number> = { critical: 1_000, high: 5_000, medium: 30_000, low: 120_000 };
+export const DEFAULT_MAX_WAIT: Readonly<Record<Tier, number>> = { critical: 1_000, high: 5_000, medium: 30_000, low: 120_000 };
 export const DEFAULT_BACKOFF: CompiledBackoff = { initialMs: 1_000, factor: 2, maxMs: 60_000, jitter: 0.2 };
 
 export function compileOptions(raw: RuntimeOptions = {}): CompiledOptions {
@@ -130,9 +139,20 @@ export function compileOptions(raw: RuntimeOptions = {}): CompiledOptions {
     clock: raw.clock ?? systemClock,
     random: raw.random ?? Math.random,
     coordination: compileCoordination(raw, concurrency, num, problems),
+    fairness: compileFairness(raw.fairness, problems),
   };
   if (problems.length > 0) throw new OptionsError(problems);
   return compiled;
+}
+
+function compileFairness(raw: FairnessOptions | undefined, problems: FieldProblem[]): ClientShares {
+  try {
+    return new ClientShares(raw ?? {});
+  } catch (error) {
+    if (!(error instanceof OptionsError)) throw error;
+    problems.push(...error.problems);
+    return new ClientShares();
+  }
 }
 
 const BACKOFF_RANGES: Readonly<Record<string, readonly [number, number]>> = {

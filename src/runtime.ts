@@ -26,6 +26,7 @@ import { stderrLogger, type Handler, type HandlerOptions, type Logger } from './
 import { ExecutionPool, type PoolStats } from './execution/pool.ts';
 import type { SlotStats } from './execution/slots.ts';
 import { compileBackoff, compileOptions, type CompiledOptions, type RuntimeOptions } from './options.ts';
+import type { FairnessOptions, FairnessView } from './fairness.ts';
 import type { PayloadInput, PayloadView } from './payload.ts';
 import { chooseSampler, Coordination } from './load/coordination.ts';
 import type { CoordinatorApi } from '../actors/coordinator/actor.ts';
@@ -457,6 +458,22 @@ export class Runtime {
   /** What is paused now. */
   paused(): PauseView {
     return this.pauses.view();
+  }
+
+  /**
+   * Replaces the client weights of fair sharing (and the default weight, when given): from the
+   * next payload served, each tier is shared between waiting clients in proportion to them.
+   * Throws OptionsError (and changes nothing) for a bad weight or an unknown field. On this process
+   * (in a cluster, each node sets its own).
+   */
+  setFairness(fairness: FairnessOptions): FairnessView {
+    this.options.fairness.set(fairness);
+    return this.fairness();
+  }
+
+  /** The client weights in force. */
+  fairness(): FairnessView {
+    return this.options.fairness.current;
   }
 
   /** Payloads that failed for good (dead letters), newest first, by type and client, a page at a time. */

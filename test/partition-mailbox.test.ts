@@ -1,18 +1,24 @@
 /**
  * The mechanics of a tier × handler type queue (actors/partition/mailbox.ts): a FIFO per client,
- * served in the order of one FIFO across clients, with a ring of the clients that have live work (what weighted round
- * robin needs) and heads that are always live.
+ * clients served by weighted round robin (deficit round robin over a ring of the clients with live
+ * work), an overdue head first, and heads that are always live.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { TypeQueue, type QueuedRecord } from '../actors/partition/mailbox.ts';
+import { ClientShares, type FairnessOptions } from '../src/fairness.ts';
 import type { PayloadStatus } from '../src/payload.ts';
 
 type Rec = { -readonly [K in keyof QueuedRecord]: QueuedRecord[K] };
 
-function setup() {
+/** What `now` the queue is served at: nothing has waited the tier's maxWait unless a test says so. */
+const NOW = 0;
+const MAX_WAIT = 30_000;
+
+function setup(fairness: FairnessOptions = {}) {
   const records = new Map<string, Rec>();
-  const queue = new TypeQueue<Rec>('medium', records);
+  const shares = new ClientShares(fairness);
+  const queue = new TypeQueue<Rec>('medium', records, shares, MAX_WAIT);
   let seq = 0;
   const add = (id: string, clientId: string, enqueuedAt = seq++): Rec => {
     const record: Rec = { id, clientId, status: 'queued', tier: 'medium', enqueuedAt };
@@ -21,9 +27,9 @@ function setup() {
     return record;
   };
   /** Takes everything out in serving order. */
-  const drain = (): string[] => {
+  const drain = (now = NOW): string[] => {
     const out: string[] = [];
-    for (let r = queue.shift(); r; r = queue.shift()) {
+    for (let r = queue.shift(now); r; r = queue.shift(now)) {
       r.status = 'running';
       out.push(r.id);
     }
@@ -33,10 +39,10 @@ function setup() {
     queue.remove(record);
     record.status = status;
   };
-  return { queue, records, add, drain, leave };
+  return { queue, records, shares, add, drain, leave };
 }
 
-test('serves the first-queued head across clients: the order of one FIFO, each client in its own order', () => {
+test('clients take turns, each in its own FIFO order; the oldest head is what aging measures', () => {
   const { queue, add, drain } = setup();
   add('a1', 'A');
   add('b1', 'B');
@@ -44,25 +50,67 @@ test('serves the first-queued head across clients: the order of one FIFO, each c
   add('c1', 'C');
   add('b2', 'B');
   assert.equal(queue.clientCount, 3);
-  assert.equal(queue.peek()?.id, 'a1');
+  assert.equal(queue.peek(NOW)?.id, 'a1');
+  assert.equal(queue.oldest?.id, 'a1');
   assert.equal(queue.oldestAt, 0);
-  assert.deepEqual(queue.liveIds(), ['a1', 'b1', 'a2', 'c1', 'b2']);
-  assert.deepEqual(drain(), ['a1', 'b1', 'a2', 'c1', 'b2']);
+  assert.deepEqual(queue.liveIds(), ['a1', 'b1', 'a2', 'c1', 'b2'], 'listed in the order they were queued');
+  assert.deepEqual(drain(), ['a1', 'b1', 'c1', 'a2', 'b2']);
   assert.equal(queue.clientCount, 0);
   assert.equal(queue.length, 0);
-  assert.equal(queue.peek(), undefined);
+  assert.equal(queue.peek(NOW), undefined);
   assert.equal(queue.oldestAt, undefined);
 });
 
-test('across clients the order is that of one FIFO, whatever the enqueuedAt (a due timer is queued at its due time, at the tail)', () => {
-  const { queue, add, drain } = setup();
-  add('a1', 'A', 100);
-  add('b1', 'B', 200);
-  add('b-due', 'B', 50);
-  add('c-due', 'C', 10);
-  assert.equal(queue.oldestAt, 100, 'the age of the next head');
-  assert.deepEqual(queue.liveIds(), ['a1', 'b1', 'b-due', 'c-due']);
-  assert.deepEqual(drain(), ['a1', 'b1', 'b-due', 'c-due']);
+test('one client flooding does not hold back another: the newcomer is served within a round', () => {
+  const { add, drain } = setup();
+  for (let i = 0; i < 1_000; i++) add(`a${i}`, 'A');
+  add('b0', 'B');
+  const order = drain();
+  assert.ok(order.indexOf('b0') <= 1, `b0 served ${order.indexOf('b0')}th`);
+  assert.deepEqual(order.filter((id) => id.startsWith('a')), Array.from({ length: 1_000 }, (_, i) => `a${i}`), 'A in its own order');
+});
+
+test('weights 3:2:1 share the served payloads 3:2:1 while all three wait', () => {
+  const { queue, add } = setup({ weights: { a: 3, b: 2 }, defaultWeight: 1 });
+  for (let i = 0; i < 600; i++) for (const client of ['a', 'b', 'c']) add(`${client}${i}`, client);
+  const served: Record<string, number> = { a: 0, b: 0, c: 0 };
+  for (let i = 0; i < 600; i++) {
+    const record = queue.shift(NOW) as Rec;
+    record.status = 'running';
+    served[record.clientId] = (served[record.clientId] ?? 0) + 1;
+  }
+  assert.deepEqual(served, { a: 300, b: 200, c: 100 });
+});
+
+test('fractional weights are quanta over the smallest weight; a weight changed in place holds from the next round', () => {
+  const { queue, shares, add, drain } = setup({ weights: { a: 0.5, b: 1.5 } });
+  for (let i = 0; i < 4; i++) for (const client of ['a', 'b']) add(`${client}${i}`, client);
+  const take = () => {
+    const record = queue.shift(NOW) as Rec;
+    record.status = 'running';
+    return record.id;
+  };
+  assert.deepEqual([take(), take(), take(), take()], ['a0', 'b0', 'b1', 'b2'], 'a 1 payload a round, b 3');
+  shares.set({ weights: { a: 1, b: 1 } });
+  assert.deepEqual(drain(), ['a1', 'b3', 'a2', 'a3']);
+});
+
+test('an overdue head goes before the round robin: fairness never holds a payload past its maxWait', () => {
+  const { queue, add } = setup();
+  for (let i = 0; i < 10; i++) add(`a${i}`, 'A', 0);
+  add('b0', 'B', 5);
+  assert.equal((queue.shift(NOW) as Rec).id, 'a0');
+  assert.equal(queue.peek(NOW)?.id, 'b0', 'in turn, B is next');
+  // At 30,001 ms only A's heads (queued at 0) are past their deadline: they go first, oldest first.
+  assert.equal(queue.peek(MAX_WAIT + 1)?.id, 'a1');
+  const late = [1, 2, 3].map(() => {
+    const record = queue.shift(MAX_WAIT + 1) as Rec;
+    record.status = 'running';
+    return record.id;
+  });
+  assert.deepEqual(late, ['a1', 'a2', 'a3']);
+  // At 30,010 b0 (queued at 5) is overdue too, but a4 (at 0) is older.
+  assert.equal(queue.peek(MAX_WAIT + 10)?.id, 'a4');
 });
 
 test('the ring holds the clients with live work in the order they arrived; rotate walks it; a client leaves it with its last payload', () => {
@@ -97,7 +145,7 @@ test('each client keeps its own FIFO and a deficit counter a round-robin policy 
   assert.equal(queue.takeHead(a), undefined);
   assert.equal(a.deficit, 0, 'a client that empties starts its next round afresh');
   assert.equal(queue.clientFifo('A'), undefined);
-  assert.equal(queue.peek()?.id, 'b1');
+  assert.equal(queue.peek(NOW)?.id, 'b1');
 });
 
 test('a payload leaving out of order is a tombstone, skipped; heads stay live; a client of only tombstones is gone', () => {
@@ -111,7 +159,7 @@ test('a payload leaving out of order is a tombstone, skipped; heads stay live; a
   assert.equal(queue.clientFifo('A')?.live, 2);
   leave(a1);
   assert.equal(queue.length, 2, 'the head left, and the tombstone behind it with it');
-  assert.equal(queue.peek()?.id, 'a3', 'A\'s new head (queued before B\'s) is live');
+  assert.equal(queue.peek(NOW)?.id, 'a3', 'A\'s new head (queued before B\'s) is live');
   leave(b1, 'moved');
   assert.equal(queue.clientFifo('B'), undefined);
   assert.equal(queue.clientCount, 1);

@@ -129,7 +129,7 @@ export function spawnPartition(wiring: PartitionWiring): PartitionHandle {
   let effects: PartitionEffect[] = [];
   /** The transition of the message being handled: what its journal entry must carry. */
   let changes: Transition | undefined;
-  const state = wiring.initialState ?? initialPartitionState(index);
+  const state = wiring.initialState ?? initialPartitionState(index, { shares: env.options.fairness, maxWait: env.options.maxWait });
   let wake: { at: number; timer: TimerHandle } | undefined;
   let journalSeq = durability?.journalSeq ?? 0;
   state.claims.stored = journalSeq;

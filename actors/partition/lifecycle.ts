@@ -108,11 +108,11 @@ export class PartitionTx extends HoldTx {
       let batchKey: string | undefined;
       const { unstored } = this.state;
       while (queue && started < count) {
-        const record = queue.peek();
+        const record = queue.peek(this.now);
         if (!record) break;
         // Not durable yet, nor anything behind it.
-        if (!queue.headConfirmed() || (unstored.size > 0 && unstored.has(record.id))) break;
-        queue.shift();
+        if (!queue.headConfirmed(this.now) || (unstored.size > 0 && unstored.has(record.id))) break;
+        queue.shift(this.now);
         if (grant.batch === true) batchKey ??= record.id;
         if (this.start(record, slotTier, batchKey)) started++;
       }

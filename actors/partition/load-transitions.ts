@@ -34,7 +34,7 @@ export abstract class LoadTx extends MailboxTx {
     let moved = 0;
     for (const [type, queue] of state.queues[tier]) {
       while (moved < SKIP_SLICE) {
-        const record = queue.shift();
+        const record = queue.shift(this.now);
         if (!record) break;
         counts[type] = (counts[type] ?? 1) - 1;
         state.depth[tier]--;

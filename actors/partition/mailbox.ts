@@ -12,11 +12,14 @@
  *   push), so the first-queued head of the tier × type is found in O(1) and kept in O(log C) for C
  *   clients (O(1) with one client, the common case).
  *
- * Today's serving order is that first-queued head: exactly the order of one FIFO across the clients
- * of a tier × type, as before the per-client split. A fairness policy would instead serve `current`
- * and `rotate()`; deadline order would key the heap by the head's deadline.
+ * Serving order: clients share the tier by deficit round robin (weights from `ClientShares`, O(1)
+ * per payload served): the ring's current client is served while its deficit lasts, then the next
+ * one gets its quantum. Once the first-queued head has waited its tier's `maxWait` it is overdue and
+ * goes first (all heads of a tier share one `maxWait`, so the oldest has the earliest deadline),
+ * charged to its client's deficit: fairness never holds a payload past its deadline.
  */
 import Denque from 'denque';
+import type { ClientShares } from '../../src/fairness.ts';
 import type { PayloadStatus, Tier } from '../../src/payload.ts';
 
 /** What the mailbox reads of a record (the partition's `PayloadRecord`). */
@@ -73,6 +76,9 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
   constructor(
     private readonly tier: Tier,
     private readonly records: ReadonlyMap<string, PayloadRecord>,
+    private readonly shares: Pick<ClientShares, 'quantumOf'>,
+    /** The tier's `maxWait`: a head that waited this long is served before the round robin's. */
+    private readonly maxWaitMs: number,
   ) {}
 
   /** Ids held, tombstones included. */
@@ -116,9 +122,9 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
     if (count > this.confirmed) this.confirmed = count;
   }
 
-  /** Whether the next record to serve was pushed by a transition whose entry is stored. */
-  headConfirmed(): boolean {
-    const fifo = this.heads[0];
+  /** Whether the next record to serve at `now` was pushed by a transition whose entry is stored. */
+  headConfirmed(now: number): boolean {
+    const fifo = this.serving(now);
     return fifo !== undefined && fifo.headOrder < this.confirmed;
   }
 
@@ -131,21 +137,56 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
     if (fifo.live++ === 0) this.activate(fifo, record);
   }
 
-  /** The next record to serve: the oldest live head across clients. */
-  peek(): PayloadRecord | undefined {
+  /** The next record to serve at `now`. */
+  peek(now: number): PayloadRecord | undefined {
+    return this.serving(now)?.head;
+  }
+
+  /** The first-queued live head across clients (what waited longest). */
+  get oldest(): PayloadRecord | undefined {
     return this.heads[0]?.head;
   }
 
-  /** The next head's `enqueuedAt` (the age that aging measures); undefined when empty. */
+  /** The oldest head's `enqueuedAt` (the age that aging measures); undefined when empty. */
   get oldestAt(): number | undefined {
     return this.heads[0]?.head?.enqueuedAt;
   }
 
-  /** Takes the next record to serve out of the queue (the caller changes its status). */
-  shift(): PayloadRecord | undefined {
-    const fifo = this.heads[0];
+  /** Takes the next record to serve at `now` out of the queue (the caller changes its status). */
+  shift(now: number): PayloadRecord | undefined {
+    const fifo = this.serving(now);
     if (!fifo) return undefined;
-    return this.takeHead(fifo);
+    const record = this.takeHead(fifo);
+    if (this.heads.length > 0) this.charge(fifo);
+    return record;
+  }
+
+  /** The client served next: an overdue oldest head, else the round robin's current client. */
+  private serving(now: number): ClientFifo<PayloadRecord> | undefined {
+    const oldest = this.heads[0];
+    if (this.heads.length <= 1) return oldest; // one client: its FIFO is the order
+    if (now - (oldest?.head as PayloadRecord).enqueuedAt >= this.maxWaitMs) return oldest;
+    return this.ring;
+  }
+
+  /** One payload served to `fifo` counts against its deficit; the ring moves on when the current client's is spent. */
+  private charge(fifo: ClientFifo<PayloadRecord>): void {
+    fifo.deficit--;
+    if (fifo === this.ring && fifo.deficit < 1) {
+      this.ring = fifo.next;
+      this.credit();
+    }
+  }
+
+  /**
+   * Gives the ring's current client its quantum until it may be served (each visit adds ≥ 1, so this
+   * ends; a client served out of turn, overdue, pays it back here). O(1) unless deficits went negative.
+   */
+  private credit(): void {
+    for (let fifo = this.ring; fifo && fifo.deficit < 1; fifo = this.ring) {
+      fifo.deficit += this.shares.quantumOf(fifo.clientId);
+      if (fifo.deficit < 1) this.ring = fifo.next;
+    }
   }
 
   /** Takes the head of one client's FIFO (for a policy that picks the client). */
@@ -291,6 +332,7 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
     if (!current) {
       fifo.next = fifo.prev = fifo;
       this.ring = fifo;
+      this.credit();
     } else {
       const before = current.prev as ClientFifo<PayloadRecord>;
       fifo.prev = before;
@@ -326,7 +368,10 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
       else {
         (fifo.prev as ClientFifo<PayloadRecord>).next = fifo.next;
         fifo.next.prev = fifo.prev;
-        if (this.ring === fifo) this.ring = fifo.next;
+        if (this.ring === fifo) {
+          this.ring = fifo.next;
+          this.credit();
+        }
       }
       fifo.next = fifo.prev = undefined;
     }

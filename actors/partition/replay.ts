@@ -4,9 +4,10 @@
  * and the dedupe windows are derived from the records.
  */
 import { openWindow } from './dedupe-windows.ts';
-import { TypeQueue } from './mailbox.ts';
 import { ownRecord, type MutableRecord } from './record.ts';
-import { emptyTotals, initialPartitionState, isTerminal, type PartitionState, type PartitionTotals, type PayloadRecord } from './state.ts';
+import {
+  DEFAULT_MAILBOX_POLICY, emptyTotals, initialPartitionState, isTerminal, newTypeQueue, type MailboxPolicy, type PartitionState, type PartitionTotals, type PayloadRecord,
+} from './state.ts';
 import {
   ACCEPTED_HEAD, ACCEPTED_STRIDE, FRESH_HEAD, FRESH_STRIDE, LIFECYCLE_FIELDS, PARTITION_SNAPSHOT_VERSION, TOTALS_ORDER,
   type LifecyclePatch, type PartitionDelta, type PartitionSnapshotData, type PlainRecord, type RecordPatch,
@@ -156,6 +157,7 @@ export function restorePartition(
   index: number,
   snapshot: { version: number; data: PartitionSnapshotData } | undefined,
   deltas: readonly PartitionDelta[],
+  mailbox: MailboxPolicy = DEFAULT_MAILBOX_POLICY,
 ): Recovered {
   if (snapshot && snapshot.version !== PARTITION_SNAPSHOT_VERSION) throw new SnapshotVersionError(snapshot.version);
   const replayed = new Replayed();
@@ -177,11 +179,11 @@ export function restorePartition(
     seq = delta.seq;
     totals = totalsOf(delta.totals);
   }
-  return rebuild(index, seq, totals, [...replayed.byId.values()].map(ownRecord));
+  return rebuild(index, seq, totals, [...replayed.byId.values()].map(ownRecord), mailbox);
 }
 
-function rebuild(index: number, seq: number, totals: PartitionTotals, records: MutableRecord[]): Recovered {
-  const state = initialPartitionState(index);
+function rebuild(index: number, seq: number, totals: PartitionTotals, records: MutableRecord[], mailbox: MailboxPolicy): Recovered {
+  const state = initialPartitionState(index, mailbox);
   state.seq = seq;
   Object.assign(state.totals, totals);
   const rerun: string[] = [];
@@ -211,7 +213,7 @@ function rebuild(index: number, seq: number, totals: PartitionTotals, records: M
     const { tier, type } = record;
     const queues = state.queues[tier];
     let queue = queues.get(type);
-    if (!queue) queues.set(type, (queue = new TypeQueue<PayloadRecord>(tier, state.records)));
+    if (!queue) queues.set(type, (queue = newTypeQueue(state, tier)));
     queue.push(record);
     queue.confirm(queue.pushCount); // what recovery queues is stored
     state.queued[tier][type] = (state.queued[tier][type] ?? 0) + 1;

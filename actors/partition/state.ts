@@ -5,7 +5,9 @@
  * the actor (stats, views, run orders, transferred records, snapshots) is copied at the boundary.
  */
 import Denque from 'denque';
-import type { TypeQueue } from './mailbox.ts';
+import { TypeQueue } from './mailbox.ts';
+import { ClientShares } from '../../src/fairness.ts';
+import { DEFAULT_MAX_WAIT } from '../../src/options.ts';
 import { TimerHeap } from '../../src/collections/timer-heap.ts';
 import type { PayloadFailure } from '../../src/errors.ts';
 import { TERMINAL_STATUSES, TIERS, type Payload, type PayloadStatus, type PayloadView, type Tier } from '../../src/payload.ts';
@@ -76,6 +78,8 @@ export interface PartitionState {
   seq: number;
   readonly records: Map<string, PayloadRecord>;
   /** Queued ids per tier and handler type, a FIFO per client in each (mailbox.ts). */
+  /** How the mailbox serves: fair shares between clients, overdue first (not snapshotted: the runtime's options). */
+  readonly mailbox: MailboxPolicy;
   readonly queues: Record<Tier, Map<string, TypeQueue<PayloadRecord>>>;
   /** Live queued payloads per tier and handler type (tombstones excluded). */
   readonly queued: Record<Tier, Record<string, number>>;
@@ -124,9 +128,24 @@ const SERVE_AS_ITSELF: PerTier<Tier> = Object.freeze({ critical: 'critical', hig
 
 export const emptyTotals = (): PartitionTotals => ({ accepted: 0, started: 0, completed: 0, failed: 0, retried: 0, cancelled: 0, skipped: 0 });
 
-export function initialPartitionState(index: number): PartitionState {
+/** How a partition's mailbox serves a tier × type: client weights, and the tiers' maxWait (past it, a head is overdue and goes first). */
+export interface MailboxPolicy {
+  readonly shares: Pick<ClientShares, 'quantumOf'>;
+  readonly maxWait: Readonly<Record<Tier, number>>;
+}
+
+/** The defaults: every client of weight 1, the runtime's default maxWait. */
+export const DEFAULT_MAILBOX_POLICY: MailboxPolicy = { shares: new ClientShares(), maxWait: DEFAULT_MAX_WAIT };
+
+/** A new tier × type queue of this partition's mailbox. */
+export function newTypeQueue(state: PartitionState, tier: Tier): TypeQueue<PayloadRecord> {
+  return new TypeQueue<PayloadRecord>(tier, state.records, state.mailbox.shares, state.mailbox.maxWait[tier]);
+}
+
+export function initialPartitionState(index: number, mailbox: MailboxPolicy = DEFAULT_MAILBOX_POLICY): PartitionState {
   return {
     index,
+    mailbox,
     seq: 0,
     records: new Map(),
     queues: perTier(() => new Map()),

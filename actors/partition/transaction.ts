@@ -12,10 +12,10 @@ import { closeWindow } from './dedupe-windows.ts';
 import { isHeld, keep, unkeep } from './holds.ts';
 import type { PartitionEffect } from './messages.ts';
 import type { PartitionEnv } from './env.ts';
-import { TypeQueue } from './mailbox.ts';
+import type { TypeQueue } from './mailbox.ts';
 import type { MutableRecord } from './record.ts';
 import { dropClaim } from './claims.ts';
-import { isTerminal, type PartitionState, type PayloadRecord } from './state.ts';
+import { isTerminal, newTypeQueue, type PartitionState, type PayloadRecord } from './state.ts';
 
 export const SKIP_REASON = 'skipped under critical load; rescheduled when load falls';
 
@@ -131,7 +131,7 @@ export abstract class MailboxTx {
   protected queueOf(tier: Tier, type: string): TypeQueue<PayloadRecord> {
     const queues = this.state.queues[tier];
     let queue = queues.get(type);
-    if (!queue) queues.set(type, (queue = new TypeQueue<PayloadRecord>(tier, this.state.records)));
+    if (!queue) queues.set(type, (queue = newTypeQueue(this.state, tier)));
     return queue;
   }
 
@@ -152,7 +152,7 @@ export abstract class MailboxTx {
   protected oldestIn(tier: Tier): PayloadRecord | undefined {
     let oldest: PayloadRecord | undefined;
     for (const queue of this.state.queues[tier].values()) {
-      const record = queue.peek();
+      const record = queue.oldest;
       if (record && (!oldest || record.seq < oldest.seq)) oldest = record;
     }
     return oldest;

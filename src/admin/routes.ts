@@ -200,6 +200,11 @@ export const ROUTES: readonly Route[] = [
   route('POST', '/api/resume', 'lift a pause: body {"type": "…"} and/or {"clientId": "…"} as paused, no body for the whole runtime', async (ctx) => {
     return ok(await ctx.sources.resume(pauseTarget(ctx.body)));
   }, { action: true }),
+  route('GET', '/api/fairness', 'client weights of fair sharing: {"weights": {clientId: weight}, "defaultWeight"}', (ctx) => ok(ctx.sources.fairness())),
+  route('POST', '/api/fairness', 'replace the client weights: body {"weights"?: {clientId: weight}, "defaultWeight"?}; a tier is shared between waiting clients in proportion', async (ctx) => {
+    if (typeof ctx.body !== 'object' || ctx.body === null || Array.isArray(ctx.body)) throw new AdminError('BAD_REQUEST', 'request body must be a JSON object with "weights" and/or "defaultWeight"');
+    return ok(await ctx.sources.setFairness(ctx.body as { weights?: Record<string, number>; defaultWeight?: number }));
+  }, { action: true }),
   route('GET', '/api/schedules', 'schedules by id: timing, payload type, paused, next fire time, last tick', (ctx) => ok(ctx.sources.schedules(limitOf(ctx, 100))), { query: ['limit'] }),
   route('POST', '/api/schedules/:id/pause', 'pause a schedule: it does not fire until resumed', async (ctx) => {
     noBody(ctx.body);

@@ -4,7 +4,7 @@
  * parts come from `AdminPlugins` and fall back to what is true without them.
  */
 import type { ActorInfo } from '../core/actor-system.ts';
-import { TriageError, UnknownScheduleError } from '../errors.ts';
+import { OptionsError, TriageError, UnknownScheduleError } from '../errors.ts';
 import { TERMINAL_STATUSES } from '../payload.ts';
 import type { Runtime, RuntimeStats } from '../runtime.ts';
 import type { ScheduleView } from '../runtime/schedules.ts';
@@ -91,6 +91,15 @@ export function runtimeSources(runtime: Runtime, plugins: () => AdminPlugins, pa
     pauses: () => runtime.paused(),
     pause: async (target) => runtime.pause(target),
     resume: async (target) => runtime.resume(target),
+    fairness: () => runtime.fairness(),
+    setFairness: async (fairness) => {
+      try {
+        return runtime.setFairness(fairness);
+      } catch (error) {
+        if (error instanceof OptionsError) throw new AdminError('BAD_REQUEST', error.message, error.problems[0]?.field);
+        throw error;
+      }
+    },
     schedules: (limit) => {
       const all = runtime.schedules.list();
       return { at: Date.now(), total: all.length, schedules: all.slice(0, limit).map(scheduleRow) };

@@ -181,6 +181,12 @@ export interface PausesView {
   readonly clients: readonly { readonly clientId: string; readonly type?: string }[];
 }
 
+/** Client weights of fair sharing: each waiting client's share of a tier is its weight over the waiting clients' sum. */
+export interface FairnessView {
+  readonly weights: Readonly<Record<string, number>>;
+  readonly defaultWeight: number;
+}
+
 /** What a pause or resume names: a type, a client (with a type: only that type of it), or neither (everything). */
 export interface PauseTargetView {
   readonly type?: string;
@@ -264,6 +270,9 @@ export interface AdminSources {
   pauses(): PausesView;
   pause(target: PauseTargetView): Promise<PausesView>;
   resume(target: PauseTargetView): Promise<PausesView>;
+  /** Client weights of fair sharing; `setFairness` throws AdminError BAD_REQUEST for a bad one. */
+  fairness(): FairnessView;
+  setFairness(fairness: { weights?: Record<string, number>; defaultWeight?: number }): Promise<FairnessView>;
   schedules(limit: number): SchedulesView;
   /** Throws AdminError UNKNOWN_SCHEDULE for an id no schedule has. */
   pauseSchedule(id: string): Promise<ScheduleRow>;

@@ -6,7 +6,7 @@
  * It also keeps what is granted but not yet taken (outstanding), which decides what is still
  * available to grant.
  */
-import { TIERS, type Tier } from '../payload.ts';
+import { TIER_RANK, TIERS, type Tier } from '../payload.ts';
 import type { DemandEntry } from './protocol.ts';
 
 /** One partition's demand entry, as indexed. */
@@ -21,6 +21,8 @@ export interface IndexedDemand {
   key: number;
   /** Taken out by the pump under way: it goes back once the pump ends, not before. */
   held: boolean;
+  /** When it was last granted (a count of grants): of entries as old, the one granted longest ago goes first. */
+  grantedAt: number;
   removed: boolean;
 }
 
@@ -31,8 +33,21 @@ const heapOf = (entry: DemandEntry): number => TIER_INDEX[entry.serveAs] * 2 + (
 export const tierOfHeap = (heap: number): Tier => TIERS[heap >> 1] as Tier;
 export const HEAP_COUNT = HEAPS;
 
-const before = (a: IndexedDemand, b: IndexedDemand): boolean =>
-  a.key < b.key || (a.key === b.key && (a.partition < b.partition || (a.partition === b.partition && a.position < b.position)));
+/**
+ * Oldest first. Of equally old heads (a batch accepted in one turn shares its time): work of its own
+ * tier before work served as it (elevated), then the one granted longest ago, so partitions take
+ * turns: a grant takes every slot its queue can use, and always granting the lowest partition would
+ * leave a client whose payloads hash elsewhere waiting behind another client's whole backlog there,
+ * whatever the partitions' fair sharing.
+ */
+const before = (a: IndexedDemand, b: IndexedDemand): boolean => {
+  if (a.key !== b.key) return a.key < b.key;
+  const rankA = TIER_RANK[a.entry.tier];
+  const rankB = TIER_RANK[b.entry.tier];
+  if (rankA !== rankB) return rankA > rankB;
+  if (a.grantedAt !== b.grantedAt) return a.grantedAt < b.grantedAt;
+  return a.partition < b.partition || (a.partition === b.partition && a.position < b.position);
+};
 
 export class DemandIndex {
   private readonly byPartition: IndexedDemand[][];
@@ -40,6 +55,7 @@ export class DemandIndex {
   /** Granted but not yet taken by the partition, by partition, tier and handler type. */
   private readonly outstanding: Array<Record<Tier, Map<string, number>> | undefined> = [];
   private readonly held: IndexedDemand[] = [];
+  private grants = 0;
 
   constructor(partitions: number) {
     this.byPartition = Array.from({ length: partitions }, () => []);
@@ -56,7 +72,7 @@ export class DemandIndex {
         indexed.entry = entry;
       } else {
         if (indexed) this.drop(indexed);
-        indexed = { partition, position: i, entry, heap: -1, at: -1, key: 0, held: false, removed: false };
+        indexed = { partition, position: i, entry, heap: -1, at: -1, key: 0, held: false, removed: false, grantedAt: 0 };
       }
       next[i] = indexed;
       this.place(indexed);
@@ -97,6 +113,11 @@ export class DemandIndex {
   /** The head of one heap (its most urgent entry), or undefined. */
   head(heap: number): IndexedDemand | undefined {
     return this.heaps[heap]?.[0];
+  }
+
+  /** The entry was granted slots: of equally old entries, it goes after the others next time. */
+  granted(indexed: IndexedDemand): void {
+    indexed.grantedAt = ++this.grants;
   }
 
   /** Takes a head out for the pump under way; `restoreHeld` puts it back where it belongs. */

@@ -284,6 +284,7 @@ export class ExecutionPool {
         if (this.tierRoom(entry.serveAs, now) <= 0) blocked |= 1 << TIER_RANK[entry.serveAs];
         continue;
       }
+      this.demand.granted(best);
       const slots = grant.batch ? 1 : grant.count;
       this.busy += slots;
       this.busyByTier[entry.serveAs] += slots;

@@ -63,6 +63,7 @@ export class PartitionSet {
       index,
       snapshot && { version: snapshot.version, data: snapshot.data as PartitionSnapshotData },
       entries.map((e) => e.data as PartitionDelta),
+      { shares: this.options.wiring.env.options.fairness, maxWait: this.options.wiring.env.options.maxWait },
     );
     return { index, state: restored.state, rerun: restored.rerun.length, journalSeq: entries.at(-1)?.seq ?? snapshot?.seq ?? 0 };
   }

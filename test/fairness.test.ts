@@ -1,0 +1,96 @@
+/**
+ * Fair sharing of a tier between clients, end to end on a simulated clock: a flooding client does
+ * not hold back another, weights share the slots, weights change at run time. The mailbox's round
+ * robin itself is tested in test/partition-mailbox.test.ts.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { HandlerContext } from '../src/index.ts';
+import { OptionsError } from '../src/index.ts';
+import { coordinated, sleepOn } from './coordinator-support.ts';
+import { post, serve, TOKEN } from './admin-support.ts';
+
+/** Nearest-rank percentile. */
+const percentile = (values: readonly number[], p: number): number => [...values].sort((a, b) => a - b)[Math.max(0, Math.ceil((p / 100) * values.length) - 1)] as number;
+
+test('noisy neighbour: while A floods 5,000 payloads, B\'s 100 (10 ms apart) wait p99 ≤ 20 ms', async () => {
+  const { rt, clock } = coordinated({ partitions: 4, concurrency: 10 });
+  const sleep = sleepOn(clock);
+  const waits: number[] = [];
+  rt.handle('work', async (data: { submittedAt?: number }, ctx: HandlerContext) => {
+    if (ctx.clientId === 'B') waits.push(clock.now() - (data.submittedAt as number));
+    await sleep(2);
+  });
+  await rt.submitMany(Array.from({ length: 5_000 }, () => ({ type: 'work', clientId: 'A', data: {} })));
+  for (let i = 0; i < 100; i++) {
+    await rt.submit({ type: 'work', clientId: 'B', data: { submittedAt: clock.now() } });
+    for (let ms = 0; ms < 10; ms++) {
+      clock.advance(1);
+      await rt.idle();
+    }
+  }
+  for (let ms = 0; ms < 2_000 && waits.length < 100; ms++) {
+    clock.advance(1);
+    await rt.idle();
+  }
+  assert.equal(waits.length, 100, 'all of B ran');
+  assert.ok(percentile(waits, 99) <= 20, `B waited p99 ${percentile(waits, 99)} ms (p50 ${percentile(waits, 50)})`);
+  const a = rt.stats().partitions.reduce((n, p) => n + p.depth.medium, 0);
+  assert.ok(a > 0, 'A still had work queued when B was done: B did not just wait it out');
+  await rt.stop();
+});
+
+test('weights 3:2:1 between three flooding clients share the slots 3:2:1; setFairness changes them at run time', async () => {
+  const { rt, clock } = coordinated({ partitions: 1, concurrency: 4, fairness: { weights: { a: 3, b: 2 } } });
+  const sleep = sleepOn(clock);
+  const served: Record<string, number> = { a: 0, b: 0, c: 0 };
+  rt.handle('work', async (_: unknown, ctx: HandlerContext) => {
+    served[ctx.clientId] = (served[ctx.clientId] ?? 0) + 1;
+    await sleep(5);
+  });
+  await rt.submitMany(['a', 'b', 'c'].flatMap((clientId) => Array.from({ length: 2_000 }, () => ({ type: 'work', clientId }))));
+  const runFor = async (ms: number) => {
+    for (let t = 0; t < ms; t++) {
+      clock.advance(1);
+      await rt.idle();
+    }
+  };
+  await runFor(1_500);
+  const total = served.a! + served.b! + served.c!;
+  assert.ok(total > 600, `${total} served`);
+  const share = (client: string) => served[client]! / total;
+  assert.ok(Math.abs(share('a') - 3 / 6) <= 0.05 && Math.abs(share('b') - 2 / 6) <= 0.05 && Math.abs(share('c') - 1 / 6) <= 0.05, JSON.stringify(served));
+
+  assert.deepEqual(rt.setFairness({ weights: { c: 4 } }), { weights: { c: 4 }, defaultWeight: 1 });
+  for (const client of ['a', 'b', 'c']) served[client] = 0;
+  await runFor(1_000);
+  const after = served.a! + served.b! + served.c!;
+  assert.ok(Math.abs(served.c! / after - 4 / 6) <= 0.05, `c's share once weighted 4: ${JSON.stringify(served)}`);
+  await rt.stop();
+});
+
+test('bad fairness options are refused with the field named, and change nothing', async () => {
+  const { rt } = coordinated({ fairness: { weights: { a: 2 } } });
+  for (const bad of [{ weights: { a: 0 } }, { weights: { a: -1 } }, { defaultWeight: Number.NaN }, { weights: [] }, { weight: { a: 1 } }] as never[]) {
+    assert.throws(() => rt.setFairness(bad), (e: unknown) => e instanceof OptionsError && e.code === 'INVALID_OPTIONS', JSON.stringify(bad));
+  }
+  assert.deepEqual(rt.fairness(), { weights: { a: 2 }, defaultWeight: 1 });
+  assert.throws(() => coordinated({ fairness: { weights: { x: 'heavy' } } as never }), (e: unknown) => e instanceof OptionsError && /fairness\.weights\.x/.test(e.message));
+  await rt.stop();
+});
+
+test('admin: the weights are read by anyone and changed with the operator token; a bad one is a 400 that changes nothing', async () => {
+  const s = await serve({ partitions: 2, fairness: { weights: { big: 4 } } }, { token: TOKEN });
+  try {
+    assert.deepEqual((await s.call('/api/fairness')).json, { weights: { big: 4 }, defaultWeight: 1 });
+    assert.equal((await s.call('/api/fairness', post({ weights: { small: 1 } }, 'wrong-token-0123456789'))).status, 401);
+    assert.deepEqual((await s.call('/api/fairness', post({ weights: { big: 2, tiny: 0.5 }, defaultWeight: 1 }))).json, { weights: { big: 2, tiny: 0.5 }, defaultWeight: 1 });
+    const bad = await s.call('/api/fairness', post({ weights: { big: -3 } }));
+    assert.equal(bad.status, 400);
+    assert.equal((bad.json as { error: { code: string } }).error.code, 'BAD_REQUEST');
+    assert.equal((await s.call('/api/fairness', post([1, 2]))).status, 400);
+    assert.deepEqual(s.rt.fairness(), { weights: { big: 2, tiny: 0.5 }, defaultWeight: 1 });
+  } finally {
+    await s.close();
+  }
+});
