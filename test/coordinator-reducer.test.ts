@@ -221,6 +221,25 @@ describe('coordinator: ledger and make-up', () => {
     assert.deepEqual(h.state().ledger.totals, { added: 3, rescheduled: 1, expired: 1, cancelled: 1 });
   });
 
+  test('relief in bounded slices: a reschedule or expiry of thousands goes as messages of at most 512, expiry a bounded number a round', () => {
+    const h = harness();
+    h.send({ type: 'pin', level: 'critical', at: 0 });
+    h.send({ type: 'skipped', entries: h.entries(1_100, 0) });
+    let effects = h.send({ type: 'reschedule-now', at: 100 });
+    const sizes = h.sent(effects).map(([p, m]) => `${p}:${m.type === 'reschedule' ? m.entries.length : m.type}`);
+    assert.deepEqual(sizes, ['0:512', '0:512', '0:76'], 'one partition, three turns of its own');
+    const doomed = h.entries(5_000, 1).map((e) => ({ ...e, deadline: 2_000 }));
+    h.send({ type: 'skipped', entries: doomed });
+    effects = h.send({ type: 'expire-due', at: 2_000 });
+    const expired = h.sent(effects).reduce((n, [, m]) => n + (m.type === 'expire' ? m.entries.length : 0), 0);
+    assert.equal(expired, 4_096, 'a bounded round');
+    assert.ok(h.sent(effects).every(([, m]) => m.type !== 'expire' || m.entries.length <= 512));
+    assert.ok(effects.some((e) => e.kind === 'wake' && (e.at ?? Infinity) <= 2_000), 'the rest at once, in a round of its own');
+    effects = h.send({ type: 'expire-due', at: 2_000 });
+    assert.equal(h.sent(effects).reduce((n, [, m]) => n + (m.type === 'expire' ? m.entries.length : 0), 0), 904);
+    assert.equal(h.state().ledger.entries.size, 0);
+  });
+
   test('skips change the ledger in place: the control state stays the same object, and a snapshot taken before keeps what it saw', () => {
     const h = harness();
     h.send({ type: 'pin', level: 'critical', at: 0 });

@@ -142,9 +142,9 @@ export class Ledger {
   }
 
   /** Takes every entry whose deadline is at or before `now`. */
-  takeExpired(now: number): LedgerEntry[] {
+  takeExpired(now: number, max = Number.POSITIVE_INFINITY): LedgerEntry[] {
     const expired: LedgerEntry[] = [];
-    while (this.deadlines.size > 0 && (this.deadlines.peekKey() as number) <= now) {
+    while (expired.length < max && this.deadlines.size > 0 && (this.deadlines.peekKey() as number) <= now) {
       const ledgerId = this.deadlines.pop() as string;
       const entry = this.byId.get(ledgerId);
       if (!entry) continue;

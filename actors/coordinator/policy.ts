@@ -186,9 +186,17 @@ export function planMakeup(state: CoordinatorState, env: CoordinatorEnv, plan: P
   if (taken.expired.length > 0) plan.decide({ action: 'expire', level, count: taken.expired.length, reason: 'deadline passed while in the ledger' });
 }
 
-/** Ledger entries whose deadline has passed are expired (the client is told by the partition). */
+/**
+ * Most ledger entries one round expires, and one message to a partition carries (reschedules and
+ * expiries alike): each is a partition's turn of ~2–3 µs per payload, so a slice stays within a
+ * turn's budget whatever the ledger holds; what is left goes in the next rounds or messages.
+ */
+export const RELIEF_SLICE = 512;
+const EXPIRED_PER_ROUND = 8 * RELIEF_SLICE;
+
+/** Ledger entries whose deadline has passed are expired (the client is told by the partition), a bounded number a round. */
 export function planExpiry(ledger: Ledger, level: LoadLevel, plan: Plan): void {
-  const expired = ledger.takeExpired(plan.at);
+  const expired = ledger.takeExpired(plan.at, EXPIRED_PER_ROUND);
   if (expired.length === 0) return;
   sendByPartition(plan, expired, (entries) => ({ type: 'expire', entries }));
   plan.decide({ action: 'expire', level, count: expired.length, reason: 'deadline passed while in the ledger' });
@@ -201,7 +209,9 @@ function sendByPartition(plan: Plan, entries: readonly LedgerEntry[], build: (en
     if (list) list.push(entry);
     else byPartition.set(entry.partition, [entry]);
   }
-  for (const [partition, list] of byPartition) plan.send(partition, build(list));
+  for (const [partition, list] of byPartition) {
+    for (let from = 0; from < list.length; from += RELIEF_SLICE) plan.send(partition, build(list.length <= RELIEF_SLICE ? list : list.slice(from, from + RELIEF_SLICE)));
+  }
 }
 
 function processSignalAbove(signals: LoadSignals, env: CoordinatorEnv, level: 'elevated' | 'critical'): string | undefined {

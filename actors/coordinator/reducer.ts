@@ -26,6 +26,7 @@ export function reduceCoordinator(state: CoordinatorState, message: CoordinatorM
   const at = 'at' in message ? message.at : state.roundAt;
   const plan = new Plan(at);
   const deadlineBefore = state.ledger.nextDeadline();
+  let rearm = false;
   let changes: Changes = {};
   switch (message.type) {
     case 'round':
@@ -73,6 +74,7 @@ export function reduceCoordinator(state: CoordinatorState, message: CoordinatorM
       break;
     case 'expire-due':
       planExpiry(state.ledger, levelOf(state), plan);
+      rearm = true; // its timer fired: what a bounded round left due needs another
       break;
     case 'restore': {
       const { saved } = message;
@@ -87,7 +89,7 @@ export function reduceCoordinator(state: CoordinatorState, message: CoordinatorM
   }
   if (plan.decisions.length > 0) Object.assign(changes, keepDecisions(state, plan, env));
   const deadlineAfter = state.ledger.nextDeadline();
-  if (deadlineAfter !== deadlineBefore) plan.effects.push({ kind: 'wake', at: deadlineAfter });
+  if (deadlineAfter !== deadlineBefore || (rearm && deadlineAfter !== undefined)) plan.effects.push({ kind: 'wake', at: deadlineAfter });
   const next = Object.keys(changes).length === 0 ? state : produce(state, (draft) => void Object.assign(draft, changes));
   return { state: next, effects: plan.effects };
 }

@@ -17,6 +17,9 @@ import { MailboxTx, SKIP_REASON, writable } from './transaction.ts';
  */
 export const SKIP_SLICE = 256;
 
+/** Queued payloads a transfer looks at per one it may move (keyed ones stay, and are passed over). */
+const TRANSFER_SCAN = 4;
+
 /** What the coordinator asks of a partition: tier modes, serving a tier as another, transfers, make-up. */
 export abstract class LoadTx extends MailboxTx {
   /**
@@ -60,11 +63,18 @@ export abstract class LoadTx extends MailboxTx {
     const { state } = this;
     const moved: PayloadRecord[] = [];
     for (const queue of state.queues[tier].values()) {
-      const ids = queue.liveIds(); // unqueue changes the queue's heads as it goes
-      for (const id of ids) {
-        if (moved.length >= max) break;
-        const record = state.records.get(id);
-        if (!isLiveIn(record, tier) || record.shardKey !== undefined || record.idempotencyKey !== undefined || record.dedupe !== undefined) continue;
+      // Picked first (unqueue changes the queue's heads as it goes), from the front and no further
+      // than needed: a transfer's turn is bounded by `max`, not by how long the queue is.
+      const want = max - moved.length;
+      if (want <= 0) break;
+      const picked: PayloadRecord[] = [];
+      queue.walk(want * TRANSFER_SCAN + TRANSFER_SCAN, (record) => {
+        if (record.shardKey === undefined && record.idempotencyKey === undefined && record.dedupe === undefined) picked.push(record);
+        return picked.length < want;
+      });
+      for (const record of picked) {
+        const id = record.id;
+        if (!isLiveIn(record, tier)) continue;
         // The record leaves with the message; the stub that stays is a copy this partition owns.
         const leaving = flatRecord(record);
         this.unqueue(record);
