@@ -52,7 +52,9 @@ export class ClientShares {
     if (problems.length > 0) throw new OptionsError(problems);
     this.weights = new Map(Object.entries(options.weights ?? {}));
     if (options.defaultWeight !== undefined) this.defaultWeight = options.defaultWeight;
-    this.smallest = Math.min(this.defaultWeight, ...this.weights.values());
+    let smallest = this.defaultWeight;
+    for (const weight of this.weights.values()) if (weight < smallest) smallest = weight;
+    this.smallest = smallest;
   }
 }
 
