@@ -120,7 +120,14 @@ test('a node paused past its home\'s lease stops when it wakes without starting 
 test('identity leases: a live holder is found out by its renewals, a takeover is reported, a dead holder is waited out', { timeout: 30_000 }, (t) => withCluster('identity-lease', async ({ keys, open }) => {
   const ttl = 400;
   const taken: string[] = [];
-  const identity = (incarnation: string) => new NodeIdentity({ client: open(), keys, nodeId: 'n1', incarnation, ttlMs: ttl, takenOver: (fault) => taken.push(`${incarnation}: ${fault.code}`) });
+  const made: NodeIdentity[] = [];
+  const identity = (incarnation: string) => {
+    const created = new NodeIdentity({ client: open(), keys, nodeId: 'n1', incarnation, ttlMs: ttl, takenOver: (fault) => taken.push(`${incarnation}: ${fault.code}`) });
+    made.push(created);
+    return created;
+  };
+  // Whatever fails, no identity keeps renewing: a renewal timer left running would keep this file's process alive.
+  t.after(() => Promise.all(made.map((held) => held.stop({ release: false }).catch(() => undefined))));
   const first = identity('n1.first');
   await first.claim();
   assert.equal(first.held(), true);
