@@ -23,7 +23,7 @@ export type {
 export type { Decision, DecisionAction, StuckReport, ScheduleFiring, SystemEventMap, SystemEventType } from './load/system-events.ts';
 export type { Schedules, ScheduleView } from './runtime/schedules.ts';
 export type { ScheduleInput } from './schedules/validate.ts';
-export type { DeadLetterOptions, FailedPage, FailedQuery } from './runtime/dead-letters.ts';
+export type { DeadLetterOptions, FailedPage, FailedQuery, RetryFilter } from './runtime/dead-letters.ts';
 export type { DeadLetter } from './dead-letters/store.ts';
 export type { PauseTarget, PauseView } from './runtime/pauses.ts';
 export type { FairnessOptions, FairnessView } from './fairness.ts';

@@ -5,8 +5,9 @@
 import { systemClock, type Clock } from './clock.ts';
 import { OptionsError, type FieldProblem } from './errors.ts';
 import { TIERS, type BackoffOptions, type Tier } from './payload.ts';
-import { compileCoordination, type CompiledCoordination, type CoordinationInput } from './load/options.ts';
+import { COORDINATION_FIELDS, compileCoordination, type CompiledCoordination, type CoordinationInput } from './load/options.ts';
 import { ClientShares, type FairnessOptions } from './fairness.ts';
+import { unknownFields, type KnownFields } from './known-fields.ts';
 
 export type OverflowPolicy = 'reject' | 'drop-lowest' | 'wait';
 
@@ -57,6 +58,15 @@ export interface RuntimeOptions extends CoordinationInput {
   readonly fairness?: FairnessOptions;
 }
 
+export const RUNTIME_FIELDS = {
+  name: true, partitions: true, concurrency: true, reservedShare: true, reservedFor: true, tierCapacity: true, overflow: true,
+  overflowWaitMs: true, maxWait: true, heavyComplexity: true, maxDataBytes: true, handlerDefaults: true, retainTerminal: true,
+  clock: true, random: true, fairness: true, ...COORDINATION_FIELDS,
+} as const satisfies KnownFields<RuntimeOptions>;
+
+/** The keys of `tierCapacity` and `maxWait`. */
+const TIER_FIELDS = { critical: true, high: true, medium: true, low: true } as const satisfies KnownFields<Record<Tier, number>>;
+
 export interface HandlerDefaults {
   /** Handler timeout, ms. Default 30,000. */
   readonly timeout?: number;
@@ -64,6 +74,8 @@ export interface HandlerDefaults {
   readonly retries?: number;
   readonly backoff?: BackoffOptions;
 }
+
+const HANDLER_DEFAULTS_FIELDS = { timeout: true, retries: true, backoff: true } as const satisfies KnownFields<HandlerDefaults>;
 
 export interface CompiledBackoff {
   readonly initialMs: number;
@@ -98,8 +110,19 @@ export interface CompiledOptions {
 export const DEFAULT_MAX_WAIT: Readonly<Record<Tier, number>> = { critical: 1_000, high: 5_000, medium: 30_000, low: 120_000 };
 export const DEFAULT_BACKOFF: CompiledBackoff = { initialMs: 1_000, factor: 2, maxMs: 60_000, jitter: 0.2 };
 
-export function compileOptions(raw: RuntimeOptions = {}): CompiledOptions {
-  const problems: FieldProblem[] = [];
+/**
+ * The options with their defaults, or one OptionsError listing every problem, unknown fields at
+ * every level included. `fields`: the top-level fields the caller accepts (`createRuntime`'s are
+ * these and its own).
+ */
+export function compileOptions(raw: RuntimeOptions = {}, fields: KnownFields<RuntimeOptions> = RUNTIME_FIELDS): CompiledOptions {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new OptionsError([{ field: 'options', problem: 'must be an object' }]);
+  const problems: FieldProblem[] = unknownFields(raw, fields, '', 'is not a runtime option');
+  problems.push(
+    ...unknownFields(raw.tierCapacity, TIER_FIELDS, 'tierCapacity', `is not a tier (${TIERS.join('|')})`),
+    ...unknownFields(raw.maxWait, TIER_FIELDS, 'maxWait', `is not a tier (${TIERS.join('|')})`),
+    ...unknownFields(raw.handlerDefaults, HANDLER_DEFAULTS_FIELDS, 'handlerDefaults', 'is not a handler default'),
+  );
   const num = (field: string, value: number | undefined, fallback: number, min: number, max: number, int = false): number => {
     if (value === undefined) return fallback;
     if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max || (int && !Number.isInteger(value))) {
@@ -155,20 +178,26 @@ function compileFairness(raw: FairnessOptions | undefined, problems: FieldProble
   }
 }
 
-const BACKOFF_RANGES: Readonly<Record<string, readonly [number, number]>> = {
+/** The fields of a backoff in options, each with its range (those a payload's `backoff` is held to). */
+const BACKOFF_RANGES = {
   initialMs: [0, 2_147_483_647], factor: [1, 100], maxMs: [0, 2_147_483_647], jitter: [0, 1],
-};
+} as const satisfies Record<keyof BackoffOptions, readonly [number, number]>;
 
 /** Problems with a backoff given in options (the ranges a payload's `backoff` is checked against). */
 export function backoffProblems(raw: unknown, field: string): FieldProblem[] {
-  if (raw === undefined) return [];
-  if (typeof raw !== 'object' || raw === null) return [{ field, problem: 'must be an object' }];
-  const problems: FieldProblem[] = [];
-  for (const [key, value] of Object.entries(raw)) {
-    const range = BACKOFF_RANGES[key];
-    if (!range) problems.push({ field: `${field}.${key}`, problem: 'is not a backoff field' });
-    else if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value) || value < range[0] || value > range[1])) {
-      problems.push({ field: `${field}.${key}`, problem: `must be a number between ${range[0]} and ${range[1]}, got ${String(value)}` });
+  const problems = unknownFields(raw, BACKOFF_RANGES, field, 'is not a backoff field');
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return problems;
+  for (const key of Object.keys(BACKOFF_RANGES) as (keyof typeof BACKOFF_RANGES)[]) {
+    let value: unknown;
+    try {
+      value = (raw as Record<string, unknown>)[key];
+    } catch {
+      problems.push({ field: `${field}.${key}`, problem: 'could not be read (a getter or proxy trap threw)' });
+      continue;
+    }
+    const [min, max] = BACKOFF_RANGES[key];
+    if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max)) {
+      problems.push({ field: `${field}.${key}`, problem: `must be a number between ${min} and ${max}, got ${String(value)}` });
     }
   }
   return problems;

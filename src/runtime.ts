@@ -7,7 +7,7 @@ import type { CancelResult, PartitionMessage } from '../actors/partition/message
 import type { HandlerPolicy, PartitionEnv } from '../actors/partition/reducer.ts';
 import { ActorSystem, type ActorInfo } from './core/actor-system.ts';
 import { PartitionSet, type RecoveredPartition } from './runtime/partition-set.ts';
-import { ClusterNode, type ClusterOptions } from './cluster/cluster-node.ts';
+import { ClusterNode } from './cluster/cluster-node.ts';
 import { cancelWorkflowElsewhere, clusterHost, startForClient, homesHost, workflowElsewhere, type ClusterHostDeps } from './runtime/cluster-host.ts';
 import { Durability } from './persistence/durability.ts';
 import { Waiters } from './runtime/waiters.ts';
@@ -16,16 +16,15 @@ import { PartitionRouter } from './runtime/partition-router.ts';
 import { BootGate } from './runtime/boot-gate.ts';
 import { Submissions } from './runtime/submissions.ts';
 import { handlerProblems } from './runtime/handler-options.ts';
-import type { PersistenceEngine } from './persistence/engine.ts';
 import { MemoryEngine } from './persistence/memory.ts';
-import { RedisEngine, type RedisEngineOptions } from './persistence/redis.ts';
+import { RedisEngine } from './persistence/redis.ts';
 import { partitionOfId } from './core/ids.ts';
 import { OptionsError, StoreUnavailableError, RuntimeStoppedError, TriageError } from './errors.ts';
 import { EventHub, type Listener, type PayloadEvent, type PayloadEventType } from './events.ts';
 import { stderrLogger, type Handler, type HandlerOptions, type Logger } from './execution/handlers.ts';
 import { ExecutionPool, type PoolStats } from './execution/pool.ts';
 import type { SlotStats } from './execution/slots.ts';
-import { compileBackoff, compileOptions, type CompiledOptions, type RuntimeOptions } from './options.ts';
+import { compileBackoff, type CompiledOptions } from './options.ts';
 import type { FairnessOptions, FairnessView } from './fairness.ts';
 import type { PayloadInput, PayloadView } from './payload.ts';
 import { chooseSampler, Coordination } from './load/coordination.ts';
@@ -46,48 +45,20 @@ import { workflowAdminSource } from '../actors/workflow/admin-source.ts';
 import { AdoptedHomes } from './runtime/adopted-homes.ts';
 import type { HomeHost } from './cluster/homes.ts';
 import type { Scheduler } from '../actors/schedule/actor.ts';
-import { buildScheduler, compileScheduleLead, type Schedules } from './runtime/schedules.ts';
+import { buildScheduler, type Schedules } from './runtime/schedules.ts';
 import { Pauses, type PauseTarget, type PauseView } from './runtime/pauses.ts';
-import { compileDeadLetterOptions, deadLetterStoreOf, DeadLetters, type DeadLetterOptions, type FailedPage, type FailedQuery } from './runtime/dead-letters.ts';
+import { deadLetterStoreOf, DeadLetters, type FailedPage, type FailedQuery, type RetryFilter } from './runtime/dead-letters.ts';
+import { compileCreateOptions, type CreateRuntimeOptions } from './runtime/create-options.ts';
+import { unknownFields, type KnownFields } from './known-fields.ts';
 
 /** Persistence keys of the actors that are neither partitions nor a home's (src/runtime/home-parts.ts). */
 const COORDINATOR_KEY = 'coordinator';
 const COMPLEXITY_KEY = 'complexity';
 
+export type { CreateRuntimeOptions } from './runtime/create-options.ts';
+
 /** Events after which a payload never runs again: dependents and workflow steps wait for these. */
 const ENDING_EVENTS: ReadonlySet<PayloadEventType> = new Set(['completed', 'failed', 'cancelled', 'skipped', 'expired']);
-
-export interface CreateRuntimeOptions extends RuntimeOptions {
-  /** Where the engine and `ctx.log` write. Default: warnings and errors to stderr as JSON lines. */
-  readonly logger?: Logger;
-  /** Prometheus metrics (labels, process metrics). Given: metrics count from creation; otherwise from first use. */
-  readonly metrics?: MetricsOptions;
-  /** Where state is journalled and snapshotted. Default: in memory (nothing survives the process). */
-  readonly persistence?: PersistenceEngine;
-  /** Shorthand for a Redis engine: a URL or its options (URL, TLS, password, key prefix). Ignored when `persistence` is given. */
-  readonly redis?: string | RedisEngineOptions;
-  /**
-   * Run as one node of a cluster of processes sharing this Redis: partitions are leased across the
-   * live nodes, submits go to whichever node owns the partition, and a dead node's partitions move.
-   * Replaces `redis` and `persistence`.
-   */
-  readonly cluster?: ClusterOptions;
-  /** Payloads that failed for good, kept apart from `retainTerminal` for `failed()` and `retry()`: `{ max }` (default 10,000). */
-  readonly deadLetters?: DeadLetterOptions;
-  /**
-   * How long before its tick a schedule submits its payload, ms (0–60,000): the payload waits in its
-   * partition's timer heap and starts at the tick, however long the firing itself took. `overlap:
-   * 'skip'` schedules fire at the tick. Default 200.
-   */
-  readonly scheduleLeadMs?: number;
-  /** Journal entries per partition between snapshots. Default 1,000. */
-  readonly snapshotEvery?: number;
-  /**
-   * Most often the coordinator and the complexity analyzer (which keep no journal) are snapshotted,
-   * ms. Operator actions (pin, release, throttle) are snapshotted at once. Default 1,000.
-   */
-  readonly snapshotIntervalMs?: number;
-}
 
 export interface StopOptions {
   /**
@@ -97,6 +68,8 @@ export interface StopOptions {
    */
   readonly drain?: boolean;
 }
+
+const STOP_FIELDS = { drain: true } as const satisfies KnownFields<StopOptions>;
 
 export interface ClientEvents {
   on(type: PayloadEventType | '*', listener: Listener): () => void;
@@ -169,7 +142,9 @@ export class Runtime {
   recovery: { records: number; rerun: number; deferred: number; durationMs: number } | undefined;
 
   constructor(raw: CreateRuntimeOptions = {}) {
-    this.options = compileOptions(raw);
+    // Every option is checked before anything is built: a refused runtime leaves nothing behind.
+    const checked = compileCreateOptions(raw);
+    this.options = checked.options;
     this.logger = raw.logger ?? stderrLogger;
     this.events = new EventHub((error, event) => this.logger.error('event listener threw', { event: event.type, error: String(error) }));
     this.metricsOptions = raw.metrics;
@@ -216,11 +191,8 @@ export class Runtime {
         (this.cluster !== undefined && (ENDING_EVENTS.has(type) || this.cluster.interest.relays(type))) || this.events.observes(type) || (this.waiters.size > 0 && this.waiters.has(id)) || (ENDING_EVENTS.has(type) && (this.graph.watches(id) || this.workflows.watches(id))),
     };
     const engine = this.cluster?.engine ?? raw.persistence ?? (raw.redis === undefined ? new MemoryEngine() : new RedisEngine(typeof raw.redis === 'string' ? { url: raw.redis } : raw.redis));
-    const snapshotEvery = raw.snapshotEvery ?? 1_000;
-    if (!Number.isInteger(snapshotEvery) || snapshotEvery < 1) throw new OptionsError([{ field: 'snapshotEvery', problem: 'must be a whole number ≥ 1' }]);
-    this.snapshotIntervalMs = raw.snapshotIntervalMs ?? 1_000;
-    if (typeof this.snapshotIntervalMs !== 'number' || !(this.snapshotIntervalMs >= 0)) throw new OptionsError([{ field: 'snapshotIntervalMs', problem: 'must be a number of ms ≥ 0' }]);
-    this.durability = new Durability(engine, this.options.clock, this.logger, snapshotEvery, raw.persistence === undefined, this.cluster && ClusterNode.discard);
+    this.snapshotIntervalMs = checked.snapshotIntervalMs;
+    this.durability = new Durability(engine, this.options.clock, this.logger, checked.snapshotEvery, raw.persistence === undefined, this.cluster && ClusterNode.discard);
     this.submissions = new Submissions({
       options: this.options,
       batcher: this.batcher,
@@ -243,10 +215,10 @@ export class Runtime {
       submitValidated: (valids) => this.submissions.submitValidated(valids),
       status: (id) => this.get(id).then((view) => view?.status),
       cancel: (id) => this.cancel(id),
-      leadMs: compileScheduleLead(raw.scheduleLeadMs),
+      leadMs: checked.scheduleLeadMs,
       validation: () => ({ hasHandler: (type) => this.handlers.has(type), maxDataBytes: this.options.maxDataBytes, now: this.options.clock.now() }),
     }));
-    const deadLetterMax = compileDeadLetterOptions(raw.deadLetters);
+    const deadLetterMax = checked.deadLetterMax;
     this.deadLetters = new DeadLetters({
       events: this.events,
       logger: this.logger,
@@ -487,7 +459,7 @@ export class Runtime {
   }
 
   /** Retries every dead letter of a type and/or client; resolves with how many run again. */
-  retryFailed(filter?: { readonly type?: string; readonly clientId?: string }): Promise<number> {
+  retryFailed(filter?: RetryFilter): Promise<number> {
     return this.ready().then(() => this.deadLetters.retryWhere(filter));
   }
 
@@ -629,6 +601,8 @@ export class Runtime {
 
   /** Stops accepting work; with `drain`, first lets queued and running payloads finish. */
   async stop(options: StopOptions = {}): Promise<void> {
+    const problems = unknownFields(options, STOP_FIELDS, '', 'is not a stop option');
+    if (problems.length > 0) throw new OptionsError(problems);
     if (this.status !== 'running') return;
     this.status = 'stopping';
     this.draining = options.drain === true;

@@ -11,8 +11,9 @@ import type { ActorSystem } from '../../src/core/actor-system.ts';
 import { IdGenerator, withHome } from '../../src/core/ids.ts';
 import { isWorkflowDefinition, type WorkflowDefinition } from '../../src/dsl/definition.ts';
 import { parseInput } from '../../src/dsl/input.ts';
+import { unknownFields, type KnownFields } from '../../src/known-fields.ts';
 import {
-  CancelledError, RuntimeStoppedError, toFailure, TriageError, ValidationError, WorkflowDefinitionError, WorkflowFailedError,
+  CancelledError, OptionsError, RuntimeStoppedError, toFailure, TriageError, ValidationError, WorkflowDefinitionError, WorkflowFailedError,
   WorkflowInputError, type PayloadFailure, type WorkflowProblem,
 } from '../../src/errors.ts';
 import type { PayloadEvent } from '../../src/events.ts';
@@ -61,6 +62,8 @@ export interface StartOptions {
   /** Client of the instance's payloads (per-client events, fairness). Default `"default"`. */
   readonly clientId?: string;
 }
+
+export const START_FIELDS = { clientId: true } as const satisfies KnownFields<StartOptions>;
 
 export type WorkflowListener = (event: WorkflowEvent) => void;
 
@@ -210,6 +213,8 @@ export class Workflows {
    * if a handler it needs is not registered.
    */
   start<I, O>(definition: WorkflowDefinition<I, O>, input: I, options: StartOptions = {}): Promise<string> {
+    const unknown = unknownFields(options, START_FIELDS, '', 'is not a start option');
+    if (unknown.length > 0) return Promise.reject(new OptionsError(unknown));
     if (!this.host.isRunning()) return Promise.reject(new RuntimeStoppedError());
     const away = this.host.storeRefusal?.();
     if (away) return Promise.reject(away);

@@ -7,7 +7,7 @@ import type { Logger } from '../execution/handlers.ts';
 import type { Runtime } from '../runtime.ts';
 import { AdminError } from './errors.ts';
 import { runtimeSources } from './runtime-sources.ts';
-import { createAdminServer, listenAdmin, type AdminListener, type AdminServerOptions, type ListenOptions } from './server.ts';
+import { createAdminServer, listenAdmin, refuseUnknownAdminOptions, type AdminListener, type AdminServerOptions, type ListenOptions } from './server.ts';
 import type { PayloadInspector } from './payload-views.ts';
 import { SeriesRing } from './series.ts';
 import type { AdminPlugins, AdminSources } from './sources.ts';
@@ -40,6 +40,7 @@ export class AdminHandle {
 
   /** The server without listening, for embedding or in-process tests. Turns metrics on. */
   createServer(options: AdminServerOptions = {}): Server {
+    refuseUnknownAdminOptions(options, 'server');
     void this.runtime.metrics;
     this.series.start();
     return createAdminServer(this.sources, { logger: this.logger, ...options });
@@ -48,6 +49,7 @@ export class AdminHandle {
   /** Serves the admin endpoint (default 127.0.0.1:7070). Turns metrics on. */
   async listen(options: ListenOptions = {}): Promise<AdminListener> {
     if (this.listener) throw new AdminError('ALREADY_LISTENING', `the admin endpoint already listens at ${this.listener.url}`);
+    refuseUnknownAdminOptions(options, 'listen');
     void this.runtime.metrics; // counting starts now, so the first scrape sees what follows
     const listener = await listenAdmin(this.sources, { logger: this.logger, ...options });
     this.listener = listener;

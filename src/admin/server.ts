@@ -13,6 +13,7 @@ import { AdminError } from './errors.ts';
 import { bearerToken, checkQuery, readJson, send, sendJson, tokensMatch } from './http.ts';
 import { match } from './routes.ts';
 import type { AdminSources } from './sources.ts';
+import { unknownFields, type KnownFields } from '../known-fields.ts';
 
 export interface AdminServerOptions {
   /**
@@ -39,11 +40,27 @@ export interface AdminServerOptions {
   readonly logger?: Logger;
 }
 
+const SERVER_FIELDS = {
+  token: true, allowedHosts: true, maxBodyBytes: true, headersTimeoutMs: true, maxConnections: true, logger: true,
+} as const satisfies KnownFields<AdminServerOptions>;
+
 export interface ListenOptions extends AdminServerOptions {
   /** Default 7070; 0 picks a free port. */
   readonly port?: number;
   /** Default `127.0.0.1`. Any other address needs a `token`. */
   readonly host?: string;
+}
+
+const LISTEN_FIELDS = { ...SERVER_FIELDS, port: true, host: true } as const satisfies KnownFields<ListenOptions>;
+
+/**
+ * Unknown fields of `createServer` (`server`) or `listen` options, refused as the admin's other
+ * option problems are: AdminError INVALID_ADMIN_OPTIONS, naming the first field, listing them all.
+ */
+export function refuseUnknownAdminOptions(options: unknown, kind: 'server' | 'listen'): void {
+  const problems = unknownFields(options, kind === 'server' ? SERVER_FIELDS : LISTEN_FIELDS, '', 'is not an admin option');
+  const first = problems[0];
+  if (first) throw new AdminError('INVALID_ADMIN_OPTIONS', `invalid admin options: ${problems.map((p) => `${p.field} ${p.problem}`).join('; ')}`, first.field);
 }
 
 export interface AdminListener {
@@ -71,6 +88,7 @@ function checkToken(token: string | undefined): void {
 }
 
 export function createAdminServer(sources: AdminSources, options: AdminServerOptions = {}): Server {
+  refuseUnknownAdminOptions(options, 'server');
   checkToken(options.token);
   const logger = options.logger ?? stderrLogger;
   const maxBody = options.maxBodyBytes ?? 65_536;
@@ -162,6 +180,7 @@ function hostName(header: string | undefined): string {
  * without a token: the read endpoints show payload data, and actions must never be open.
  */
 export async function listenAdmin(sources: AdminSources, options: ListenOptions = {}): Promise<AdminListener> {
+  refuseUnknownAdminOptions(options, 'listen');
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? DEFAULT_ADMIN_PORT;
   if (!Number.isInteger(port) || port < 0 || port > 65_535) {
@@ -175,7 +194,8 @@ export async function listenAdmin(sources: AdminSources, options: ListenOptions 
       'host',
     );
   }
-  const server = createAdminServer(sources, { ...options, allowedHosts: options.allowedHosts ?? (loopback ? [...LOOPBACK_HOSTS, host] : undefined) });
+  const { port: _port, host: _host, ...serverOptions } = options;
+  const server = createAdminServer(sources, { ...serverOptions, allowedHosts: options.allowedHosts ?? (loopback ? [...LOOPBACK_HOSTS, host] : undefined) });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

@@ -25,7 +25,8 @@ import { readShape } from '../cluster/shape.ts';
 import { OptionsError, RuntimeStoppedError, TriageError, ValidationError, type FieldProblem } from '../errors.ts';
 import { EventHub, type Listener, type PayloadEvent } from '../events.ts';
 import type { Payload, PayloadInput, PayloadView } from '../payload.ts';
-import { RedisEngine, type RedisEngineOptions } from '../persistence/redis.ts';
+import { RedisEngine, redisOptionProblems, type RedisEngineOptions } from '../persistence/redis.ts';
+import { unknownFields, type KnownFields } from '../known-fields.ts';
 import { Waiters } from '../runtime/waiters.ts';
 import { validateBatch, validatePayload, type ValidationContext, type ValidPayload } from '../validation.ts';
 import { ClientWorkflows } from './workflows.ts';
@@ -48,7 +49,8 @@ export interface ClientListeners {
   on(type: ClientEventType | '*', listener: Listener): () => void;
 }
 
-const KNOWN_OPTIONS = new Set(['redis', 'callTimeoutMs', 'maxDataBytes']);
+const CLIENT_FIELDS = { redis: true, callTimeoutMs: true, maxDataBytes: true } as const satisfies KnownFields<CreateClientOptions>;
+const CLIENT_REDIS_FIELDS = { url: true, prefix: true, redis: true } as const satisfies KnownFields<Exclude<CreateClientOptions['redis'], string>>;
 const DEFAULT_MAX_DATA_BYTES = 1_048_576;
 
 /** Connects to the cluster's Redis and reads its shape; rejects with `CLUSTER_NOT_STARTED` when no node ever started there. */
@@ -84,11 +86,11 @@ export class TriageClient {
   private closed = false;
 
   constructor(options: CreateClientOptions) {
-    const problems: FieldProblem[] = [];
-    if (typeof options !== 'object' || options === null) throw new OptionsError([{ field: 'options', problem: 'must be an object' }]);
-    for (const field of Object.keys(options)) if (!KNOWN_OPTIONS.has(field)) problems.push({ field, problem: 'is not an option' });
+    if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new OptionsError([{ field: 'options', problem: 'must be an object' }]);
+    const problems: FieldProblem[] = unknownFields(options, CLIENT_FIELDS, '', 'is not a client option');
     const redis = options.redis;
     if (typeof redis !== 'string' && (typeof redis !== 'object' || redis === null)) problems.push({ field: 'redis', problem: 'is required: a URL or { url, prefix }' });
+    else problems.push(...redisOptionProblems(redis, 'redis', CLIENT_REDIS_FIELDS));
     for (const field of ['callTimeoutMs', 'maxDataBytes'] as const) {
       const value = options[field];
       if (value !== undefined && !(typeof value === 'number' && Number.isFinite(value) && value >= 50)) problems.push({ field, problem: 'must be a number ≥ 50' });

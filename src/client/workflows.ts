@@ -4,13 +4,14 @@
  * node running the instance's home, as a node's own calls for an instance elsewhere do.
  */
 import type { Redis } from 'ioredis';
-import { settled } from '../../actors/workflow/manager.ts';
+import { settled, START_FIELDS, type StartOptions } from '../../actors/workflow/manager.ts';
 import { FINISHED_WORKFLOW, type WorkflowView } from '../../actors/workflow/state.ts';
 import type { ClusterKeys } from '../cluster/keys.ts';
 import { Leases } from '../cluster/leases.ts';
 import type { RemoteCalls } from '../cluster/remote-calls.ts';
 import { cancelWorkflowOn, findWorkflow, type NodeAsker } from '../cluster/workflow-calls.ts';
-import { RuntimeStoppedError, TriageError, type ErrorCode } from '../errors.ts';
+import { OptionsError, RuntimeStoppedError, TriageError, type ErrorCode } from '../errors.ts';
+import { unknownFields } from '../known-fields.ts';
 
 export interface ClientWorkflowsDeps {
   readonly calls: RemoteCalls;
@@ -40,8 +41,10 @@ export class ClientWorkflows {
    * node; resolves with its id once that node has journalled it. Rejects with the node's error
    * (`UNKNOWN_WORKFLOW` when no live node has it registered, `INVALID_INPUT`, …).
    */
-  async start(name: string | { readonly name: string }, input: unknown, options: { clientId?: string } = {}): Promise<string> {
+  async start(name: string | { readonly name: string }, input: unknown, options: StartOptions = {}): Promise<string> {
     this.refuseIfStopped();
+    const unknown = unknownFields(options, START_FIELDS, '', 'is not a start option');
+    if (unknown.length > 0) throw new OptionsError(unknown);
     const workflow = typeof name === 'string' ? name : name.name;
     const nodes = await this.asker.liveNodes();
     if (nodes.length === 0) throw new TriageError('CLUSTER_UNREACHABLE', 'no live node to start a workflow on');

@@ -10,14 +10,14 @@ import type { Redis } from 'ioredis';
 import { OptionsError, TriageError } from '../errors.ts';
 import type { PartitionMessage } from '../../actors/partition/messages.ts';
 import type { Payload } from '../payload.ts';
-import { RedisEngine, type RedisEngineOptions } from '../persistence/redis.ts';
+import { RedisEngine } from '../persistence/redis.ts';
+import { clusterOptionProblems, type ClusterOptions } from './options.ts';
 import { ClusterBus } from './bus.ts';
 import { FencedError, FencedRedisEngine } from './fenced-journal.ts';
 import { HomeKeeper, type HomeHost, type HomeOwner } from './homes.ts';
 import { EventInterest } from './event-interest.ts';
 import { InboxWriter } from './inbox.ts';
 import { ServedPartitions, type InboxMessage, type RemoteOp, type ServingHost } from './served-partitions.ts';
-import { checkNodeId } from './keys.ts';
 import { NodeIdentity } from './identity.ts';
 import { agreeOnShape } from './shape.ts';
 import type { NodeInfo } from './membership.ts';
@@ -28,27 +28,7 @@ import { PartitionOwnership, type PartitionOwner } from './ownership.ts';
 import { RemoteCalls, type CallMail, type NodeOp } from './remote-calls.ts';
 import type { NodeAsker } from './workflow-calls.ts';
 
-export interface ClusterOptions {
-  /** The Redis every node shares: a URL or the engine's options (TLS, password, key prefix). */
-  readonly redis: string | RedisEngineOptions;
-  /** Unique among live nodes and stable across restarts of the same node. Default `<hostname>-<pid>`. */
-  readonly nodeId?: string;
-  /** How long a partition lease (and a heartbeat) lasts: a dead node's partitions move after this. Default 5,000 ms. */
-  readonly leaseTtlMs?: number;
-  /** Longest a graceful handover waits for the partition's running payloads. Default 30,000 ms. */
-  readonly handoverTimeoutMs?: number;
-  /** Longest a lookup or cancel of a payload on another node waits for an owner to answer. Default 10,000 ms. */
-  readonly callTimeoutMs?: number;
-  /** Shown to the other nodes in the cluster view. */
-  readonly adminUrl?: string;
-  /**
-   * How long a node's home (its held dependents and workflow instances) is kept for it without a
-   * renewal: a dead node's home is adopted by another node after this, and a node paused longer
-   * stops itself. Default 3 × leaseTtlMs.
-   */
-  readonly homeTtlMs?: number;
-}
-
+export type { ClusterOptions } from './options.ts';
 export type { NodeOp } from './remote-calls.ts';
 
 /** What the runtime does for the cluster node: with the partitions served here, and the rest. */
@@ -128,19 +108,7 @@ export class ClusterNode implements CoordinationCluster, NodeAsker {
   private fault: TriageError | undefined;
 
   constructor(options: ClusterOptions, private readonly partitions: number) {
-    const problems = [];
-    if (options.redis === undefined) problems.push({ field: 'cluster.redis', problem: 'is required: a URL or the Redis options' });
-    if (options.nodeId !== undefined) {
-      try {
-        checkNodeId(options.nodeId);
-      } catch (error) {
-        problems.push({ field: 'cluster.nodeId', problem: (error as Error).message });
-      }
-    }
-    for (const field of ['leaseTtlMs', 'handoverTimeoutMs', 'callTimeoutMs', 'homeTtlMs'] as const) {
-      const value = options[field];
-      if (value !== undefined && !(typeof value === 'number' && value >= 50)) problems.push({ field: `cluster.${field}`, problem: 'must be a number of ms ≥ 50' });
-    }
+    const problems = clusterOptionProblems(options);
     if (problems.length > 0) throw new OptionsError(problems);
     this.options = options;
     this.adminUrl = options.adminUrl;

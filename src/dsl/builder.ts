@@ -8,6 +8,8 @@
  *     .step('charge', { handler: 'payment.charge', after: ['reserve'], input: ({ results }) => … })
  *     .output(({ results }) => results.charge);
  */
+import { WorkflowDefinitionError } from '../errors.ts';
+import { unknownFields, type KnownFields } from '../known-fields.ts';
 import { defineWorkflow, type WorkflowDefinition } from './definition.ts';
 import type { InputSchema } from './input.ts';
 import type { EachSpec, HandlerName, HandlerTypes, OutputOf, Scope, StepSpec } from './types.ts';
@@ -22,6 +24,8 @@ export interface WorkflowOptions<I> {
   readonly sample?: I;
   readonly description?: string;
 }
+
+const WORKFLOW_OPTION_FIELDS = { input: true, sample: true, description: true } as const satisfies KnownFields<WorkflowOptions<unknown>>;
 
 type Condition<I, R, A extends keyof R> = { readonly when: (scope: Scope<I, Pick<R, A>>) => boolean };
 type Added<R, N extends string, V> = R & { readonly [K in N]: V };
@@ -97,5 +101,8 @@ export class WorkflowBuilder<I, R, H extends HandlerTypes> {
  * (`typeof handlers` from a handlers module imported with `import type`).
  */
 export function workflow<I = unknown, H extends HandlerTypes = HandlerTypes>(name: string, options: WorkflowOptions<I> = {}): WorkflowBuilder<I, {}, H> {
+  // Refused here, where the options are given: the builder passes on only the fields it knows.
+  const unknown = unknownFields(options, WORKFLOW_OPTION_FIELDS, '', 'is not a workflow option');
+  if (unknown.length > 0) throw new WorkflowDefinitionError(typeof name === 'string' ? name : '(unnamed)', unknown.map((p) => ({ step: '(workflow)', ...p })));
   return new WorkflowBuilder<I, {}, H>(name, options, []);
 }

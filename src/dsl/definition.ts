@@ -7,10 +7,12 @@
  */
 import { Graph } from '@dagrejs/graphlib';
 import { WorkflowDefinitionError, type WorkflowProblem } from '../errors.ts';
+import { unknownFields, type KnownFields } from '../known-fields.ts';
+import { backoffProblems } from '../options.ts';
 import { TIERS } from '../payload.ts';
 import { cyclePaths } from './cycles.ts';
 import { isInputSchema, parseInput, type InputSchema } from './input.ts';
-import type { StepOptions } from './types.ts';
+import type { EachSpec, HandlerTypes, StepOptions, StepSpec } from './types.ts';
 
 /** What a mapping function sees at run time. */
 export interface RuntimeScope {
@@ -72,8 +74,14 @@ export interface RawWorkflow {
   readonly output: unknown;
 }
 
-const STEP_FIELDS = new Set(['name', 'kind', 'handler', 'after', 'input', 'over', 'when', 'optional', 'compensate', 'priority', 'complexity', 'timeout', 'retries', 'backoff', 'tags']);
-const COMPENSATION_FIELDS = new Set(['handler', 'input', 'priority', 'complexity', 'timeout', 'retries', 'backoff', 'tags']);
+const WORKFLOW_FIELDS = { name: true, description: true, sample: true, input: true, steps: true, output: true } as const satisfies KnownFields<RawWorkflow>;
+const STEP_OPTION_FIELDS = { priority: true, complexity: true, timeout: true, retries: true, backoff: true, tags: true } as const satisfies KnownFields<StepOptions>;
+type AnyStep = StepSpec<unknown, unknown, HandlerTypes, string, never> & EachSpec<unknown, unknown, HandlerTypes, string, never, unknown>;
+/** A step's fields: the typed specs' (`over` is a fan-out's), and the `name` and `kind` the builder adds. */
+const STEP_FIELDS = {
+  ...STEP_OPTION_FIELDS, name: true, kind: true, handler: true, after: true, input: true, over: true, when: true, optional: true, compensate: true,
+} as const satisfies KnownFields<AnyStep & { name: string; kind: string }>;
+const COMPENSATION_FIELDS = { ...STEP_OPTION_FIELDS, handler: true, input: true } as const satisfies KnownFields<NonNullable<AnyStep['compensate']>>;
 const STEP_NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,99}$/;
 const WORKFLOW = '(workflow)';
 
@@ -85,6 +93,7 @@ export function isWorkflowDefinition(value: unknown): value is WorkflowDefinitio
 export function defineWorkflow<I = unknown, O = unknown>(raw: RawWorkflow): WorkflowDefinition<I, O> {
   const problems: WorkflowProblem[] = [];
   const report = (step: string, field: string, problem: string) => void problems.push({ step, field, problem });
+  for (const p of unknownFields(raw, WORKFLOW_FIELDS, '', 'is not a workflow field')) report(WORKFLOW, p.field, p.problem);
   const name = typeof raw.name === 'string' && raw.name.length > 0 ? raw.name : (report(WORKFLOW, 'name', 'must be a non-empty string'), '(unnamed)');
   if (raw.description !== undefined && typeof raw.description !== 'string') report(WORKFLOW, 'description', 'must be a string');
   if (raw.sample !== undefined && !jsonSafe(raw.sample)) report(WORKFLOW, 'sample', 'must be JSON-serialisable');
@@ -141,7 +150,7 @@ function compileStep(raw: unknown, index: number, names: ReadonlySet<string>, re
   const s = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
   const name = typeof s.name === 'string' ? s.name : `#${index}`;
   if (typeof raw !== 'object' || raw === null) report(name, 'step', 'must be an object');
-  for (const key of Object.keys(s)) if (!STEP_FIELDS.has(key)) report(name, key, 'is not a step field');
+  for (const p of unknownFields(s, STEP_FIELDS, '', 'is not a step field')) report(name, p.field, p.problem);
   const kind = s.kind === undefined ? 'step' : s.kind;
   if (kind !== 'step' && kind !== 'each') report(name, 'kind', 'must be step or each');
   if (typeof s.handler !== 'string' || s.handler.length === 0) report(name, 'handler', 'must be a handler type (a non-empty string)');
@@ -164,7 +173,7 @@ function compileStep(raw: unknown, index: number, names: ReadonlySet<string>, re
   if (s.compensate !== undefined) {
     const c = (typeof s.compensate === 'object' && s.compensate !== null ? s.compensate : {}) as Record<string, unknown>;
     if (typeof s.compensate !== 'object' || s.compensate === null) report(name, 'compensate', 'must be an object with handler and input');
-    for (const key of Object.keys(c)) if (!COMPENSATION_FIELDS.has(key)) report(name, `compensate.${key}`, 'is not a compensation field');
+    for (const p of unknownFields(c, COMPENSATION_FIELDS, 'compensate', 'is not a compensation field')) report(name, p.field, p.problem);
     if (typeof c.handler !== 'string' || c.handler.length === 0) report(name, 'compensate.handler', 'must be a handler type (a non-empty string)');
     if (typeof c.input !== 'function') report(name, 'compensate.input', 'must be a function of { input, results, result }');
     compensate = { handler: c.handler as string, input: c.input as ScopeFn<unknown>, options: stepOptions(c, name, 'compensate.', report) };
@@ -198,12 +207,12 @@ function stepOptions(s: Record<string, unknown>, step: string, prefix: string, r
   range('complexity', 1, 10, false);
   range('timeout', 1, 2_147_483_647, false);
   range('retries', 0, 1000, true);
-  if (s.backoff !== undefined && (typeof s.backoff !== 'object' || s.backoff === null)) report(step, `${prefix}backoff`, 'must be an object');
+  for (const p of backoffProblems(s.backoff, `${prefix}backoff`)) report(step, p.field, p.problem);
   if (s.tags !== undefined && (!Array.isArray(s.tags) || !s.tags.every((t) => typeof t === 'string' && t.length > 0))) {
     report(step, `${prefix}tags`, 'must be an array of non-empty strings');
   }
   const options: Record<string, unknown> = {};
-  for (const key of ['priority', 'complexity', 'timeout', 'retries', 'backoff', 'tags'] as const) if (s[key] !== undefined) options[key] = s[key];
+  for (const key of Object.keys(STEP_OPTION_FIELDS)) if (s[key] !== undefined) options[key] = s[key];
   return options as StepOptions;
 }
 

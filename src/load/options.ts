@@ -4,6 +4,7 @@
  * → compiled once, like src/options.ts, which embeds these in `RuntimeOptions`.
  */
 import type { FieldProblem } from '../errors.ts';
+import { unknownFields, type KnownFields } from '../known-fields.ts';
 import type { Tier } from '../payload.ts';
 import type { LoadSampler } from './sampler.ts';
 import { SIGNAL_NAMES, type LevelThreshold, type LoadLevel, type SignalName, type Thresholds } from './levels.ts';
@@ -47,6 +48,14 @@ export interface CoordinatorOptions {
   readonly decisionsKept?: number;
 }
 
+const COORDINATOR_FIELDS = {
+  intervalMs: true, sampler: true, thresholds: true, exitRatio: true, stepDownAfterMs: true, modes: true, degradedTimeoutFactor: true,
+  makeup: true, elevate: true, transfer: true, decisionsKept: true,
+} as const satisfies KnownFields<CoordinatorOptions>;
+
+/** The levels a threshold, a mode or an inflation is given for. */
+const LEVEL_FIELDS = { elevated: true, critical: true } as const satisfies KnownFields<LevelThreshold>;
+
 export interface MakeupOptions {
   /** Priority added to a rescheduled payload (capped at 10). Default 2. */
   readonly boost?: number;
@@ -56,10 +65,14 @@ export interface MakeupOptions {
   readonly maxBacklogMs?: number;
 }
 
+const MAKEUP_FIELDS = { boost: true, batchSize: true, maxBacklogMs: true } as const satisfies KnownFields<MakeupOptions>;
+
 export interface ElevateOptions {
   /** A high tier overflows when its oldest payload has waited this share of high's `maxWait`. Default 0.2. */
   readonly highWaitRatio?: number;
 }
+
+const ELEVATE_FIELDS = { highWaitRatio: true } as const satisfies KnownFields<ElevateOptions>;
 
 export interface TransferOptions {
   /** A tier is hot at this share of its `tierCapacity`. Default 0.5. */
@@ -69,6 +82,8 @@ export interface TransferOptions {
   /** Most payloads moved per decision. Default 1,000. */
   readonly batchSize?: number;
 }
+
+const TRANSFER_FIELDS = { hotShare: true, coldShare: true, batchSize: true } as const satisfies KnownFields<TransferOptions>;
 
 export interface PoolOptions {
   /** Fewest slots. Default `concurrency`. */
@@ -89,10 +104,16 @@ export interface PoolOptions {
   readonly stuckGraceMs?: number;
 }
 
+const POOL_FIELDS = {
+  min: true, max: true, scaleUpQueuePerSlot: true, scaleDownBusyShare: true, step: true, checkIntervalMs: true, cooldownMs: true, stuckGraceMs: true,
+} as const satisfies KnownFields<PoolOptions>;
+
 export interface ThrottleOptions {
   /** Most low-tier starts per second (changeable at runtime). Default: unlimited. */
   readonly low?: number;
 }
+
+const THROTTLE_FIELDS = { low: true } as const satisfies KnownFields<ThrottleOptions>;
 
 /** Adds `boost` to the priority (1–10) of payloads `when` matches, at routing. */
 export interface BoostRule {
@@ -102,6 +123,8 @@ export interface BoostRule {
   readonly when?: (payload: BoostSubject) => boolean;
   readonly boost: number;
 }
+
+const BOOST_RULE_FIELDS = { name: true, tag: true, when: true, boost: true } as const satisfies KnownFields<BoostRule>;
 
 /** What a boost rule sees of a payload. */
 export interface BoostSubject {
@@ -131,6 +154,10 @@ export interface ComplexityOptions {
   /** CPU and memory are metered on one run in this many (metering costs ~2 µs). Default 16. */
   readonly sampleEvery?: number;
 }
+
+const COMPLEXITY_FIELDS = {
+  alpha: true, priorSamples: true, maxWeight: true, unitMs: true, cpuWeight: true, memoryWeight: true, inflation: true, sampleEvery: true,
+} as const satisfies KnownFields<ComplexityOptions>;
 
 export interface CompiledCoordinator {
   readonly intervalMs: number;
@@ -168,6 +195,8 @@ export interface CoordinationInput {
   readonly complexity?: ComplexityOptions | false;
 }
 
+export const COORDINATION_FIELDS = { coordinator: true, pool: true, throttle: true, boostRules: true, complexity: true } as const satisfies KnownFields<CoordinationInput>;
+
 export const DEFAULT_THRESHOLDS: Thresholds = {
   eventLoopDelayMs: { elevated: 100, critical: 300 },
   // A busy event loop is not an overloaded one: utilisation and CPU reach 1 under any heavy but
@@ -190,6 +219,7 @@ const DEFAULT_MODES: Record<LoadLevel, Record<ManagedTier, TierMode>> = {
   critical: { high: 'normal', medium: 'degrade', low: 'skip' },
 };
 const TIER_MODES: readonly TierMode[] = ['normal', 'degrade', 'skip'];
+const SIGNAL_FIELDS: Readonly<Record<string, true>> = Object.fromEntries(SIGNAL_NAMES.map((name) => [name, true]));
 
 type Num = (field: string, value: number | undefined, fallback: number, min: number, max: number, int?: boolean) => number;
 
@@ -201,6 +231,12 @@ export function compileCoordination(raw: CoordinationInput, concurrency: number,
     return false;
   };
   const c = object('coordinator', raw.coordinator) ? (raw.coordinator as CoordinatorOptions) : {};
+  problems.push(
+    ...unknownFields(raw.coordinator === false ? undefined : c, COORDINATOR_FIELDS, 'coordinator', 'is not a coordinator option'),
+    ...unknownFields(c.makeup, MAKEUP_FIELDS, 'coordinator.makeup', 'is not a makeup option'),
+    ...unknownFields(c.elevate === false ? undefined : c.elevate, ELEVATE_FIELDS, 'coordinator.elevate', 'is not an elevate option'),
+    ...unknownFields(c.transfer === false ? undefined : c.transfer, TRANSFER_FIELDS, 'coordinator.transfer', 'is not a transfer option'),
+  );
   const coordinator: CompiledCoordinator | false = raw.coordinator === false ? false : {
     intervalMs: num('coordinator.intervalMs', c.intervalMs, 500, 1, 600_000),
     sampler: c.sampler,
@@ -226,6 +262,7 @@ export function compileCoordination(raw: CoordinationInput, concurrency: number,
     problems.push({ field: 'coordinator.transfer.coldShare', problem: 'must be below transfer.hotShare' });
   }
 
+  problems.push(...unknownFields(raw.pool, POOL_FIELDS, 'pool', 'is not a pool option'));
   const p = raw.pool ?? {};
   const min = num('pool.min', p.min, concurrency, 1, 1_000_000, true);
   const pool: CompiledPool = {
@@ -240,6 +277,7 @@ export function compileCoordination(raw: CoordinationInput, concurrency: number,
   };
   if (pool.max < pool.min) problems.push({ field: 'pool.max', problem: `must be at least pool.min (${pool.min}), got ${pool.max}` });
 
+  problems.push(...unknownFields(raw.throttle, THROTTLE_FIELDS, 'throttle', 'is not a throttle option'));
   const throttleLow = raw.throttle?.low === undefined ? undefined : num('throttle.low', raw.throttle.low, 0, 0, 1_000_000_000);
 
   const boostRules = raw.boostRules ?? [];
@@ -247,6 +285,10 @@ export function compileCoordination(raw: CoordinationInput, concurrency: number,
   else boostRules.forEach((rule, i) => problems.push(...boostRuleProblems(rule, `boostRules[${i}]`)));
 
   const x = object('complexity', raw.complexity) ? (raw.complexity as ComplexityOptions) : {};
+  problems.push(
+    ...unknownFields(raw.complexity === false ? undefined : x, COMPLEXITY_FIELDS, 'complexity', 'is not a complexity option'),
+    ...unknownFields(x.inflation, LEVEL_FIELDS, 'complexity.inflation', 'is not a level (elevated|critical)'),
+  );
   const complexity: CompiledComplexity | false = raw.complexity === false ? false : {
     alpha: num('complexity.alpha', x.alpha, 0.2, 0.001, 1),
     priorSamples: num('complexity.priorSamples', x.priorSamples, 10, 0, 1_000_000),
@@ -267,7 +309,7 @@ export function compileCoordination(raw: CoordinationInput, concurrency: number,
 export function boostRuleProblems(rule: unknown, field: string): FieldProblem[] {
   if (typeof rule !== 'object' || rule === null) return [{ field, problem: 'must be an object' }];
   const r = rule as Partial<BoostRule>;
-  const problems: FieldProblem[] = [];
+  const problems = unknownFields(rule, BOOST_RULE_FIELDS, field, 'is not a boost rule field');
   if (typeof r.boost !== 'number' || !Number.isInteger(r.boost) || r.boost < -9 || r.boost > 9) {
     problems.push({ field: `${field}.boost`, problem: `must be an integer between -9 and 9, got ${String(r.boost)}` });
   }
@@ -282,12 +324,11 @@ function compileThresholds(raw: CoordinatorOptions['thresholds'], num: Num, prob
     problems.push({ field: 'coordinator.thresholds', problem: 'must be an object' });
     return DEFAULT_THRESHOLDS;
   }
-  for (const key of Object.keys(raw ?? {})) {
-    if (!(SIGNAL_NAMES as readonly string[]).includes(key)) problems.push({ field: `coordinator.thresholds.${key}`, problem: `is not a signal (${SIGNAL_NAMES.join('|')})` });
-  }
+  problems.push(...unknownFields(raw, SIGNAL_FIELDS, 'coordinator.thresholds', `is not a signal (${SIGNAL_NAMES.join('|')})`));
   const out = {} as Record<SignalName, LevelThreshold>;
   for (const name of SIGNAL_NAMES) {
     const given = raw?.[name];
+    problems.push(...unknownFields(given, LEVEL_FIELDS, `coordinator.thresholds.${name}`, 'is not a level (elevated|critical)'));
     const base = DEFAULT_THRESHOLDS[name];
     const level = (l: 'elevated' | 'critical') => {
       const v = given?.[l];
@@ -305,9 +346,14 @@ function compileThresholds(raw: CoordinatorOptions['thresholds'], num: Num, prob
 
 function compileModes(raw: CoordinatorOptions['modes'], problems: FieldProblem[]): CompiledCoordinator['modes'] {
   const modes = { normal: DEFAULT_MODES.normal, elevated: { ...DEFAULT_MODES.elevated }, critical: { ...DEFAULT_MODES.critical } };
+  problems.push(...unknownFields(raw, LEVEL_FIELDS, 'coordinator.modes', 'is not a level the coordinator sets modes for (elevated|critical)'));
   for (const level of ['elevated', 'critical'] as const) {
     const given = raw?.[level];
     if (given === undefined) continue;
+    if (typeof given !== 'object' || given === null || Array.isArray(given)) {
+      problems.push({ field: `coordinator.modes.${level}`, problem: 'must be an object' });
+      continue;
+    }
     for (const [tier, mode] of Object.entries(given)) {
       if (!(MANAGED_TIERS as readonly string[]).includes(tier)) problems.push({ field: `coordinator.modes.${level}.${tier}`, problem: 'is not a tier the coordinator manages (high|medium|low)' });
       else if (!TIER_MODES.includes(mode as TierMode)) problems.push({ field: `coordinator.modes.${level}.${tier}`, problem: `must be normal|degrade|skip, got ${JSON.stringify(mode)}` });

@@ -12,6 +12,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { defineScheduleMetrics } from './schedule-metrics.ts';
 import type { ActorInfo } from '../core/actor-system.ts';
 import { OptionsError, type FieldProblem } from '../errors.ts';
+import { unknownFields, type KnownFields } from '../known-fields.ts';
 import type { EventHub } from '../events.ts';
 import { TIERS, type Tier } from '../payload.ts';
 import type { RuntimeStats } from '../runtime.ts';
@@ -32,6 +33,8 @@ export interface MetricsOptions {
   /** Append the process's default metrics (CPU, memory, event loop, GC) to the exposition. Default true. */
   readonly processMetrics?: boolean;
 }
+
+const METRICS_FIELDS = { clientLabel: true, maxClients: true, maxPartitionLabels: true, processMetrics: true } as const satisfies KnownFields<MetricsOptions>;
 
 /** Job latencies: a few ms for critical work up to the low tier's two-minute maxWait and beyond. */
 export const WAIT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800];
@@ -75,7 +78,8 @@ const COUNTER_HELP: Readonly<Record<CounterKind, string>> = {
 };
 
 export function compileMetricsOptions(raw: MetricsOptions = {}): Required<MetricsOptions> {
-  const problems: FieldProblem[] = [];
+  const problems: FieldProblem[] = unknownFields(raw, METRICS_FIELDS, 'metrics', 'is not a metrics option');
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new OptionsError(problems);
   const int = (field: keyof MetricsOptions, value: number | undefined, fallback: number, min: number): number => {
     if (value === undefined) return fallback;
     if (!Number.isInteger(value) || value < min || value > 100_000) {

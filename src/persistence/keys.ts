@@ -12,8 +12,11 @@ export interface RedisKeys {
   readonly all: string;
 }
 
+/** What a key prefix may be made of. */
+export const KEY_PREFIX = /^[\w.:-]+$/;
+
 export function redisKeys(prefix: string): RedisKeys {
-  if (!/^[\w.:-]+$/.test(prefix)) throw new Error(`key prefix must be letters, digits, . : _ -, got ${JSON.stringify(prefix)}`);
+  if (!KEY_PREFIX.test(prefix)) throw new Error(`key prefix must be letters, digits, . : _ -, got ${JSON.stringify(prefix)}`);
   return {
     prefix,
     journal: (key) => `${prefix}:j:${tagged(key)}`,

@@ -7,9 +7,10 @@
  * not one round trip per entry.
  */
 import { Redis, type RedisOptions } from 'ioredis';
-import { OptionsError } from '../errors.ts';
+import { OptionsError, type FieldProblem } from '../errors.ts';
+import { unknownFields, type KnownFields } from '../known-fields.ts';
 import type { JournalEntry, PersistenceEngine, Snapshot } from './engine.ts';
-import { redisKeys, type RedisKeys } from './keys.ts';
+import { KEY_PREFIX, redisKeys, type RedisKeys } from './keys.ts';
 import { APPEND, APPEND_PACKED, TAKE_SNAPSHOT, TAKE_SNAPSHOT_STORED } from './scripts.ts';
 
 export interface RedisEngineOptions {
@@ -23,6 +24,26 @@ export interface RedisEngineOptions {
   readonly client?: Redis;
   /** Connection errors (ioredis reconnects by itself). Default: kept as `lastConnectionError`. */
   readonly onConnectionError?: (error: Error) => void;
+}
+
+const REDIS_ENGINE_FIELDS = { url: true, redis: true, prefix: true, client: true, onConnectionError: true } as const satisfies KnownFields<RedisEngineOptions>;
+
+/**
+ * Problems with a Redis given in options as a URL or as the engine's options (`fields` narrows
+ * those a caller accepts), each named under `field`. The ioredis options in `redis` are ioredis's
+ * to judge. Undefined is no problem: whether one is required is the caller's to say.
+ */
+export function redisOptionProblems(raw: unknown, field: string, fields: object = REDIS_ENGINE_FIELDS): FieldProblem[] {
+  if (raw === undefined) return [];
+  if (typeof raw === 'string') return urlProblems(raw, `${field}.url`);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return [{ field, problem: 'must be a redis:// URL or the Redis options' }];
+  const problems = unknownFields(raw, fields, field, 'is not a Redis option');
+  const { url, prefix, client } = raw as RedisEngineOptions;
+  if (client === undefined && url !== undefined) problems.push(...urlProblems(url, `${field}.url`));
+  if (prefix !== undefined && (typeof prefix !== 'string' || !KEY_PREFIX.test(prefix))) {
+    problems.push({ field: `${field}.prefix`, problem: `must be letters, digits, . : _ -, got ${JSON.stringify(prefix)}` });
+  }
+  return problems;
 }
 
 type TriageRedis = Redis & {
@@ -43,9 +64,10 @@ export class RedisEngine implements PersistenceEngine {
   lastConnectionError: Error | undefined;
 
   constructor(options: RedisEngineOptions = {}) {
+    const problems = redisOptionProblems(options, 'redis');
+    if (problems.length > 0) throw new OptionsError(problems);
     this.keys = redisKeys(options.prefix ?? 'triage');
     this.ownsClient = !options.client;
-    if (!options.client && options.url !== undefined) checkRedisUrl(options.url);
     // Fail fast instead of queueing while disconnected, and bound every command, so an outage or a
     // paused server surfaces as StoreUnavailableError rather than a submit that hangs.
     const client = options.client ?? new Redis(options.url ?? 'redis://127.0.0.1:6379', { enableOfflineQueue: false, commandTimeout: 5_000, maxRetriesPerRequest: 1, ...options.redis });
@@ -126,16 +148,14 @@ export class RedisEngine implements PersistenceEngine {
  * ioredis takes any string it cannot parse as a URL for a host name (`nope://x` connects to host
  * `nope`), so a mistyped URL would only show as a store that never answers.
  */
-function checkRedisUrl(url: unknown): void {
+function urlProblems(url: unknown, field: string): FieldProblem[] {
   let protocol: string | undefined;
   try {
     protocol = typeof url === 'string' ? new URL(url).protocol : undefined;
   } catch {
     protocol = undefined;
   }
-  if (protocol !== 'redis:' && protocol !== 'rediss:') {
-    throw new OptionsError([{ field: 'redis.url', problem: 'must be a redis:// or rediss:// URL' }]);
-  }
+  return protocol === 'redis:' || protocol === 'rediss:' ? [] : [{ field, problem: 'must be a redis:// or rediss:// URL' }];
 }
 
 /**

@@ -6,12 +6,13 @@
  */
 import type { PayloadRecord } from '../../actors/partition/state.ts';
 import type { ReviveResult, RevivedPayload } from '../../actors/partition/messages.ts';
-import { OptionsError, TriageError, UnknownPayloadError, ValidationError, type FieldProblem } from '../errors.ts';
+import { OptionsError, TriageError, UnknownPayloadError, ValidationError } from '../errors.ts';
 import type { EventHub, PayloadEvent } from '../events.ts';
 import type { Logger } from '../execution/handlers.ts';
 import type { Payload } from '../payload.ts';
 import { MemoryDeadLetterStore, RedisDeadLetterStore, type DeadLetter, type DeadLetterStore } from '../dead-letters/store.ts';
 import type { PersistenceEngine } from '../persistence/engine.ts';
+import { unknownFields, type KnownFields } from '../known-fields.ts';
 import { RedisEngine } from '../persistence/redis.ts';
 import { FencedRedisEngine } from '../cluster/fenced-journal.ts';
 
@@ -19,6 +20,8 @@ export interface DeadLetterOptions {
   /** Most dead letters kept; the oldest go first. 0 keeps none. Default 10,000. */
   readonly max?: number;
 }
+
+const DEAD_LETTER_FIELDS = { max: true } as const satisfies KnownFields<DeadLetterOptions>;
 
 export interface FailedQuery {
   readonly type?: string;
@@ -28,6 +31,16 @@ export interface FailedQuery {
   /** `next` of the page before. */
   readonly cursor?: string;
 }
+
+const QUERY_FIELDS = { type: true, clientId: true, limit: true, cursor: true } as const satisfies KnownFields<FailedQuery>;
+
+/** What `retryFailed` filters on. */
+export interface RetryFilter {
+  readonly type?: string;
+  readonly clientId?: string;
+}
+
+const RETRY_FILTER_FIELDS = { type: true, clientId: true } as const satisfies KnownFields<RetryFilter>;
 
 export interface FailedPage {
   /** Dead letters matching the filter. */
@@ -49,12 +62,11 @@ export interface DeadLetterHost {
 
 const DEFAULT_MAX = 10_000;
 const MAX_LIMIT = 1_000;
-const QUERY_FIELDS = new Set(['type', 'clientId', 'limit', 'cursor']);
 
 export function compileDeadLetterOptions(raw: DeadLetterOptions | undefined): number {
   if (raw === undefined) return DEFAULT_MAX;
-  const problems: FieldProblem[] = [];
-  for (const key of Object.keys(raw)) if (key !== 'max') problems.push({ field: `deadLetters.${key}`, problem: 'is not a dead-letter option' });
+  const problems = unknownFields(raw, DEAD_LETTER_FIELDS, 'deadLetters', 'is not a dead-letter option');
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new OptionsError(problems);
   const max = raw.max ?? DEFAULT_MAX;
   if (!Number.isInteger(max) || max < 0 || max > 10_000_000) problems.push({ field: 'deadLetters.max', problem: 'must be a whole number between 0 and 10000000' });
   if (problems.length > 0) throw new OptionsError(problems);
@@ -101,8 +113,8 @@ export class DeadLetters {
   }
 
   /** Retries every dead letter of a type and/or client; resolves with how many run again. */
-  async retryWhere(filter: { readonly type?: string; readonly clientId?: string } = {}): Promise<number> {
-    const { type, clientId } = checkQuery(filter);
+  async retryWhere(filter: RetryFilter = {}): Promise<number> {
+    const { type, clientId } = checkQuery(filter, RETRY_FILTER_FIELDS);
     const letters = (await this.all()).filter((l) => (type === undefined || l.type === type) && (clientId === undefined || l.clientId === clientId));
     return this.reviveAll(letters);
   }
@@ -163,10 +175,10 @@ function before(letter: DeadLetter, cursor: string): boolean {
   return letter.failedAt < at || (letter.failedAt === at && letter.id < id);
 }
 
-function checkQuery(query: FailedQuery): Required<Pick<FailedQuery, 'limit'>> & FailedQuery {
-  const problems: FieldProblem[] = [];
+/** `fields`: what the caller filters on (`retryFailed` takes no page). */
+function checkQuery(query: FailedQuery, fields: object = QUERY_FIELDS): Required<Pick<FailedQuery, 'limit'>> & FailedQuery {
   if (typeof query !== 'object' || query === null) throw new ValidationError([{ field: 'query', problem: 'must be an object' }]);
-  for (const key of Object.keys(query)) if (!QUERY_FIELDS.has(key)) problems.push({ field: key.slice(0, 64), problem: 'is not a filter field' });
+  const problems = unknownFields(query, fields, '', 'is not a filter field');
   for (const field of ['type', 'clientId'] as const) {
     const value = query[field];
     if (value !== undefined && (typeof value !== 'string' || value.length === 0)) problems.push({ field, problem: 'must be a non-empty string' });

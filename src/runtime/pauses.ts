@@ -11,6 +11,7 @@ import type { ClientHold } from '../../actors/partition/holds.ts';
 import type { PartitionState } from '../../actors/partition/state.ts';
 import { ValidationError, type FieldProblem } from '../errors.ts';
 import { TIERS } from '../payload.ts';
+import { unknownFields, type KnownFields } from '../known-fields.ts';
 
 export interface PauseTarget {
   /** A handler type; with `clientId`, only that client's payloads of it. Without either, the whole runtime. */
@@ -18,6 +19,8 @@ export interface PauseTarget {
   /** A client: its payloads (of `type`, or of every type). */
   readonly clientId?: string;
 }
+
+const PAUSE_FIELDS = { type: true, clientId: true } as const satisfies KnownFields<PauseTarget>;
 
 export interface PauseView {
   /** The whole runtime is paused. */
@@ -109,9 +112,8 @@ export class Pauses {
 }
 
 function checked(target: PauseTarget): PauseTarget {
-  const problems: FieldProblem[] = [];
   if (typeof target !== 'object' || target === null) throw new ValidationError([{ field: 'target', problem: 'must be an object' }]);
-  for (const key of Object.keys(target)) if (key !== 'type' && key !== 'clientId') problems.push({ field: key.slice(0, 64), problem: 'is not a pause field (type, clientId)' });
+  const problems: FieldProblem[] = unknownFields(target, PAUSE_FIELDS, '', 'is not a pause field (type, clientId)');
   if (target.type !== undefined && (typeof target.type !== 'string' || target.type.length === 0)) problems.push({ field: 'type', problem: 'must be a non-empty string' });
   if (target.clientId !== undefined && (typeof target.clientId !== 'string' || target.clientId.length === 0 || target.clientId.length > 512)) problems.push({ field: 'clientId', problem: 'must be a non-empty string of at most 512 characters' });
   if (problems.length > 0) throw new ValidationError(problems);

@@ -7,6 +7,7 @@ import { Cron } from 'croner';
 import { ValidationError, type FieldProblem } from '../errors.ts';
 import type { PayloadInput, TimeInput } from '../payload.ts';
 import { parseTime, validatePayload, type ValidationContext } from '../validation.ts';
+import { unknownFields, type KnownFields } from '../known-fields.ts';
 
 export interface ScheduleInput {
   /** Names the schedule; `set` with an id that exists replaces it (its cursor stays). */
@@ -42,16 +43,17 @@ export interface ValidSchedule {
   readonly catchUp: 'none' | 'latest' | 'all';
 }
 
-const FIELDS = new Set(['id', 'cron', 'every', 'timezone', 'payload', 'startAt', 'endAt', 'overlap', 'catchUp']);
+const FIELDS = {
+  id: true, cron: true, every: true, timezone: true, payload: true, startAt: true, endAt: true, overlap: true, catchUp: true,
+} as const satisfies KnownFields<ScheduleInput>;
 const SCHEDULE_OWNED = ['runAt', 'delay', 'idempotencyKey', 'dependsOn', 'ref', 'onDependencyFailure', 'dedupe'];
 const MAX_ID_LENGTH = 200;
 
 export function validateSchedule(input: unknown, ctx: ValidationContext): ValidSchedule {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new ValidationError([{ field: 'schedule', problem: 'must be an object' }]);
   const raw = input as Record<string, unknown>;
-  const problems: FieldProblem[] = [];
+  const problems: FieldProblem[] = unknownFields(raw, FIELDS, '', 'is not a schedule field');
   const report = (field: string, problem: string): undefined => void problems.push({ field, problem });
-  for (const key of Object.keys(raw)) if (!FIELDS.has(key)) report(key.slice(0, 64), 'is not a schedule field');
 
   const id = raw.id;
   if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID_LENGTH) report('id', `must be a non-empty string of at most ${MAX_ID_LENGTH} characters`);
