@@ -174,6 +174,53 @@ describe('the admin page: charts, failures and actions in a browser', () => {
     assert.deepEqual(problems, []);
   });
 
+  test('the client weights are in the first paint; with the token the operator sets them from the page, and a bad one is refused and changes nothing', async () => {
+    served = await serve({ partitions: 2, fairness: { weights: { studio: 3, 'shop <eu>': 2 } } }, { token: TOKEN });
+    const s = served;
+    const first = await s.call('/');
+    assert.match(first.text, /<dt>client weights<\/dt><dd data-fact="weights">studio 3, shop &#60;eu&#62; 2, every other client 1<\/dd>/);
+
+    page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+    const problems = watch(page);
+    await page.goto(`${s.admin.url}?refresh=300`);
+    await page.locator('body[data-state="live"]').waitFor({ timeout: 10_000 });
+    assert.equal(await page.locator('#load-detail [data-fact="weights"]').textContent(), 'studio 3, shop <eu> 2, every other client 1');
+    assert.equal(await page.locator('#fairness-form').count(), 0, 'no weights form while actions are locked');
+
+    await page.locator('#unlock').click();
+    await page.locator('#token-input').fill(TOKEN);
+    await page.locator('#token-form button[type="submit"]').click();
+    const rows = page.locator('#fairness-rows .actions-row');
+    await rows.first().waitFor({ timeout: 10_000 });
+    assert.deepEqual(await rows.locator('.fair-client').evaluateAll((inputs) => inputs.map((i) => (i as unknown as { value: string }).value)), ['studio', 'shop <eu>']);
+    assert.equal(await page.locator('#fairness-default').inputValue(), '1');
+
+    // studio 3 → 5, shop <eu> dropped, batch added at 0.5, everyone else 2.
+    await rows.nth(0).locator('.fair-weight').fill('5');
+    await rows.nth(1).locator('button').click();
+    await page.locator('#fairness-add').click();
+    await rows.nth(1).locator('.fair-client').fill('batch');
+    await rows.nth(1).locator('.fair-weight').fill('0.5');
+    await page.locator('#fairness-default').fill('2');
+    await page.locator('#load-actions button[data-action="set weights"]').click();
+    assert.match((await page.locator('#confirm-text').textContent()) ?? '', /^Serve clients by the weights studio 5, batch 0\.5, every other client 2\?/);
+    await page.locator('#confirm-yes').click();
+    await page.locator('#toast[data-ok="true"]').waitFor({ timeout: 10_000 });
+    assert.equal(await page.locator('#toast').textContent(), 'client weights: studio 5, batch 0.5, every other client 2');
+    assert.deepEqual(s.rt.fairness(), { weights: { studio: 5, batch: 0.5 }, defaultWeight: 2 });
+    await page.locator('#load-detail [data-fact="weights"]:text-is("studio 5, batch 0.5, every other client 2")').waitFor({ timeout: 10_000 });
+    await shoot(page, 'admin-fairness');
+
+    await rows.nth(0).locator('.fair-weight').fill('0');
+    await page.locator('#load-actions button[data-action="set weights"]').click();
+    await page.locator('#confirm-yes').click();
+    await page.locator('#toast[data-ok="false"]').waitFor({ timeout: 10_000 });
+    assert.match((await page.locator('#toast').textContent()) ?? '', /^Set weights failed: BAD_REQUEST — invalid options: fairness\.weights\.studio must be a number above 0/);
+    assert.deepEqual(s.rt.fairness(), { weights: { studio: 5, batch: 0.5 }, defaultWeight: 2 }, 'the refused weights changed nothing');
+    // The browser logs the refused request itself; the page raised nothing.
+    assert.deepEqual(problems, ['console: Failed to load resource: the server responded with a status of 400 (Bad Request)']);
+  });
+
   test('without a token on the server there are no buttons, and the page says why', async () => {
     served = await serve({ partitions: 2, handlerDefaults: { retries: 0 } });
     const s = served;
@@ -192,6 +239,8 @@ describe('the admin page: charts, failures and actions in a browser', () => {
     assert.equal(await page.locator('button[data-action]').count(), 0);
     assert.equal(await page.locator('#unlock').count(), 0);
     assert.match((await page.locator('#actions-note').textContent()) ?? '', /Operator actions are off: this admin endpoint was started without a token/);
+    assert.equal(await page.locator('#load-detail [data-fact="weights"]').textContent(), 'every client 1', 'the weights are shown');
+    assert.equal(await page.locator('#fairness-form').count(), 0, 'but cannot be edited');
     // Reading stays: the search finds it by type and status, with a link to its page.
     await page.locator('#search-form input[name="type"]').fill('job');
     await page.locator('#search-form select[name="status"]').selectOption('failed');

@@ -48,6 +48,7 @@ async function snapshot(sources: AdminSources): Promise<PageSnapshot> {
     schedules: sources.schedules(100),
     series: sources.series(undefined),
     pauses: sources.pauses(),
+    fairness: sources.fairness(),
     tree: sources.tree(),
   };
 }

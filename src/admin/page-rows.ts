@@ -6,7 +6,7 @@
 import { TIERS } from '../payload.ts';
 import { clockTime, count, duration, h, raw, type Markup } from './html.ts';
 import type { PayloadPage } from './payload-views.ts';
-import type { ActorNode, CoordinatorDecision, LedgerView, LoadView, PartitionsView, PausesView, RunningView, SchedulesView, SeriesView, TreeView, WorkflowsView } from './sources.ts';
+import type { ActorNode, CoordinatorDecision, FairnessView, LedgerView, LoadView, PartitionsView, PausesView, RunningView, SchedulesView, SeriesView, TreeView, WorkflowsView } from './sources.ts';
 
 export const LEDGER_PAGE = 10;
 
@@ -23,6 +23,7 @@ export interface PageSnapshot {
   readonly schedules: SchedulesView;
   readonly series: SeriesView;
   readonly pauses: PausesView;
+  readonly fairness: FairnessView;
   readonly tree: TreeView;
 }
 
@@ -92,11 +93,18 @@ export function pausedText(pauses: PausesView): string {
   return held.length > 0 ? held.join(', ') : 'nothing';
 }
 
-export function loadFacts(load: LoadView, pauses: PausesView): Markup[] {
+/** The client weights in force, in words: the clients weighted, then everyone else. */
+export function weightsText(fairness: FairnessView): string {
+  const weighted = Object.entries(fairness.weights).map(([clientId, weight]) => `${clientId} ${weight}`);
+  return weighted.length === 0 ? `every client ${fairness.defaultWeight}` : `${weighted.join(', ')}, every other client ${fairness.defaultWeight}`;
+}
+
+export function loadFacts(load: LoadView, pauses: PausesView, fairness: FairnessView): Markup[] {
   return [
     h('dt', {}, 'level'), h('dd', {}, load.level + (load.pinned ? ', pinned by an operator' : '')),
     h('dt', {}, 'low-tier throttle'), h('dd', {}, load.lowThrottle === null ? 'unlimited' : `${load.lowThrottle} starts/s`),
     h('dt', {}, 'paused'), h('dd', {}, pausedText(pauses)),
+    h('dt', {}, 'client weights'), h('dd', { 'data-fact': 'weights' }, weightsText(fairness)),
     h('dt', {}, 'since'), h('dd', {}, load.since === undefined ? '—' : clockTime(load.since)),
   ];
 }

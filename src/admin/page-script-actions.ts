@@ -36,6 +36,7 @@ function describe(label, result) {
   if (result && typeof result.rescheduled === 'number') return 'rescheduled ' + result.rescheduled + ' ledger entr' + (result.rescheduled === 1 ? 'y' : 'ies');
   if (result && result.level) return 'load ' + result.level + (result.pinned ? ' (pinned)' : '') + ', low-tier throttle ' + (result.lowThrottle === null ? 'unlimited' : result.lowThrottle + '/s');
   if (result && typeof result.all === 'boolean') return 'paused: ' + pausedText(result);
+  if (result && typeof result.defaultWeight === 'number') return 'client weights: ' + weightsText(result);
   if (result && result.id && 'paused' in result) return 'schedule ' + result.id + ' ' + (result.paused ? 'paused' : 'active');
   return label + ': done';
 }
@@ -84,6 +85,43 @@ function setupActions() {
     drawTokenBox();
     afterTokenChange();
   };
+}
+// POST /api/fairness replaces every weight at once, so the form starts from the weights in force and sends them all.
+function fairnessControl() {
+  const rows = el('div', { id: 'fairness-rows' });
+  const addRow = (clientId, weight) => {
+    const remove = el('button', { class: 'btn', type: 'button', title: 'drop this weight: the client gets the others\' weight' }, '×');
+    const row = el('div', { class: 'actions-row' }, el('input', { class: 'fair-client', placeholder: 'client id' }), el('input', { class: 'fair-weight', type: 'number', min: '0', step: 'any', placeholder: 'weight' }), remove);
+    row.querySelector('.fair-client').value = clientId;
+    row.querySelector('.fair-weight').value = weight;
+    remove.onclick = () => row.remove();
+    rows.append(row);
+  };
+  for (const [clientId, weight] of Object.entries(state.fairness.weights)) addRow(clientId, String(weight));
+  const others = el('input', { type: 'number', min: '0', step: 'any', id: 'fairness-default', title: 'the weight of every client not listed' });
+  others.value = String(state.fairness.defaultWeight);
+  const add = el('button', { class: 'btn', type: 'button', id: 'fairness-add' }, 'Add client');
+  add.onclick = () => addRow('', '');
+  const save = el('button', { class: 'btn primary', type: 'button', 'data-action': 'set weights' }, 'Set weights');
+  save.onclick = () => {
+    const weights = new Map();
+    for (const row of rows.children) {
+      const clientId = row.querySelector('.fair-client').value.trim();
+      const weight = row.querySelector('.fair-weight').value;
+      if (!clientId && weight === '') continue;
+      if (!clientId) { toast('name the client of weight ' + weight, false); return; }
+      if (weight === '') { toast('give client ' + clientId + ' a weight, a number above 0', false); return; }
+      if (weights.has(clientId)) { toast('client ' + clientId + ' is listed twice', false); return; }
+      weights.set(clientId, Number(weight));
+    }
+    if (others.value === '') { toast('give every other client a weight, a number above 0', false); return; }
+    const body = { weights: Object.fromEntries(weights), defaultWeight: Number(others.value) };
+    confirmThen('serve clients by the weights ' + weightsText(body) + '? Within a tier, waiting clients share the slots in proportion.', () => act('POST', '/api/fairness', body, 'Set weights'));
+  };
+  const form = labelled('client weights', el('div', { class: 'stack' }, rows, el('div', { class: 'actions-row' }, el('span', { class: 'muted' }, 'every other client'), others, add, save)));
+  form.id = 'fairness-form';
+  form.classList.add('top');
+  return form;
 }
 function labelled(text, ...children) { return el('div', { class: 'actions-row' }, el('span', { class: 'muted' }, text), ...children); }
 // The controls are drawn once per lock state (so a typed value survives the refreshes); the lists in them follow the data.
@@ -145,7 +183,7 @@ function drawControls() {
     labelled('level', ...pins, release),
     labelled('low-tier throttle', perSecond, setThrottle, lift),
     labelled('pause', typeInput, pauseType, clientInput, pauseClient, pauseAll, resumeAll, el('span', { id: 'resume-types', class: 'actions-row' })),
-    el('p', { class: 'note' }, 'Fairness weights: the runtime has no API for them yet — clients within a tier are served round robin with equal weights — so there is nothing to set here.'));
+    fairnessControl());
   $('ledger-actions').replaceChildren(actionButton('Reschedule all', 'reschedule every ledger entry now, whatever the load?', 'POST', '/api/ledger/reschedule'));
   const select = el('select', { id: 'retry-type' });
   const retryAll = el('button', { class: 'btn primary', type: 'button', 'data-action': 'retry-all' }, 'Retry all');

@@ -108,10 +108,15 @@ function pausedText(pauses) {
   const held = [...pauses.types, ...(pauses.clients || []).map((c) => 'client ' + c.clientId + (c.type === undefined ? '' : ' (' + c.type + ')'))];
   return held.length ? held.join(', ') : 'nothing';
 }
-function renderLoad(load, pauses) {
+function weightsText(fairness) {
+  const weighted = Object.entries(fairness.weights).map(([clientId, weight]) => clientId + ' ' + weight);
+  return weighted.length === 0 ? 'every client ' + fairness.defaultWeight : weighted.join(', ') + ', every other client ' + fairness.defaultWeight;
+}
+function renderLoad(load, pauses, fairness) {
   $('load-detail').replaceChildren(el('dt', {}, 'level'), el('dd', {}, load.level + (load.pinned ? ', pinned by an operator' : '')),
     el('dt', {}, 'low-tier throttle'), el('dd', {}, load.lowThrottle === null || load.lowThrottle === undefined ? 'unlimited' : load.lowThrottle + ' starts/s'),
     el('dt', {}, 'paused'), el('dd', {}, pausedText(pauses)),
+    el('dt', {}, 'client weights'), el('dd', { 'data-fact': 'weights' }, weightsText(fairness)),
     el('dt', {}, 'since'), el('dd', {}, load.since ? clock(load.since) : '—'));
   $('decisions').replaceChildren(...(load.decisions.length ? load.decisions.map((d) => el('li', {}, el('time', {}, clock(d.at)), ' ' + d.action + ' → ', el('span', { class: 'level-' + d.level }, d.level), ': ' + d.reason))
     : [el('li', { class: 'muted' }, 'none yet')]));

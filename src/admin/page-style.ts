@@ -64,6 +64,7 @@ svg .hover line { stroke: #8b8d98; stroke-dasharray: 2 2; }
 .btn.danger { color: #ce2c31; border-color: #f4a9aa; } .btn.danger:hover { background: #fff0f0; }
 header .btn { background: #2e333d; color: #fff; border-color: #3f4550; }
 .actions-row { display: flex; gap: .4rem; flex-wrap: wrap; align-items: center; margin: .3rem 0; }
+.actions-row.top { align-items: baseline; } .stack { display: flex; flex-direction: column; } .stack .actions-row { margin: 0 0 .3rem; }
 input, select { font: inherit; font-size: .85rem; padding: .18rem .4rem; border: 1px solid #d9d9e0; border-radius: 5px; background: #fff; }
 input[type="number"] { width: 6rem; }
 .note { background: #f9f9fb; border: 1px solid var(--line); border-radius: 6px; padding: .45rem .65rem; color: #60646c; font-size: .85rem; margin: .4rem 0; }

@@ -67,7 +67,7 @@ export function renderPage({ name, nonce, refreshMs, actions, snapshot: s }: Pag
         table('queues', [th('partition'), th('critical', true), th('high', true), th('medium', true), th('low', true), th('running', true), th('delayed', true), th('done', true)], queues.rows),
         h('p', { id: 'idle', class: 'muted' }, queues.idle === 0 ? '' : `${queues.idle} idle partition${queues.idle === 1 ? '' : 's'} not shown`)),
       h('section', {}, h('h2', {}, 'Load and operator actions'),
-        h('dl', { id: 'load-detail', class: 'facts' }, loadFacts(s.load, s.pauses)),
+        h('dl', { id: 'load-detail', class: 'facts' }, loadFacts(s.load, s.pauses, s.fairness)),
         h('p', { id: 'actions-note', class: actions ? 'note' : 'note off' }, actions ? 'Unlock actions (top right) with the operator token to get buttons.' : ACTIONS_OFF_REASON),
         h('div', { id: 'load-actions' }),
         h('h3', {}, 'Decisions'), h('ul', { id: 'decisions', class: 'list' }, decisionItems(s.decisions))),
