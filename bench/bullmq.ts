@@ -95,10 +95,29 @@ export async function bullmqQos(opts: {
   };
 }
 
-/** Returns the waits (ms) of the high-priority jobs. */
+/**
+ * (n) A noisy neighbour on one queue: a flood added first, then a trickle at the same priority.
+ * BullMQ's open-source version shares nothing per client, so the trickle waits behind the flood, as
+ * a user of it would see.
+ */
+export async function bullmqNoisyNeighbour(opts: {
+  redisUrl: string;
+  floodJobs: number;
+  trickleJobs: number;
+  gapMs: number;
+  jobMs: number;
+  concurrency: number;
+}): Promise<{ p50: number; p99: number }> {
+  const trickle = { redisUrl: opts.redisUrl, highJobs: opts.trickleJobs, gapMs: opts.gapMs, floodJobMs: opts.jobMs, concurrency: opts.concurrency };
+  const waits = await qosPhase(trickle, opts.floodJobs, { flood: 5, trickle: 5 });
+  return { p50: percentile(waits, 50), p99: percentile(waits, 99) };
+}
+
+/** Returns the waits (ms) of the trickled (high-priority, unless `priorities` says otherwise) jobs. */
 async function qosPhase(
   opts: { redisUrl: string; highJobs: number; gapMs: number; floodJobMs: number; concurrency: number },
   floodJobs: number,
+  priorities = { flood: 10, trickle: 1 },
 ): Promise<number[]> {
   // Teardown closes the worker first, which stops it pulling the rest of the flood.
   return withRun(opts.redisUrl, floodJobs > 0 ? 'qos-flood' : 'qos-alone', async (run) => {
@@ -125,7 +144,7 @@ async function qosPhase(
 
     for (let start = 0; start < floodJobs; start += CHUNK) {
       const n = Math.min(CHUNK, floodJobs - start);
-      await queue.addBulk(Array.from({ length: n }, () => ({ name: 'low', data: {}, opts: { priority: 10 } })));
+      await queue.addBulk(Array.from({ length: n }, () => ({ name: 'low', data: {}, opts: { priority: priorities.flood } })));
       highStarted.touch();
     }
     // Fixed schedule (not sleep-after-add) so add latency does not stretch the gaps.
@@ -133,12 +152,12 @@ async function qosPhase(
     for (let i = 0; i < opts.highJobs; i++) {
       const ahead = t0 + i * opts.gapMs - performance.now();
       if (ahead > 0) await sleep(ahead);
-      await queue.add('high', { addedAt: performance.now() }, { priority: 1 });
+      await queue.add('high', { addedAt: performance.now() }, { priority: priorities.trickle });
       highStarted.touch();
     }
     await highStarted.promise;
     if (floodJobs > 0 && floodStarted >= floodJobs) {
-      console.warn(`bullmqQos: the flood of ${floodJobs} drained before the last high job started; the flood figures are partly "alone"`);
+      console.warn(`bullmq: the flood of ${floodJobs} drained before the last trickled job started; the waits during the flood are partly "alone"`);
     }
     return waits;
   });

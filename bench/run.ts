@@ -6,12 +6,16 @@
  *   --only=a,b     run only these sections (a throughput against p-queue and BullMQ, b qos, c timers, d memory, s durable store, w workflows,
  *                  q coordination under 3× overload: the Triage column is the coordinator on, the BullMQ column off,
  *                  k cluster of node processes: throughput with 1, 2, 3 nodes, fail-over after SIGKILL,
- *                  r recurring schedules: lateness of 1,000 every-second schedules for 30 s, beside BullMQ job schedulers)
+ *                  r recurring schedules: lateness of 1,000 every-second schedules for 30 s, beside BullMQ job schedulers,
+ *                  u a burst is not overload: 20,000 low payloads of 2 ms at once on the default runtime, skipped, degraded,
+ *                    time to drain against the ideal, largest stall,
+ *                  n clients sharing a tier: a noisy neighbour's flood against another client's trickle (beside BullMQ, one
+ *                    queue), and three flooding clients weighted 3:2:1)
  *   --no-bullmq    skip the reference column
  * REDIS_URL (default redis://127.0.0.1:6379) is where BullMQ runs.
  */
 import { cpus, totalmem } from 'node:os';
-import { bullmqQos, bullmqThroughput, bullmqTimers } from './bullmq.ts';
+import { bullmqNoisyNeighbour, bullmqQos, bullmqThroughput, bullmqTimers } from './bullmq.ts';
 import { pqueueThroughput } from './pqueue.ts';
 import { median, round, withStall } from './stats.ts';
 import { triageMemory, triageQos, triageThroughput, triageTimers } from './triage.ts';
@@ -20,6 +24,8 @@ import { workflowBench } from './workflows.ts';
 import { snapshotAndRecovery, storeThroughput, submitLatency } from './durability.ts';
 import { bullmqSchedules, triageScheduleCpu, triageSchedules } from './schedules.ts';
 import { clusterFailover, clusterThroughput, throughputBound, type ClusterThroughput } from './cluster.ts';
+import { triageBurst } from './burst.ts';
+import { triageNoisyNeighbour, triageWeights } from './neighbours.ts';
 
 const args = new Set(process.argv.slice(2));
 const quick = args.has('--quick');
@@ -252,6 +258,42 @@ if (runs('r')) {
   rows.push({ measure: '(r) same on a simulated clock, median wake: CPU from the wake to its last firing accepted, ms', triage: round(cpu.toAcceptedMs), bullmq: undefined, target: '', met: true });
   rows.push({ measure: '(r) same: CPU of the whole wake (handler runs included), ms', triage: round(cpu.perWakeMs), bullmq: undefined, target: '', met: true });
   result.schedules = { ...shape, triage: t, bullmq: b, cpu };
+}
+
+if (runs('u')) {
+  const measured = await withStall((serving) => triageBurst({ payloads: quick ? 5_000 : 20_000, handlerMs: 2, concurrency: 10 }, serving));
+  const t = measured.value;
+  log(`u: ${JSON.stringify(t)}; largest stall ${round(measured.stallMs)} ms, busiest turn ${round(measured.busiestTurnMs ?? Number.NaN)} ms of CPU`);
+  const u = (measure: string, value: number, target = '', met = true) => rows.push({ measure: `(u) ${measure}`, triage: round(value), bullmq: undefined, target, met });
+  const label = `${t.payloads.toLocaleString('en')} low payloads of ~2 ms at once, concurrency 10 (${t.lowSlots} slots for low)`;
+  u(`${label}: skipped`, t.skipped, '0', t.skipped === 0);
+  u('same: degraded', t.degraded, '0', t.degraded === 0);
+  u('same: submit → last completion, ms', t.elapsedMs);
+  u(`same: ideal, payloads × the handlers' measured mean (${round(t.handlerMeanMs)} ms) ÷ low's slots, ms`, t.idealMs);
+  u('same: time to drain / ideal', t.ratio, '≤ 1.5', t.ratio <= 1.5);
+  u('same: largest event-loop stall, ms', measured.stallMs, '≤ 10', measured.stallMs <= 10);
+  u('same: most main-thread CPU time in one turn, ms', measured.busiestTurnMs ?? Number.NaN);
+  result.burst = { ...t, stallMs: round(measured.stallMs), busiestTurnMs: measured.busiestTurnMs };
+}
+
+if (runs('n')) {
+  const shape = { floodPayloads: 5_000, tricklePayloads: 100, gapMs: 10, handlerMs: 2, concurrency: 10 };
+  const t = await triageNoisyNeighbour(shape);
+  log(`n: triage ${JSON.stringify(t)}`);
+  const b = withBullmq ? await bullmqNoisyNeighbour({ redisUrl, floodJobs: shape.floodPayloads, trickleJobs: shape.tricklePayloads, gapMs: shape.gapMs, jobMs: shape.handlerMs, concurrency: shape.concurrency }) : undefined;
+  if (b) log(`n: bullmq (one queue, same priority) ${JSON.stringify(b)}`);
+  const label = `A floods ${shape.floodPayloads.toLocaleString('en')} medium payloads of ~2 ms, then B trickles ${shape.tricklePayloads} (${shape.gapMs} ms apart), concurrency 10`;
+  rows.push({ measure: `(n) ${label}: B's wait p50, ms`, triage: round(t.p50), bullmq: b && round(b.p50), target: '', met: true });
+  rows.push({ measure: "(n) same: B's wait p99, ms", triage: round(t.p99), bullmq: b && round(b.p99), target: '≤ 20', met: t.p99 <= 20 });
+  rows.push({ measure: "(n) same: A's payloads not yet started when B's last started", triage: t.floodLeft, bullmq: undefined, target: '', met: true });
+  const weights = { a: 3, b: 2, c: 1 };
+  const shares = await triageWeights({ weights, perClient: 3_000, counted: 1_500, handlerMs: 2, concurrency: 4 });
+  log(`n: weights ${JSON.stringify(shares)}`);
+  for (const s of shares) {
+    const met = Math.abs(s.share - s.expected) <= 0.05;
+    rows.push({ measure: `(n) clients a, b, c weighted 3:2:1 flood 3,000 each, concurrency 4: ${s.client}'s share of the first 1,500 starts`, triage: round(s.share, 3), bullmq: undefined, target: `${round(s.expected, 3)} ± 0.05`, met });
+  }
+  result.neighbours = { ...shape, triage: t, bullmq: b, weights, shares };
 }
 
 const cell = (v: number | undefined) => (v === undefined ? '—' : v.toLocaleString('en'));
