@@ -1,6 +1,8 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { QueueFullError, systemClock, type Runtime } from '../src/index.ts';
+import { AGE_GRAIN_SHARE } from '../src/execution/demand-index.ts';
+import { keyFor } from './coordinator-support.ts';
 import { deferred, recordEvents, setup, totals, track } from './helpers.ts';
 
 /** A 'job' handler whose runs block until released by hand; records start order by data. */
@@ -106,13 +108,13 @@ describe('FIFO within a tier', () => {
     await rt.stop();
   });
 
-  test('across partitions: the longest-waiting goes first', async () => {
+  test('across partitions: the longest-waiting goes first (to the age grain)', async () => {
     const { rt, clock } = setup({ concurrency: 1, partitions: 8 });
     const jobs = blockingJobs(rt);
     await rt.submit({ type: 'job', data: 'blocker' });
     const names = Array.from({ length: 8 }, (_, i) => `p${i}`);
     for (const [i, name] of names.entries()) {
-      clock.advance(1);
+      clock.advance(30_000 * AGE_GRAIN_SHARE); // one grain of medium's default maxWait
       await rt.submit({ type: 'job', data: name, shardKey: `key-${(i * 7) % 8}` });
     }
     await rt.idle();
@@ -121,6 +123,25 @@ describe('FIFO within a tier', () => {
       await rt.idle();
     }
     assert.deepEqual(jobs.started, ['blocker', ...names]);
+    await rt.stop();
+  });
+
+  test('across partitions, work queued within one age grain takes turns: a flood taken in over a few ms is not drained partition by partition', async () => {
+    const { rt, clock } = setup({ concurrency: 1, partitions: 4 });
+    const jobs = blockingJobs(rt);
+    await rt.submit({ type: 'job', data: 'blocker', shardKey: keyFor(0, 4) });
+    // Three payloads in each of four partitions, each partition's taken in 2 ms after the last's.
+    for (let p = 0; p < 4; p++) {
+      clock.advance(2);
+      await rt.submitMany([0, 1, 2].map((n) => ({ type: 'job', data: `${p}.${n}`, shardKey: keyFor(p, 4) })));
+    }
+    await rt.idle();
+    for (let served = 0; served < 5; served++) {
+      jobs.release(jobs.started.at(-1) as string);
+      await rt.idle();
+    }
+    const partitionsServed = new Set(jobs.started.slice(1).map((name) => name.split('.')[0]));
+    assert.equal(partitionsServed.size, 4, `the first five after the blocker came from every partition: ${jobs.started.join(' ')}`);
     await rt.stop();
   });
 });

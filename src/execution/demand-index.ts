@@ -15,7 +15,7 @@ export interface IndexedDemand {
   /** Its place in the partition's demand (a tie-break, as the partition listed it). */
   readonly position: number;
   entry: DemandEntry;
-  /** Which heap holds it (-1: none), where in it, and the `oldestAt` it is ordered by there. */
+  /** Which heap holds it (-1: none), where in it, and the grain of `oldestAt` it is ordered by there. */
   heap: number;
   at: number;
   key: number;
@@ -34,11 +34,20 @@ export const tierOfHeap = (heap: number): Tier => TIERS[heap >> 1] as Tier;
 export const HEAP_COUNT = HEAPS;
 
 /**
- * Oldest first. Of equally old heads (a batch accepted in one turn shares its time): work of its own
- * tier before work served as it (elevated), then the one granted longest ago, so partitions take
- * turns: a grant takes every slot its queue can use, and always granting the lowest partition would
- * leave a client whose payloads hash elsewhere waiting behind another client's whole backlog there,
- * whatever the partitions' fair sharing.
+ * Heads of a tier queued within this share of its `maxWait` of each other count as equally old
+ * across partitions (1%: 300 ms of medium's default 30 s, 10 ms of critical's 1 s). A flood is taken
+ * in by its partitions over many ms (a `submitMany` goes out in slices over turns); served strictly
+ * by age, the partition that took its share first would be drained first, and a client whose
+ * payload hashed to a partition that took the flood later would wait behind every earlier
+ * partition's share. Within one grain, partitions take turns instead.
+ */
+export const AGE_GRAIN_SHARE = 0.01;
+
+/**
+ * Oldest first (by the heap's age grain). Of equally old heads: work of its own tier before work served as
+ * it (elevated), then the one granted longest ago, so partitions take turns: a grant takes every
+ * slot its queue can use, and each partition's fair sharing between clients reaches a client only
+ * when its partition is granted.
  */
 const before = (a: IndexedDemand, b: IndexedDemand): boolean => {
   if (a.key !== b.key) return a.key < b.key;
@@ -57,8 +66,12 @@ export class DemandIndex {
   private readonly held: IndexedDemand[] = [];
   private grants = 0;
 
-  constructor(partitions: number) {
+  /** Each heap's age grain, ms (`AGE_GRAIN_SHARE` of its tier's maxWait). */
+  private readonly grains: number[];
+
+  constructor(partitions: number, maxWait: Readonly<Record<Tier, number>>) {
     this.byPartition = Array.from({ length: partitions }, () => []);
+    this.grains = Array.from({ length: HEAPS }, (_, heap) => Math.max(1e-6, maxWait[tierOfHeap(heap)] * AGE_GRAIN_SHARE));
   }
 
   /** A partition's current demand, replacing the previous one. */
@@ -139,12 +152,13 @@ export class DemandIndex {
   private place(indexed: IndexedDemand): void {
     if (indexed.removed || indexed.held) return;
     const heap = this.available(indexed) > 0 ? heapOf(indexed.entry) : -1;
-    if (heap === indexed.heap && indexed.key === indexed.entry.oldestAt) return;
+    const key = heap < 0 ? 0 : Math.floor(indexed.entry.oldestAt / (this.grains[heap] as number));
+    if (heap === indexed.heap && indexed.key === key) return;
     this.remove(indexed);
     if (heap < 0) return;
     const list = this.heaps[heap] as IndexedDemand[];
     indexed.heap = heap;
-    indexed.key = indexed.entry.oldestAt;
+    indexed.key = key;
     indexed.at = list.length;
     list.push(indexed);
     this.up(list, indexed.at);

@@ -74,7 +74,7 @@ export class ExecutionPool {
   constructor(private readonly host: PoolHost) {
     const { options } = host;
     this.size = options.concurrency;
-    this.demand = new DemandIndex(options.partitions);
+    this.demand = new DemandIndex(options.partitions, options.maxWait);
     this.lowerTiers = new Set(TIERS.slice(TIERS.indexOf(options.reservedFor) + 1));
     const complexity = options.coordination.complexity;
     this.meter = new RunMeter(complexity ? host.costSource : undefined, complexity ? complexity.sampleEvery : 1);
@@ -322,7 +322,9 @@ export class ExecutionPool {
   private grantFor(entry: DemandEntry, available: number, now: number): Grant | undefined {
     const { tier, handlerType, serveAs } = entry;
     const batch = tier === 'low' ? this.host.handlerOf(handlerType)?.options.batch : undefined;
-    let slots = this.slotsFor(entry, batch ? 1 : available);
+    // One pick takes at most a quarter of the pool: the next equally old partitions get the rest of
+    // the slots freed at once, so partitions take turns slot by slot rather than pump by pump.
+    let slots = this.slotsFor(entry, batch ? 1 : Math.min(available, Math.max(1, Math.ceil(this.size / PICK_SHARES))));
     if (serveAs === 'low' && slots > 0) {
       slots = Math.min(slots, this.lowThrottle.available(now));
       if (slots <= 0) {
@@ -360,6 +362,9 @@ export class ExecutionPool {
     return n;
   }
 }
+
+/** A pick's most slots: the pool over this many. */
+const PICK_SHARES = 4;
 
 /** Urgency with aging; a yielding tier ages only within its own band, never above the tiers over it. */
 function scoreOf(entry: DemandEntry, now: number, maxWait: Readonly<Record<Tier, number>>): number {
