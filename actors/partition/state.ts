@@ -187,7 +187,9 @@ export function demandOf(state: PartitionState): DemandEntry[] {
       const count = (counts[handlerType] ?? 0) - (queue?.unconfirmed ?? 0);
       if (count <= 0) continue;
       const oldestAt = queue?.oldestAt ?? 0;
-      demand.push({ tier, handlerType, count, oldestAt, serveAs: state.serveAs[tier], yielding: state.modes[tier] !== 'normal' });
+      const clients = queue?.clientCount ?? 1;
+      const entry = { tier, handlerType, count, oldestAt, serveAs: state.serveAs[tier], yielding: state.modes[tier] !== 'normal', clients };
+      demand.push(entry);
     }
   }
   return demand;

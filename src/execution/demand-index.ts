@@ -23,6 +23,8 @@ export interface IndexedDemand {
   held: boolean;
   /** When it was last granted (a count of grants): of entries as old, the one granted longest ago goes first. */
   grantedAt: number;
+  /** Counted among its heap's entries with work of several clients. */
+  shared: boolean;
   removed: boolean;
 }
 
@@ -65,6 +67,8 @@ export class DemandIndex {
   private readonly outstanding: Array<Record<Tier, Map<string, number>> | undefined> = [];
   private readonly held: IndexedDemand[] = [];
   private grants = 0;
+  /** Per heap, its entries holding work of several clients. */
+  private readonly sharedIn = new Array<number>(HEAPS).fill(0);
 
   /** Each heap's age grain, ms (`AGE_GRAIN_SHARE` of its tier's maxWait). */
   private readonly grains: number[];
@@ -85,7 +89,7 @@ export class DemandIndex {
         indexed.entry = entry;
       } else {
         if (indexed) this.drop(indexed);
-        indexed = { partition, position: i, entry, heap: -1, at: -1, key: 0, held: false, removed: false, grantedAt: 0 };
+        indexed = { partition, position: i, entry, heap: -1, at: -1, key: 0, held: false, removed: false, grantedAt: 0, shared: false };
       }
       next[i] = indexed;
       this.place(indexed);
@@ -128,6 +132,20 @@ export class DemandIndex {
     return this.heaps[heap]?.[0];
   }
 
+  /**
+   * Whether picks of this heap head should leave slots to its peers: another entry of its heap is as
+   * old (the same grain), and some entry there holds work of several clients — a client whose
+   * partition's turn comes later is then waiting behind another's flood. With one client everywhere
+   * (a single producer), order between partitions serves no one, and whole grants cost least.
+   */
+  hasPeer(indexed: IndexedDemand): boolean {
+    const list = this.heaps[indexed.heap];
+    if (!list || list.length < 2 || list[0] !== indexed || this.sharedIn[indexed.heap] === 0) return false;
+    const left = list[1] as IndexedDemand;
+    const right = list[2];
+    return (right && before(right, left) ? right : left).key === indexed.key;
+  }
+
   /** The entry was granted slots: of equally old entries, it goes after the others next time. */
   granted(indexed: IndexedDemand): void {
     indexed.grantedAt = ++this.grants;
@@ -153,7 +171,7 @@ export class DemandIndex {
     if (indexed.removed || indexed.held) return;
     const heap = this.available(indexed) > 0 ? heapOf(indexed.entry) : -1;
     const key = heap < 0 ? 0 : Math.floor(indexed.entry.oldestAt / (this.grains[heap] as number));
-    if (heap === indexed.heap && indexed.key === key) return;
+    if (heap === indexed.heap && indexed.key === key) return this.countShared(indexed);
     this.remove(indexed);
     if (heap < 0) return;
     const list = this.heaps[heap] as IndexedDemand[];
@@ -161,7 +179,16 @@ export class DemandIndex {
     indexed.key = key;
     indexed.at = list.length;
     list.push(indexed);
+    this.countShared(indexed);
     this.up(list, indexed.at);
+  }
+
+  /** Keeps its heap's count of entries with several clients true to its entry. */
+  private countShared(indexed: IndexedDemand): void {
+    const shared = indexed.heap >= 0 && (indexed.entry.clients ?? 1) > 1;
+    if (shared === indexed.shared) return;
+    indexed.shared = shared;
+    this.sharedIn[indexed.heap] = (this.sharedIn[indexed.heap] as number) + (shared ? 1 : -1);
   }
 
   private drop(indexed: IndexedDemand): void {
@@ -172,6 +199,10 @@ export class DemandIndex {
   private remove(indexed: IndexedDemand): void {
     if (indexed.heap < 0) return;
     const list = this.heaps[indexed.heap] as IndexedDemand[];
+    if (indexed.shared) {
+      indexed.shared = false;
+      this.sharedIn[indexed.heap] = (this.sharedIn[indexed.heap] as number) - 1;
+    }
     const at = indexed.at;
     const last = list.pop() as IndexedDemand;
     indexed.heap = -1;

@@ -276,10 +276,13 @@ export class ExecutionPool {
         }
       }
       if (!best) break;
+      // Beside equally old work elsewhere a pick takes at most a quarter of the pool: the next ones
+      // get the rest of the slots freed at once, so partitions take turns slot by slot, not pump by pump.
+      const share = this.demand.hasPeer(best) ? Math.max(1, Math.ceil(this.size / PICK_SHARES)) : this.size;
       this.demand.hold(best);
       const { partition, entry } = best;
       if (this.host.paused?.(entry.handlerType)) continue; // held queued, never failed
-      const grant = this.grantFor(entry, this.demand.available(best), now);
+      const grant = this.grantFor(entry, this.demand.available(best), share, now);
       if (!grant) {
         if (this.tierRoom(entry.serveAs, now) <= 0) blocked |= 1 << TIER_RANK[entry.serveAs];
         continue;
@@ -319,12 +322,11 @@ export class ExecutionPool {
   }
 
   /** What this entry may start now: free slots, reserved share, type limit, low throttle and share, batching. */
-  private grantFor(entry: DemandEntry, available: number, now: number): Grant | undefined {
+  /** `share`: most slots for a single (unbatched) grant. */
+  private grantFor(entry: DemandEntry, available: number, share: number, now: number): Grant | undefined {
     const { tier, handlerType, serveAs } = entry;
     const batch = tier === 'low' ? this.host.handlerOf(handlerType)?.options.batch : undefined;
-    // One pick takes at most a quarter of the pool: the next equally old partitions get the rest of
-    // the slots freed at once, so partitions take turns slot by slot rather than pump by pump.
-    let slots = this.slotsFor(entry, batch ? 1 : Math.min(available, Math.max(1, Math.ceil(this.size / PICK_SHARES))));
+    let slots = this.slotsFor(entry, batch ? 1 : Math.min(available, share));
     if (serveAs === 'low' && slots > 0) {
       slots = Math.min(slots, this.lowThrottle.available(now));
       if (slots <= 0) {

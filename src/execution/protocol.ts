@@ -19,6 +19,8 @@ export interface DemandEntry {
    * would otherwise jump above high work) until the coordinator restores it.
    */
   readonly yielding: boolean;
+  /** Clients with work in it (the partition shares its grants between them); 1 when absent. */
+  readonly clients?: number;
 }
 
 /** Permission to start `count` payloads of one tier and handler type; the slots are already held. */
