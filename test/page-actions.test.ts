@@ -42,7 +42,7 @@ describe('the admin page: charts, failures and actions in a browser', () => {
     served = undefined;
   });
 
-  test('the charts draw the series after 5 s of traffic, each with the load level strip on its time axis', async () => {
+  test('the charts draw the series after 5 s of traffic, each with the load level strip on its time axis', async (t) => {
     served = await serve({ partitions: 4, concurrency: 4, clock: systemClock, random: Math.random });
     const s = served;
     const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -59,6 +59,9 @@ describe('the admin page: charts, failures and actions in a browser', () => {
       await sleep(50);
     }
     clearTimeout(pin);
+    // Traffic goes on while the page is read: its tiles show the last second's figures, which would be 0 once it stopped.
+    const steady = setInterval(() => void s.rt.submitMany(Array.from({ length: 20 }, () => ({ type: 'work' }))), 50);
+    t.after(() => clearInterval(steady));
     page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
     const problems = watch(page);
     await page.goto(`${s.admin.url}?refresh=500`);
