@@ -1,8 +1,9 @@
 /**
  * The pool's index of waiting work, so a grant is decided in O(log P) rather than by scanning every
  * partition's demand. Each demand entry with payloads not yet granted sits in one binary heap per
- * (serveAs tier, yielding), ordered by `oldestAt`: within one such heap urgency only grows with the
- * wait (see aging.ts), so the heads — at most eight — are the only entries a pump needs to score.
+ * (serveAs tier, yielding), ordered by `oldestAt` to a grain (below): within one such heap urgency
+ * only grows with the wait (see aging.ts), so the heads — at most eight — are the only entries a
+ * pump needs to score (an older entry in the head's grain is at most one grain older).
  * It also keeps what is granted but not yet taken (outstanding), which decides what is still
  * available to grant.
  */
