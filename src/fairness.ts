@@ -5,6 +5,7 @@
  * weight holds from the next payload served.
  */
 import { OptionsError, type FieldProblem } from './errors.ts';
+import { unknownFields, type KnownFields } from './known-fields.ts';
 
 export interface FairnessOptions {
   /** Weight per client id: a client of weight 3 is served three payloads to a weight-1 client's one while both wait. */
@@ -14,7 +15,7 @@ export interface FairnessOptions {
 }
 
 const MAX_WEIGHT = 1_000_000;
-const FAIRNESS_FIELDS = new Set(['weights', 'defaultWeight']);
+const FAIRNESS_FIELDS = { weights: true, defaultWeight: true } as const satisfies KnownFields<FairnessOptions>;
 
 /** The client weights in force. */
 export interface FairnessView {
@@ -60,9 +61,8 @@ export class ClientShares {
 
 function fairnessProblems(options: unknown, field: string): FieldProblem[] {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) return [{ field, problem: 'must be an object' }];
-  const problems: FieldProblem[] = [];
+  const problems = unknownFields(options, FAIRNESS_FIELDS, field, 'is not a fairness option');
   const raw = options as Record<string, unknown>;
-  for (const key of Object.keys(raw)) if (!FAIRNESS_FIELDS.has(key)) problems.push({ field: `${field}.${key}`, problem: 'is not a fairness option' });
   const weight = (name: string, value: unknown): void => {
     if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > MAX_WEIGHT) {
       problems.push({ field: name, problem: `must be a number above 0 and at most ${MAX_WEIGHT}, got ${String(value)}` });
