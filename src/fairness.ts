@@ -38,10 +38,6 @@ export class ClientShares {
     return (this.weights.get(clientId) ?? this.defaultWeight) / this.smallest;
   }
 
-  weightOf(clientId: string): number {
-    return this.weights.get(clientId) ?? this.defaultWeight;
-  }
-
   /** What is in force, as options. */
   get current(): FairnessView {
     return { weights: Object.fromEntries(this.weights), defaultWeight: this.defaultWeight };

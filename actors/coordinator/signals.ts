@@ -15,7 +15,7 @@ import type { CoordinatorState } from './state.ts';
  * Arrivals are averaged over about this long (an exponential average's time constant): a burst the
  * pool drains in seconds hardly moves it, arrivals above capacity for tens of seconds do.
  */
-export const SUSTAINED_ARRIVALS_MS = 20_000;
+const SUSTAINED_ARRIVALS_MS = 20_000;
 
 export interface RoundSignals {
   readonly signals: LoadSignals;

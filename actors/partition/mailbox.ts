@@ -157,7 +157,8 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
     const fifo = this.serving(now);
     if (!fifo) return undefined;
     const record = this.takeHead(fifo);
-    if (this.heads.length > 0) this.charge(fifo);
+    // With one client left its FIFO is the order: no deficit to keep (and no weight to look up per payload).
+    if (this.heads.length > 1) this.charge(fifo);
     return record;
   }
 
