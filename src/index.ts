@@ -27,6 +27,8 @@ export type { DeadLetterOptions, FailedPage, FailedQuery, RetryFilter } from './
 export type { DeadLetter } from './dead-letters/store.ts';
 export type { PauseTarget, PauseView } from './runtime/pauses.ts';
 export type { FairnessOptions, FairnessView } from './fairness.ts';
+export type { Limit, KeyedLimits, LimitsOptions } from './limits/rules.ts';
+export type { LimitScopeView, LimitsView } from './runtime/limits-view.ts';
 export type { CoordinatorApi } from '../actors/coordinator/actor.ts';
 export type { LedgerEntry } from '../actors/coordinator/ledger.ts';
 export type { ComplexitySuggestion } from '../actors/complexity/actor.ts';

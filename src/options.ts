@@ -7,6 +7,8 @@ import { OptionsError, type FieldProblem } from './errors.ts';
 import { TIERS, type BackoffOptions, type Tier } from './payload.ts';
 import { COORDINATION_FIELDS, compileCoordination, type CompiledCoordination, type CoordinationInput } from './load/options.ts';
 import { ClientShares, type FairnessOptions } from './fairness.ts';
+import { LimitGate } from './limits/gate.ts';
+import type { LimitsOptions } from './limits/rules.ts';
 import { unknownFields, type KnownFields } from './known-fields.ts';
 
 export type OverflowPolicy = 'reject' | 'drop-lowest' | 'wait';
@@ -56,12 +58,18 @@ export interface RuntimeOptions extends CoordinationInput {
    * weight 1. Changeable at run time with `runtime.setFairness`.
    */
   readonly fairness?: FairnessOptions;
+  /**
+   * Rate limits and concurrency limits: starts per second and attempts running at once, for the
+   * whole runtime, per handler type, per client and per payload `concurrencyKey`. A payload a limit
+   * holds waits in its queue. Changeable at run time with `runtime.setLimits`.
+   */
+  readonly limits?: LimitsOptions;
 }
 
 export const RUNTIME_FIELDS = {
   name: true, partitions: true, concurrency: true, reservedShare: true, reservedFor: true, tierCapacity: true, overflow: true,
   overflowWaitMs: true, maxWait: true, heavyComplexity: true, maxDataBytes: true, handlerDefaults: true, retainTerminal: true,
-  clock: true, random: true, fairness: true, ...COORDINATION_FIELDS,
+  clock: true, random: true, fairness: true, limits: true, ...COORDINATION_FIELDS,
 } as const satisfies KnownFields<RuntimeOptions>;
 
 /** The keys of `tierCapacity` and `maxWait`. */
@@ -105,6 +113,8 @@ export interface CompiledOptions {
   readonly coordination: CompiledCoordination;
   /** Client weights, one object changed in place by `setFairness` (every partition's mailbox reads it). */
   readonly fairness: ClientShares;
+  /** Limits and their live counts, one object changed in place by `setLimits` (the pool and every partition read it). */
+  readonly limits: LimitGate;
 }
 
 export const DEFAULT_MAX_WAIT: Readonly<Record<Tier, number>> = { critical: 1_000, high: 5_000, medium: 30_000, low: 120_000 };
@@ -163,6 +173,7 @@ export function compileOptions(raw: RuntimeOptions = {}, fields: KnownFields<Run
     random: raw.random ?? Math.random,
     coordination: compileCoordination(raw, concurrency, num, problems),
     fairness: compileFairness(raw.fairness, problems),
+    limits: compileLimitGate(raw.limits, problems),
   };
   if (problems.length > 0) throw new OptionsError(problems);
   return compiled;
@@ -175,6 +186,16 @@ function compileFairness(raw: FairnessOptions | undefined, problems: FieldProble
     if (!(error instanceof OptionsError)) throw error;
     problems.push(...error.problems);
     return new ClientShares();
+  }
+}
+
+function compileLimitGate(raw: LimitsOptions | undefined, problems: FieldProblem[]): LimitGate {
+  try {
+    return new LimitGate(raw);
+  } catch (error) {
+    if (!(error instanceof OptionsError)) throw error;
+    problems.push(...error.problems);
+    return new LimitGate();
   }
 }
 

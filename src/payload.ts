@@ -77,6 +77,11 @@ export interface PayloadInput<D = unknown> {
    * `runAt`/`delay`.
    */
   readonly dedupe?: DedupeOptions;
+  /**
+   * The payload's concurrency key: limits per key (`limits.keys` in the runtime's options) hold
+   * how many payloads of one key run at once and how many start per second, across clients.
+   */
+  readonly concurrencyKey?: string;
 }
 
 export const DEDUPE_MODES = ['debounce', 'throttle'] as const;
@@ -132,6 +137,8 @@ export interface Payload {
   readonly shardKey: string | undefined;
   /** Debounce or throttle by key (undefined without). */
   readonly dedupe: DedupeOptions | undefined;
+  /** The key its per-key limits count it under (undefined without). */
+  readonly concurrencyKey: string | undefined;
 }
 
 /** `waiting`: held by the dependency graph until its dependencies end. */
@@ -166,6 +173,7 @@ export function plainPayload(p: Payload, runAt: number | undefined, dependencies
     dependencies,
     shardKey: p.shardKey,
     dedupe: p.dedupe,
+    concurrencyKey: p.concurrencyKey,
   };
 }
 

@@ -26,6 +26,8 @@ import { ExecutionPool, type PoolStats } from './execution/pool.ts';
 import type { SlotStats } from './execution/slots.ts';
 import { compileBackoff, type CompiledOptions } from './options.ts';
 import type { FairnessOptions, FairnessView } from './fairness.ts';
+import type { LimitsOptions } from './limits/rules.ts';
+import { limitsView, type LimitsView } from './runtime/limits-view.ts';
 import type { PayloadInput, PayloadView } from './payload.ts';
 import { chooseSampler, Coordination } from './load/coordination.ts';
 import type { CoordinatorApi } from '../actors/coordinator/actor.ts';
@@ -246,6 +248,10 @@ export class Runtime {
       },
     });
     this.router.connect(this.partitions, this.pool);
+    this.options.limits.attach({
+      clock: this.options.clock,
+      wake: (partition, scopes) => this.partitions.get(partition)?.ref.dispatch({ type: 'unpark', scopes }),
+    });
     this.booted = this.boot();
     this.booted.catch((error: unknown) => {
       // Submits that waited for the boot are answered, not left pending.
@@ -448,6 +454,22 @@ export class Runtime {
     return this.options.fairness.current;
   }
 
+  /**
+   * Replaces every rate and concurrency limit (global, per handler type, per client, per
+   * `concurrencyKey`): from the next grant, without a restart. What a limit holds waits in its
+   * queue, never failed. Throws OptionsError (and changes nothing) for a bad or unknown field. On
+   * this process (in a cluster, each node holds its own).
+   */
+  setLimits(limits: LimitsOptions): LimitsView {
+    this.options.limits.set(limits);
+    return this.limits();
+  }
+
+  /** The limits in force, and for each limited scope what runs in it and what it holds queued now. */
+  limits(): LimitsView {
+    return limitsView(this.options.limits, this.pool, this.partitions.local().map((p) => p.state()), this.options.clock.now());
+  }
+
   /** Payloads that failed for good (dead letters), newest first, by type and client, a page at a time. */
   failed(query?: FailedQuery): Promise<FailedPage> {
     return this.ready().then(() => this.deadLetters.failed(query));
@@ -644,6 +666,7 @@ export class Runtime {
     this.partitions.disposeAll();
     this.coordination.dispose();
     this.pool.dispose();
+    this.options.limits.dispose();
     this.system.stop();
     await this.durability.close();
     this.status = 'stopped';

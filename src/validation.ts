@@ -27,6 +27,7 @@ export interface ValidPayload extends Omit<Payload, 'id' | 'submittedAt' | 'depe
 const KNOWN_FIELDS = new Set([
   'type', 'data', 'clientId', 'priority', 'complexity', 'runAt', 'delay', 'deadline',
   'idempotencyKey', 'timeout', 'retries', 'backoff', 'shardKey', 'tags', 'dependsOn', 'onDependencyFailure', 'ref', 'dedupe',
+  'concurrencyKey',
 ]);
 /** Most dependencies one payload may list. */
 export const MAX_DEPENDENCIES = 10_000;
@@ -39,7 +40,7 @@ export type WritableValid = { -readonly [K in keyof ValidPayload]: ValidPayload[
 export const unsetValid = (): WritableValid => ({
   type: '', data: undefined, clientId: '', priority: 0, complexity: 1, runAt: undefined, deadline: undefined, idempotencyKey: undefined,
   timeout: undefined, retries: undefined, backoff: undefined, tags: undefined, shardKey: undefined, dependsOn: undefined,
-  onDependencyFailure: 'fail', ref: undefined, dedupe: undefined,
+  onDependencyFailure: 'fail', ref: undefined, dedupe: undefined, concurrencyKey: undefined,
 });
 
 /**
@@ -72,6 +73,8 @@ export function validatePayload(input: unknown, ctx: ValidationContext, index?: 
     const idempotencyKey = optionalKey(raw.idempotencyKey, 'idempotencyKey', problems);
     field = 'shardKey';
     const shardKey = optionalKey(raw.shardKey, 'shardKey', problems);
+    field = 'concurrencyKey';
+    const concurrencyKey = optionalKey(raw.concurrencyKey, 'concurrencyKey', problems);
     field = 'priority';
     const priority = parsePriority(raw.priority, problems);
     field = 'complexity';
@@ -153,6 +156,7 @@ export function validatePayload(input: unknown, ctx: ValidationContext, index?: 
     valid.onDependencyFailure = onDependencyFailure;
     valid.ref = ref;
     valid.dedupe = dedupe;
+    valid.concurrencyKey = concurrencyKey;
     return valid;
   } catch (error) {
     if (error instanceof ValidationError) throw error;

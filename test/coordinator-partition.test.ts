@@ -29,7 +29,7 @@ function harness() {
   const payload = (fields: Partial<Payload> = {}): Payload => ({
     id: `p${seq++}.0`, type: 't', data: null, clientId: 'c', priority: 2, complexity: 1, submittedAt: clock.now(),
     runAt: undefined, deadline: undefined, idempotencyKey: undefined, timeout: undefined, retries: undefined, backoff: undefined, tags: undefined,
-    dependencies: undefined, shardKey: undefined, dedupe: undefined, ...fields,
+    dependencies: undefined, shardKey: undefined, dedupe: undefined, concurrencyKey: undefined, ...fields,
   });
   const enqueue = (...payloads: Payload[]) => send({ type: 'enqueue', batch: { payloads, settle: () => {} } });
   const grant = (tier: Tier, count: number) => send({ type: 'grant', grants: [{ tier, handlerType: 't', count }] });

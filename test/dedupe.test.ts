@@ -196,7 +196,7 @@ test('a debounce replacement the store refused is answered with the error and re
   const dedupe = { key: 'doc', mode: 'debounce', ttlMs: 1_000 } as const;
   const payload = (id: string, data: string): Payload => ({
     id, type: 'sync', data, clientId: 'c', priority: 5, complexity: 1, submittedAt: clock.now(), runAt: undefined, deadline: undefined,
-    idempotencyKey: undefined, timeout: undefined, retries: undefined, backoff: undefined, tags: undefined, dependencies: undefined, shardKey: undefined, dedupe,
+    idempotencyKey: undefined, timeout: undefined, retries: undefined, backoff: undefined, tags: undefined, dependencies: undefined, shardKey: undefined, dedupe, concurrencyKey: undefined,
   });
   const enqueue = (p: Payload): { effects: PartitionEffect[]; created: ReadonlySet<string>; answer: () => EnqueueResult | undefined } => {
     let answer: EnqueueResult | undefined;

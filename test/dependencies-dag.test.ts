@@ -56,7 +56,7 @@ describe('dependency graph reducer', () => {
   const env: GraphEnv = { now: () => 1, retainTerminal: 100 };
   const payload = (id: string): Payload => ({
     id, type: 't', data: null, clientId: 'c', priority: 5, complexity: 1, submittedAt: 0, runAt: undefined, deadline: undefined,
-    idempotencyKey: undefined, timeout: undefined, retries: undefined, backoff: undefined, tags: undefined, dependencies: undefined, shardKey: undefined, dedupe: undefined,
+    idempotencyKey: undefined, timeout: undefined, retries: undefined, backoff: undefined, tags: undefined, dependencies: undefined, shardKey: undefined, dedupe: undefined, concurrencyKey: undefined,
   });
   const run = (state: GraphState, message: GraphMessage) => {
     const t = reduceGraph(state, message, env);

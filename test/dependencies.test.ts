@@ -236,7 +236,7 @@ test('a released dependent keeps every field of its payload, shard key included'
   const { withDependencies } = await import('../actors/dependency-graph/state.ts');
   const payload = {
     id: 'a.0', type: 't', data: { n: 1 }, clientId: 'c', priority: 7, complexity: 3, submittedAt: 10, runAt: 20, deadline: 30,
-    idempotencyKey: undefined, timeout: 40, retries: 2, backoff: { initialMs: 5 }, tags: ['x'], dependencies: undefined, shardKey: 'order-9', dedupe: undefined,
+    idempotencyKey: undefined, timeout: 40, retries: 2, backoff: { initialMs: 5 }, tags: ['x'], dependencies: undefined, shardKey: 'order-9', dedupe: undefined, concurrencyKey: undefined,
   };
   const outcomes: DependencyOutcomes = { 'b.0': { status: 'completed', result: 1 } };
   const released = withDependencies(payload, outcomes);

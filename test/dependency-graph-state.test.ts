@@ -9,7 +9,7 @@ import type { Payload } from '../src/payload.ts';
 const env: GraphEnv = { now: () => 1, retainTerminal: 2 };
 const payload = (id: string): Payload => ({
   id, type: 't', data: null, clientId: 'c', priority: 5, complexity: 1, submittedAt: 0, runAt: undefined, deadline: undefined,
-  idempotencyKey: undefined, timeout: undefined, retries: undefined, backoff: undefined, tags: undefined, dependencies: undefined, shardKey: undefined, dedupe: undefined,
+  idempotencyKey: undefined, timeout: undefined, retries: undefined, backoff: undefined, tags: undefined, dependencies: undefined, shardKey: undefined, dedupe: undefined, concurrencyKey: undefined,
 });
 const waiting = (id: string, deps: string[], policy: 'fail' | 'skip' | 'continue' = 'fail') => ({ payload: payload(id), partition: 0, tier: 'medium' as const, deps, policy });
 const json = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;

@@ -190,7 +190,7 @@ describe('snapshot encoding', () => {
     };
     const payload = (id: string, priority: number) => ({
       id, type: 't', data: null, clientId: 'c', priority, complexity: 1, submittedAt: clock.now(), runAt: undefined, deadline: undefined, idempotencyKey: undefined,
-      timeout: undefined, retries: undefined, backoff: undefined, tags: undefined, dependencies: undefined, shardKey: undefined, dedupe: undefined,
+      timeout: undefined, retries: undefined, backoff: undefined, tags: undefined, dependencies: undefined, shardKey: undefined, dedupe: undefined, concurrencyKey: undefined,
     });
     send({ type: 'enqueue', batch: { payloads: [payload('a.0', 5), payload('b.0', 5), payload('c.0', 9)], settle: () => {} } });
     send({ type: 'grant', grants: [{ tier: 'medium', handlerType: 't', count: 1 }] });

@@ -8,14 +8,14 @@ import type { Payload } from '../src/payload.ts';
 const plain: Payload = {
   id: 'a1.0', type: 'work', data: { n: 1 }, clientId: 'c', priority: 5, complexity: 2, submittedAt: 1_700_000_000_123,
   runAt: undefined, deadline: undefined, idempotencyKey: undefined, timeout: undefined, retries: undefined,
-  backoff: undefined, tags: undefined, dependencies: undefined, shardKey: undefined, dedupe: undefined,
+  backoff: undefined, tags: undefined, dependencies: undefined, shardKey: undefined, dedupe: undefined, concurrencyKey: undefined,
 };
 
 const full: PayloadRecord = {
   ...plain,
   runAt: 1_700_000_005_000, deadline: 1_700_000_009_000, idempotencyKey: 'k', timeout: 500, retries: 2,
   backoff: { initialMs: 10, factor: 1 }, tags: ['x'], dependencies: { d: { status: 'completed', result: 1 } },
-  shardKey: 's', dedupe: { key: 'd', mode: 'throttle', ttlMs: 5 }, status: 'failed', tier: 'medium', attempt: 3, seq: 41, enqueuedAt: 1_700_000_001_000,
+  shardKey: 's', dedupe: { key: 'd', mode: 'throttle', ttlMs: 5 }, concurrencyKey: 'acct', status: 'failed', tier: 'medium', attempt: 3, seq: 41, enqueuedAt: 1_700_000_001_000,
   startedAt: 1_700_000_002_000, finishedAt: 1_700_000_003_000, result: { ok: false }, error: { code: 'HANDLER_FAILED', message: 'no', name: 'Error' },
   progress: 0.5, degraded: true, checkpoint: { step: 2 }, ledgerId: '0-7', movedTo: 3,
 };

@@ -28,7 +28,7 @@ function harness(options: RuntimeOptions = {}) {
   };
   const payload = (fields: Partial<Payload> = {}): Payload => ({
     id: `p${seq++}.0`, type: 't', data: null, clientId: 'c', priority: 5, complexity: 1, submittedAt: clock.now(),
-    runAt: undefined, deadline: undefined, idempotencyKey: undefined, timeout: undefined, retries: undefined, backoff: undefined, tags: undefined, dependencies: undefined, shardKey: undefined, dedupe: undefined,
+    runAt: undefined, deadline: undefined, idempotencyKey: undefined, timeout: undefined, retries: undefined, backoff: undefined, tags: undefined, dependencies: undefined, shardKey: undefined, dedupe: undefined, concurrencyKey: undefined,
     ...fields,
   });
   const enqueue = (...payloads: Payload[]): EnqueueResult[] => {
@@ -255,7 +255,7 @@ describe('partition reducer', () => {
     };
     const payload = (id: string, fields: Partial<Payload> = {}): Payload => ({
       id, type: 't', data: null, clientId: 'c', priority: 5, complexity: 1, submittedAt: clock.now(), runAt: undefined, deadline: undefined, idempotencyKey: undefined,
-      timeout: undefined, retries: undefined, backoff: undefined, tags: undefined, dependencies: undefined, shardKey: undefined, dedupe: undefined, ...fields,
+      timeout: undefined, retries: undefined, backoff: undefined, tags: undefined, dependencies: undefined, shardKey: undefined, dedupe: undefined, concurrencyKey: undefined, ...fields,
     });
     const runs = (effects: PartitionEffect[]) => effects.flatMap((e) => (e.kind === 'run' ? [e.order.id] : []));
     const grant = () => runs(send({ type: 'grant', grants: [{ tier: 'medium', handlerType: 't', count: 5 }] }));

@@ -136,6 +136,7 @@ describe('createRuntime refuses unknown options at every level', () => {
       // `redis` is not connected to when `persistence` is given.
       persistence: new MemoryEngine(), redis: { url: REDIS_URL, prefix: 'full', redis: { connectTimeout: 1_000 }, onConnectionError: () => {} },
       deadLetters: { max: 10 }, scheduleLeadMs: 100, snapshotEvery: 10, snapshotIntervalMs: 100, fairness: { weights: { vip: 3 }, defaultWeight: 1 },
+      limits: { global: { maxRunning: 4 }, types: { job: { perSecond: 10, burst: 2 } }, clients: { default: { maxRunning: 2 } }, keys: { overrides: { k: { maxRunning: 1 } } } },
     } as const satisfies Required<Omit<CreateRuntimeOptions, 'cluster'>>;
     runtime = createRuntime(full);
     await runtime.ready();

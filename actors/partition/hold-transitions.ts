@@ -1,4 +1,5 @@
 /**
+ * The `unpark` message: client FIFOs a limit held are offered again (limits.ts of src parks them).
  * The `hold` message: the partition's paused clients replaced whole. Payloads of clients no longer
  * paused go back to the tail of their FIFO; queued payloads of newly paused clients leave for the
  * side list (holds.ts). Each tier × type keeps a FIFO per client, so a pause takes the paused
@@ -9,6 +10,17 @@ import { DedupeTx } from './dedupe.ts';
 import { holdsOf, isHeld, keep, unkeep, type ClientHold } from './holds.ts';
 
 export abstract class HoldTx extends DedupeTx {
+  /** Offers again what limits held on these scopes (every scope when undefined); what is still held is parked again at the next grant. */
+  unpark(scopes: readonly string[] | undefined): void {
+    const holds = this.state.limitHolds;
+    for (const scope of scopes ?? [...holds.keys()]) {
+      const parked = holds.get(scope);
+      if (!parked) continue;
+      holds.delete(scope);
+      for (const { queue, clientId } of parked) queue.unpark(clientId);
+    }
+  }
+
   setHolds(list: readonly ClientHold[]): void {
     const { state } = this;
     const { holds } = state;

@@ -13,6 +13,7 @@ import { HoldTx } from './hold-transitions.ts';
 import { openWindow } from './dedupe-windows.ts';
 import { claimAhead, dropClaim, raiseTarget } from './claims.ts';
 import { writable } from './transaction.ts';
+import type { TypeQueue } from './mailbox.ts';
 
 /** Due timers moved into tiers per message (a sweep of 100,000 due at once would hold the event loop for ~100 ms). */
 export const SWEEP_SLICE = 512;
@@ -107,11 +108,19 @@ export class PartitionTx extends HoldTx {
       // A batch grant holds one slot for all its payloads; the first one's id names the batch.
       let batchKey: string | undefined;
       const { unstored } = this.state;
+      const { limits } = this.env.options;
       while (queue && started < count) {
         const record = queue.peek(this.now);
         if (!record) break;
         // Not durable yet, nor anything behind it.
         if (!queue.headConfirmed(this.now) || (unstored.size > 0 && unstored.has(record.id))) break;
+        if (limits.keyed) {
+          const scope = limits.holdOf(record, this.now);
+          if (scope !== undefined) {
+            this.park(queue, record, scope);
+            continue;
+          }
+        }
         queue.shift(this.now);
         if (grant.batch === true) batchKey ??= record.id;
         if (this.start(record, slotTier, batchKey)) started++;
@@ -144,11 +153,13 @@ export class PartitionTx extends HoldTx {
       }
       case 'completed':
         this.state.running--;
+        this.env.options.limits.ended(record.id, this.now);
         if (this.claiming) this.ended(record);
         this.finish(record, 'completed', outcome.result, undefined, { result: outcome.result, attempt: record.attempt });
         return;
       case 'failed':
         this.state.running--;
+        this.env.options.limits.ended(record.id, this.now);
         if (this.claiming) this.ended(record);
         this.failed(record, outcome.error, outcome.retryable);
         return;
@@ -194,6 +205,7 @@ export class PartitionTx extends HoldTx {
     else if (record.status === 'deferred') this.unledgered.push(record.ledgerId as string);
     else if (record.status === 'running') {
       this.state.running--;
+      this.env.options.limits.ended(record.id, this.now);
       this.effects.push({ kind: 'abort', id, reason: 'cancelled' });
     }
     this.finish(record, 'cancelled', undefined, undefined, { reason: 'cancelled by request' });
@@ -307,6 +319,8 @@ export class PartitionTx extends HoldTx {
     }
     this.state.running++;
     this.state.totals.started++;
+    const { limits } = this.env.options;
+    if (limits.keyed) limits.started(record, this.now);
     const lastCheckpoint = record.checkpoint;
     const next = writable(record);
     next.status = 'running';
@@ -345,6 +359,16 @@ export class PartitionTx extends HoldTx {
     });
     this.emit('started', next, { attempt: next.attempt });
     return true;
+  }
+
+  /** A limit holds the head of its client's FIFO: the FIFO waits aside until the limit's scope has room. */
+  private park(queue: TypeQueue<PayloadRecord>, record: PayloadRecord, scope: string): void {
+    if (!queue.park(record.clientId)) return;
+    const holds = this.state.limitHolds;
+    const parked = holds.get(scope);
+    if (parked) parked.push({ queue, clientId: record.clientId });
+    else holds.set(scope, [{ queue, clientId: record.clientId }]);
+    this.env.options.limits.wait(scope, this.index, this.now);
   }
 
   /** `drop-lowest`: evicts the oldest payload of the lowest non-empty tier below `tier`. */

@@ -17,6 +17,10 @@
  * one gets its quantum. Once the first-queued head has waited its tier's `maxWait` it is overdue and
  * goes first (all heads of a tier share one `maxWait`, so the oldest has the earliest deadline),
  * charged to its client's deficit: fairness never holds a payload past its deadline.
+ *
+ * A client FIFO whose head a rate limit or concurrency key holds is parked (`park`): it leaves the
+ * ring and the heap of heads, so nothing of it is served or offered to the pool, and its payloads
+ * stay queued, in order, until the partition unparks it. FIFO per client holds through a park.
  */
 import Denque from 'denque';
 import type { ClientShares } from '../../src/fairness.ts';
@@ -49,6 +53,8 @@ export class ClientFifo<R extends QueuedRecord = QueuedRecord> {
   /** Place in the heap of heads (-1: not in it), and when its head was queued. */
   heapAt = -1;
   headOrder = 0;
+  /** Held by a limit: out of the ring and the heap, its live payloads counted in `parked`. */
+  parked = false;
   constructor(readonly clientId: string) {}
 }
 
@@ -65,6 +71,8 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
   private ring: ClientFifo<PayloadRecord> | undefined;
   /** Ids held, tombstones included. */
   private held = 0;
+  /** Live payloads of parked client FIFOs. */
+  private parkedLive = 0;
   /** Pushes so far: each id's place in the order of one FIFO. */
   private pushes = 0;
   /**
@@ -86,7 +94,12 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
     return this.held;
   }
 
-  /** Clients with live work. */
+  /** Live payloads that limits hold (their clients' FIFOs are parked): queued, but not offered. */
+  get parked(): number {
+    return this.parkedLive;
+  }
+
+  /** Clients with live work that may be served. */
   get clientCount(): number {
     return this.heads.length;
   }
@@ -134,7 +147,29 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
     fifo.ids.push(record.id);
     fifo.order.push(this.pushes++);
     this.held++;
-    if (fifo.live++ === 0) this.activate(fifo, record);
+    if (fifo.parked) {
+      fifo.live++;
+      this.parkedLive++;
+    } else if (fifo.live++ === 0) this.activate(fifo, record);
+  }
+
+  /** Holds one client's FIFO out of service (a limit holds its head); undefined when it has nothing live here. */
+  park(clientId: string): ClientFifo<PayloadRecord> | undefined {
+    const fifo = this.fifoOf(clientId, false);
+    if (!fifo || fifo.parked || fifo.live === 0) return undefined;
+    this.leave(fifo);
+    fifo.parked = true;
+    this.parkedLive += fifo.live;
+    return fifo;
+  }
+
+  /** Serves a parked client FIFO again, behind the ring's current client. */
+  unpark(clientId: string): void {
+    const fifo = this.fifoOf(clientId, false);
+    if (!fifo?.parked) return;
+    fifo.parked = false;
+    this.parkedLive -= fifo.live;
+    this.activate(fifo, fifo.head as PayloadRecord);
   }
 
   /** The next record to serve at `now`. */
@@ -210,6 +245,7 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
     const fifo = this.fifoOf(record.clientId, false);
     if (!fifo || fifo.live === 0) return;
     fifo.live--;
+    if (fifo.parked) this.parkedLive--;
     if (fifo.ids.peekFront() === record.id) this.settleHead(fifo, record.id);
     else if (fifo.live === 0) this.settleHead(fifo, undefined);
   }
@@ -279,7 +315,7 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
   /** Ids of live queued records in serving order (the order of one FIFO), for moves that scan the queue. */
   liveIds(): string[] {
     const entries: Array<{ id: string; order: number }> = [];
-    for (const fifo of this.heads) {
+    for (const fifo of this.clients.values()) {
       const ids = fifo.ids.toArray();
       const order = fifo.order.toArray();
       ids.forEach((id, i) => {
@@ -318,6 +354,8 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
     if (record === fifo.head) return; // the head stayed: its key too
     fifo.head = record;
     fifo.headOrder = fifo.order.peekFront() as number;
+    // A new head may not be held by what held the old one: it is offered again (and parked again if it is).
+    if (fifo.parked) return this.unpark(fifo.clientId);
     this.down(fifo.heapAt);
     this.up(fifo.heapAt);
   }
@@ -346,6 +384,10 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
   /** A client with nothing live left leaves the heap, the ring and the map (its tombstones go with it). */
   private retire(fifo: ClientFifo<PayloadRecord>): void {
     this.held -= fifo.ids.length;
+    if (fifo.parked) {
+      this.parkedLive -= fifo.live;
+      fifo.parked = false;
+    }
     // Denque's clear allocates a fresh store: not worth it for a FIFO its last take emptied.
     if (fifo.ids.length > 0) {
       fifo.ids.clear();
@@ -353,6 +395,13 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
     }
     fifo.head = undefined;
     fifo.deficit = 0;
+    this.leave(fifo);
+    this.clients.delete(fifo.clientId);
+    if (this.last === fifo) this.last = undefined;
+  }
+
+  /** A client leaves the heap of heads and the ring (retired, or parked). */
+  private leave(fifo: ClientFifo<PayloadRecord>): void {
     const at = fifo.heapAt;
     if (at >= 0) {
       const lastFifo = this.heads.pop() as ClientFifo<PayloadRecord>;
@@ -376,8 +425,6 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
       }
       fifo.next = fifo.prev = undefined;
     }
-    this.clients.delete(fifo.clientId);
-    if (this.last === fifo) this.last = undefined;
   }
 
   private up(at: number): void {

@@ -55,6 +55,8 @@ export type PartitionMessage =
   | { readonly type: 'revive'; readonly letters: readonly RevivedPayload[]; readonly reply: (results: readonly ReviveResult[]) => void }
   /** The clients an operator paused (all of them, replacing the previous list): their queued payloads are kept from the pool. */
   | { readonly type: 'hold'; readonly clients: readonly ClientHold[] }
+  /** Limits have room again on these scopes (undefined: the rules changed): offer what they held (src/limits/gate.ts). */
+  | { readonly type: 'unpark'; readonly scopes: readonly string[] | undefined }
   /** The runtime stops: withdraw every claim (claims.ts), so the next start does not rerun what never started. */
   | { readonly type: 'unclaim' }
   /** Undo the acceptance of payloads whose journal entry the store did not take (their submit was refused). */

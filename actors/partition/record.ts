@@ -27,6 +27,7 @@ interface OptionFields {
   dependencies: DependencyOutcomes | undefined;
   shardKey: string | undefined;
   dedupe: DedupeOptions | undefined;
+  concurrencyKey: string | undefined;
 }
 
 /** What some payloads gain once they leave the queue (a failure, progress, a ledger entry, a new owner); most gain none of it. */
@@ -44,16 +45,17 @@ type PayloadFields = Omit<Payload, 'id' | 'submittedAt' | 'dependencies'> & { re
 
 const hasOptions = (p: PayloadFields): boolean =>
   p.deadline !== undefined || p.idempotencyKey !== undefined || p.timeout !== undefined || p.retries !== undefined ||
-  p.backoff !== undefined || p.tags !== undefined || p.dependencies !== undefined || p.shardKey !== undefined || p.dedupe !== undefined;
+  p.backoff !== undefined || p.tags !== undefined || p.dependencies !== undefined || p.shardKey !== undefined || p.dedupe !== undefined ||
+  p.concurrencyKey !== undefined;
 
 const optionsOf = (p: PayloadFields): OptionFields => ({
   deadline: p.deadline, idempotencyKey: p.idempotencyKey, timeout: p.timeout, retries: p.retries,
-  backoff: p.backoff, tags: p.tags, dependencies: p.dependencies, shardKey: p.shardKey, dedupe: p.dedupe,
+  backoff: p.backoff, tags: p.tags, dependencies: p.dependencies, shardKey: p.shardKey, dedupe: p.dedupe, concurrencyKey: p.concurrencyKey,
 });
 
 const noOptions = (): OptionFields => ({
   deadline: undefined, idempotencyKey: undefined, timeout: undefined, retries: undefined,
-  backoff: undefined, tags: undefined, dependencies: undefined, shardKey: undefined, dedupe: undefined,
+  backoff: undefined, tags: undefined, dependencies: undefined, shardKey: undefined, dedupe: undefined, concurrencyKey: undefined,
 });
 
 // Every field starts undefined, so V8 keeps the time fields as references: the `now` of one turn is then shared, not boxed per record.
@@ -132,6 +134,8 @@ class OwnedRecord implements MutableRecord {
   set shardKey(value: string | undefined) { if (value !== undefined || this.options) this.setOptions().shardKey = value; }
   get dedupe(): DedupeOptions | undefined { return this.options?.dedupe; }
   set dedupe(value: DedupeOptions | undefined) { if (value !== undefined || this.options) this.setOptions().dedupe = value; }
+  get concurrencyKey(): string | undefined { return this.options?.concurrencyKey; }
+  set concurrencyKey(value: string | undefined) { if (value !== undefined || this.options) this.setOptions().concurrencyKey = value; }
 
   get error(): PayloadFailure | undefined { return this.later?.error; }
   set error(value: PayloadFailure | undefined) { if (value !== undefined || this.later) this.setLater().error = value; }
@@ -240,6 +244,7 @@ export function flatRecord(r: PayloadRecord): MutableRecord {
     dependencies: r.dependencies,
     shardKey: r.shardKey,
     dedupe: r.dedupe,
+    concurrencyKey: r.concurrencyKey,
     status: r.status,
     tier: r.tier,
     attempt: r.attempt,

@@ -86,6 +86,9 @@ export function reducePartition(state: PartitionState, message: PartitionMessage
     case 'hold':
       tx.setHolds(message.clients);
       break;
+    case 'unpark':
+      tx.unpark(message.scopes);
+      break;
     case 'unclaim':
       tx.unclaim();
       break;

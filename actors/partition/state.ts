@@ -119,6 +119,14 @@ export interface PartitionState {
   readonly unstored: Set<string>;
   /** Durable in one process only: starts journalled ahead of their grant (claims.ts). */
   readonly claims: Claims;
+  /** Client FIFOs parked because a limit holds their head, by the limit's scope (src/limits/gate.ts); never journalled. */
+  readonly limitHolds: Map<string, ParkedFifo[]>;
+}
+
+/** A client FIFO of one queue that a limit holds. */
+export interface ParkedFifo {
+  readonly queue: TypeQueue<PayloadRecord>;
+  readonly clientId: string;
 }
 
 const perTier = <T>(make: () => T): Record<Tier, T> => ({ critical: make(), high: make(), medium: make(), low: make() });
@@ -168,6 +176,7 @@ export function initialPartitionState(index: number, mailbox: MailboxPolicy = DE
     flow: { deferred: 0, rescheduled: 0, expired: 0, degraded: 0, transferredIn: 0, transferredOut: 0 },
     unstored: new Set(),
     claims: noClaims(),
+    limitHolds: new Map(),
   };
 }
 
@@ -184,7 +193,8 @@ export function demandOf(state: PartitionState): DemandEntry[] {
     const counts = state.queued[tier];
     for (const handlerType in counts) {
       const queue = state.queues[tier].get(handlerType);
-      const count = (counts[handlerType] ?? 0) - (queue?.unconfirmed ?? 0);
+      // What limits hold is queued, but offered to no slot until they let it start.
+      const count = (counts[handlerType] ?? 0) - (queue ? queue.unconfirmed + queue.parked : 0);
       if (count <= 0) continue;
       const oldestAt = queue?.oldestAt ?? 0;
       const clients = queue?.clientCount ?? 1;

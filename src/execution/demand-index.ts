@@ -100,6 +100,11 @@ export class DemandIndex {
   }
 
   /** Whether the partition has any demand now. */
+  /** Every entry indexed now, with payloads not yet granted or not (for views; a pump reads the heads). */
+  *entries(): IterableIterator<IndexedDemand> {
+    for (const list of this.byPartition) yield* list;
+  }
+
   has(partition: number): boolean {
     return (this.byPartition[partition] as IndexedDemand[]).length > 0;
   }

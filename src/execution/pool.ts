@@ -52,7 +52,7 @@ export class ExecutionPool {
   private size: number;
   private busy = 0;
   private readonly busyByTier: Record<Tier, number> = { critical: 0, high: 0, medium: 0, low: 0 };
-  private readonly busyByType = new Map<string, number>();
+  private readonly busyByTypeCounts = new Map<string, number>();
   /** Waiting work by urgency, and what is granted but not yet taken. */
   private readonly demand: DemandIndex;
   /** Grants of the pump under way, by partition, and the partitions in the order they got one. */
@@ -70,6 +70,7 @@ export class ExecutionPool {
   private lowShare = 1;
   /** One clock timer for the earliest moment a pump could grant more (a throttle refill, a batch's wait). */
   private wake: { at: number; timer: TimerHandle } | undefined;
+  private readonly unwatchLimits: () => void;
 
   constructor(private readonly host: PoolHost) {
     const { options } = host;
@@ -79,6 +80,8 @@ export class ExecutionPool {
     const complexity = options.coordination.complexity;
     this.meter = new RunMeter(complexity ? host.costSource : undefined, complexity ? complexity.sampleEvery : 1);
     this.lowThrottle = new StartThrottle(options.coordination.throttleLow, host.clock.now());
+    // New limits may let waiting work start (or hold what would have): the next pump reads them.
+    this.unwatchLimits = options.limits.onChange(() => this.schedulePump());
     this.runner = new Runner({
       clock: host.clock,
       logger: host.logger,
@@ -109,6 +112,27 @@ export class ExecutionPool {
   /** Every slot with its counters and state. */
   slotStats(): SlotStats[] {
     return this.slots.stats();
+  }
+
+  /** Slots busy per handler type. */
+  busyByType(): ReadonlyMap<string, number> {
+    return this.busyByTypeCounts;
+  }
+
+  /** Waiting payloads the global and per-type limits hold now, by the limit's scope (`global`, `type:<t>`). */
+  heldByLimits(): Map<string, number> {
+    const held = new Map<string, number>();
+    const { limits } = this.host.options;
+    if (!limits.bounded) return held;
+    const now = this.host.clock.now();
+    for (const indexed of this.demand.entries()) {
+      const waiting = this.demand.available(indexed);
+      if (waiting <= 0) continue;
+      const type = indexed.entry.handlerType;
+      const scope = limits.poolBlocker(type, this.busy, this.busyByTypeCounts.get(type) ?? 0, now);
+      if (scope !== undefined) held.set(scope, (held.get(scope) ?? 0) + waiting);
+    }
+    return held;
   }
 
   get currentSize(): number {
@@ -196,6 +220,7 @@ export class ExecutionPool {
 
   /** Stops the pool's own timer (the runtime is stopping). */
   dispose(): void {
+    this.unwatchLimits();
     this.wake?.timer.cancel();
     this.wake = undefined;
   }
@@ -212,7 +237,7 @@ export class ExecutionPool {
   private free(tier: Tier, handlerType: string, count: number): void {
     this.busy -= count;
     this.busyByTier[tier] -= count;
-    this.busyByType.set(handlerType, (this.busyByType.get(handlerType) ?? count) - count);
+    this.busyByTypeCounts.set(handlerType, (this.busyByTypeCounts.get(handlerType) ?? count) - count);
     this.schedulePump();
   }
 
@@ -291,7 +316,7 @@ export class ExecutionPool {
       const slots = grant.batch ? 1 : grant.count;
       this.busy += slots;
       this.busyByTier[entry.serveAs] += slots;
-      this.busyByType.set(entry.handlerType, (this.busyByType.get(entry.handlerType) ?? 0) + slots);
+      this.busyByTypeCounts.set(entry.handlerType, (this.busyByTypeCounts.get(entry.handlerType) ?? 0) + slots);
       this.demand.addOutstanding(partition, entry.tier, entry.handlerType, grant.count);
       (this.unacknowledged[partition] ??= new Set()).add(grant);
       const list = this.granted[partition];
@@ -326,7 +351,7 @@ export class ExecutionPool {
   private grantFor(entry: DemandEntry, available: number, share: number, now: number): Grant | undefined {
     const { tier, handlerType, serveAs } = entry;
     const batch = tier === 'low' ? this.host.handlerOf(handlerType)?.options.batch : undefined;
-    let slots = this.slotsFor(entry, batch ? 1 : Math.min(available, share));
+    let slots = this.slotsFor(entry, batch ? 1 : Math.min(available, share), now);
     if (serveAs === 'low' && slots > 0) {
       slots = Math.min(slots, this.lowThrottle.available(now));
       if (slots <= 0) {
@@ -334,9 +359,16 @@ export class ExecutionPool {
         if (next !== undefined) this.wakeAt(next);
       }
     }
-    if (slots <= 0) return undefined;
+    const { limits } = this.host.options;
+    if (slots <= 0) {
+      // A rate holds it: pump again when its bucket allows a start (a running limit frees with a slot).
+      const at = limits.bounded ? limits.poolNextAt(handlerType, now) : undefined;
+      if (at !== undefined) this.wakeAt(at);
+      return undefined;
+    }
     if (!batch) {
       if (serveAs === 'low') this.lowThrottle.take(slots);
+      if (limits.bounded) limits.poolTook(handlerType, slots);
       return { tier, handlerType, count: slots, serveAs, batch: false };
     }
     // A batch goes when it is full or its oldest payload has waited `waitMs`.
@@ -345,16 +377,19 @@ export class ExecutionPool {
       return undefined;
     }
     if (serveAs === 'low') this.lowThrottle.take(1);
+    if (limits.bounded) limits.poolTook(handlerType, 1); // a batch is one start of its handler
     return { tier, handlerType, count: Math.min(available, batch.max), serveAs, batch: true };
   }
 
-  /** How many slots this entry may take now: free slots, reserved share, low share, type limit. */
-  private slotsFor(entry: DemandEntry, wanted: number): number {
+  /** How many slots this entry may take now: free slots, reserved share, low share, type limit, global and type limits. */
+  private slotsFor(entry: DemandEntry, wanted: number, now: number): number {
     let take = Math.min(wanted, this.size - this.busy);
     if (this.lowerTiers.has(entry.serveAs)) take = Math.min(take, tierSlotLimit(this.host.options, this.size, entry.serveAs) - this.lowerBusy());
     if (entry.serveAs === 'low' && this.lowShare < 1) take = Math.min(take, Math.floor(this.size * this.lowShare) - this.busyByTier.low);
     const typeLimit = this.host.handlerOf(entry.handlerType)?.options.concurrency;
-    if (typeLimit !== undefined) take = Math.min(take, typeLimit - (this.busyByType.get(entry.handlerType) ?? 0));
+    if (typeLimit !== undefined) take = Math.min(take, typeLimit - (this.busyByTypeCounts.get(entry.handlerType) ?? 0));
+    const { limits } = this.host.options;
+    if (limits.bounded && take > 0) take = Math.min(take, limits.poolRoom(entry.handlerType, this.busy, this.busyByTypeCounts.get(entry.handlerType) ?? 0, now));
     return take;
   }
 

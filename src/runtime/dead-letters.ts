@@ -9,7 +9,7 @@ import type { ReviveResult, RevivedPayload } from '../../actors/partition/messag
 import { OptionsError, TriageError, UnknownPayloadError, ValidationError } from '../errors.ts';
 import type { EventHub, PayloadEvent } from '../events.ts';
 import type { Logger } from '../execution/handlers.ts';
-import type { Payload } from '../payload.ts';
+import { plainPayload, type Payload } from '../payload.ts';
 import { MemoryDeadLetterStore, RedisDeadLetterStore, type DeadLetter, type DeadLetterStore } from '../dead-letters/store.ts';
 import type { PersistenceEngine } from '../persistence/engine.ts';
 import { unknownFields, type KnownFields } from '../known-fields.ts';
@@ -191,10 +191,5 @@ function checkQuery(query: FailedQuery, fields: object = QUERY_FIELDS): Required
 }
 
 function payloadOf(record: PayloadRecord): Payload {
-  return {
-    id: record.id, type: record.type, data: record.data, clientId: record.clientId, priority: record.priority, complexity: record.complexity,
-    submittedAt: record.submittedAt, runAt: undefined, deadline: record.deadline, idempotencyKey: record.idempotencyKey, timeout: record.timeout,
-    retries: record.retries, backoff: record.backoff, tags: record.tags, dependencies: record.dependencies, shardKey: record.shardKey,
-    dedupe: record.dedupe,
-  };
+  return plainPayload(record, undefined, record.dependencies);
 }

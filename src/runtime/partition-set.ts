@@ -145,6 +145,13 @@ export class PartitionSet {
   private remove(index: number): void {
     const handle = this.handles[index];
     if (!handle) return;
+    // Its runs no longer count here: their outcomes reach no actor of this process.
+    const { env } = this.options.wiring;
+    const { limits } = env.options;
+    if (limits.counting) {
+      const now = env.now();
+      for (const record of handle.state().records.values()) if (record.status === 'running') limits.ended(record.id, now);
+    }
     handle.dispose();
     this.handles[index] = undefined;
     this.options.pool.reclaim(index);
