@@ -582,6 +582,7 @@ export class Runtime {
       loadLevel: () => this.admin.sources.load().level,
       store: () => this.durability.stats(),
       pausedQueues: () => this.pauses.heldQueues(this.partitions.local().map((p) => p.state())),
+      limits: () => this.limits(),
       retainTerminal: this.options.retainTerminal,
     }, this.metricsOptions));
   }

@@ -7,9 +7,12 @@
 import { afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { HandlerContext, Runtime } from '../src/index.ts';
-import { OptionsError } from '../src/index.ts';
+import { createRuntime, OptionsError, silentLogger } from '../src/index.ts';
+import { REDIS_URL, dropPrefix, freshPrefix } from './redis-support.ts';
 import type { SimulatedClock } from '../src/clock.ts';
-import { coordinated, sleepOn } from './coordinator-support.ts';
+import { advanceUntil, coordinated, sleepOn } from './coordinator-support.ts';
+import { samples, sampleValue, serve } from './admin-support.ts';
+import { deferred, until } from './helpers.ts';
 
 let rt: Runtime | undefined;
 afterEach(async () => {
@@ -189,4 +192,85 @@ test('bad limits are refused with every field named, and change nothing; a bad c
   assert.throws(() => coordinated({ limits: { types: { t: { perSecond: 'fast' } } } as never }), (e: unknown) => e instanceof OptionsError && /limits\.types\.t\.perSecond/.test(e.message));
   rt.handle('t', () => {});
   await assert.rejects(rt.submit({ type: 't', concurrencyKey: 42 as never }), (e: unknown) => (e as { code?: string }).code === 'VALIDATION_FAILED' && /concurrencyKey/.test(String(e)));
+});
+
+test('/metrics shows what each limit holds and runs, by limit', async () => {
+  const s = await serve({ partitions: 2, limits: { clients: { default: { maxRunning: 1 } }, types: { report: { maxRunning: 0 } } } });
+  rt = s.rt;
+  const release = deferred();
+  s.rt.handle('work', () => release.promise);
+  s.rt.handle('report', () => undefined);
+  await s.rt.submitMany([
+    ...Array.from({ length: 5 }, () => ({ type: 'work', clientId: 'a' })),
+    ...Array.from({ length: 3 }, () => ({ type: 'report', clientId: 'b' })),
+  ]);
+  await s.rt.idle();
+  const all = samples((await s.call('/metrics')).text);
+  assert.equal(sampleValue(all, 'triage_limit_held_payloads', { limit: 'client:a' }), 4);
+  assert.equal(sampleValue(all, 'triage_limit_running', { limit: 'client:a' }), 1);
+  assert.equal(sampleValue(all, 'triage_limit_held_payloads', { limit: 'type:report' }), 3, 'a type limit of 0 holds every report');
+  release.resolve(undefined);
+  for (let i = 0; i < 50 && s.rt.limits().scopes.some((scope) => scope.scope === 'client:a' && scope.held > 0); i++) await new Promise((r) => setTimeout(r, 10));
+  const after = samples((await s.call('/metrics')).text);
+  assert.equal(sampleValue(after, 'triage_limit_held_payloads', { limit: 'client:a' }) ?? 0, 0, 'once they ran, nothing is held');
+  assert.equal(sampleValue(after, 'triage_limit_held_payloads', { limit: 'type:report' }), 3);
+});
+
+test('work a limit holds is not load: a rate-limited backlog raises no level, skips and degrades nothing', async () => {
+  // 2,000 high payloads of 20 ms on 10 slots would be 4 s of pool time, beyond high's maxWait of 5 s
+  // at 20/s; held by a type limit of 20/s, it is what the user asked for, not overload.
+  const built = coordinated({ partitions: 4, concurrency: 10, limits: { types: { api: { perSecond: 20 } } } });
+  rt = built.rt;
+  const { clock, decisions } = built;
+  const sleep = sleepOn(clock);
+  rt.handle('api', () => sleep(20));
+  let relieved = 0;
+  rt.events.on('skipped', () => void relieved++);
+  rt.events.on('degraded', () => void relieved++);
+  let completed = 0;
+  rt.events.on('completed', () => void completed++);
+  await rt.submitMany(Array.from({ length: 2_000 }, () => ({ type: 'api', priority: 'high' as const })));
+  await advanceUntil(rt, clock, () => completed >= 100, 5, 20_000);
+  const signals = rt.coordinator?.state().signals;
+  assert.ok(signals && signals.projectedWaitRatio < 1, `projected wait ratio ${signals?.projectedWaitRatio}`);
+  assert.equal(relieved, 0);
+  assert.deepEqual(decisions.filter((d) => d.action === 'level').map((d) => d.level), [], 'no level change');
+  assert.ok((rt.limits().scopes.find((scope) => scope.scope === 'type:api')?.held ?? 0) > 1_000, 'the rest is held by the rate');
+});
+
+test('on Redis, payloads a key holds are queued work: a restart recovers them with their key, and the next process\'s limits hold them', async () => {
+  const prefix = freshPrefix('limits');
+  const options = { logger: silentLogger, partitions: 2, redis: { url: REDIS_URL, prefix } };
+  try {
+    const first = createRuntime({ ...options, limits: { keys: { overrides: { acct: { maxRunning: 0 } } } } });
+    first.handle('sync', () => undefined);
+    const ids = await first.submitMany(Array.from({ length: 6 }, (_, n) => ({ type: 'sync', concurrencyKey: 'acct', data: n })));
+    await first.idle();
+    assert.equal(first.limits().scopes.find((scope) => scope.scope === 'key:acct')?.held, 6);
+    await first.stop();
+
+    const second = (rt = createRuntime({ ...options, limits: { keys: { default: { maxRunning: 1 } } } }));
+    let running = 0;
+    let most = 0;
+    const release: Array<() => void> = [];
+    second.handle('sync', async () => {
+      most = Math.max(most, ++running);
+      await new Promise<void>((resolve) => release.push(resolve));
+      running--;
+    });
+    await second.ready();
+    for (let done = 0; done < 6; done++) {
+      await until(() => release.length > 0, 'the next acct payload to start', 5_000);
+      await new Promise((r) => setTimeout(r, 20)); // room for a second start, if the key let one through
+      (release.shift() as () => void)();
+    }
+    await Promise.all(ids.map((id) => second.waitFor(id)));
+    const views = await Promise.all(ids.map((id) => second.get(id)));
+    assert.deepEqual(views.map((v) => v?.status), Array(6).fill('completed'));
+    assert.equal(most, 1, 'the recovered payloads kept their key: one at a time');
+  } finally {
+    await rt?.stop();
+    rt = undefined;
+    await dropPrefix(prefix);
+  }
 });

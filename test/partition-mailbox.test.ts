@@ -230,3 +230,38 @@ test('walk from a place in the order of pushes: what was pushed before it is pas
   drain();
   assert.deepEqual(seen(3), [], 'nothing left');
 });
+
+test('a parked client is neither served nor offered, keeps its FIFO and what arrives meanwhile, and is served again once unparked', () => {
+  const { queue, add, drain, leave } = setup();
+  add('a1', 'A');
+  add('b1', 'B');
+  add('a2', 'A');
+  add('b2', 'B');
+  assert.ok(queue.park('A'));
+  assert.equal(queue.park('A'), undefined, 'parked once');
+  assert.equal(queue.park('nobody'), undefined);
+  add('a3', 'A');
+  assert.equal(queue.parked, 3, 'its live payloads, the new one too');
+  assert.equal(queue.clientCount, 1);
+  assert.equal(queue.oldest?.id, 'b1', 'a parked head is not what waits for a slot');
+  assert.deepEqual(queue.liveIds(), ['a1', 'b1', 'a2', 'b2', 'a3'], 'a snapshot still holds every queued payload');
+  assert.deepEqual(drain(), ['b1', 'b2']);
+  assert.equal(queue.peek(NOW), undefined, 'nothing to serve while A is parked');
+  queue.unpark('A');
+  assert.equal(queue.parked, 0);
+  assert.deepEqual(drain(), ['a1', 'a2', 'a3'], 'FIFO kept through the park');
+  assert.equal(queue.length, 0);
+
+  // A parked head that leaves (cancelled) offers the next one again: what held the old head may not hold it.
+  const c1 = add('c1', 'C');
+  add('c2', 'C');
+  queue.park('C');
+  leave(c1);
+  assert.equal(queue.parked, 0);
+  assert.deepEqual(drain(), ['c2']);
+  // A parked client whose last payload leaves is forgotten whole.
+  const d1 = add('d1', 'D');
+  queue.park('D');
+  leave(d1);
+  assert.deepEqual([queue.parked, queue.length, queue.clientFifo('D')], [0, 0, undefined]);
+});

@@ -182,7 +182,7 @@ export function spawnCoordinator(wiring: CoordinatorWiring): CoordinatorHandle {
     if (complexity && costs.length > 0) complexity.ref.dispatch({ type: 'costs', sums: costs, at });
     const stats = pool.stats();
     round++;
-    send({ type: 'round', round, at, process: sampler.sample(), pool: { size: stats.size, busy: stats.busy, byTier: stats.byTier, meanRunMs: stats.meanRunMs } });
+    send({ type: 'round', round, at, process: sampler.sample(), pool: { size: stats.size, busy: stats.busy, byTier: stats.byTier, meanRunMs: stats.meanRunMs, held: stats.held } });
     for (let p = 0; p < env.partitions; p++) wiring.sendPartition(p, { type: 'report' });
   };
 

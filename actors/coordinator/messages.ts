@@ -17,6 +17,8 @@ export interface PoolLoad {
   readonly busy: number;
   readonly byTier: Readonly<Record<Tier, number>>;
   readonly meanRunMs: number;
+  /** Waiting payloads the global and per-type limits hold back, per tier (undefined: none). */
+  readonly held?: Readonly<Record<Tier, number>>;
 }
 
 export type CoordinatorMessage =

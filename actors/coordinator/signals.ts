@@ -38,14 +38,26 @@ export function roundSignals(state: CoordinatorState, runtime: Pick<CompiledOpti
   const throughput = completed.map((n, p) => (Math.max(0, n - (state.completed[p] ?? 0)) * 1000) / elapsedRound);
   for (const report of state.reports) {
     if (!report) continue;
-    queued += report.depth.critical + report.depth.high + report.depth.medium + report.depth.low;
-    for (const tier of TIERS) queuedByTier[tier] += report.depth[tier];
+    // What limits or pauses hold is not waiting for a slot: it says nothing of load (and more slots would not run it).
+    const { held } = report;
+    for (const tier of TIERS) {
+      const waiting = report.depth[tier] - (held?.[tier] ?? 0);
+      queuedByTier[tier] += waiting;
+      queued += waiting;
+    }
     accepted += report.totals.accepted;
     oldestWaitRatio = Math.max(
       oldestWaitRatio,
       report.oldestWait.critical / runtime.maxWait.critical,
       report.oldestWait.high / runtime.maxWait.high,
     );
+  }
+  if (pool.held) {
+    for (const tier of TIERS) {
+      const held = Math.min(pool.held[tier], queuedByTier[tier]);
+      queuedByTier[tier] -= held;
+      queued -= held;
+    }
   }
   const elapsed = at - state.arrivals.at;
   let arrivals = state.arrivals;

@@ -315,7 +315,9 @@ export function spawnPartition(wiring: PartitionWiring): PartitionHandle {
       const todo = effects;
       effects = [];
       if (message.type === 'report') {
-        wiring.coordination?.report(partitionStats(state, clock.now()));
+        const now = clock.now();
+        // What a limit holds back waits for the limit, not for a slot: it is not load.
+        wiring.coordination?.report(partitionStats(state, now, (type) => env.options.limits.isBound(type, now)));
         return;
       }
       if (message.type === 'get') {

@@ -245,15 +245,36 @@ export interface PartitionStats {
   readonly delayed: number;
   readonly retrying: number;
   readonly parked: number;
+  /**
+   * Of `depth`, what limits or an operator's pause hold back (undefined: none): queued, but not
+   * waiting for a slot, so it says nothing about load.
+   */
+  readonly held?: PerTier<number>;
   readonly totals: Readonly<PartitionTotals>;
   readonly flow: Readonly<FlowTotals>;
   readonly modes: PerTier<TierMode>;
   readonly serveAs: PerTier<Tier>;
 }
 
-export function partitionStats(state: PartitionState, now: number): PartitionStats {
+/** Queued payloads that limits hold (parked client FIFOs) or a pause keeps aside, per tier; undefined when none. */
+function heldOf(state: PartitionState): PerTier<number> | undefined {
+  let held: Record<Tier, number> | undefined;
+  for (const tier of TIERS) {
+    let count = 0;
+    if (state.limitHolds.size > 0) for (const queue of state.queues[tier].values()) count += queue.parked;
+    if (state.holds.records.size > 0) for (const type in state.holds.counts[tier]) count += state.holds.counts[tier][type] ?? 0;
+    if (count > 0) (held ??= perTier(() => 0))[tier] = count;
+  }
+  return held;
+}
+
+/** `waitingOnLimit`: whether a type's queued work waits for a limit, not a slot (its age is then left out of `oldestWait`). */
+export function partitionStats(state: PartitionState, now: number, waitingOnLimit?: (type: string) => boolean): PartitionStats {
   const oldestWait = perTier(() => 0);
-  for (const entry of demandOf(state)) oldestWait[entry.tier] = Math.max(oldestWait[entry.tier], now - entry.oldestAt);
+  for (const entry of demandOf(state)) {
+    if (waitingOnLimit?.(entry.handlerType)) continue;
+    oldestWait[entry.tier] = Math.max(oldestWait[entry.tier], now - entry.oldestAt);
+  }
   return {
     partition: state.index,
     depth: { ...state.depth },
@@ -262,6 +283,7 @@ export function partitionStats(state: PartitionState, now: number): PartitionSta
     delayed: state.delayed,
     retrying: state.retrying,
     parked: state.parked.length,
+    held: heldOf(state),
     totals: { ...state.totals },
     flow: { ...state.flow },
     modes: state.modes,

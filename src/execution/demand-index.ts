@@ -99,12 +99,12 @@ export class DemandIndex {
     this.byPartition[partition] = next;
   }
 
-  /** Whether the partition has any demand now. */
   /** Every entry indexed now, with payloads not yet granted or not (for views; a pump reads the heads). */
   *entries(): IterableIterator<IndexedDemand> {
     for (const list of this.byPartition) yield* list;
   }
 
+  /** Whether the partition has any demand now. */
   has(partition: number): boolean {
     return (this.byPartition[partition] as IndexedDemand[]).length > 0;
   }

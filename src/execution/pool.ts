@@ -46,6 +46,8 @@ export interface PoolStats {
   readonly lowThrottle: number | undefined;
   /** Share of the slots the low tier may occupy (1: no limit beyond the reserved share). */
   readonly lowShare: number;
+  /** Waiting payloads the global and per-type limits hold back, by the tier they are served as (undefined: none). */
+  readonly held: Readonly<Record<Tier, number>> | undefined;
 }
 
 export class ExecutionPool {
@@ -106,6 +108,7 @@ export class ExecutionPool {
       meanRunMs: this.meter.meanRunMs,
       lowThrottle: this.lowThrottle.perSecond,
       lowShare: this.lowShare,
+      held: this.heldByTier(),
     };
   }
 
@@ -119,19 +122,43 @@ export class ExecutionPool {
     return this.busyByTypeCounts;
   }
 
-  /** Waiting payloads the global and per-type limits hold now, by the limit's scope (`global`, `type:<t>`). */
-  heldByLimits(): Map<string, number> {
-    const held = new Map<string, number>();
+  private heldByTier(): Record<Tier, number> | undefined {
+    let held: Record<Tier, number> | undefined;
+    this.eachHeld((indexed, waiting) => {
+      const tier = indexed.entry.serveAs;
+      (held ??= { critical: 0, high: 0, medium: 0, low: 0 })[tier] += waiting;
+    });
+    return held;
+  }
+
+  /**
+   * Each demand entry with waiting payloads beyond what the global and its type's limits let start
+   * now (their room shared out over the entries in turn), with how many and the scope that binds.
+   */
+  private eachHeld(visit: (indexed: IndexedDemand, held: number, scope: string) => void): void {
     const { limits } = this.host.options;
-    if (!limits.bounded) return held;
+    if (!limits.bounded) return;
     const now = this.host.clock.now();
+    const taken = new Map<string, number>();
     for (const indexed of this.demand.entries()) {
       const waiting = this.demand.available(indexed);
       if (waiting <= 0) continue;
       const type = indexed.entry.handlerType;
-      const scope = limits.poolBlocker(type, this.busy, this.busyByTypeCounts.get(type) ?? 0, now);
-      if (scope !== undefined) held.set(scope, (held.get(scope) ?? 0) + waiting);
+      const { room, scope } = limits.poolShare(type, this.busy, this.busyByTypeCounts.get(type) ?? 0, now, taken);
+      if (scope === undefined) continue;
+      const starts = Math.min(room, waiting);
+      if (starts > 0) {
+        taken.set(`type:${type}`, (taken.get(`type:${type}`) ?? 0) + starts);
+        taken.set('global', (taken.get('global') ?? 0) + starts);
+      }
+      if (waiting > starts) visit(indexed, waiting - starts, scope);
     }
+  }
+
+  /** Waiting payloads the global and per-type limits hold now, by the limit's scope (`global`, `type:<t>`). */
+  heldByLimits(): Map<string, number> {
+    const held = new Map<string, number>();
+    this.eachHeld((_, waiting, scope) => held.set(scope, (held.get(scope) ?? 0) + waiting));
     return held;
   }
 
@@ -389,7 +416,13 @@ export class ExecutionPool {
     const typeLimit = this.host.handlerOf(entry.handlerType)?.options.concurrency;
     if (typeLimit !== undefined) take = Math.min(take, typeLimit - (this.busyByTypeCounts.get(entry.handlerType) ?? 0));
     const { limits } = this.host.options;
-    if (limits.bounded && take > 0) take = Math.min(take, limits.poolRoom(entry.handlerType, this.busy, this.busyByTypeCounts.get(entry.handlerType) ?? 0, now));
+    if (limits.bounded && take > 0) {
+      const room = limits.poolRoom(entry.handlerType, this.busy, this.busyByTypeCounts.get(entry.handlerType) ?? 0, now);
+      if (room < take) {
+        limits.markBound(entry.handlerType, now);
+        take = room;
+      }
+    }
     return take;
   }
 

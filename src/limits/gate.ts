@@ -72,6 +72,9 @@ export interface ScopeUsage {
   readonly tokens: number | undefined;
 }
 
+/** How long a limit cutting a type's starts counts as holding it back (see `isBound`). */
+const BOUND_MS = 1_000;
+
 export class LimitGate {
   private rules: CompiledLimits;
   private readonly scopes = new Map<LimitScope, ScopeState>();
@@ -86,6 +89,8 @@ export class LimitGate {
   private flushQueued = false;
   private sizeAtPrune = 64;
   private readonly listeners = new Set<() => void>();
+  /** Handler types (`*`: all) whose starts a global or type limit cut, and when it last did. */
+  private readonly bound = new Map<string, number>();
   /** Some client or key limit is in force: partitions check each start. */
   keyed = false;
   /** Some global or type limit is in force: the pool checks each grant. */
@@ -144,13 +149,43 @@ export class LimitGate {
     return room;
   }
 
-  /** Which of the global and `type` limits holds a start now, if one does. */
-  poolBlocker(type: string, busy: number, busyOfType: number, now: number): LimitScope | undefined {
-    const limit = this.rules.types.get(type);
-    if (limit && this.roomOf(`type:${type}`, limit, busyOfType, now) <= 0) return `type:${type}`;
+  /** The pool started fewer of `type` than it had slots for, because of a limit. */
+  markBound(type: string, now: number): void {
+    this.bound.set(type, now);
+  }
+
+  /**
+   * Whether a global or type limit held `type` back within the last second: its waiting work then
+   * waits for the limit, not for a slot, and its age says nothing about load.
+   */
+  isBound(type: string, now: number): boolean {
+    if (this.bound.size === 0) return false;
+    const at = this.bound.get(type);
+    return at !== undefined && now - at < BOUND_MS;
+  }
+
+  /**
+   * How many payloads of `type` the global and type limits let start now, less the room already
+   * counted for other entries (`taken`, by scope); and the scope that binds (undefined: none limits it).
+   */
+  poolShare(type: string, busy: number, busyOfType: number, now: number, taken: Map<LimitScope, number>): { room: number; scope: LimitScope | undefined } {
+    let room = Number.POSITIVE_INFINITY;
+    let scope: LimitScope | undefined;
+    const typeLimit = this.rules.types.get(type);
+    if (typeLimit) {
+      const name = `type:${type}`;
+      room = Math.max(0, this.roomOf(name, typeLimit, busyOfType, now) - (taken.get(name) ?? 0));
+      scope = name;
+    }
     const { global } = this.rules;
-    if (global && this.roomOf('global', global, busy, now) <= 0) return 'global';
-    return undefined;
+    if (global) {
+      const globalRoom = Math.max(0, this.roomOf('global', global, busy, now) - (taken.get('global') ?? 0));
+      if (globalRoom < room) {
+        room = globalRoom;
+        scope = 'global';
+      }
+    }
+    return { room, scope };
   }
 
   /** The pool granted `count` starts of `type`: they take their tokens. */

@@ -9,6 +9,8 @@
  * registered), partition (at most `maxPartitionLabels`), client only when asked for and capped.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { defineLimitMetrics } from './limit-metrics.ts';
+import type { LimitsView } from '../runtime/limits-view.ts';
 import { defineScheduleMetrics } from './schedule-metrics.ts';
 import type { ActorInfo } from '../core/actor-system.ts';
 import { OptionsError, type FieldProblem } from '../errors.ts';
@@ -61,6 +63,8 @@ export interface MetricsHost {
   store(): DurabilityStats;
   /** Queues (partition × tier × handler type) holding payloads an operator's pause keeps from starting. */
   pausedQueues?(): number;
+  /** The limits and what each holds back (the limit gauges; none without). */
+  limits?(): LimitsView;
   /** How many ended payloads are kept (`retainTerminal`): the bound of the attempt history. Default 10,000. */
   readonly retainTerminal?: number;
 }
@@ -148,6 +152,7 @@ export class RuntimeMetrics {
     if (pausedQueues) {
       const gauge: Gauge = new Gauge({ name: 'triage_paused_queues', help: 'Queues (partition, tier, handler type) with payloads held by an operator pause', registers: [this.registry], collect: () => gauge.set(pausedQueues()) });
     }
+    if (host.limits) defineLimitMetrics(this.registry, host.limits);
   }
 
   /** Attempts of a payload that failed, will retry or were cancelled (kept from the moment metrics were turned on). */
