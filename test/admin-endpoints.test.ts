@@ -271,7 +271,7 @@ describe('admin: HTTP behaviour', () => {
       assert.equal(json.endpoints.length, ROUTES.length);
       const actions = json.endpoints.filter((e: any) => e.action).map((e: any) => `${e.method} ${e.path}`);
       assert.deepEqual(actions, [
-        'POST /api/payloads/retry', 'POST /api/payloads/:id/retry', 'POST /api/payloads/:id/cancel', 'POST /api/ledger/reschedule', 'POST /api/pause', 'POST /api/resume', 'POST /api/fairness', 'POST /api/schedules/:id/pause', 'POST /api/schedules/:id/resume', 'POST /api/load/pin', 'POST /api/load/release', 'POST /api/throttle/low',
+        'POST /api/payloads/retry', 'POST /api/payloads/:id/retry', 'POST /api/payloads/:id/cancel', 'POST /api/ledger/reschedule', 'POST /api/pause', 'POST /api/resume', 'POST /api/fairness', 'POST /api/limits', 'POST /api/schedules/:id/pause', 'POST /api/schedules/:id/resume', 'POST /api/load/pin', 'POST /api/load/release', 'POST /api/throttle/low',
       ]);
     } finally {
       await s.close();

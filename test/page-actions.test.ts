@@ -230,6 +230,68 @@ describe('the admin page: charts, failures and actions in a browser', () => {
     assert.deepEqual(problems, ['console: Failed to load resource: the server responded with a status of 400 (Bad Request)']);
   });
 
+  test('the limits panel shows each limited scope with what runs and what it holds, first paint and live; with the token the operator replaces the limits, and a bad one is refused and changes nothing', async () => {
+    const rules = { types: { email: { perSecond: 50, burst: 5 } }, clients: { overrides: { 'shop <eu>': { maxRunning: 0 } } } };
+    served = await serve({ partitions: 2, limits: rules }, { token: TOKEN });
+    const s = served;
+    const ran: string[] = [];
+    s.rt.handle('work', (_data, ctx) => void ran.push(ctx.clientId));
+    await s.rt.submitMany(Array.from({ length: 3 }, () => ({ type: 'work', clientId: 'shop <eu>' })));
+    await s.rt.idle();
+    const first = await s.call('/');
+    assert.match(first.text, /<tr data-scope="client:shop &#60;eu&#62;"><td class="mono">client:shop &#60;eu&#62;<\/td><td data-col="limit">≤ 0 running<\/td><td class="num" data-col="running">0<\/td><td class="num hot" data-col="held">3<\/td>/);
+    assert.match(first.text, /<dl id="limits-rules" class="facts"><dt>type email<\/dt><dd>50\/s \(burst 5\)<\/dd><dt>client shop &#60;eu&#62;<\/dt><dd>≤ 0 running<\/dd><\/dl>/);
+
+    page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+    const problems = watch(page);
+    await page.goto(`${s.admin.url}?refresh=300`);
+    await page.locator('body[data-state="live"]').waitFor({ timeout: 10_000 });
+    const held = page.locator('#limits tr[data-scope="client:shop <eu>"]');
+    assert.deepEqual(await held.locator('td').allTextContents(), ['client:shop <eu>', '≤ 0 running', '0', '3', '—']);
+    assert.deepEqual(await page.locator('#limits tr[data-scope="type:email"] td').allTextContents().then((cells) => cells.slice(0, 4)), ['type:email', '50/s (burst 5)', '0', '0']);
+    assert.equal(await page.locator('#limits-total').textContent(), '2 limited scopes · 1 holding work back');
+    assert.equal(await page.locator('#limits-form').count(), 0, 'no limits form while actions are locked');
+
+    await page.locator('#unlock').click();
+    await page.locator('#token-input').fill(TOKEN);
+    await page.locator('#token-form button[type="submit"]').click();
+    const input = page.locator('#limits-input');
+    await input.waitFor({ timeout: 10_000 });
+    assert.deepEqual(JSON.parse(await input.inputValue()), rules, 'the form starts from the rules in force');
+
+    const next = { global: { maxRunning: 4, perSecond: 100 }, clients: { default: { maxRunning: 2 } } };
+    await input.fill(JSON.stringify(next));
+    await page.locator('#limits-actions button[data-action="set limits"]').click();
+    assert.match((await page.locator('#confirm-text').textContent()) ?? '', /^Replace every limit with these: everything ≤ 4 running, 100\/s; each client ≤ 2 running\?/);
+    await page.locator('#confirm-yes').click();
+    await page.locator('#toast[data-ok="true"]').waitFor({ timeout: 10_000 });
+    assert.equal(await page.locator('#toast').textContent(), 'limits: everything ≤ 4 running, 100/s; each client ≤ 2 running');
+    assert.deepEqual(s.rt.limits().rules, next);
+    await s.rt.idle();
+    assert.deepEqual(ran, ['shop <eu>', 'shop <eu>', 'shop <eu>'], 'what the old limit held ran');
+    await page.locator('#limits tr[data-scope="global"] td[data-col="limit"]:text-is("≤ 4 running, 100/s")').waitFor({ timeout: 10_000 });
+    await page.locator('#limits-total:has-text("0 holding work back")').waitFor({ timeout: 10_000 });
+    assert.deepEqual(await page.locator('#limits-rules dt').allTextContents(), ['everything', 'each client']);
+    await shoot(page, 'admin-limits');
+
+    await input.fill('{ "global": { "maxRuning": 1 } }');
+    await page.locator('#limits-actions button[data-action="set limits"]').click();
+    await page.locator('#confirm-yes').click();
+    await page.locator('#toast[data-ok="false"]').waitFor({ timeout: 10_000 });
+    assert.match((await page.locator('#toast').textContent()) ?? '', /^Set limits failed: BAD_REQUEST — invalid options: limits\.global\.maxRuning is not a limit field/);
+    assert.deepEqual(s.rt.limits().rules, next, 'the refused limits changed nothing');
+
+    // Not JSON: said in the page, nothing asked, nothing sent.
+    await input.fill('{ "global": ');
+    await page.locator('#limits-actions button[data-action="set limits"]').click();
+    await page.locator('#toast', { hasText: /^the limits are not JSON/ }).waitFor({ timeout: 10_000 });
+    assert.equal(await page.locator('#confirm').isVisible(), false);
+    await page.locator('#limits-reload').click();
+    assert.deepEqual(JSON.parse(await input.inputValue()), next, '"Rules in force" puts them back in the box');
+    // The browser logs the refused request itself; the page raised nothing.
+    assert.deepEqual(problems, ['console: Failed to load resource: the server responded with a status of 400 (Bad Request)']);
+  });
+
   test('without a token on the server there are no buttons, and the page says why', async () => {
     served = await serve({ partitions: 2, handlerDefaults: { retries: 0 } });
     const s = served;
@@ -250,6 +312,8 @@ describe('the admin page: charts, failures and actions in a browser', () => {
     assert.match((await page.locator('#actions-note').textContent()) ?? '', /Operator actions are off: this admin endpoint was started without a token/);
     assert.equal(await page.locator('#load-detail [data-fact="weights"]').textContent(), 'every client 1', 'the weights are shown');
     assert.equal(await page.locator('#fairness-form').count(), 0, 'but cannot be edited');
+    assert.equal(await page.locator('#limits-rules dd').textContent(), 'none: nothing is held back', 'the limits are shown');
+    assert.equal(await page.locator('#limits-form').count(), 0, 'but cannot be edited either');
     // Reading stays: the search finds it by type and status, with a link to its page.
     await page.locator('#search-form input[name="type"]').fill('job');
     await page.locator('#search-form select[name="status"]').selectOption('failed');

@@ -49,6 +49,7 @@ async function snapshot(sources: AdminSources): Promise<PageSnapshot> {
     series: sources.series(undefined),
     pauses: sources.pauses(),
     fairness: sources.fairness(),
+    limits: sources.limits(),
     tree: sources.tree(),
   };
 }

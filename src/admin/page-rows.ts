@@ -6,6 +6,7 @@
 import { TIERS } from '../payload.ts';
 import { clockTime, count, duration, h, raw, type Markup } from './html.ts';
 import type { PayloadPage } from './payload-views.ts';
+import type { LimitsView } from '../runtime/limits-view.ts';
 import type { ActorNode, CoordinatorDecision, FairnessView, LedgerView, LoadView, PartitionsView, PausesView, RunningView, SchedulesView, SeriesView, TreeView, WorkflowsView } from './sources.ts';
 
 export const LEDGER_PAGE = 10;
@@ -24,6 +25,7 @@ export interface PageSnapshot {
   readonly series: SeriesView;
   readonly pauses: PausesView;
   readonly fairness: FairnessView;
+  readonly limits: LimitsView;
   readonly tree: TreeView;
 }
 

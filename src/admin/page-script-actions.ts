@@ -37,6 +37,7 @@ function describe(label, result) {
   if (result && result.level) return 'load ' + result.level + (result.pinned ? ' (pinned)' : '') + ', low-tier throttle ' + (result.lowThrottle === null ? 'unlimited' : result.lowThrottle + '/s');
   if (result && typeof result.all === 'boolean') return 'paused: ' + pausedText(result);
   if (result && typeof result.defaultWeight === 'number') return 'client weights: ' + weightsText(result);
+  if (result && result.rules && Array.isArray(result.scopes)) return 'limits: ' + rulesText(result.rules);
   if (result && result.id && 'paused' in result) return 'schedule ' + result.id + ' ' + (result.paused ? 'paused' : 'active');
   return label + ': done';
 }
@@ -135,6 +136,7 @@ function renderActions() {
     $('load-actions').replaceChildren();
     $('ledger-actions').replaceChildren();
     $('failed-actions').replaceChildren();
+    $('limits-actions').replaceChildren();
     if (mode === 'unlocked') drawControls();
   }
   if (mode !== 'unlocked') return;
@@ -184,6 +186,7 @@ function drawControls() {
     labelled('low-tier throttle', perSecond, setThrottle, lift),
     labelled('pause', typeInput, pauseType, clientInput, pauseClient, pauseAll, resumeAll, el('span', { id: 'resume-types', class: 'actions-row' })),
     fairnessControl());
+  $('limits-actions').replaceChildren(limitsControl());
   $('ledger-actions').replaceChildren(actionButton('Reschedule all', 'reschedule every ledger entry now, whatever the load?', 'POST', '/api/ledger/reschedule'));
   const select = el('select', { id: 'retry-type' });
   const retryAll = el('button', { class: 'btn primary', type: 'button', 'data-action': 'retry-all' }, 'Retry all');

@@ -6,7 +6,7 @@ export const CORE_SCRIPT = String.raw`
 const TIERS = ['critical', 'high', 'medium', 'low'];
 const TOKEN_KEY = 'triage.admin.token';
 const $ = (id) => document.getElementById(id);
-const state = { series: [], decisions: [], ledgerOffset: 0, failed: { items: [] }, running: { running: [] }, schedules: { schedules: [] }, pauses: { all: false, types: [], clients: [] }, fairness: { weights: {}, defaultWeight: 1 }, load: null, refreshing: null };
+const state = { series: [], decisions: [], ledgerOffset: 0, failed: { items: [] }, running: { running: [] }, schedules: { schedules: [] }, pauses: { all: false, types: [], clients: [] }, fairness: { weights: {}, defaultWeight: 1 }, limits: { rules: {}, scopes: [] }, load: null, refreshing: null };
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {
@@ -72,11 +72,11 @@ async function refresh() {
     // The cluster view reads Redis and asks every node: its failure shows in its section, not as a disconnect.
     const cluster = getJson('/api/cluster').catch((error) => ({ clustered: true, unavailable: error.message }));
     const since = state.series.length ? '?since=' + state.series[state.series.length - 1].t : '';
-    const [tree, partitions, running, load, ledger, workflows, schedules, failed, series, pauses, fairness] = await Promise.all([
+    const [tree, partitions, running, load, ledger, workflows, schedules, failed, series, pauses, fairness, limits] = await Promise.all([
       '/api/tree', $('all-nodes').checked ? '/api/partitions?nodes=all' : '/api/partitions', '/api/running?limit=50', '/api/load',
       '/api/ledger?limit=' + LEDGER_PAGE + '&offset=' + state.ledgerOffset, '/api/workflows?limit=20', '/api/schedules?limit=100',
-      '/api/payloads?status=failed&limit=10', '/api/series' + since, '/api/pauses', '/api/fairness'].map(getJson));
-    Object.assign(state, { failed, running, schedules, pauses, fairness, load });
+      '/api/payloads?status=failed&limit=10', '/api/series' + since, '/api/pauses', '/api/fairness', '/api/limits'].map(getJson));
+    Object.assign(state, { failed, running, schedules, pauses, fairness, limits, load });
     addSeries(series);
     renderHeader(partitions, running, load, failed);
     renderKpis(partitions, running, failed);
@@ -86,6 +86,7 @@ async function refresh() {
     renderFailed(failed);
     $('tree').replaceChildren(treeNode(tree.root));
     renderLoad(load, pauses, fairness);
+    renderLimits(limits);
     renderLedger(ledger);
     renderWorkflows(workflows);
     renderSchedules(schedules);

@@ -67,6 +67,7 @@ header .btn { background: #2e333d; color: #fff; border-color: #3f4550; }
 .actions-row.top { align-items: baseline; } .stack { display: flex; flex-direction: column; } .stack .actions-row { margin: 0 0 .3rem; }
 input, select { font: inherit; font-size: .85rem; padding: .18rem .4rem; border: 1px solid #d9d9e0; border-radius: 5px; background: #fff; }
 input[type="number"] { width: 6rem; }
+textarea { font: .8rem/1.4 ui-monospace, "SF Mono", Menlo, Consolas, monospace; padding: .35rem .5rem; border: 1px solid #d9d9e0; border-radius: 5px; max-width: 100%; margin: .3rem 0; }
 .note { background: #f9f9fb; border: 1px solid var(--line); border-radius: 6px; padding: .45rem .65rem; color: #60646c; font-size: .85rem; margin: .4rem 0; }
 .note.off { background: #fff8e6; border-color: #f3d673; color: #6a4d00; }
 #toast { position: fixed; right: 1.2rem; bottom: 1.2rem; max-width: 32rem; z-index: 10; padding: .7rem 1rem; border-radius: 8px; background: #15181e; color: #fff; box-shadow: 0 4px 16px #0003; }

@@ -8,9 +8,11 @@ import { clockTime, count, escapeHtml, h, jsonForScript, raw } from './html.ts';
 import {
   decisionItems, failedRows, treeItem, kpis, LEDGER_PAGE, ledgerPageText, ledgerRows, loadFacts, loadText, poolText, queueRows, runningRows, scheduleRows, workflowRows, type PageSnapshot,
 } from './page-rows.ts';
+import { limitsSection } from './page-limits.ts';
 import { ACTIONS_SCRIPT } from './page-script-actions.ts';
 import { CHARTS_SCRIPT } from './page-script-charts.ts';
 import { CORE_SCRIPT } from './page-script-core.ts';
+import { LIMITS_SCRIPT } from './page-script-limits.ts';
 import { PANELS_SCRIPT } from './page-script-panels.ts';
 import { SEARCH_SCRIPT } from './page-script-search.ts';
 import { dialogs, pageDocument, toast } from './page-shell.ts';
@@ -66,6 +68,7 @@ export function renderPage({ name, nonce, refreshMs, actions, snapshot: s }: Pag
         h('label', { id: 'all-nodes-box', class: 'muted', hidden: true }, raw('<input type="checkbox" id="all-nodes">'), ' every node\'s partitions')),
         table('queues', [th('partition'), th('critical', true), th('high', true), th('medium', true), th('low', true), th('running', true), th('delayed', true), th('done', true)], queues.rows),
         h('p', { id: 'idle', class: 'muted' }, queues.idle === 0 ? '' : `${queues.idle} idle partition${queues.idle === 1 ? '' : 's'} not shown`)),
+      limitsSection(s.limits),
       h('section', {}, h('h2', {}, 'Load and operator actions'),
         h('dl', { id: 'load-detail', class: 'facts' }, loadFacts(s.load, s.pauses, s.fairness)),
         h('p', { id: 'actions-note', class: actions ? 'note' : 'note off' }, actions ? 'Unlock actions (top right) with the operator token to get buttons.' : ACTIONS_OFF_REASON),
@@ -95,7 +98,7 @@ export function renderPage({ name, nonce, refreshMs, actions, snapshot: s }: Pag
     dialogs(),
     toast(),
     h('script', { type: 'application/json', id: 'initial-series' }, raw(jsonForScript(s.series))),
-    h('script', { nonce }, raw(`const REFRESH_MS = ${Math.floor(refreshMs)};\nconst ACTIONS = ${actions};\nconst LEDGER_PAGE = ${LEDGER_PAGE};\n${CORE_SCRIPT}${CHARTS_SCRIPT}${PANELS_SCRIPT}${SEARCH_SCRIPT}${ACTIONS_SCRIPT}\nstart();\n`)));
+    h('script', { nonce }, raw(`const REFRESH_MS = ${Math.floor(refreshMs)};\nconst ACTIONS = ${actions};\nconst LEDGER_PAGE = ${LEDGER_PAGE};\n${CORE_SCRIPT}${CHARTS_SCRIPT}${PANELS_SCRIPT}${LIMITS_SCRIPT}${SEARCH_SCRIPT}${ACTIONS_SCRIPT}\nstart();\n`)));
   return pageDocument(`Triage · ${name}`, nonce, body.html);
 }
 

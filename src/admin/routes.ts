@@ -9,6 +9,7 @@ import { mainPage, payloadPage } from './page-routes.ts';
 import { RECORD_CURSOR } from './payload-search.ts';
 import { SEARCH_STATUSES } from './payload-views.ts';
 import { LOAD_LEVELS, type AdminSources, type LoadLevel } from './sources.ts';
+import type { LimitsOptions } from '../limits/rules.ts';
 import type { PayloadStatus } from '../payload.ts';
 
 export interface RouteContext {
@@ -204,6 +205,11 @@ export const ROUTES: readonly Route[] = [
   route('POST', '/api/fairness', 'replace the client weights: body {"weights"?: {clientId: weight}, "defaultWeight"?}; a tier is shared between waiting clients in proportion', async (ctx) => {
     if (typeof ctx.body !== 'object' || ctx.body === null || Array.isArray(ctx.body)) throw new AdminError('BAD_REQUEST', 'request body must be a JSON object with "weights" and/or "defaultWeight"');
     return ok(await ctx.sources.setFairness(ctx.body as { weights?: Record<string, number>; defaultWeight?: number }));
+  }, { action: true }),
+  route('GET', '/api/limits', 'rate and concurrency limits: {"rules": the limits in force, "scopes": [{scope, limit, running, tokens, held}]}, one per limited scope (global, type:<t>, client:<id>, key:<k>), held = queued payloads it holds back now', (ctx) => ok(ctx.sources.limits())),
+  route('POST', '/api/limits', 'replace every rate and concurrency limit: body {"global"?, "types"?, "clients"?: {"default"?, "overrides"?}, "keys"?: {"default"?, "overrides"?}}, each limit {"perSecond"?, "burst"?, "maxRunning"?}; {} lifts them all; what a limit holds waits queued', async (ctx) => {
+    if (typeof ctx.body !== 'object' || ctx.body === null || Array.isArray(ctx.body)) throw new AdminError('BAD_REQUEST', 'request body must be a JSON object of limits ({} for none)');
+    return ok(await ctx.sources.setLimits(ctx.body as LimitsOptions));
   }, { action: true }),
   route('GET', '/api/schedules', 'schedules by id: timing, payload type, paused, next fire time, last tick', (ctx) => ok(ctx.sources.schedules(limitOf(ctx, 100))), { query: ['limit'] }),
   route('POST', '/api/schedules/:id/pause', 'pause a schedule: it does not fire until resumed', async (ctx) => {

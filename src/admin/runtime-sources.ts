@@ -92,14 +92,9 @@ export function runtimeSources(runtime: Runtime, plugins: () => AdminPlugins, pa
     pause: async (target) => runtime.pause(target),
     resume: async (target) => runtime.resume(target),
     fairness: () => runtime.fairness(),
-    setFairness: async (fairness) => {
-      try {
-        return runtime.setFairness(fairness);
-      } catch (error) {
-        if (error instanceof OptionsError) throw new AdminError('BAD_REQUEST', error.message, error.problems[0]?.field);
-        throw error;
-      }
-    },
+    setFairness: async (fairness) => refusingBadOptions(() => runtime.setFairness(fairness)),
+    limits: () => runtime.limits(),
+    setLimits: async (limits) => refusingBadOptions(() => runtime.setLimits(limits)),
     schedules: (limit) => {
       const all = runtime.schedules.list();
       return { at: Date.now(), total: all.length, schedules: all.slice(0, limit).map(scheduleRow) };
@@ -108,6 +103,16 @@ export function runtimeSources(runtime: Runtime, plugins: () => AdminPlugins, pa
     resumeSchedule: (id) => scheduleAction(() => runtime.schedules.resume(id)),
   };
   return { ...sources, ...payloadSources(runtime, plugins, parts, sources) };
+}
+
+/** Options the runtime refuses are the request's fault: a 400 naming the first field (the message names them all). */
+function refusingBadOptions<T>(change: () => T): T {
+  try {
+    return change();
+  } catch (error) {
+    if (error instanceof OptionsError) throw new AdminError('BAD_REQUEST', error.message, error.problems[0]?.field);
+    throw error;
+  }
 }
 
 /** A readiness check that throws counts as failing; its error must not take the probe down. */

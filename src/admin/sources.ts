@@ -11,8 +11,10 @@ import type { ActorInfo } from '../core/actor-system.ts';
 import type { NodeInfo } from '../cluster/membership.ts';
 import type { PartitionOwner } from '../cluster/ownership.ts';
 import type { PoolStats } from '../execution/pool.ts';
+import type { LimitsOptions } from '../limits/rules.ts';
 import type { PayloadView, Tier } from '../payload.ts';
 import type { RuntimeStatus } from '../runtime.ts';
+import type { LimitsView } from '../runtime/limits-view.ts';
 import type { PayloadDetail, PayloadPage, PayloadSearch } from './payload-views.ts';
 import type { SeriesPoint } from './series.ts';
 
@@ -273,6 +275,9 @@ export interface AdminSources {
   /** Client weights of fair sharing; `setFairness` throws AdminError BAD_REQUEST for a bad one. */
   fairness(): FairnessView;
   setFairness(fairness: { weights?: Record<string, number>; defaultWeight?: number }): Promise<FairnessView>;
+  /** The rate and concurrency limits in force and what each limited scope runs and holds; `setLimits` replaces them all, AdminError BAD_REQUEST for a bad one. */
+  limits(): LimitsView;
+  setLimits(limits: LimitsOptions): Promise<LimitsView>;
   schedules(limit: number): SchedulesView;
   /** Throws AdminError UNKNOWN_SCHEDULE for an id no schedule has. */
   pauseSchedule(id: string): Promise<ScheduleRow>;
