@@ -56,7 +56,7 @@ export async function triageBurst(opts: BurstOptions, serving = () => {}): Promi
   runtime.events.on('skipped', () => void skipped++);
   runtime.events.on('degraded', () => void degraded++);
   const levels: string[] = [];
-  runtime.events.on('coordinator.decision', (d) => void (d.action === 'level' && levels.push(`${d.level}@${((performance.now() - started) / 1_000).toFixed(1)}s`)));
+  runtime.events.on('coordinator.decision', (d) => void (d.action === 'level' && levels.push(`${d.level}@${((performance.now() - started) / 1_000).toFixed(1)}s: ${d.reason}`)));
   const completions = new Completions(runtime);
   let completed = 0;
   runtime.events.on('completed', () => void completed++);

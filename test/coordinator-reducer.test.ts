@@ -130,6 +130,15 @@ describe('coordinator: levels and tier modes', () => {
     assert.equal(levels[4], 'normal', `after 5 s: ${offered.state().signals.offeredLoad}`);
     assert.ok(offered.state().signals.offeredLoad > 1.8, String(offered.state().signals.offeredLoad));
     assert.equal(levelOf(offered.state()), 'critical');
+    // A core and the loop kept busy by a burst that drains in seconds is healthy; kept busy for a minute it is not.
+    const busy = harness();
+    const busyLevels: string[] = [];
+    for (let i = 0; i < 90; i++) {
+      busy.tick({ process: { cpu: 1, eventLoopUtilization: 1 } });
+      busyLevels.push(levelOf(busy.state()));
+    }
+    assert.deepEqual(busyLevels.slice(0, 10), Array(10).fill('normal'), 'a 10 s burst at full CPU moves no level');
+    assert.equal(levelOf(busy.state()), 'elevated', `sustained: cpu ${busy.state().signals.cpu}`);
     const flowing = harness();
     flowing.tick({ completed: [100, 40] });
     flowing.tick({ completed: [350, 40] });

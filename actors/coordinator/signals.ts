@@ -12,10 +12,13 @@ import type { CompiledOptions } from '../../src/options.ts';
 import type { CoordinatorState } from './state.ts';
 
 /**
- * Arrivals are averaged over about this long (an exponential average's time constant): a burst the
- * pool drains in seconds hardly moves it, arrivals above capacity for tens of seconds do.
+ * Arrivals, CPU and event-loop utilisation are averaged over about this long (an exponential
+ * average's time constant): a burst the pool drains in seconds hardly moves them, arrivals above
+ * capacity or a core kept busy for tens of seconds do. A burst of cheap payloads keeps the loop and
+ * a core busy while it drains, which is healthy; what says the process itself is short of breath
+ * at once is the event loop's delay, and heap.
  */
-const SUSTAINED_ARRIVALS_MS = 20_000;
+const SUSTAINED_MS = 20_000;
 
 export interface RoundSignals {
   readonly signals: LoadSignals;
@@ -60,11 +63,13 @@ export function roundSignals(state: CoordinatorState, runtime: Pick<CompiledOpti
     }
   }
   const elapsed = at - state.arrivals.at;
+  const weight = elapsed > 0 ? 1 - Math.exp(-elapsed / SUSTAINED_MS) : 0;
+  /** The previous round's average moved towards this round's sample. */
+  const sustained = (previous: number, sample: number): number => previous + weight * (sample - previous);
   let arrivals = state.arrivals;
   if (elapsed > 0) {
     const rate = (Math.max(0, accepted - state.arrivals.accepted) * 1000) / elapsed;
-    const weight = 1 - Math.exp(-elapsed / SUSTAINED_ARRIVALS_MS);
-    arrivals = { accepted, at, perSecond: state.arrivals.perSecond + weight * (rate - state.arrivals.perSecond) };
+    arrivals = { accepted, at, perSecond: sustained(state.arrivals.perSecond, rate) };
   }
   const slots = Math.max(1, pool.size);
   // The newest payload of a tier waits for all queued at its tier and above: that work in pool
@@ -77,8 +82,8 @@ export function roundSignals(state: CoordinatorState, runtime: Pick<CompiledOpti
   }
   const signals: LoadSignals = {
     eventLoopDelayMs: process.eventLoopDelayMs,
-    eventLoopUtilization: process.eventLoopUtilization,
-    cpu: process.cpu,
+    eventLoopUtilization: sustained(state.signals.eventLoopUtilization, process.eventLoopUtilization),
+    cpu: sustained(state.signals.cpu, process.cpu),
     heapUsedRatio: process.heapUsedRatio,
     rssBytes: process.rssBytes,
     backlogMs: (queued * pool.meanRunMs) / slots,
