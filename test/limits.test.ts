@@ -200,11 +200,13 @@ test('/metrics shows what each limit holds and runs, by limit', async () => {
   const release = deferred();
   s.rt.handle('work', () => release.promise);
   s.rt.handle('report', () => undefined);
-  await s.rt.submitMany([
+  const ids = await s.rt.submitMany([
     ...Array.from({ length: 5 }, () => ({ type: 'work', clientId: 'a' })),
-    ...Array.from({ length: 3 }, () => ({ type: 'report', clientId: 'b' })),
+    ...Array.from({ length: 3 }, () => ({ type: 'report', clientId: 'b', concurrencyKey: 'monthly' })),
   ]);
   await s.rt.idle();
+  const detail = (await s.call(`/api/payloads/${ids[7]}/timeline`)).json as { concurrencyKey?: string; payload: { status: string } };
+  assert.deepEqual([detail.concurrencyKey, detail.payload.status], ['monthly', 'queued'], 'the payload page names its key');
   const all = samples((await s.call('/metrics')).text);
   assert.equal(sampleValue(all, 'triage_limit_held_payloads', { limit: 'client:a' }), 4);
   assert.equal(sampleValue(all, 'triage_limit_running', { limit: 'client:a' }), 1);

@@ -76,6 +76,7 @@ export function payloadDetail({ view, record, attempts, workflow, now, recording
     tags: record?.tags ?? [],
     deadline: record?.deadline,
     idempotencyKey: record?.idempotencyKey,
+    concurrencyKey: record?.concurrencyKey,
     dependencies: Object.entries(record?.dependencies ?? {}).map(([id, outcome]) => ({ id, status: outcome.status })),
     checkpoint: preview(record?.checkpoint),
     data: record ? preview(record.data, 2_000) ?? null : undefined,

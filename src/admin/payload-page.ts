@@ -41,6 +41,7 @@ export function renderPayloadPage({ name, nonce, actions, detail }: PayloadPageO
   if (detail.deadline !== undefined) facts.push(['deadline', `${isoTime(detail.deadline)} UTC`]);
   if (detail.tags.length > 0) facts.push(['tags', detail.tags.join(', ')]);
   if (detail.idempotencyKey !== undefined) facts.push(['idempotency key', h('code', {}, detail.idempotencyKey)]);
+  if (detail.concurrencyKey !== undefined) facts.push(['concurrency key', h('code', {}, detail.concurrencyKey)]);
   if (p.degraded) facts.push(['degraded', 'ran with reduced resources under load']);
   const start = p.submittedAt;
   const body = h('body', { 'data-actions': actions ? 'locked' : 'off', 'data-status': p.status },

@@ -79,6 +79,8 @@ export interface PayloadDetail {
   readonly tags: readonly string[];
   readonly deadline: number | undefined;
   readonly idempotencyKey: string | undefined;
+  /** What per-key limits count it under. */
+  readonly concurrencyKey: string | undefined;
   /** How each dependency ended, once the payload was released; empty without `dependsOn`. */
   readonly dependencies: ReadonlyArray<{ readonly id: string; readonly status: string }>;
   readonly checkpoint: string | undefined;
