@@ -251,6 +251,8 @@ export class Runtime {
     this.options.limits.attach({
       clock: this.options.clock,
       wake: (partition, scopes) => this.partitions.get(partition)?.ref.dispatch({ type: 'unpark', scopes }),
+      // In a cluster the global and per-type rates hold for the cluster as a whole.
+      ...(this.cluster ? { rates: this.cluster.rates, onLeaseError: (error: unknown) => this.logger.warn('rate limit lease failed', { error: String(error) }) } : {}),
     });
     this.booted = this.boot();
     this.booted.catch((error: unknown) => {
@@ -458,7 +460,7 @@ export class Runtime {
    * Replaces every rate and concurrency limit (global, per handler type, per client, per
    * `concurrencyKey`): from the next grant, without a restart. What a limit holds waits in its
    * queue, never failed. Throws OptionsError (and changes nothing) for a bad or unknown field. On
-   * this process (in a cluster, each node holds its own).
+   * this process (in a cluster, each node holds its own rules; the global and per-type rates are the cluster's).
    */
   setLimits(limits: LimitsOptions): LimitsView {
     this.options.limits.set(limits);

@@ -3,9 +3,18 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { runMainJob } from '../examples/main-job.ts';
 import { quickStart } from '../examples/quick-start.ts';
+import { rateLimits } from '../examples/rate-limits.ts';
 
 test('quick start: submit, wait, result', async () => {
   assert.equal(await quickStart(), 5);
+});
+
+test('rate limits: 20 calls a second, one per account at a time, the rest held queued and then run', async () => {
+  const report = await rateLimits();
+  assert.equal(report.completed, 30);
+  assert.ok(report.firstSecond >= 10 && report.firstSecond <= 22, `${report.firstSecond} calls in the first second`);
+  assert.equal(report.mostPerAccount, 1);
+  assert.ok(report.heldAtStart.some((s) => s.scope === 'type:sync-account' && s.held > 0), JSON.stringify(report.heldAtStart));
 });
 
 test('main job: every payload runs, and the urgent tiers wait less than the flood of low work', async () => {

@@ -11,6 +11,7 @@ import { OptionsError, TriageError } from '../errors.ts';
 import type { PartitionMessage } from '../../actors/partition/messages.ts';
 import type { Payload } from '../payload.ts';
 import { RedisEngine } from '../persistence/redis.ts';
+import { ClusterRates } from './rate-leases.ts';
 import { clusterOptionProblems, type ClusterOptions } from './options.ts';
 import { ClusterBus } from './bus.ts';
 import { FencedError, FencedRedisEngine } from './fenced-journal.ts';
@@ -86,6 +87,7 @@ export class ClusterNode implements CoordinationCluster, NodeAsker {
   private readonly options: ClusterOptions;
   private readonly redisEngine: RedisEngine;
   private ownershipState: PartitionOwnership | undefined;
+  private ratesState: ClusterRates | undefined;
   private bus: ClusterBus | undefined;
   private served: ServedPartitions | undefined;
   private writer: InboxWriter | undefined;
@@ -144,6 +146,11 @@ export class ClusterNode implements CoordinationCluster, NodeAsker {
 
   get client(): Redis {
     return this.redisEngine.connection;
+  }
+
+  /** The cluster's shared buckets of the global and per-type rate limits. */
+  get rates(): ClusterRates {
+    return (this.ratesState ??= new ClusterRates(this.client, this.engine.keys));
   }
 
   get ownership(): PartitionOwnership {

@@ -48,6 +48,8 @@ export interface ClusterKeys {
   mail(nodeId: string): string;
   /** Stream of the payload events every node sees (ending events of every partition). */
   readonly events: string;
+  /** Hash: the token bucket every node leases the starts of one rate limit from (`global`, `type:<t>`). */
+  rateBucket(scope: string): string;
   /** Pattern matching every key under the prefix. */
   readonly all: string;
 }
@@ -108,6 +110,8 @@ export function clusterKeys(prefix: string): ClusterKeys {
     load: (nodeId) => `${prefix}:c:load:{${checkNodeId(nodeId)}}`,
     mail: (nodeId) => `${prefix}:c:mail:{${checkNodeId(nodeId)}}`,
     events: `${prefix}:c:{events}`,
+    // Encoded: a handler type may hold braces, which would move the key's hash tag.
+    rateBucket: (scope) => `${prefix}:c:rate:{${encodeURIComponent(scope)}}`,
     all: persistence.all,
   };
 }

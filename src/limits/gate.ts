@@ -15,7 +15,8 @@
  */
 import type { Clock, TimerHandle } from '../clock.ts';
 import { TimerHeap } from '../collections/timer-heap.ts';
-import { StartThrottle } from '../execution/throttle.ts';
+import { LeasedBucket, type RateLeaser } from './leased-bucket.ts';
+import { localBucket, ScopeState, type BucketFactory, type LimitScope } from './scope-state.ts';
 import { compileLimits, limitsOptionsOf, type CompiledLimits, type Limit, type LimitsOptions } from './rules.ts';
 
 /** What a client or key limit reads of a payload. */
@@ -25,42 +26,18 @@ export interface LimitedRecord {
   readonly concurrencyKey: string | undefined;
 }
 
-/** A limit's scope as it is named in views and metrics: `global`, `type:<t>`, `client:<id>`, `key:<k>`. */
-export type LimitScope = string;
-
-class ScopeState {
-  running = 0;
-  bucket: StartThrottle | undefined;
-  /** Partitions holding payloads on this scope, to wake when it has room. */
-  waiters: Set<number> | undefined;
-  constructor(readonly name: LimitScope, public limit: Limit | undefined, now: number) {
-    this.setLimit(limit, now);
-  }
-
-  setLimit(limit: Limit | undefined, now: number): void {
-    this.limit = limit;
-    const rate = limit?.perSecond;
-    if (rate === undefined) this.bucket = undefined;
-    else if (this.bucket) this.bucket.set(rate, now, limit?.burst);
-    else {
-      // A scope seen for the first time (or again after it was forgotten, full) starts full.
-      this.bucket = new StartThrottle(rate, now, limit?.burst);
-      this.bucket.fill();
-    }
-  }
-
-  /** Nothing here is worth keeping: no limit holds anything on it and its bucket is full (or absent). */
-  idle(now: number): boolean {
-    return this.running === 0 && (this.waiters === undefined || this.waiters.size === 0) && (this.bucket === undefined || this.bucket.full(now));
-  }
-}
-
 /** How the gate reaches the partitions; attached by the runtime once they exist. */
 export interface LimitWiring {
   readonly clock: Clock;
   /** Partition `partition` may offer what it parked on these scopes again (undefined: on every scope). */
   wake(partition: number, scopes: readonly LimitScope[] | undefined): void;
+  /** In a cluster: the global and per-type rates are the cluster's, leased from Redis. */
+  readonly rates?: RateLeaser;
+  /** A lease the cluster could not give (Redis away); the starts it holds wait for the next. */
+  onLeaseError?(error: unknown): void;
 }
+
+export type { LimitScope } from './scope-state.ts';
 
 /** A live count of one limited scope. */
 export interface ScopeUsage {
@@ -71,6 +48,9 @@ export interface ScopeUsage {
   /** Starts the scope's bucket allows now (undefined: no rate). */
   readonly tokens: number | undefined;
 }
+
+/** Scopes whose rate a cluster shares (the others are each node's). */
+const isShared = (scope: LimitScope): boolean => scope === 'global' || scope.startsWith('type:');
 
 /** How long a limit cutting a type's starts counts as holding it back (see `isBound`). */
 const BOUND_MS = 1_000;
@@ -108,6 +88,9 @@ export class LimitGate {
 
   attach(wiring: LimitWiring): void {
     this.wiring = wiring;
+    if (!wiring.rates) return;
+    const now = wiring.clock.now();
+    for (const [name, state] of this.scopes) if (isShared(name)) state.rebuild(now);
   }
 
   /** Called (synchronously) after each change of the rules: the pool pumps again. */
@@ -131,7 +114,7 @@ export class LimitGate {
       state.waiters.clear();
     }
     this.scheduleFlush();
-    for (const listener of this.listeners) listener();
+    this.changed();
   }
 
   // ——— the pool's side: global and per-type limits ———
@@ -287,10 +270,22 @@ export class LimitGate {
     return usage;
   }
 
-  /** Stops the refill timer (the runtime is stopping). */
+  /** Stops the refill timer and the leases (the runtime is stopping). */
   dispose(): void {
     this.refillTimer?.handle.cancel();
     this.refillTimer = undefined;
+    for (const state of this.scopes.values()) if (state.bucket instanceof LeasedBucket) state.bucket.dispose();
+  }
+
+  /** A rate of the whole runtime or of a type is the cluster's in a cluster; every other bucket is this process's. */
+  private readonly bucketFactory: BucketFactory = (scope, perSecond, now, burst) => {
+    const wiring = this.wiring;
+    if (!wiring?.rates || !isShared(scope)) return localBucket(scope, perSecond, now, burst);
+    return new LeasedBucket(scope, perSecond, burst, wiring.rates, wiring.clock, () => this.changed(), (error) => wiring.onLeaseError?.(error));
+  };
+
+  private changed(): void {
+    for (const listener of this.listeners) listener();
   }
 
   private full(name: LimitScope, limit: Limit, now: number): boolean {
@@ -301,7 +296,7 @@ export class LimitGate {
 
   private stateOf(name: LimitScope, limit: Limit, now: number): ScopeState {
     let state = this.scopes.get(name);
-    if (!state) this.scopes.set(name, (state = new ScopeState(name, limit, now)));
+    if (!state) this.scopes.set(name, (state = new ScopeState(name, limit, now, this.bucketFactory)));
     return state;
   }
 

@@ -23,9 +23,9 @@ export interface KeyedLimits {
 }
 
 export interface LimitsOptions {
-  /** The whole runtime (in a cluster: each node). */
+  /** The whole runtime. In a cluster its `perSecond` holds for all nodes together, its `maxRunning` per node. */
   readonly global?: Limit;
-  /** Per handler type. */
+  /** Per handler type (in a cluster, `perSecond` for all nodes together, like `global`). */
   readonly types?: Readonly<Record<string, Limit>>;
   /** Per `clientId`. */
   readonly clients?: KeyedLimits;
