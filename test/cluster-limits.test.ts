@@ -67,3 +67,44 @@ test('a type\'s perSecond holds across two nodes of a cluster; a node\'s own lim
     await dropPrefix(prefix);
   }
 });
+
+test('a lease the cluster cannot give is reported and asked again; spent tokens go, unspent ones expire after a second', async () => {
+  const { SimulatedClock } = await import('../src/clock.ts');
+  const clock = new SimulatedClock();
+  const asked: number[] = [];
+  const failures: unknown[] = [];
+  let changed = 0;
+  let answer: 'fail' | 'grant' | 'none' = 'fail';
+  const leaser = {
+    lease: async (_scope: string, _rate: number, _burst: number, want: number) => {
+      asked.push(want);
+      if (answer === 'fail') throw new Error('redis away');
+      return answer === 'grant' ? { granted: want, waitMs: 0 } : { granted: 0, waitMs: 40 };
+    },
+  };
+  const bucket = new LeasedBucket('global', 100, 20, leaser, clock, () => void changed++, (error) => failures.push(error));
+  const settle = () => new Promise((r) => setImmediate(r));
+  assert.equal(bucket.available(clock.now()), 0, 'nothing leased yet: the pool waits');
+  await settle();
+  assert.deepEqual([asked, failures.length], [[10], 1], '100 ms of 100/s asked for; the failure reported');
+  assert.equal(bucket.available(clock.now()), 0);
+  await settle();
+  assert.equal(asked.length, 1, 'not asked again before the retry');
+  answer = 'grant';
+  clock.advance(100); // the retry wakes the pool, which asks again
+  assert.equal(changed, 1);
+  bucket.available(clock.now());
+  await settle();
+  assert.equal(bucket.available(clock.now()), 10);
+  bucket.take(4);
+  assert.equal(bucket.available(clock.now()), 6, 'above half a lease: nothing more asked');
+  assert.equal(asked.length, 2);
+  clock.advance(1_001);
+  answer = 'none';
+  assert.equal(bucket.available(clock.now()), 0, 'a second later what was not spent is gone');
+  await settle();
+  assert.equal(asked.length, 3);
+  clock.advance(40);
+  assert.ok(changed >= 3, 'the bucket said when the next token is due, and woke the pool then');
+  bucket.dispose();
+});
