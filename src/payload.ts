@@ -201,4 +201,6 @@ export interface PayloadView {
   readonly progress: unknown;
   readonly result: unknown;
   readonly error: PayloadFailure | undefined;
+  /** While queued behind a rate or concurrency limit of its client or key: that limit (`client:<id>`, `key:<k>`). */
+  readonly heldBy?: string;
 }

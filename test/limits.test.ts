@@ -149,10 +149,12 @@ test('setLimits changes limits at run time: lifting one starts what it held, and
     leave();
     done++;
   });
-  await rt.submitMany(Array.from({ length: 20 }, () => ({ type: 'work', clientId: 'a', data: {} })));
+  const first = await rt.submitMany(Array.from({ length: 20 }, () => ({ type: 'work', clientId: 'a', data: {} })));
   await runFor(rt, clock, 100);
   assert.equal(done, 0, 'maxRunning 0 holds the client entirely');
   assert.equal(rt.limits().scopes.find((s) => s.scope === 'client:a')?.held, 20);
+  const held = await rt.get(first[0] as string);
+  assert.deepEqual([held?.status, held?.heldBy], ['queued', 'client:a'], 'a lookup says which limit holds it');
   assert.equal(rt.stats().partitions.reduce((n, p) => n + p.depth.medium, 0), 20, 'held work stays queued and counted');
 
   const view = rt.setLimits({ clients: { overrides: { a: { maxRunning: 3 } } } });
@@ -160,6 +162,7 @@ test('setLimits changes limits at run time: lifting one starts what it held, and
   await runFor(rt, clock, 200);
   assert.equal(done, 20);
   assert.equal(meter.most.get('a'), 3);
+  assert.equal((await rt.get(first[0] as string))?.heldBy, undefined, 'once it ran, nothing holds it');
 
   rt.setLimits({});
   await rt.submitMany(Array.from({ length: 20 }, () => ({ type: 'work', clientId: 'a', data: {} })));

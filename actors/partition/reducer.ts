@@ -6,7 +6,7 @@
  */
 import type { PartitionEffect, PartitionMessage } from './messages.ts';
 import type { PartitionEnv } from './env.ts';
-import { viewOf, type PartitionState, type PayloadRecord } from './state.ts';
+import { limitHoldOf, viewOf, type PartitionState, type PayloadRecord } from './state.ts';
 import type { TypeQueue } from './mailbox.ts';
 import { PartitionTx } from './lifecycle.ts';
 
@@ -54,7 +54,7 @@ export function reducePartition(state: PartitionState, message: PartitionMessage
   }
   if (message.type === 'get') {
     const record = state.records.get(message.id);
-    const view = record && viewOf(record, state.index);
+    const view = record && viewOf(record, state.index, limitHoldOf(state, record));
     effects.push({ kind: 'reply', deliver: () => message.reply(view) });
     return { state, effects, added: NONE_ADDED, firstSeq: state.seq, touched: UNTOUCHED, created: UNTOUCHED, pushed: NONE_PUSHED, requeued: NONE_QUEUED, claimed: NONE_QUEUED, started: NONE_QUEUED, completed: NONE_QUEUED, evicted: NONE_EVICTED };
   }

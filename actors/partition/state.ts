@@ -212,8 +212,19 @@ export function nextWakeOf(state: PartitionState): number | undefined {
   return at;
 }
 
-export function viewOf(record: PayloadRecord, partition: number): PayloadView {
-  return {
+/** While queued: the scope of the limit its client's FIFO is parked on (src/limits/gate.ts), if it is. */
+export function limitHoldOf(state: PartitionState, record: PayloadRecord): string | undefined {
+  if (record.status !== 'queued' || state.limitHolds.size === 0) return undefined;
+  const queue = state.queues[record.tier].get(record.type);
+  if (!queue?.clientFifo(record.clientId)?.parked) return undefined;
+  for (const [scope, parked] of state.limitHolds) {
+    if (parked.some((p) => p.queue === queue && p.clientId === record.clientId)) return scope;
+  }
+  return undefined;
+}
+
+export function viewOf(record: PayloadRecord, partition: number, heldBy?: string): PayloadView {
+  const view: PayloadView = {
     id: record.id,
     type: record.type,
     clientId: record.clientId,
@@ -233,6 +244,7 @@ export function viewOf(record: PayloadRecord, partition: number): PayloadView {
     result: record.result,
     error: record.error,
   };
+  return heldBy === undefined ? view : { ...view, heldBy };
 }
 
 /** A partition's queues at a glance: for load reports, metrics and the actor tree. Copies, so it outlives the turn. */

@@ -42,6 +42,7 @@ export function renderPayloadPage({ name, nonce, actions, detail }: PayloadPageO
   if (detail.tags.length > 0) facts.push(['tags', detail.tags.join(', ')]);
   if (detail.idempotencyKey !== undefined) facts.push(['idempotency key', h('code', {}, detail.idempotencyKey)]);
   if (detail.concurrencyKey !== undefined) facts.push(['concurrency key', h('code', {}, detail.concurrencyKey)]);
+  if (p.heldBy !== undefined) facts.push(['held by limit', h('code', {}, p.heldBy)]);
   if (p.degraded) facts.push(['degraded', 'ran with reduced resources under load']);
   const start = p.submittedAt;
   const body = h('body', { 'data-actions': actions ? 'locked' : 'off', 'data-status': p.status },
