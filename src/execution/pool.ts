@@ -162,6 +162,11 @@ export class ExecutionPool {
     return held;
   }
 
+  /** Slots busy now (granted or running). */
+  get currentBusy(): number {
+    return this.busy;
+  }
+
   get currentSize(): number {
     return this.size;
   }

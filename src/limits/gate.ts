@@ -49,6 +49,8 @@ export interface ScopeUsage {
   readonly tokens: number | undefined;
 }
 
+const NOTHING_TAKEN: ReadonlyMap<LimitScope, number> = new Map();
+
 /** Scopes whose rate a cluster shares (the others are each node's). */
 const isShared = (scope: LimitScope): boolean => scope === 'global' || scope.startsWith('type:');
 
@@ -124,12 +126,7 @@ export class LimitGate {
    * of this type. Infinity when neither limits anything.
    */
   poolRoom(type: string, busy: number, busyOfType: number, now: number): number {
-    let room = Number.POSITIVE_INFINITY;
-    const { global } = this.rules;
-    if (global) room = Math.min(room, this.roomOf('global', global, busy, now));
-    const limit = this.rules.types.get(type);
-    if (limit) room = Math.min(room, this.roomOf(`type:${type}`, limit, busyOfType, now));
-    return room;
+    return this.poolShare(type, busy, busyOfType, now, NOTHING_TAKEN).room;
   }
 
   /** The pool started fewer of `type` than it had slots for, because of a limit. */
@@ -151,7 +148,7 @@ export class LimitGate {
    * How many payloads of `type` the global and type limits let start now, less the room already
    * counted for other entries (`taken`, by scope); and the scope that binds (undefined: none limits it).
    */
-  poolShare(type: string, busy: number, busyOfType: number, now: number, taken: Map<LimitScope, number>): { room: number; scope: LimitScope | undefined } {
+  poolShare(type: string, busy: number, busyOfType: number, now: number, taken: ReadonlyMap<LimitScope, number>): { room: number; scope: LimitScope | undefined } {
     let room = Number.POSITIVE_INFINITY;
     let scope: LimitScope | undefined;
     const typeLimit = this.rules.types.get(type);
@@ -248,7 +245,8 @@ export class LimitGate {
   wait(scope: LimitScope, partition: number, now: number): void {
     const state = this.scopes.get(scope);
     if (!state) {
-      this.pending.set(partition, this.pending.get(partition) ?? new Set([scope]));
+      // Nothing counts on it (the rules changed meanwhile): nothing holds it either.
+      this.queueWake(partition, scope);
       this.scheduleFlush();
       return;
     }
@@ -323,13 +321,15 @@ export class LimitGate {
   private wakeWaiters(state: ScopeState): void {
     const waiters = state.waiters;
     if (!waiters || waiters.size === 0) return;
-    const { name } = state;
-    for (const partition of waiters) {
-      if (!this.pending.has(partition)) this.pending.set(partition, new Set([name]));
-      else this.pending.get(partition)?.add(name);
-    }
+    for (const partition of waiters) this.queueWake(partition, state.name);
     waiters.clear();
     this.scheduleFlush();
+  }
+
+  /** Partition `partition` is to be told `scope` has room, with the other wakes of this turn. */
+  private queueWake(partition: number, scope: LimitScope): void {
+    if (!this.pending.has(partition)) this.pending.set(partition, new Set([scope]));
+    else this.pending.get(partition)?.add(scope); // undefined: it is told of every scope already
   }
 
   private refillAt(at: number, scope: LimitScope): void {

@@ -40,9 +40,10 @@ export function limitsView(gate: LimitGate, pool: ExecutionPool, partitions: rea
     }
   }
   const busyByType = pool.busyByType();
+  const busy = pool.currentBusy;
   const scopes = gate.usage(now).map((usage): LimitScopeView => {
     let running = usage.running;
-    if (usage.scope === 'global') running = pool.stats().busy;
+    if (usage.scope === 'global') running = busy;
     else if (usage.scope.startsWith('type:')) running = busyByType.get(usage.scope.slice(5)) ?? 0;
     return { ...usage, running, held: held.get(usage.scope) ?? 0 };
   });
