@@ -1,5 +1,5 @@
 /**
- * The `unpark` message: client FIFOs a limit held are offered again (limits.ts of src parks them).
+ * The `unpark` message: client FIFOs a limit parked are offered again (src/limits/gate.ts wakes them).
  * The `hold` message: the partition's paused clients replaced whole. Payloads of clients no longer
  * paused go back to the tail of their FIFO; queued payloads of newly paused clients leave for the
  * side list (holds.ts). Each tier × type keeps a FIFO per client, so a pause takes the paused

@@ -10,7 +10,7 @@ import type { PartitionStats } from '../../actors/partition/state.ts';
 import type { ActorInfo } from '../core/actor-system.ts';
 import type { NodeInfo } from '../cluster/membership.ts';
 import type { PartitionOwner } from '../cluster/ownership.ts';
-import type { PoolStats } from '../execution/pool.ts';
+import type { PoolStats } from '../execution/pool-host.ts';
 import type { LimitsOptions } from '../limits/rules.ts';
 import type { PayloadView, Tier } from '../payload.ts';
 import type { RuntimeStatus } from '../runtime.ts';

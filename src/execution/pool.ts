@@ -5,50 +5,18 @@
  * hands grants to the partitions. Running the handlers is runner.ts; handler code never runs inside
  * an actor function.
  */
-import type { Clock, TimerHandle } from '../clock.ts';
-import type { StuckReport } from '../load/system-events.ts';
-import { tierSlotLimit, type CompiledOptions } from '../options.ts';
+import type { TimerHandle } from '../clock.ts';
+import { tierSlotLimit } from '../options.ts';
 import { TIER_RANK, TIERS, type Tier } from '../payload.ts';
 import { urgency } from './aging.ts';
 import { DemandIndex, HEAP_COUNT, tierOfHeap, type IndexedDemand } from './demand-index.ts';
-import type { Handler, HandlerOptions, Logger } from './handlers.ts';
-import { RunMeter, type CostSource, type CostSums } from './meter.ts';
-import type { DemandEntry, Grant, PartitionPort, RunOrder } from './protocol.ts';
+import { heldByScope, heldByTier, type LimitedDemand } from './held-by-limits.ts';
+import type { PoolHost, PoolStats } from './pool-host.ts';
+import { RunMeter, type CostSums } from './meter.ts';
+import type { DemandEntry, Grant, RunOrder } from './protocol.ts';
 import { Runner } from './runner.ts';
 import { SlotTable, type SlotStats } from './slots.ts';
 import { StartThrottle } from './throttle.ts';
-
-export interface PoolHost {
-  readonly options: CompiledOptions;
-  readonly clock: Clock;
-  readonly logger: Logger;
-  handlerOf(type: string): { readonly fn: Handler; readonly options: HandlerOptions } | undefined;
-  /** Where grants and outcomes go. */
-  readonly partitions: PartitionPort;
-  /** CPU and heap meters for the complexity analyzer; without them only wall time is measured. */
-  readonly costSource?: CostSource;
-  onStuck?(report: StuckReport): void;
-  /** Whether an operator paused this handler type (or the whole runtime): its demand gets no grant. */
-  paused?(handlerType: string): boolean;
-}
-
-export interface PoolStats {
-  readonly size: number;
-  readonly busy: number;
-  readonly running: number;
-  readonly byTier: Readonly<Record<Tier, number>>;
-  /** Slots found stuck since the start, and stuck now. */
-  readonly stuck: number;
-  readonly stuckNow: number;
-  /** Moving average of run wall time, ms. */
-  readonly meanRunMs: number;
-  /** Low-tier starts allowed per second (undefined: no limit). */
-  readonly lowThrottle: number | undefined;
-  /** Share of the slots the low tier may occupy (1: no limit beyond the reserved share). */
-  readonly lowShare: number;
-  /** Waiting payloads the global and per-type limits hold back, by the tier they are served as (undefined: none). */
-  readonly held: Readonly<Record<Tier, number>> | undefined;
-}
 
 export class ExecutionPool {
   private size: number;
@@ -123,43 +91,16 @@ export class ExecutionPool {
   }
 
   private heldByTier(): Record<Tier, number> | undefined {
-    let held: Record<Tier, number> | undefined;
-    this.eachHeld((indexed, waiting) => {
-      const tier = indexed.entry.serveAs;
-      (held ??= { critical: 0, high: 0, medium: 0, low: 0 })[tier] += waiting;
-    });
-    return held;
-  }
-
-  /**
-   * Each demand entry with waiting payloads beyond what the global and its type's limits let start
-   * now (their room shared out over the entries in turn), with how many and the scope that binds.
-   */
-  private eachHeld(visit: (indexed: IndexedDemand, held: number, scope: string) => void): void {
-    const { limits } = this.host.options;
-    if (!limits.bounded) return;
-    const now = this.host.clock.now();
-    const taken = new Map<string, number>();
-    for (const indexed of this.demand.entries()) {
-      const waiting = this.demand.available(indexed);
-      if (waiting <= 0) continue;
-      const type = indexed.entry.handlerType;
-      const { room, scope } = limits.poolShare(type, this.busy, this.busyByTypeCounts.get(type) ?? 0, now, taken);
-      if (scope === undefined) continue;
-      const starts = Math.min(room, waiting);
-      if (starts > 0) {
-        taken.set(`type:${type}`, (taken.get(`type:${type}`) ?? 0) + starts);
-        taken.set('global', (taken.get('global') ?? 0) + starts);
-      }
-      if (waiting > starts) visit(indexed, waiting - starts, scope);
-    }
+    return heldByTier(this.limitedDemand());
   }
 
   /** Waiting payloads the global and per-type limits hold now, by the limit's scope (`global`, `type:<t>`). */
   heldByLimits(): Map<string, number> {
-    const held = new Map<string, number>();
-    this.eachHeld((_, waiting, scope) => held.set(scope, (held.get(scope) ?? 0) + waiting));
-    return held;
+    return heldByScope(this.limitedDemand());
+  }
+
+  private limitedDemand(): LimitedDemand {
+    return { demand: this.demand, limits: this.host.options.limits, busy: this.busy, busyByType: this.busyByTypeCounts, now: this.host.clock.now() };
   }
 
   /** Slots busy now (granted or running). */
