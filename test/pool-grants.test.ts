@@ -118,19 +118,3 @@ test('overdue work goes earliest deadline first: one slot, high work arriving fa
   assert.ok(lowStartedAfter >= 2_000 && lowStartedAfter <= 3_100, `started after ${lowStartedAfter} ms`);
   assert.ok(highServed > 200, 'high work kept the slot until then');
 });
-
-test('of equally old work, a partition holding several clients\' work is granted first: a trickle beside a flood is not one rotation behind', async () => {
-  const { clock, pool: p, taken } = pool(1);
-  clock.advance(500);
-  // One grain (10 ms of a 1 s maxWait): partitions 0–5 hold one client's flood; 6 also holds another client's payload.
-  for (let partition = 0; partition < 6; partition++) p.setDemand(partition, [entry('medium', 100, 100 + partition)]);
-  p.setDemand(6, [{ ...entry('medium', 101, 103), clients: 2 }]);
-  await tick();
-  assert.deepEqual(taken(), ['6:medium×1']);
-  // An older grain still goes first, however many clients the younger one holds.
-  p.acknowledge(6, [{ tier: 'medium', handlerType: 'work', count: 1, serveAs: 'medium', batch: false }]);
-  p.setDemand(6, [{ ...entry('medium', 100, 400), clients: 2 }]);
-  p.release('medium', 'work', 1);
-  await tick();
-  assert.deepEqual(taken(), ['0:medium×1']);
-});

@@ -48,27 +48,18 @@ export const AGE_GRAIN_SHARE = 0.01;
 
 /**
  * Oldest first (by the heap's age grain). Of equally old heads: work of its own tier before work served as
- * it (elevated); then work of several clients before one client's (below); then the one granted
- * longest ago, so partitions take turns: a grant takes every slot its queue can use, and each
- * partition's fair sharing between clients reaches a client only when its partition is granted.
- *
- * Several clients first: a client that trickles in beside another's flood shares its partition's
- * queue with the flood, while the flood alone fills every other partition. Taking turns with all
- * of them, its partition would come round once per rotation; first among equals, its partition's
- * round robin serves it at the next free slot. A partition whose clients all flood gains only the
- * turns of its grain, and older grains still come first, so nothing waits past them.
+ * it (elevated), then the one granted longest ago, so partitions take turns: a grant takes every
+ * slot its queue can use, and each partition's fair sharing between clients reaches a client only
+ * when its partition is granted.
  */
 const before = (a: IndexedDemand, b: IndexedDemand): boolean => {
   if (a.key !== b.key) return a.key < b.key;
   const rankA = TIER_RANK[a.entry.tier];
   const rankB = TIER_RANK[b.entry.tier];
   if (rankA !== rankB) return rankA > rankB;
-  if (a.shared !== b.shared) return a.shared;
   if (a.grantedAt !== b.grantedAt) return a.grantedAt < b.grantedAt;
   return a.partition < b.partition || (a.partition === b.partition && a.position < b.position);
 };
-
-const isShared = (entry: DemandEntry): boolean => (entry.clients ?? 1) > 1;
 
 export class DemandIndex {
   private readonly byPartition: IndexedDemand[][];
@@ -186,8 +177,7 @@ export class DemandIndex {
     if (indexed.removed || indexed.held) return;
     const heap = this.available(indexed) > 0 ? heapOf(indexed.entry) : -1;
     const key = heap < 0 ? 0 : Math.floor(indexed.entry.oldestAt / (this.grains[heap] as number));
-    // Whether it holds several clients' work is part of its order (see `before`).
-    if (heap === indexed.heap && indexed.key === key && indexed.shared === isShared(indexed.entry)) return;
+    if (heap === indexed.heap && indexed.key === key) return this.countShared(indexed);
     this.remove(indexed);
     if (heap < 0) return;
     const list = this.heaps[heap] as IndexedDemand[];
@@ -201,7 +191,7 @@ export class DemandIndex {
 
   /** Keeps its heap's count of entries with several clients true to its entry. */
   private countShared(indexed: IndexedDemand): void {
-    const shared = indexed.heap >= 0 && isShared(indexed.entry);
+    const shared = indexed.heap >= 0 && (indexed.entry.clients ?? 1) > 1;
     if (shared === indexed.shared) return;
     indexed.shared = shared;
     this.sharedIn[indexed.heap] = (this.sharedIn[indexed.heap] as number) + (shared ? 1 : -1);
