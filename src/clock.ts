@@ -9,8 +9,11 @@ export interface TimerHandle {
 export interface Clock {
   /** Milliseconds since the epoch (may be fractional). */
   now(): number;
-  /** Runs `fn` once `ms` have passed on this clock. */
-  setTimer(ms: number, fn: () => void): TimerHandle;
+  /**
+   * Runs `fn` once `ms` have passed on this clock, never before. `precise`: as close to the instant
+   * as the clock can (a payload's timer); without it a timer may be a millisecond or two late.
+   */
+  setTimer(ms: number, fn: () => void, precise?: boolean): TimerHandle;
 }
 
 /** Longest delay setTimeout honours; Node turns a longer one into 1 ms. */
@@ -26,23 +29,28 @@ interface Settling {
 }
 
 /**
- * Timers whose setTimeout fired before their instant, finished on the next turns of the event
- * loop. Node counts a timeout from its loop's whole-millisecond time, so a timeout fires up to a
- * millisecond or more early; re-armed for the rest, it would wait at least a millisecond more. One
- * immediate serves them all, and timers due at the same instant (every partition's wake for one
- * tick) run in one callback.
+ * The last stretch before a timer's instant, waited out on the next turns of the event loop. Node
+ * counts a timeout from its loop's whole-millisecond time and wakes from epoll in whole
+ * milliseconds, so a bare setTimeout fires up to a millisecond early or 1–3 ms late (measured on
+ * an idle process). A timer whose timeout fired early waits out the rest here; a precise one is
+ * armed LEAD_MS early and waits out the last stretch, so it fires within a fraction of a
+ * millisecond of its instant (and never before it). One immediate serves them all, and timers due
+ * at the same instant (every partition's wake for one tick) run in one callback.
  *
- * Waiting out a fraction keeps the loop turning with nothing else to do: a core's worth while it
- * lasts. Timers falling due every millisecond (a flood of delayed payloads) would keep it turning
- * for good, so it may take SPIN_BUDGET_MS of each second; past that a timer is re-armed for a
- * millisecond instead, later than its instant but never before it.
+ * Waiting keeps the loop turning with nothing else to do: a core's worth while it lasts. Timers
+ * falling due every millisecond (a flood of delayed payloads) would keep it turning for good, so it
+ * may take SPIN_BUDGET_MS of each second; past that a timer is re-armed for a millisecond instead,
+ * later than its instant but never before it.
  */
 const settling = new Set<Settling>();
 let spinning = false;
 const SPIN_BUDGET_MS = 20;
+const LEAD_MS = 2;
 let windowStart = 0;
 let spent = 0;
 let spinningSince = 0;
+/** The soonest instant among `settling` (or earlier, after a cancel): turns before it neither scan nor allocate. */
+let earliest = Infinity;
 
 function budgetLeft(now: number): boolean {
   if (now - windowStart >= 1_000) {
@@ -56,6 +64,7 @@ function budgetLeft(now: number): boolean {
 function settle(timer: Settling): void {
   if (!budgetLeft(hrNow())) return timer.later();
   settling.add(timer);
+  if (timer.at < earliest) earliest = timer.at;
   if (spinning) return;
   spinning = true;
   spinningSince = hrNow();
@@ -64,16 +73,23 @@ function settle(timer: Settling): void {
 
 function spin(): void {
   const now = hrNow();
-  const due: Settling[] = [];
-  for (const timer of settling) if (timer.at <= now) due.push(timer);
-  for (const timer of due) settling.delete(timer);
+  if (now < earliest && settling.size > 0 && budgetLeft(now)) return void setImmediate(spin);
+  let due: Settling[] | undefined;
+  earliest = Infinity;
+  for (const timer of settling) {
+    if (timer.at <= now) (due ??= []).push(timer);
+    else if (timer.at < earliest) earliest = timer.at;
+  }
+  if (due) for (const timer of due) settling.delete(timer);
   if (settling.size > 0 && budgetLeft(now)) setImmediate(spin);
   else {
     spent += now - spinningSince;
     spinning = false;
     for (const timer of settling) timer.later();
     settling.clear();
+    earliest = Infinity;
   }
+  if (!due) return;
   for (const timer of due) {
     try {
       timer.fn();
@@ -88,19 +104,21 @@ function spin(): void {
 
 export const systemClock: Clock = {
   now: hrNow,
-  setTimer(ms, fn) {
-    // Never early: the timeout is re-armed while more than a millisecond is left (also a runAt
-    // past setTimeout's range, weeks ahead), and the last fraction is waited out by `settle`.
+  setTimer(ms, fn, precise = false) {
+    // Never early: the timeout (armed `lead` short of the instant) is re-armed while more is left
+    // (also a runAt past setTimeout's range, weeks ahead); the last stretch is waited out by `settle`.
+    const lead = precise ? LEAD_MS : 1;
     let handle: ReturnType<typeof setTimeout> | undefined;
     const check = (): void => {
       handle = undefined;
       const left = timer.at - hrNow();
       if (left <= 0) fn();
-      else if (left < 1) settle(timer);
-      else handle = setTimeout(check, Math.min(left, MAX_TIMEOUT_MS));
+      else if (left < lead) settle(timer);
+      else handle = setTimeout(check, Math.min(precise ? left - LEAD_MS : left, MAX_TIMEOUT_MS));
     };
     const timer: Settling = { at: hrNow() + Math.max(0, ms), fn, later: () => void (handle = setTimeout(check, 1)) };
-    handle = setTimeout(check, Math.min(Math.max(0, ms), MAX_TIMEOUT_MS));
+    if (precise && ms > 0 && ms < lead) settle(timer);
+    else handle = setTimeout(check, Math.min(Math.max(0, precise ? ms - LEAD_MS : ms), MAX_TIMEOUT_MS));
     return {
       cancel: () => {
         if (handle !== undefined) clearTimeout(handle);

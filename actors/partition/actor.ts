@@ -297,10 +297,11 @@ export function spawnPartition(wiring: PartitionWiring): PartitionHandle {
     }
     if (at === wake?.at) return;
     wake?.timer.cancel();
+    // Precise: a payload's runAt is the instant its handler is to start, not a millisecond or two after.
     wake = at === undefined ? undefined : { at, timer: clock.setTimer(at - clock.now(), () => {
       wake = undefined;
       ref.dispatch({ type: 'tick' });
-    }) };
+    }, true) };
   };
 
   const journaled = durability !== undefined;
