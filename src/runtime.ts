@@ -251,6 +251,7 @@ export class Runtime {
     this.router.connect(this.partitions, this.pool);
     this.options.limits.attach({
       clock: this.options.clock,
+      random: this.options.random,
       wake: (partition, scopes) => this.partitions.get(partition)?.ref.dispatch({ type: 'unpark', scopes }),
       // In a cluster the global and per-type rates hold for the cluster as a whole.
       ...(this.cluster ? { rates: this.cluster.rates, onLeaseError: (error: unknown) => this.logger.warn('rate limit lease failed', { error: String(error) }) } : {}),

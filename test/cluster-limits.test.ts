@@ -82,7 +82,7 @@ test('a lease the cluster cannot give is reported and asked again; spent tokens 
       return answer === 'grant' ? { granted: want, waitMs: 0 } : { granted: 0, waitMs: 40 };
     },
   };
-  const bucket = new LeasedBucket('global', 100, 20, leaser, clock, () => void changed++, (error) => failures.push(error));
+  const bucket = new LeasedBucket('global', 100, 20, leaser, clock, () => void changed++, (error) => failures.push(error), () => 0);
   const settle = () => new Promise((r) => setImmediate(r));
   assert.equal(bucket.available(clock.now()), 0, 'nothing leased yet: the pool waits');
   await settle();

@@ -35,6 +35,8 @@ export interface LimitWiring {
   readonly rates?: RateLeaser;
   /** A lease the cluster could not give (Redis away); the starts it holds wait for the next. */
   onLeaseError?(error: unknown): void;
+  /** Spreads the retries of refused leases (the runtime's `random`). */
+  readonly random?: () => number;
 }
 
 export type { LimitScope } from './scope-state.ts';
@@ -279,7 +281,7 @@ export class LimitGate {
   private readonly bucketFactory: BucketFactory = (scope, perSecond, now, burst) => {
     const wiring = this.wiring;
     if (!wiring?.rates || !isShared(scope)) return localBucket(scope, perSecond, now, burst);
-    return new LeasedBucket(scope, perSecond, burst, wiring.rates, wiring.clock, () => this.changed(), (error) => wiring.onLeaseError?.(error));
+    return new LeasedBucket(scope, perSecond, burst, wiring.rates, wiring.clock, () => this.changed(), (error) => wiring.onLeaseError?.(error), wiring.random);
   };
 
   private changed(): void {

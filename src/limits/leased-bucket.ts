@@ -3,7 +3,10 @@
  * for about 100 ms of the rate at a time, when its pool wants starts and half of the last lease is
  * spent, and spends the tokens locally. Tokens not spent within a second are dropped, so a node
  * that went quiet does not sit on the cluster's starts. A lease that arrives (or a refill the bucket
- * says is due) wakes the pool, which then asks again.
+ * says is due) wakes the pool, which then asks again. A node refused waits until the next token is
+ * due and a random part of that again: nodes refused together would otherwise all ask at the same
+ * instant, and the one whose request reaches Redis first (always the same, on a fast machine) would
+ * take every token.
  */
 import type { Clock, TimerHandle } from '../clock.ts';
 import type { StartBucket } from './scope-state.ts';
@@ -35,6 +38,7 @@ export class LeasedBucket implements StartBucket {
     /** Tokens arrived, or the cluster's bucket may have some now: the pool should ask again. */
     private readonly changed: () => void,
     private readonly failed: (error: unknown) => void,
+    private readonly random: () => number = Math.random,
   ) {
     this.set(rate, clock.now(), burst);
   }
@@ -83,7 +87,7 @@ export class LeasedBucket implements StartBucket {
           this.leasedAt = now;
           this.changed();
         }
-        if (granted < this.want) this.retryIn(Math.max(1, waitMs));
+        if (granted < this.want) this.retryIn(Math.max(1, waitMs) * (1 + this.random() / 2));
       },
       (error: unknown) => {
         this.asking = false;
