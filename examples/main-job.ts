@@ -33,9 +33,10 @@ export function registerMainJob(runtime: Runtime): void {
     return 'ok';
   });
   let flaky = 0;
-  runtime.handle('thumbnail', async (image: { pixels: number }) => {
+  runtime.handle('thumbnail', async (image: { pixels: number }, ctx) => {
     await sleep(1 + image.pixels / 1_000);
-    if (++flaky % 25 === 0) throw new Error('transient storage error'); // retried with backoff
+    // Transient: one first attempt in 25 fails, and its retry (with backoff) succeeds.
+    if (ctx.attempt === 1 && ++flaky % 25 === 0) throw new Error('transient storage error');
     return image.pixels;
   });
 }
