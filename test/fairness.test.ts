@@ -13,7 +13,7 @@ import { post, serve, TOKEN } from './admin-support.ts';
 /** Nearest-rank percentile. */
 const percentile = (values: readonly number[], p: number): number => [...values].sort((a, b) => a - b)[Math.max(0, Math.ceil((p / 100) * values.length) - 1)] as number;
 
-test('noisy neighbour: while A floods 5,000 payloads, B\'s 100 (10 ms apart) wait p99 ≤ 20 ms', async () => {
+test('noisy neighbour: while A floods 5,000 payloads, B\'s 100 (10 ms apart) each wait for the next slot to free (p99 ≤ 2 ms)', async () => {
   const { rt, clock } = coordinated({ partitions: 4, concurrency: 10 });
   const sleep = sleepOn(clock);
   const waits: number[] = [];
@@ -34,7 +34,9 @@ test('noisy neighbour: while A floods 5,000 payloads, B\'s 100 (10 ms apart) wai
     await rt.idle();
   }
   assert.equal(waits.length, 100, 'all of B ran');
-  assert.ok(percentile(waits, 99) <= 20, `B waited p99 ${percentile(waits, 99)} ms (p50 ${percentile(waits, 50)})`);
+  // B had nothing queued each time: it is a fresh client in its partition, served first there and
+  // granted the next slot to free, whichever partition A's flood is taking turns in.
+  assert.ok(percentile(waits, 99) <= 2, `B waited p99 ${percentile(waits, 99)} ms (p50 ${percentile(waits, 50)}): longer than one of A's payloads runs`);
   const a = rt.stats().partitions.reduce((n, p) => n + p.depth.medium, 0);
   assert.ok(a > 0, 'A still had work queued when B was done: B did not just wait it out');
   await rt.stop();

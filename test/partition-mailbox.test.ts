@@ -129,7 +129,39 @@ test('the ring holds the clients with live work in the order they arrived; rotat
   assert.equal(queue.current?.clientId, 'C', 'the ring moved on to the next client');
   assert.deepEqual(walk(), ['A', 'C', 'A', 'C']);
   add('b2', 'B');
-  assert.deepEqual(walk(), ['A', 'B', 'C', 'A'], 'a returning client joins just behind the current one');
+  // Walking the ring serves no one: A and C are still fresh, and a returning B joins behind them.
+  assert.equal(queue.current?.clientId, 'C');
+  assert.deepEqual(walk(), ['B', 'A', 'C', 'B'], 'a returning client joins behind the fresh ones ahead of it');
+});
+
+test('fresh clients (nothing queued here before) are served before those already waiting, in the order they came, one payload each', () => {
+  const { queue, add } = setup();
+  for (let i = 0; i < 5; i++) add(`a${i}`, 'A');
+  const take = () => {
+    const record = queue.shift(NOW) as Rec;
+    record.status = 'running';
+    return record.id;
+  };
+  assert.equal(take(), 'a0');
+  assert.equal(queue.freshNext, false, 'A has been served: it is waiting, not fresh');
+  add('b0', 'B');
+  add('b1', 'B');
+  add('c0', 'C');
+  assert.equal(queue.freshNext, true, 'the next one served is a fresh client\'s');
+  assert.deepEqual([take(), take()], ['b0', 'c0'], 'B then C, before A again');
+  assert.equal(queue.freshNext, false);
+  assert.deepEqual([take(), take(), take()], ['a1', 'b1', 'a2'], 'then the round robin as before');
+});
+
+test('an unparked client is not fresh: it waits for its turn in the round', () => {
+  const { queue, add } = setup();
+  for (let i = 0; i < 3; i++) add(`a${i}`, 'A');
+  add('b0', 'B');
+  assert.ok(queue.park('B'));
+  (queue.shift(NOW) as Rec).status = 'running';
+  queue.unpark('B');
+  assert.equal(queue.freshNext, false);
+  assert.equal(queue.peek(NOW)?.id, 'a1', 'A\'s turn goes on');
 });
 
 test('each client keeps its own FIFO and a deficit counter a round-robin policy can spend', () => {

@@ -118,3 +118,40 @@ test('overdue work goes earliest deadline first: one slot, high work arriving fa
   assert.ok(lowStartedAfter >= 2_000 && lowStartedAfter <= 3_100, `started after ${lowStartedAfter} ms`);
   assert.ok(highServed > 200, 'high work kept the slot until then');
 });
+
+test('a fresh client\'s entry gets the next slot before older work of its tier, one slot for it; once that work is overdue, deadlines go first', async () => {
+  const { clock, pool: p, taken } = pool(1, 4, { critical: 1_000, high: 1_000, medium: 30_000, low: 1_000 });
+  const t0 = clock.now();
+  clock.advance(10_000);
+  const shared = (count: number, at: number, fresh: boolean): DemandEntry => ({ ...entry('medium', count, t0 + at), clients: 2, fresh });
+  // A's flood is older everywhere; partition 3's next payload is a fresh client's (B's).
+  p.setDemand(0, [shared(50, 1_000, false)]);
+  p.setDemand(1, [shared(50, 1_000, false)]);
+  p.setDemand(3, [shared(50, 9_000, true)]);
+  await tick();
+  assert.deepEqual(taken(), ['3:medium×1'], 'the fresh client first, one slot');
+  const done = (partition: number, fresh: boolean, oldestAt: number) => {
+    p.acknowledge(partition, [{ tier: 'medium', handlerType: 'work', count: 1, serveAs: 'medium', batch: false }]);
+    p.setDemand(partition, [shared(49, oldestAt, fresh)]);
+    p.release('medium', 'work', 1);
+  };
+  done(3, false, 9_000);
+  await tick();
+  assert.deepEqual(taken(), ['0:medium×1'], 'then by age again');
+  done(0, false, 1_000);
+  // 30 s later the flood's oldest is past medium's maxWait: a fresh entry no longer jumps it.
+  clock.advance(22_000);
+  p.setDemand(3, [shared(49, 9_000, true)]);
+  await tick();
+  assert.deepEqual(taken(), ['1:medium×1']);
+});
+
+test('with one client everywhere a partition whose queue refilled is not preferred, and takes whole grants', async () => {
+  const { clock, pool: p, taken } = pool(4, 4);
+  const t0 = clock.now();
+  clock.advance(10_000);
+  p.setDemand(0, [entry('medium', 50, t0 + 1_000)]);
+  p.setDemand(3, [{ ...entry('medium', 50, t0 + 9_000), fresh: true }]);
+  await tick();
+  assert.deepEqual(taken(), ['0:medium×4']);
+});

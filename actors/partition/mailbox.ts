@@ -14,7 +14,10 @@
  *
  * Serving order: clients share the tier by deficit round robin (weights from `ClientShares`, O(1)
  * per payload served): the ring's current client is served while its deficit lasts, then the next
- * one gets its quantum. Once the first-queued head has waited its tier's `maxWait` it is overdue and
+ * one gets its quantum. A client that had nothing queued here is fresh: it joins the ring ahead of
+ * the clients already waiting (behind other fresh ones, in the order they came) and is served
+ * next, as a new flow is in fq_codel — a trickle beside a flood waits for one payload, not a
+ * round, and the partition says so in its demand, so that the pool grants it first too. Once the first-queued head has waited its tier's `maxWait` it is overdue and
  * goes first (all heads of a tier share one `maxWait`, so the oldest has the earliest deadline),
  * charged to its client's deficit: fairness never holds a payload past its deadline.
  *
@@ -55,6 +58,8 @@ export class ClientFifo<R extends QueuedRecord = QueuedRecord> {
   headOrder = 0;
   /** Held by a limit: out of the ring and the heap, its live payloads counted in `parked`. */
   parked = false;
+  /** Joined with nothing queued here before and not served since (see the serving order above). */
+  fresh = false;
   constructor(readonly clientId: string) {}
 }
 
@@ -69,6 +74,8 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
   private readonly heads: ClientFifo<PayloadRecord>[] = [];
   /** The ring's current client (undefined when nothing live is queued). */
   private ring: ClientFifo<PayloadRecord> | undefined;
+  /** The fresh client that joined last: the next fresh one joins behind it. */
+  private freshTail: ClientFifo<PayloadRecord> | undefined;
   /** Ids held, tombstones included. */
   private held = 0;
   /** Live payloads of parked client FIFOs. */
@@ -107,6 +114,11 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
   /** The ring's current client, for a round-robin policy; undefined when nothing is queued. */
   get current(): ClientFifo<PayloadRecord> | undefined {
     return this.ring;
+  }
+
+  /** Whether the round robin serves a fresh client next (one that had nothing queued here). */
+  get freshNext(): boolean {
+    return this.ring?.fresh === true;
   }
 
   /** Moves the ring on to the next client with live work (O(1)) and returns it. */
@@ -150,7 +162,7 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
     if (fifo.parked) {
       fifo.live++;
       this.parkedLive++;
-    } else if (fifo.live++ === 0) this.activate(fifo, record);
+    } else if (fifo.live++ === 0) this.activate(fifo, record, true);
   }
 
   /** Holds one client's FIFO out of service (a limit holds its head); undefined when it has nothing live here. */
@@ -169,7 +181,7 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
     if (!fifo?.parked) return;
     fifo.parked = false;
     this.parkedLive -= fifo.live;
-    this.activate(fifo, fifo.head as PayloadRecord);
+    this.activate(fifo, fifo.head as PayloadRecord, false);
   }
 
   /** The next record to serve at `now`. */
@@ -233,6 +245,8 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
     fifo.order.shift();
     this.held--;
     fifo.live--;
+    fifo.fresh = false;
+    if (this.freshTail === fifo) this.freshTail = undefined;
     this.settleHead(fifo, undefined);
     return record;
   }
@@ -360,24 +374,39 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
     this.up(fifo.heapAt);
   }
 
-  /** A client's first live payload: it joins the heap of heads and the ring (just behind `current`). */
-  private activate(fifo: ClientFifo<PayloadRecord>, head: PayloadRecord): void {
+  /**
+   * A client's first live payload (or its FIFO unparked): it joins the heap of heads and the ring.
+   * Fresh, it is served next, after the fresh clients already ahead; unparked, it waits a round
+   * (just behind `current`).
+   */
+  private activate(fifo: ClientFifo<PayloadRecord>, head: PayloadRecord, fresh: boolean): void {
+    const tail = this.freshTail;
     fifo.head = head;
     fifo.headOrder = fifo.order.peekFront() as number;
+    fifo.fresh = fresh;
     fifo.heapAt = this.heads.length;
     this.heads.push(fifo);
     this.up(fifo.heapAt);
+    if (fresh) this.freshTail = fifo;
     const current = this.ring;
     if (!current) {
       fifo.next = fifo.prev = fifo;
       this.ring = fifo;
       this.credit();
-    } else {
-      const before = current.prev as ClientFifo<PayloadRecord>;
-      fifo.prev = before;
-      fifo.next = current;
-      before.next = fifo;
-      current.prev = fifo;
+      return;
+    }
+    // Fresh: behind the fresh clients ahead (the run from `current` to `freshTail`), or at the
+    // front of the round when there are none. Else at the end of the round, just behind `current`.
+    const ahead = fresh && tail?.fresh === true && tail.next !== undefined ? tail : undefined;
+    const after = ahead ?? (current.prev as ClientFifo<PayloadRecord>);
+    const before = after.next as ClientFifo<PayloadRecord>;
+    fifo.prev = after;
+    fifo.next = before;
+    after.next = fifo;
+    before.prev = fifo;
+    if (fresh && !ahead) {
+      this.ring = fifo;
+      this.credit();
     }
   }
 
@@ -402,6 +431,8 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
 
   /** A client leaves the heap of heads and the ring (retired, or parked). */
   private leave(fifo: ClientFifo<PayloadRecord>): void {
+    if (this.freshTail === fifo) this.freshTail = fifo.prev !== fifo && fifo.prev?.fresh ? fifo.prev : undefined;
+    fifo.fresh = false;
     const at = fifo.heapAt;
     if (at >= 0) {
       const lastFifo = this.heads.pop() as ClientFifo<PayloadRecord>;

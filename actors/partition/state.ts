@@ -198,7 +198,8 @@ export function demandOf(state: PartitionState): DemandEntry[] {
       if (count <= 0) continue;
       const oldestAt = queue?.oldestAt ?? 0;
       const clients = queue?.clientCount ?? 1;
-      const entry = { tier, handlerType, count, oldestAt, serveAs: state.serveAs[tier], yielding: state.modes[tier] !== 'normal', clients };
+      const fresh = queue?.freshNext ?? false;
+      const entry = { tier, handlerType, count, oldestAt, serveAs: state.serveAs[tier], yielding: state.modes[tier] !== 'normal', clients, fresh };
       demand.push(entry);
     }
   }

@@ -26,6 +26,8 @@ export interface IndexedDemand {
   grantedAt: number;
   /** Counted among its heap's entries with work of several clients. */
   shared: boolean;
+  /** In its heap's set of fresh entries (its entry's `fresh`). */
+  fresh: boolean;
   removed: boolean;
 }
 
@@ -50,7 +52,7 @@ export const AGE_GRAIN_SHARE = 0.01;
  * Oldest first (by the heap's age grain). Of equally old heads: work of its own tier before work served as
  * it (elevated), then the one granted longest ago, so partitions take turns: a grant takes every
  * slot its queue can use, and each partition's fair sharing between clients reaches a client only
- * when its partition is granted.
+ * when its partition is granted (a fresh client's entry is also found apart: `freshHead`).
  */
 const before = (a: IndexedDemand, b: IndexedDemand): boolean => {
   if (a.key !== b.key) return a.key < b.key;
@@ -70,6 +72,8 @@ export class DemandIndex {
   private grants = 0;
   /** Per heap, its entries holding work of several clients. */
   private readonly sharedIn = new Array<number>(HEAPS).fill(0);
+  /** Per heap, its entries whose next payload is a fresh client's, in the order they became so. */
+  private readonly freshIn: Array<Set<IndexedDemand>> = Array.from({ length: HEAPS }, () => new Set());
 
   /** Each heap's age grain, ms (`AGE_GRAIN_SHARE` of its tier's maxWait). */
   private readonly grains: number[];
@@ -90,7 +94,7 @@ export class DemandIndex {
         indexed.entry = entry;
       } else {
         if (indexed) this.drop(indexed);
-        indexed = { partition, position: i, entry, heap: -1, at: -1, key: 0, held: false, removed: false, grantedAt: 0, shared: false };
+        indexed = { partition, position: i, entry, heap: -1, at: -1, key: 0, held: false, removed: false, grantedAt: 0, shared: false, fresh: false };
       }
       next[i] = indexed;
       this.place(indexed);
@@ -139,6 +143,18 @@ export class DemandIndex {
   }
 
   /**
+   * The entry of the heap whose next payload is a fresh client's (one that had nothing queued in
+   * its partition), the first to become so; undefined unless some entry of the heap holds work of
+   * several clients. With one client everywhere (a single producer), a partition's queue refilling
+   * says nothing about fairness between clients.
+   */
+  freshHead(heap: number): IndexedDemand | undefined {
+    const fresh = this.freshIn[heap] as Set<IndexedDemand>;
+    if (fresh.size === 0 || this.sharedIn[heap] === 0) return undefined;
+    return fresh.values().next().value;
+  }
+
+  /**
    * Whether picks of this heap head should leave slots to its peers: another entry of its heap is as
    * old (the same grain), and some entry there holds work of several clients — a client whose
    * partition's turn comes later is then waiting behind another's flood. With one client everywhere
@@ -177,7 +193,10 @@ export class DemandIndex {
     if (indexed.removed || indexed.held) return;
     const heap = this.available(indexed) > 0 ? heapOf(indexed.entry) : -1;
     const key = heap < 0 ? 0 : Math.floor(indexed.entry.oldestAt / (this.grains[heap] as number));
-    if (heap === indexed.heap && indexed.key === key) return this.countShared(indexed);
+    if (heap === indexed.heap && indexed.key === key) {
+      this.countFresh(indexed);
+      return this.countShared(indexed);
+    }
     this.remove(indexed);
     if (heap < 0) return;
     const list = this.heaps[heap] as IndexedDemand[];
@@ -186,7 +205,18 @@ export class DemandIndex {
     indexed.at = list.length;
     list.push(indexed);
     this.countShared(indexed);
+    this.countFresh(indexed);
     this.up(list, indexed.at);
+  }
+
+  /** Keeps its heap's set of fresh entries true to its entry. */
+  private countFresh(indexed: IndexedDemand): void {
+    const fresh = indexed.heap >= 0 && indexed.entry.fresh === true;
+    if (fresh === indexed.fresh) return;
+    indexed.fresh = fresh;
+    const set = this.freshIn[indexed.heap] as Set<IndexedDemand>;
+    if (fresh) set.add(indexed);
+    else set.delete(indexed);
   }
 
   /** Keeps its heap's count of entries with several clients true to its entry. */
@@ -208,6 +238,10 @@ export class DemandIndex {
     if (indexed.shared) {
       indexed.shared = false;
       this.sharedIn[indexed.heap] = (this.sharedIn[indexed.heap] as number) - 1;
+    }
+    if (indexed.fresh) {
+      indexed.fresh = false;
+      (this.freshIn[indexed.heap] as Set<IndexedDemand>).delete(indexed);
     }
     const at = indexed.at;
     const last = list.pop() as IndexedDemand;

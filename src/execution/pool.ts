@@ -264,19 +264,26 @@ export class ExecutionPool {
     while (this.busy < this.size) {
       let best: IndexedDemand | undefined;
       let bestScore = 0;
+      let bestFresh = false;
       for (let heap = 0; heap < HEAP_COUNT; heap++) {
-        const head = this.demand.head(heap);
+        let head = this.demand.head(heap);
         if (!head || blocked & (1 << TIER_RANK[tierOfHeap(heap)])) continue;
+        // Fair sharing between clients before age, until the oldest work is overdue (then by deadline).
+        const fresh = this.demand.freshHead(heap);
+        if (fresh && now - head.entry.oldestAt < maxWait[head.entry.serveAs]) head = fresh;
         const score = scoreOf(head.entry, now, maxWait);
         if (!best || score > bestScore || (score === bestScore && head.entry.oldestAt < best.entry.oldestAt)) {
           best = head;
           bestScore = score;
+          bestFresh = head === fresh;
         }
       }
       if (!best) break;
       // Beside equally old work elsewhere a pick takes at most a quarter of the pool: the next ones
       // get the rest of the slots freed at once, so partitions take turns slot by slot, not pump by pump.
-      const share = this.demand.hasPeer(best) ? Math.max(1, Math.ceil(this.size / PICK_SHARES)) : this.size;
+      // A fresh client's pick takes one slot, for it: the payloads behind it in its partition are
+      // not pulled ahead of the other partitions' work.
+      const share = bestFresh ? 1 : this.demand.hasPeer(best) ? Math.max(1, Math.ceil(this.size / PICK_SHARES)) : this.size;
       this.demand.hold(best);
       const { partition, entry } = best;
       if (this.host.paused?.(entry.handlerType)) continue; // held queued, never failed

@@ -21,6 +21,11 @@ export interface DemandEntry {
   readonly yielding: boolean;
   /** Clients with work in it (the partition shares its grants between them); 1 when absent. */
   readonly clients?: number;
+  /**
+   * Its next payload is a fresh client's, one that had nothing queued there (a trickle beside a
+   * flood): of entries as old, the pool grants it first.
+   */
+  readonly fresh?: boolean;
 }
 
 /** Permission to start `count` payloads of one tier and handler type; the slots are already held. */
