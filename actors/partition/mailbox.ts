@@ -3,65 +3,33 @@
  * clients fairly (weighted round robin) and by deadline (overdue work earliest deadline first) are
  * choices of which client's head goes next, never a change of structure.
  *
- * - Each client with queued work has its own FIFO (a `denque` ring buffer of ids). FIFO per client
- *   within a tier always holds. Ids of payloads that left out of order (cancelled, evicted, moved)
- *   stay as tombstones and are dropped lazily, but every FIFO's head is always live.
+ * - Each client with queued work has its own FIFO (client-fifo.ts: a `denque` ring buffer of ids).
+ *   FIFO per client within a tier always holds. Ids of payloads that left out of order (cancelled,
+ *   evicted, moved) stay as tombstones and are dropped lazily, but every FIFO's head is always live.
  * - The clients with live work form a ring: `current` and `rotate()` walk it in O(1), and each
  *   client FIFO carries a `deficit` counter, which is what deficit round robin needs.
- * - The client FIFOs are also in a binary heap by when their head was queued (a sequence number per
- *   push), so the first-queued head of the tier × type is found in O(1) and kept in O(log C) for C
- *   clients (O(1) with one client, the common case).
+ * - The client FIFOs are also in a heap by when their head was queued (`ClientHeads`), so the
+ *   first-queued head is found in O(1) and kept in O(log C) for C clients.
  *
  * Serving order: clients share the tier by deficit round robin (weights from `ClientShares`, O(1)
  * per payload served): the ring's current client is served while its deficit lasts, then the next
  * one gets its quantum. A client that had nothing queued here is fresh: it joins the ring ahead of
- * the clients already waiting (behind other fresh ones, in the order they came) and is served
- * next, as a new flow is in fq_codel — a trickle beside a flood waits for one payload, not a
- * round, and the partition says so in its demand, so that the pool grants it first too. Once the first-queued head has waited its tier's `maxWait` it is overdue and
- * goes first (all heads of a tier share one `maxWait`, so the oldest has the earliest deadline),
- * charged to its client's deficit: fairness never holds a payload past its deadline.
+ * the clients already waiting (behind other fresh ones, in the order they came) and is served next,
+ * as a new flow is in fq_codel: a trickle beside a flood waits for one payload, not a round, and
+ * the partition's demand says so, for the pool to grant it first too. Once the first-queued head
+ * has waited its tier's `maxWait` it is overdue and goes first (all heads of a tier share one
+ * `maxWait`, so the oldest has the earliest deadline), charged to its client's deficit: fairness
+ * never holds a payload past its deadline.
  *
  * A client FIFO whose head a rate limit or concurrency key holds is parked (`park`): it leaves the
  * ring and the heap of heads, so nothing of it is served or offered to the pool, and its payloads
  * stay queued, in order, until the partition unparks it. FIFO per client holds through a park.
  */
-import Denque from 'denque';
 import type { ClientShares } from '../../src/fairness.ts';
-import type { PayloadStatus, Tier } from '../../src/payload.ts';
+import type { Tier } from '../../src/payload.ts';
+import { ClientFifo, ClientHeads, firstFrom, type QueuedRecord } from './client-fifo.ts';
 
-/** What the mailbox reads of a record (the partition's `PayloadRecord`). */
-export interface QueuedRecord {
-  readonly id: string;
-  readonly clientId: string;
-  readonly status: PayloadStatus;
-  readonly tier: Tier;
-  /** When it entered its tier: the age of the queue's head, which the demand publishes. */
-  readonly enqueuedAt: number;
-}
-
-/** One client's queued ids in one tier × handler type. */
-export class ClientFifo<R extends QueuedRecord = QueuedRecord> {
-  readonly ids = new Denque<string>();
-  /** When each id was queued (the queue's push count), beside `ids`. */
-  readonly order = new Denque<number>();
-  /** The record of the id at the front, always live (undefined when none is). */
-  head: R | undefined = undefined;
-  /** Queued payloads of this client that are still live (tombstones excluded). */
-  live = 0;
-  /** For a deficit round robin: service this client may still take in the current round. */
-  deficit = 0;
-  /** Neighbours in the ring of clients with live work (itself when alone; undefined when out of it). */
-  next: ClientFifo<R> | undefined = undefined;
-  prev: ClientFifo<R> | undefined = undefined;
-  /** Place in the heap of heads (-1: not in it), and when its head was queued. */
-  heapAt = -1;
-  headOrder = 0;
-  /** Held by a limit: out of the ring and the heap, its live payloads counted in `parked`. */
-  parked = false;
-  /** Joined with nothing queued here before and not served since (see the serving order above). */
-  fresh = false;
-  constructor(readonly clientId: string) {}
-}
+export type { QueuedRecord } from './client-fifo.ts';
 
 /** How many clients `walk` merges exactly. */
 const MERGED_CLIENTS = 8;
@@ -71,7 +39,7 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
   /** The client FIFO used last: a run of one client's payloads skips the Map. */
   private last: ClientFifo<PayloadRecord> | undefined;
   /** Client FIFOs with live work, by head age. */
-  private readonly heads: ClientFifo<PayloadRecord>[] = [];
+  private readonly heads = new ClientHeads<PayloadRecord>();
   /** The ring's current client (undefined when nothing live is queued). */
   private ring: ClientFifo<PayloadRecord> | undefined;
   /** The fresh client that joined last: the next fresh one joins behind it. */
@@ -108,7 +76,7 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
 
   /** Clients with live work that may be served. */
   get clientCount(): number {
-    return this.heads.length;
+    return this.heads.size;
   }
 
   /** The ring's current client, for a round-robin policy; undefined when nothing is queued. */
@@ -191,12 +159,12 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
 
   /** The first-queued live head across clients (what waited longest). */
   get oldest(): PayloadRecord | undefined {
-    return this.heads[0]?.head;
+    return this.heads.first?.head;
   }
 
   /** The oldest head's `enqueuedAt` (the age that aging measures); undefined when empty. */
   get oldestAt(): number | undefined {
-    return this.heads[0]?.head?.enqueuedAt;
+    return this.heads.first?.head?.enqueuedAt;
   }
 
   /** Takes the next record to serve at `now` out of the queue (the caller changes its status). */
@@ -205,14 +173,14 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
     if (!fifo) return undefined;
     const record = this.takeHead(fifo);
     // With one client left its FIFO is the order: no deficit to keep (and no weight to look up per payload).
-    if (this.heads.length > 1) this.charge(fifo);
+    if (this.heads.size > 1) this.charge(fifo);
     return record;
   }
 
   /** The client served next: an overdue oldest head, else the round robin's current client. */
   private serving(now: number): ClientFifo<PayloadRecord> | undefined {
-    const oldest = this.heads[0];
-    if (this.heads.length <= 1) return oldest; // one client: its FIFO is the order
+    const oldest = this.heads.first;
+    if (this.heads.size <= 1) return oldest; // one client: its FIFO is the order
     if (now - (oldest?.head as PayloadRecord).enqueuedAt >= this.maxWaitMs) return oldest;
     return this.ring;
   }
@@ -288,7 +256,7 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
    * order, which is close enough for what reads ahead (claims) and keeps the walk O(limit).
    */
   walk(limit: number, visit: (record: PayloadRecord, order: number) => boolean, from = 0): void {
-    const { heads } = this;
+    const heads = this.heads.list;
     if (heads.length > MERGED_CLIENTS) {
       for (const fifo of heads) {
         for (let i = 0; i < fifo.ids.length; i++) {
@@ -370,8 +338,7 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
     fifo.headOrder = fifo.order.peekFront() as number;
     // A new head may not be held by what held the old one: it is offered again (and parked again if it is).
     if (fifo.parked) return this.unpark(fifo.clientId);
-    this.down(fifo.heapAt);
-    this.up(fifo.heapAt);
+    this.heads.rekey(fifo);
   }
 
   /**
@@ -384,9 +351,7 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
     fifo.head = head;
     fifo.headOrder = fifo.order.peekFront() as number;
     fifo.fresh = fresh;
-    fifo.heapAt = this.heads.length;
-    this.heads.push(fifo);
-    this.up(fifo.heapAt);
+    this.heads.add(fifo);
     if (fresh) this.freshTail = fifo;
     const current = this.ring;
     if (!current) {
@@ -433,17 +398,7 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
   private leave(fifo: ClientFifo<PayloadRecord>): void {
     if (this.freshTail === fifo) this.freshTail = fifo.prev !== fifo && fifo.prev?.fresh ? fifo.prev : undefined;
     fifo.fresh = false;
-    const at = fifo.heapAt;
-    if (at >= 0) {
-      const lastFifo = this.heads.pop() as ClientFifo<PayloadRecord>;
-      if (lastFifo !== fifo) {
-        this.heads[at] = lastFifo;
-        lastFifo.heapAt = at;
-        this.down(at);
-        this.up(lastFifo.heapAt);
-      }
-      fifo.heapAt = -1;
-    }
+    this.heads.remove(fifo);
     if (fifo.next) {
       if (fifo.next === fifo) this.ring = undefined;
       else {
@@ -457,53 +412,4 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
       fifo.next = fifo.prev = undefined;
     }
   }
-
-  private up(at: number): void {
-    const { heads } = this;
-    const fifo = heads[at] as ClientFifo<PayloadRecord>;
-    while (at > 0) {
-      const parentAt = (at - 1) >> 1;
-      const parent = heads[parentAt] as ClientFifo<PayloadRecord>;
-      if (!headBefore(fifo, parent)) break;
-      heads[at] = parent;
-      parent.heapAt = at;
-      at = parentAt;
-    }
-    heads[at] = fifo;
-    fifo.heapAt = at;
-  }
-
-  private down(at: number): void {
-    const { heads } = this;
-    const n = heads.length;
-    const fifo = heads[at] as ClientFifo<PayloadRecord>;
-    for (;;) {
-      let child = 2 * at + 1;
-      if (child >= n) break;
-      if (child + 1 < n && headBefore(heads[child + 1] as ClientFifo<PayloadRecord>, heads[child] as ClientFifo<PayloadRecord>)) child++;
-      const next = heads[child] as ClientFifo<PayloadRecord>;
-      if (!headBefore(next, fifo)) break;
-      heads[at] = next;
-      next.heapAt = at;
-      at = child;
-    }
-    heads[at] = fifo;
-    fifo.heapAt = at;
-  }
-}
-
-const headBefore = (a: ClientFifo, b: ClientFifo): boolean => a.headOrder < b.headOrder;
-
-/** Index of the first id of the FIFO pushed at or after place `from` (places increase along a FIFO). */
-function firstFrom(fifo: ClientFifo, from: number): number {
-  const { order } = fifo;
-  if (from <= 0 || (order.peekFront() ?? from) >= from) return 0;
-  let lo = 0;
-  let hi = order.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if ((order.peekAt(mid) as number) < from) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
