@@ -12,6 +12,7 @@
  *                  n clients sharing a tier: a noisy neighbour's flood against another client's trickle (beside BullMQ, one
  *                    queue), and three flooding clients weighted 3:2:1)
  *   --no-bullmq    skip the reference column
+ * Each section runs in a process of its own (sections.ts); `--together` runs them in this one.
  * REDIS_URL (default redis://127.0.0.1:6379) is where BullMQ runs.
  */
 import { cpus, totalmem } from 'node:os';
@@ -26,6 +27,7 @@ import { bullmqSchedules, triageScheduleCpu, triageSchedules, WARM_UP_MS } from 
 import { clusterFailover, clusterThroughput, throughputBound, type ClusterThroughput } from './cluster.ts';
 import { triageBurst } from './burst.ts';
 import { triageNoisyNeighbour, triageWeights } from './neighbours.ts';
+import { runSection } from './sections.ts';
 
 const args = new Set(process.argv.slice(2));
 const quick = args.has('--quick');
@@ -33,6 +35,9 @@ const withBullmq = !args.has('--no-bullmq');
 const only = [...args].find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
 const runs = (section: string) => !only || only.includes(section);
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+const SECTIONS = ['a', 'b', 'c', 'd', 's', 'w', 'q', 'k', 'r', 'u', 'n'];
+const wanted = SECTIONS.filter(runs);
 
 const sizes = quick
   ? { payloads: 20_000, bullJobs: 5_000, runs: 3, high: 100, flood: 4_000, timers: 10_000, spread: 1_000, queued: 100_000 }
@@ -51,6 +56,20 @@ const noteStall = (section: string, run: { stallMs: number; busiestTurnMs: numbe
   stalls[section] = Math.max(stalls[section] ?? 0, run.stallMs);
   if (run.busiestTurnMs !== undefined) busiestTurns[section] = Math.max(busiestTurns[section] ?? 0, run.busiestTurnMs);
 };
+
+if (wanted.length > 1 && !args.has('--together')) {
+  const flags = [...args].filter((a) => !a.startsWith('--only='));
+  for (const section of wanted) {
+    const { rows: sectionRows, result: sectionResult } = await runSection(section, flags);
+    rows.push(...(sectionRows as Row[]));
+    for (const [key, value] of Object.entries(sectionResult)) {
+      // Stalls and busiest turns are per section: merged, the others are each one section's.
+      const held = result[key];
+      result[key] = held && typeof held === 'object' && value && typeof value === 'object' ? { ...held, ...value } : value;
+    }
+  }
+  printTable();
+}
 
 if (runs('a')) {
   // 200,000 no-op payloads, four priorities in turn, waves of 10,000 (submit, wait for completion), 50 at a time.
@@ -296,8 +315,12 @@ if (runs('n')) {
   result.neighbours = { ...shape, triage: t, bullmq: b, weights, shares };
 }
 
-const cell = (v: number | undefined) => (v === undefined ? '—' : v.toLocaleString('en'));
-const header = '| measure | Triage | BullMQ 6.7 | target | met |';
-console.log([header, '|---|---:|---:|---|---|', ...rows.map((r) => `| ${r.measure} | ${cell(r.triage)} | ${cell(r.bullmq)} | ${r.target} | ${r.target ? (r.met ? 'yes' : 'no') : ''} |`)].join('\n'));
-console.log(JSON.stringify({ bench: 'core', quick, ...result, rows }));
-process.exit(0);
+printTable();
+
+function printTable(): never {
+  const cell = (v: number | undefined) => (v === undefined ? '—' : v.toLocaleString('en'));
+  const header = '| measure | Triage | BullMQ 6.7 | target | met |';
+  console.log([header, '|---|---:|---:|---|---|', ...rows.map((r) => `| ${r.measure} | ${cell(r.triage)} | ${cell(r.bullmq)} | ${r.target} | ${r.target ? (r.met ? 'yes' : 'no') : ''} |`)].join('\n'));
+  console.log(JSON.stringify({ bench: 'core', quick, ...result, rows }));
+  process.exit(0);
+}
