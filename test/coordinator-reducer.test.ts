@@ -130,6 +130,14 @@ describe('coordinator: levels and tier modes', () => {
     assert.equal(levels[4], 'normal', `after 5 s: ${offered.state().signals.offeredLoad}`);
     assert.ok(offered.state().signals.offeredLoad > 1.8, String(offered.state().signals.offeredLoad));
     assert.equal(levelOf(offered.state()), 'critical');
+    // Once they stop, what runs next costs more (the backlog's full-cost payloads after degraded
+    // ones): the arrivals were priced at what ran when they came, so the offered load only decays.
+    const after: number[] = [offered.state().signals.offeredLoad];
+    for (let i = 0; i < 10; i++) {
+      offered.tick({ arrivals: 0, pool: { meanRunMs: 400 } });
+      after.push(offered.state().signals.offeredLoad);
+    }
+    assert.ok(after.every((load, i) => i === 0 || load < (after[i - 1] as number)), `decays: ${after.map((x) => x.toFixed(2)).join(' ')}`);
     // A core and the loop kept busy by a burst that drains in seconds is healthy; kept busy for a minute it is not.
     const busy = harness();
     const busyLevels: string[] = [];

@@ -66,12 +66,16 @@ export function roundSignals(state: CoordinatorState, runtime: Pick<CompiledOpti
   const weight = elapsed > 0 ? 1 - Math.exp(-elapsed / SUSTAINED_MS) : 0;
   /** The previous round's average moved towards this round's sample. */
   const sustained = (previous: number, sample: number): number => previous + weight * (sample - previous);
+  const slots = Math.max(1, pool.size);
   let arrivals = state.arrivals;
   if (elapsed > 0) {
     const rate = (Math.max(0, accepted - state.arrivals.accepted) * 1000) / elapsed;
-    arrivals = { accepted, at, perSecond: sustained(state.arrivals.perSecond, rate) };
+    // Each round's arrivals are priced at the mean run time of that round, then averaged: the
+    // average of a product, not the product of an average arrival rate and whatever ran last
+    // (after an overload the backlog's full-cost payloads made the arrivals of 20 s ago look like load).
+    const offered = (rate * pool.meanRunMs) / (slots * 1000);
+    arrivals = { accepted, at, perSecond: sustained(state.arrivals.perSecond, rate), offered: sustained(state.arrivals.offered, offered) };
   }
-  const slots = Math.max(1, pool.size);
   // The newest payload of a tier waits for all queued at its tier and above: that work in pool
   // time, over the tier's maxWait, is how late the tier will be at the current service rate.
   let ahead = 0;
@@ -89,7 +93,7 @@ export function roundSignals(state: CoordinatorState, runtime: Pick<CompiledOpti
     backlogMs: (queued * pool.meanRunMs) / slots,
     oldestWaitRatio,
     projectedWaitRatio,
-    offeredLoad: (arrivals.perSecond * pool.meanRunMs) / (slots * 1000),
+    offeredLoad: arrivals.offered,
   };
   return { signals, arrivals, queued, throughput, completed };
 }

@@ -33,8 +33,11 @@ export interface CoordinatorState {
   readonly poolTarget: number;
   readonly poolChangedAt: number;
   readonly poolCheckedAt: number;
-  /** Arrival rate (accepted payloads per second, smoothed) and the totals it was last measured from. */
-  readonly arrivals: { readonly accepted: number; readonly at: number; readonly perSecond: number };
+  /**
+   * Arrival rate (accepted payloads per second, smoothed), the offered load (arrivals × mean run
+   * time ÷ slots, smoothed) and the totals they were last measured from.
+   */
+  readonly arrivals: { readonly accepted: number; readonly at: number; readonly perSecond: number; readonly offered: number };
   /** Each partition's completions per second over the last round, and the totals they were measured from. */
   readonly throughput: readonly number[];
   readonly completed: readonly number[];
@@ -66,7 +69,7 @@ export function initialCoordinatorState(partitions: number, poolSize: number, lo
     poolTarget: poolSize,
     poolChangedAt: now,
     poolCheckedAt: now,
-    arrivals: { accepted: 0, at: now, perSecond: 0 },
+    arrivals: { accepted: 0, at: now, perSecond: 0, offered: 0 },
     throughput: new Array<number>(partitions).fill(0),
     completed: new Array<number>(partitions).fill(0),
     ledger: new Ledger(),

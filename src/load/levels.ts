@@ -33,8 +33,8 @@ export interface LoadSignals {
    */
   readonly projectedWaitRatio: number;
   /**
-   * Arrival rate × mean run time ÷ slots, averaged over ~20 s: the share of the pool the arrivals ask
-   * for, sustained (3 = three times capacity).
+   * Each round's arrival rate × that round's mean run time ÷ slots, averaged over ~20 s: the share
+   * of the pool the arrivals ask for, sustained (3 = three times capacity).
    */
   readonly offeredLoad: number;
 }
