@@ -253,8 +253,9 @@ export class ExecutionPool {
 
   /**
    * Hands free slots to the most urgent waiting work across all partitions. Only the heads of the
-   * demand heaps are scored; each pick takes as many slots as it can use and is not picked again in
-   * this pump, so picks are few. A tier with no room left is passed over as a whole.
+   * demand heaps are scored (or, in a heap whose oldest work is not overdue, its first fresh
+   * client's entry); each pick takes as many slots as it can use and is not picked again in this
+   * pump, so picks are few. A tier with no room left is passed over as a whole.
    */
   private pump(): void {
     if (this.busy >= this.size) return;
