@@ -42,6 +42,32 @@ test('noisy neighbour: while A floods 5,000 payloads, B\'s 100 (10 ms apart) eac
   await rt.stop();
 });
 
+test('noisy neighbour sharded by client: A\'s flood in one partition (shardKey) does not hold B\'s trickle in others', async () => {
+  const { rt, clock } = coordinated({ partitions: 4, concurrency: 10 });
+  const sleep = sleepOn(clock);
+  const waits: number[] = [];
+  rt.handle('work', async (data: { submittedAt?: number }, ctx: HandlerContext) => {
+    if (ctx.clientId === 'B') waits.push(clock.now() - (data.submittedAt as number));
+    await sleep(2);
+  });
+  // All of A's flood is older than any of B's payloads: by age alone B would wait for all of it.
+  await rt.submitMany(Array.from({ length: 2_000 }, () => ({ type: 'work', clientId: 'A', shardKey: 'A', data: {} })));
+  for (let i = 0; i < 50; i++) {
+    await rt.submit({ type: 'work', clientId: 'B', data: { submittedAt: clock.now() } });
+    for (let ms = 0; ms < 10; ms++) {
+      clock.advance(1);
+      await rt.idle();
+    }
+  }
+  for (let ms = 0; ms < 1_000 && waits.length < 50; ms++) {
+    clock.advance(1);
+    await rt.idle();
+  }
+  assert.equal(waits.length, 50, 'all of B ran');
+  assert.ok(percentile(waits, 99) <= 2, `B waited p99 ${percentile(waits, 99)} ms (p50 ${percentile(waits, 50)})`);
+  await rt.stop();
+});
+
 test('weights 3:2:1 between three flooding clients share the slots 3:2:1; setFairness changes them at run time', async () => {
   const { rt, clock } = coordinated({ partitions: 1, concurrency: 4, fairness: { weights: { a: 3, b: 2 } } });
   const sleep = sleepOn(clock);

@@ -123,7 +123,7 @@ test('a fresh client\'s entry gets the next slot before older work of its tier, 
   const { clock, pool: p, taken } = pool(1, 4, { critical: 1_000, high: 1_000, medium: 30_000, low: 1_000 });
   const t0 = clock.now();
   clock.advance(10_000);
-  const shared = (count: number, at: number, fresh: boolean): DemandEntry => ({ ...entry('medium', count, t0 + at), clients: 2, fresh });
+  const shared = (count: number, at: number, fresh: boolean): DemandEntry => ({ ...entry('medium', count, t0 + at), clients: 2, fresh, nextClient: fresh ? 'B' : 'A' });
   // A's flood is older everywhere; partition 3's next payload is a fresh client's (B's).
   p.setDemand(0, [shared(50, 1_000, false)]);
   p.setDemand(1, [shared(50, 1_000, false)]);
@@ -146,12 +146,13 @@ test('a fresh client\'s entry gets the next slot before older work of its tier, 
   assert.deepEqual(taken(), ['1:medium×1']);
 });
 
-test('with one client everywhere a partition whose queue refilled is not preferred, and takes whole grants', async () => {
-  const { clock, pool: p, taken } = pool(4, 4);
+test('a fresh client alone in its partition (another client\'s flood sharded elsewhere) goes first, one slot for its next payload; the same client\'s refilled partition does not', async () => {
+  const { clock, pool: p, taken } = pool(4, 4, { critical: 1_000, high: 1_000, medium: 30_000, low: 1_000 });
   const t0 = clock.now();
   clock.advance(10_000);
-  p.setDemand(0, [entry('medium', 50, t0 + 1_000)]);
-  p.setDemand(3, [{ ...entry('medium', 50, t0 + 9_000), fresh: true }]);
+  p.setDemand(0, [{ ...entry('medium', 50, t0 + 1_000), nextClient: 'A' }]); // a flood sharded to one partition
+  p.setDemand(3, [{ ...entry('medium', 2, t0 + 9_000), fresh: true, nextClient: 'B' }]); // another client's two, just queued
+  p.setDemand(2, [{ ...entry('medium', 2, t0 + 8_000), fresh: true, nextClient: 'A' }]); // A's own, in a partition it had left
   await tick();
-  assert.deepEqual(taken(), ['0:medium×4']);
+  assert.deepEqual(taken(), ['3:medium×1', '0:medium×3']);
 });

@@ -199,7 +199,8 @@ export function demandOf(state: PartitionState): DemandEntry[] {
       const oldestAt = queue?.oldestAt ?? 0;
       const clients = queue?.clientCount ?? 1;
       const fresh = queue?.freshNext ?? false;
-      const entry = { tier, handlerType, count, oldestAt, serveAs: state.serveAs[tier], yielding: state.modes[tier] !== 'normal', clients, fresh };
+      const nextClient = queue?.current?.clientId;
+      const entry = { tier, handlerType, count, oldestAt, serveAs: state.serveAs[tier], yielding: state.modes[tier] !== 'normal', clients, fresh, nextClient };
       demand.push(entry);
     }
   }

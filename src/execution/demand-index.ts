@@ -26,8 +26,10 @@ export interface IndexedDemand {
   grantedAt: number;
   /** Counted among its heap's entries with work of several clients. */
   shared: boolean;
-  /** In its heap's set of fresh entries (its entry's `fresh`). */
+  /** In its heap's set of fresh entries (its entry's `fresh`, unless that entry was passed over). */
   fresh: boolean;
+  /** The entry whose `fresh` was passed over (the head's own client refilling): not fresh until the next. */
+  passedOver: DemandEntry | undefined;
   removed: boolean;
 }
 
@@ -94,7 +96,7 @@ export class DemandIndex {
         indexed.entry = entry;
       } else {
         if (indexed) this.drop(indexed);
-        indexed = { partition, position: i, entry, heap: -1, at: -1, key: 0, held: false, removed: false, grantedAt: 0, shared: false, fresh: false };
+        indexed = { partition, position: i, entry, heap: -1, at: -1, key: 0, held: false, removed: false, grantedAt: 0, shared: false, fresh: false, passedOver: undefined };
       }
       next[i] = indexed;
       this.place(indexed);
@@ -143,15 +145,23 @@ export class DemandIndex {
   }
 
   /**
-   * The entry of the heap whose next payload is a fresh client's (one that had nothing queued in
-   * its partition), the first to become so; undefined unless some entry of the heap holds work of
-   * several clients. With one client everywhere (a single producer), a partition's queue refilling
-   * says nothing about fairness between clients.
+   * The entry of the heap to serve before its head for fairness: the first to become fresh (its
+   * next payload is a fresh client's, one that had nothing queued in its partition) of a client
+   * other than the head's next. A client alone in its partition counts too: with a flood sharded to
+   * one partition (`shardKey` per client), another client's trickle lands in partitions of its own,
+   * younger than the flood. A fresh entry of the head's own client is that client refilling a
+   * partition, not a new flow (a single producer's partitions all refill): it is passed over until
+   * its partition publishes new demand, so each is looked at once.
    */
-  freshHead(heap: number): IndexedDemand | undefined {
-    const fresh = this.freshIn[heap] as Set<IndexedDemand>;
-    if (fresh.size === 0 || this.sharedIn[heap] === 0) return undefined;
-    return fresh.values().next().value;
+  freshBefore(heap: number, head: IndexedDemand): IndexedDemand | undefined {
+    const set = this.freshIn[heap] as Set<IndexedDemand>;
+    for (const fresh of set) {
+      if (fresh.entry.nextClient !== head.entry.nextClient) return fresh;
+      fresh.passedOver = fresh.entry;
+      fresh.fresh = false;
+      set.delete(fresh);
+    }
+    return undefined;
   }
 
   /**
@@ -211,7 +221,7 @@ export class DemandIndex {
 
   /** Keeps its heap's set of fresh entries true to its entry. */
   private countFresh(indexed: IndexedDemand): void {
-    const fresh = indexed.heap >= 0 && indexed.entry.fresh === true;
+    const fresh = indexed.heap >= 0 && indexed.entry.fresh === true && indexed.entry !== indexed.passedOver;
     if (fresh === indexed.fresh) return;
     indexed.fresh = fresh;
     const set = this.freshIn[indexed.heap] as Set<IndexedDemand>;

@@ -253,8 +253,8 @@ export class ExecutionPool {
 
   /**
    * Hands free slots to the most urgent waiting work across all partitions. Only the heads of the
-   * demand heaps are scored (or, in a heap whose oldest work is not overdue, its first fresh
-   * client's entry); each pick takes as many slots as it can use and is not picked again in this
+   * demand heaps are scored (or, in a heap whose oldest work is not overdue, its first fresh entry
+   * of another client, `freshBefore`); each pick takes as many slots as it can use and is not picked again in this
    * pump, so picks are few. A tier with no room left is passed over as a whole.
    */
   private pump(): void {
@@ -270,20 +270,21 @@ export class ExecutionPool {
         let head = this.demand.head(heap);
         if (!head || blocked & (1 << TIER_RANK[tierOfHeap(heap)])) continue;
         // Fair sharing between clients before age, until the oldest work is overdue (then by deadline).
-        const fresh = this.demand.freshHead(heap);
-        if (fresh && now - head.entry.oldestAt < maxWait[head.entry.serveAs]) head = fresh;
+        const fresh = now - head.entry.oldestAt < maxWait[head.entry.serveAs] ? this.demand.freshBefore(heap, head) : undefined;
+        if (fresh) head = fresh;
         const score = scoreOf(head.entry, now, maxWait);
         if (!best || score > bestScore || (score === bestScore && head.entry.oldestAt < best.entry.oldestAt)) {
           best = head;
           bestScore = score;
-          bestFresh = head === fresh;
+          bestFresh = fresh !== undefined;
         }
       }
       if (!best) break;
       // Beside equally old work elsewhere a pick takes at most a quarter of the pool: the next ones
       // get the rest of the slots freed at once, so partitions take turns slot by slot, not pump by pump.
-      // A fresh client's pick takes one slot, for it: the payloads behind it in its partition are
-      // not pulled ahead of the other partitions' work.
+      // A fresh client's pick takes one slot, for its next payload: the payloads behind it in its
+      // partition are not pulled ahead of the other partitions' work, and a flood whose partitions
+      // are all fresh at its start (each client FIFO new) takes one slot a partition, not the pool.
       const share = bestFresh ? 1 : this.demand.hasPeer(best) ? Math.max(1, Math.ceil(this.size / PICK_SHARES)) : this.size;
       this.demand.hold(best);
       const { partition, entry } = best;

@@ -23,9 +23,11 @@ export interface DemandEntry {
   readonly clients?: number;
   /**
    * Its next payload is a fresh client's, one that had nothing queued there (a trickle beside a
-   * flood): of entries as old, the pool grants it first.
+   * flood): the pool may grant it before older work of another client.
    */
   readonly fresh?: boolean;
+  /** The client whose payload the partition serves next here. */
+  readonly nextClient?: string;
 }
 
 /** Permission to start `count` payloads of one tier and handler type; the slots are already held. */
