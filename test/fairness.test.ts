@@ -58,6 +58,34 @@ test('noisy neighbour sharded by client: A\'s flood in one partition (shardKey) 
   assert.ok(aQueued > 0, 'A still had work queued when B was done');
 });
 
+test('two floods sharded to partitions of their own share the slots by weight, the later one too', async () => {
+  for (const [weights, expectedA] of [[{}, 0.5], [{ A: 3, B: 1 }, 0.75]] as const) {
+    const { rt, clock } = coordinated({ partitions: 4, concurrency: 8, fairness: { weights } });
+    const sleep = sleepOn(clock);
+    const started = { A: 0, B: 0 };
+    rt.handle('work', async (_data: unknown, ctx: HandlerContext) => {
+      started[ctx.clientId as 'A' | 'B']++;
+      await sleep(2);
+    });
+    const tick = async (ms: number) => {
+      for (let i = 0; i < ms; i++) {
+        clock.advance(1);
+        await rt.idle();
+      }
+    };
+    await rt.submitMany(Array.from({ length: 4_000 }, () => ({ type: 'work', clientId: 'A', shardKey: 'A', data: {} })));
+    // B's flood comes a second later: older by more than an age grain, A's would go first by age alone.
+    await tick(1_000);
+    await rt.submitMany(Array.from({ length: 4_000 }, () => ({ type: 'work', clientId: 'B', shardKey: 'B', data: {} })));
+    const before = { ...started };
+    await tick(200);
+    const a = started.A - before.A;
+    const b = started.B - before.B;
+    assert.ok(Math.abs(a / (a + b) - expectedA) <= 0.05, `weights ${JSON.stringify(weights)}: A ${a}, B ${b}`);
+    await rt.stop();
+  }
+});
+
 test('weights 3:2:1 between three flooding clients share the slots 3:2:1; setFairness changes them at run time', async () => {
   const { rt, clock } = coordinated({ partitions: 1, concurrency: 4, fairness: { weights: { a: 3, b: 2 } } });
   const sleep = sleepOn(clock);

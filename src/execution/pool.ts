@@ -9,6 +9,7 @@ import type { TimerHandle } from '../clock.ts';
 import { tierSlotLimit } from '../options.ts';
 import { TIER_RANK, TIERS, type Tier } from '../payload.ts';
 import { urgency } from './aging.ts';
+import { ClientClock } from './client-clock.ts';
 import { DemandIndex, HEAP_COUNT, tierOfHeap, type IndexedDemand } from './demand-index.ts';
 import { heldByScope, heldByTier, type LimitedDemand } from './held-by-limits.ts';
 import type { PoolHost, PoolStats } from './pool-host.ts';
@@ -25,6 +26,8 @@ export class ExecutionPool {
   private readonly busyByTypeCounts = new Map<string, number>();
   /** Waiting work by urgency, and what is granted but not yet taken. */
   private readonly demand: DemandIndex;
+  /** What each client was granted, for fairness between clients across partitions. */
+  private readonly clients: ClientClock;
   /** Grants of the pump under way, by partition, and the partitions in the order they got one. */
   private readonly granted: Array<Grant[] | undefined> = [];
   private readonly grantedTo: number[] = [];
@@ -45,7 +48,8 @@ export class ExecutionPool {
   constructor(private readonly host: PoolHost) {
     const { options } = host;
     this.size = options.concurrency;
-    this.demand = new DemandIndex(options.partitions, options.maxWait);
+    this.clients = new ClientClock((clientId) => options.fairness.quantumOf(clientId));
+    this.demand = new DemandIndex(options.partitions, options.maxWait, this.clients);
     this.lowerTiers = new Set(TIERS.slice(TIERS.indexOf(options.reservedFor) + 1));
     const complexity = options.coordination.complexity;
     this.meter = new RunMeter(complexity ? host.costSource : undefined, complexity ? complexity.sampleEvery : 1);
@@ -266,17 +270,22 @@ export class ExecutionPool {
       let best: IndexedDemand | undefined;
       let bestScore = 0;
       let bestFresh = false;
+      let bestFair = 0; // the share of the free slots its client may take, when it was picked for fairness
       for (let heap = 0; heap < HEAP_COUNT; heap++) {
         let head = this.demand.head(heap);
         if (!head || blocked & (1 << TIER_RANK[tierOfHeap(heap)])) continue;
-        // Fair sharing between clients before age, until the oldest work is overdue (then by deadline).
-        const fresh = now - head.entry.oldestAt < maxWait[head.entry.serveAs] ? this.demand.freshBefore(heap, head) : undefined;
-        if (fresh) head = fresh;
+        // Fair sharing between clients before age, until the oldest work is overdue (then by
+        // deadline): a fresh client first, else the client granted least (client-clock.ts).
+        const due = now - head.entry.oldestAt < maxWait[head.entry.serveAs];
+        const fresh = due ? this.demand.freshBefore(heap, head) : undefined;
+        const fair = due && !fresh ? this.demand.fairHead(heap) : undefined;
+        head = fresh ?? fair ?? head;
         const score = scoreOf(head.entry, now, maxWait);
         if (!best || score > bestScore || (score === bestScore && head.entry.oldestAt < best.entry.oldestAt)) {
           best = head;
           bestScore = score;
           bestFresh = fresh !== undefined;
+          bestFair = fair ? this.demand.fairShare(heap, fair) : 0;
         }
       }
       if (!best) break;
@@ -285,7 +294,8 @@ export class ExecutionPool {
       // A fresh client's pick takes one slot, for its next payload: the payloads behind it in its
       // partition are not pulled ahead of the other partitions' work, and a flood whose partitions
       // are all fresh at its start (each client FIFO new) takes one slot a partition, not the pool.
-      const share = bestFresh ? 1 : this.demand.hasPeer(best) ? Math.max(1, Math.ceil(this.size / PICK_SHARES)) : this.size;
+      // Picked for fairness, it takes its client's share (by weight) of the free slots; the tags see to the rest.
+      const share = bestFresh ? 1 : bestFair > 0 ? Math.max(1, Math.round((this.size - this.busy) * bestFair)) : this.demand.hasPeer(best) ? Math.max(1, Math.ceil(this.size / PICK_SHARES)) : this.size;
       this.demand.hold(best);
       const { partition, entry } = best;
       if (this.host.paused?.(entry.handlerType)) continue; // held queued, never failed
@@ -296,6 +306,7 @@ export class ExecutionPool {
       }
       this.demand.granted(best);
       const slots = grant.batch ? 1 : grant.count;
+      this.clients.charge(entry.nextClient, slots);
       this.busy += slots;
       this.busyByTier[entry.serveAs] += slots;
       this.busyByTypeCounts.set(entry.handlerType, (this.busyByTypeCounts.get(entry.handlerType) ?? 0) + slots);
