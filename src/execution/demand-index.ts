@@ -9,6 +9,7 @@
  */
 import { TIER_RANK, TIERS, type Tier } from '../payload.ts';
 import type { ClientClock } from './client-clock.ts';
+import { FairOrder } from './fair-order.ts';
 import type { DemandEntry } from './protocol.ts';
 
 /** One partition's demand entry, as indexed. */
@@ -72,8 +73,6 @@ const before = (a: IndexedDemand, b: IndexedDemand): boolean => {
   return a.partition < b.partition || (a.partition === b.partition && a.position < b.position);
 };
 
-/** The fair order: the next client's tag (client-clock.ts), then as `before`. */
-const fairBefore = (a: IndexedDemand, b: IndexedDemand): boolean => (a.tag !== b.tag ? a.tag < b.tag : before(a, b));
 
 export class DemandIndex {
   private readonly byPartition: IndexedDemand[][];
@@ -84,16 +83,16 @@ export class DemandIndex {
   private grants = 0;
   /** Per heap, its entries holding work of several clients. */
   private readonly sharedIn = new Array<number>(HEAPS).fill(0);
-  /** Per heap, its entries in fair order (a heap by their next client's tag, re-keyed lazily), and how many entries each next client has there. */
-  private readonly fair: IndexedDemand[][] = Array.from({ length: HEAPS }, () => []);
-  private readonly clientsIn: Array<Map<string, number>> = Array.from({ length: HEAPS }, () => new Map());
+  /** Per heap, its entries by how little their next client was granted (with a client clock). */
+  private readonly fairOrder: FairOrder<IndexedDemand> | undefined;
   /** Per heap, its entries whose next payload is a fresh client's, in the order they became so. */
   private readonly freshIn: Array<Set<IndexedDemand>> = Array.from({ length: HEAPS }, () => new Set());
 
   /** Each heap's age grain, ms (`AGE_GRAIN_SHARE` of its tier's maxWait). */
   private readonly grains: number[];
 
-  constructor(partitions: number, maxWait: Readonly<Record<Tier, number>>, private readonly clock?: ClientClock) {
+  constructor(partitions: number, maxWait: Readonly<Record<Tier, number>>, clock?: ClientClock) {
+    this.fairOrder = clock ? new FairOrder(HEAPS, clock, before) : undefined;
     this.byPartition = Array.from({ length: partitions }, () => []);
     this.grains = Array.from({ length: HEAPS }, (_, heap) => Math.max(1e-6, maxWait[tierOfHeap(heap)] * AGE_GRAIN_SHARE));
   }
@@ -219,8 +218,8 @@ export class DemandIndex {
     if (heap === indexed.heap && indexed.key === key) {
       this.countFresh(indexed);
       if (heap >= 0 && indexed.client !== indexed.entry.nextClient) {
-        this.removeFair(indexed);
-        this.addFair(indexed);
+        this.fairOrder?.remove(indexed);
+        this.fairOrder?.add(indexed);
       }
       return this.countShared(indexed);
     }
@@ -234,115 +233,20 @@ export class DemandIndex {
     this.countShared(indexed);
     this.countFresh(indexed);
     this.up(list, indexed.at);
-    this.addFair(indexed);
+    this.fairOrder?.add(indexed);
   }
 
   /**
-   * The entry of the heap whose next client has the smallest tag (lazily re-keyed: tags only grow,
-   * so a head whose tag is current is the least); undefined when the heap's entries serve fewer
-   * than two clients next, where the age order is the fair one.
+   * The entry of the heap whose next client was granted least (fair-order.ts); undefined when the
+   * heap's entries serve fewer than two clients next, where the age order is the fair one.
    */
   fairHead(heap: number): IndexedDemand | undefined {
-    const { clock } = this;
-    if (!clock || (this.clientsIn[heap] as Map<string, number>).size < 2) return undefined;
-    const list = this.fair[heap] as IndexedDemand[];
-    if (list.length !== (this.heaps[heap] as IndexedDemand[]).length) this.rebuildFair(heap);
-    for (let top = list[0]; top; top = list[0]) {
-      const tag = clock.tag(top.client);
-      if (tag <= top.tag) return top;
-      top.tag = tag;
-      this.fairDown(list, 0);
-    }
-    return undefined;
+    return this.fairOrder?.head(heap, this.heaps[heap] as IndexedDemand[]);
   }
 
-  /** The share of the heap's next clients that `indexed`'s next client may take now, by weight. */
+  /** The share of the free slots `indexed`'s next client may take now, by weight. */
   fairShare(heap: number, indexed: IndexedDemand): number {
-    return this.clock ? this.clock.shareOf(indexed.client, (this.clientsIn[heap] as Map<string, number>).keys()) : 1;
-  }
-
-  /**
-   * With one client next everywhere (a single producer) the fair order is not kept: only the
-   * count of clients is. The second client's entry starts it, from the heap's entries (O(n), once).
-   */
-  private rebuildFair(heap: number): void {
-    const list = this.fair[heap] as IndexedDemand[];
-    for (const indexed of list) indexed.fairAt = -1;
-    list.length = 0;
-    for (const indexed of this.heaps[heap] as IndexedDemand[]) this.pushFair(indexed);
-  }
-
-  private addFair(indexed: IndexedDemand): void {
-    if (!this.clock) return;
-    const client = indexed.entry.nextClient;
-    const counts = this.clientsIn[indexed.heap] as Map<string, number>;
-    if (client !== undefined) counts.set(client, (counts.get(client) ?? 0) + 1);
-    indexed.client = client;
-    indexed.counted = true;
-    if (counts.size >= 2) this.pushFair(indexed);
-  }
-
-  private pushFair(indexed: IndexedDemand): void {
-    indexed.tag = (this.clock as ClientClock).tag(indexed.client);
-    const list = this.fair[indexed.heap] as IndexedDemand[];
-    indexed.fairAt = list.length;
-    list.push(indexed);
-    this.fairUp(list, indexed.fairAt);
-  }
-
-  private removeFair(indexed: IndexedDemand): void {
-    if (!indexed.counted) return;
-    const { client } = indexed;
-    const counts = this.clientsIn[indexed.heap] as Map<string, number>;
-    if (client !== undefined) {
-      const left = (counts.get(client) ?? 1) - 1;
-      if (left > 0) counts.set(client, left);
-      else counts.delete(client);
-    }
-    indexed.counted = false;
-    indexed.client = undefined;
-    if (indexed.fairAt < 0) return;
-    const list = this.fair[indexed.heap] as IndexedDemand[];
-    const at = indexed.fairAt;
-    const last = list.pop() as IndexedDemand;
-    indexed.fairAt = -1;
-    if (last === indexed) return;
-    list[at] = last;
-    last.fairAt = at;
-    this.fairDown(list, at);
-    this.fairUp(list, last.fairAt);
-  }
-
-  private fairUp(list: IndexedDemand[], at: number): void {
-    const item = list[at] as IndexedDemand;
-    while (at > 0) {
-      const parentAt = (at - 1) >> 1;
-      const parent = list[parentAt] as IndexedDemand;
-      if (!fairBefore(item, parent)) break;
-      list[at] = parent;
-      parent.fairAt = at;
-      at = parentAt;
-    }
-    list[at] = item;
-    item.fairAt = at;
-  }
-
-  private fairDown(list: IndexedDemand[], at: number): void {
-    const item = list[at] as IndexedDemand;
-    const n = list.length;
-    for (;;) {
-      let child = 2 * at + 1;
-      if (child >= n) break;
-      const right = child + 1;
-      if (right < n && fairBefore(list[right] as IndexedDemand, list[child] as IndexedDemand)) child = right;
-      const next = list[child] as IndexedDemand;
-      if (!fairBefore(next, item)) break;
-      list[at] = next;
-      next.fairAt = at;
-      at = child;
-    }
-    list[at] = item;
-    item.fairAt = at;
+    return this.fairOrder?.share(heap, indexed) ?? 1;
   }
 
 
@@ -380,7 +284,7 @@ export class DemandIndex {
       indexed.fresh = false;
       (this.freshIn[indexed.heap] as Set<IndexedDemand>).delete(indexed);
     }
-    this.removeFair(indexed);
+    this.fairOrder?.remove(indexed);
     const at = indexed.at;
     const last = list.pop() as IndexedDemand;
     indexed.heap = -1;
