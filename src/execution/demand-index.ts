@@ -62,7 +62,8 @@ export const AGE_GRAIN_SHARE = 0.01;
  * Oldest first (by the heap's age grain). Of equally old heads: work of its own tier before work served as
  * it (elevated), then the one granted longest ago, so partitions take turns: a grant takes every
  * slot its queue can use, and each partition's fair sharing between clients reaches a client only
- * when its partition is granted (a fresh client's entry is also found apart: `freshHead`).
+ * when its partition is granted. Fairness between clients picks apart from this order: `freshBefore`
+ * and `fairHead`.
  */
 const before = (a: IndexedDemand, b: IndexedDemand): boolean => {
   if (a.key !== b.key) return a.key < b.key;
@@ -72,7 +73,6 @@ const before = (a: IndexedDemand, b: IndexedDemand): boolean => {
   if (a.grantedAt !== b.grantedAt) return a.grantedAt < b.grantedAt;
   return a.partition < b.partition || (a.partition === b.partition && a.position < b.position);
 };
-
 
 export class DemandIndex {
   private readonly byPartition: IndexedDemand[][];
@@ -248,7 +248,6 @@ export class DemandIndex {
   fairShare(heap: number, indexed: IndexedDemand): number {
     return this.fairOrder?.share(heap, indexed) ?? 1;
   }
-
 
   /** Keeps its heap's set of fresh entries true to its entry. */
   private countFresh(indexed: IndexedDemand): void {
