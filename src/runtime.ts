@@ -191,7 +191,7 @@ export class Runtime {
       policyOf: (type) => this.handlers.get(type)?.policy ?? this.defaultPolicy,
       // Ending events of ids that dependents or workflow steps wait on are built even when no one else listens.
       observed: (type, id) =>
-        (this.cluster !== undefined && (ENDING_EVENTS.has(type) || this.cluster.interest.relays(type))) || this.events.observes(type) || (this.waiters.size > 0 && this.waiters.has(id)) || (ENDING_EVENTS.has(type) && (this.graph.watches(id) || this.workflows.watches(id))),
+        (this.cluster !== undefined && (ENDING_EVENTS.has(type) || this.cluster.interest.relays(type))) || this.events.observes(type) || (this.waiters.size > 0 && this.waiters.has(id)) || (ENDING_EVENTS.has(type) && (this.graph.watches(id) || this.workflows.watches(id))) || (type === 'started' && this.scheduler.watchesStart(id)),
     };
     const engine = this.cluster?.engine ?? raw.persistence ?? (raw.redis === undefined ? new MemoryEngine() : new RedisEngine(typeof raw.redis === 'string' ? { url: raw.redis } : raw.redis));
     this.snapshotIntervalMs = checked.snapshotIntervalMs;
@@ -762,6 +762,8 @@ export class Runtime {
   /** An event of a partition here or, in a cluster, of another node's. */
   private deliverEvent(event: PayloadEvent): void {
     this.events.emit(event);
+    // A schedule's lateness is measured where its firing starts: this node's partitions only.
+    if (event.type === 'started' && event.node === undefined && this.scheduler.watchesStart(event.id)) this.scheduler.sawStart(event.id, event.at);
     // Dependents and workflow steps judge load skips themselves (an optional step yields to one).
     if (ENDING_EVENTS.has(event.type)) {
       this.graph.observe(event);

@@ -42,8 +42,6 @@ export interface SchedulerHost {
   fired(firing: ScheduleFiring): void;
   /** A firing's handler started (its first attempt, on this node). */
   started(start: ScheduleStart): void;
-  /** Subscribes to this node's payload starts; returns the unsubscribe. */
-  onStarted(listener: (id: string, at: number) => void): () => void;
   /** Cancels a payload that has not started (a firing submitted ahead); resolves false if it had. */
   cancel(id: string): Promise<boolean>;
   /** How long before its tick a schedule fires (`overlap: 'allow'` ones), ms. */
@@ -118,6 +116,16 @@ export class Scheduler {
     this.running = true;
     void this.wakeAll([...this.entries.keys()]);
     this.scheduleRefresh();
+  }
+
+  /** Whether payload `id`'s start is wanted (a firing of this node's, or any start while a wake is under way). */
+  watchesStart(id: string): boolean {
+    return this.starts.watches(id);
+  }
+
+  /** A payload started on one of this node's partitions. */
+  sawStart(id: string, at: number): void {
+    this.starts.seen(id, at);
   }
 
   /** Wakes under way (store round trips and submits not yet answered). */

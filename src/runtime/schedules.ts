@@ -80,11 +80,6 @@ export function buildScheduler(wiring: ScheduleWiring): { scheduler: Scheduler; 
     leadMs: wiring.leadMs,
     fired: (firing) => wiring.events.emitSystem('schedule.fired', firing),
     started: (start) => wiring.events.emitSystem('schedule.started', start),
-    // This node's partitions' starts only: a firing that runs on another node is not seen here.
-    onStarted: (listener) =>
-      wiring.events.on('started', (event) => {
-        if (event.node === undefined) listener(event.id, event.at);
-      }, { internal: true }),
     validation: wiring.validation,
     refreshMs: wiring.clustered ? CLUSTER_REFRESH_MS : undefined,
   });
