@@ -10,6 +10,13 @@ export function percentile(values: readonly number[], p: number): number {
 
 export const median = (values: readonly number[]): number => percentile(values, 50);
 
+/** The run whose `measure` is the median of the runs' (the lower middle of an even count), so its other figures go with it. */
+export function medianRun<T>(runs: readonly T[], measure: (run: T) => number): T {
+  if (runs.length === 0) throw new Error('no runs');
+  const sorted = [...runs].sort((a, b) => measure(a) - measure(b));
+  return sorted[Math.ceil(sorted.length / 2) - 1] as T;
+}
+
 export const round = (value: number, digits = 2): number => Number(value.toFixed(digits));
 
 /** The main thread's time on a CPU so far, ns (Linux: its schedstat); undefined where that is not readable. */
