@@ -46,7 +46,9 @@ const sizes = quick
 
 type Row = { measure: string; triage: number; bullmq: number | undefined; target: string; met: boolean };
 const rows: Row[] = [];
-const result: Record<string, unknown> = { machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memGiB: round(totalmem() / 2 ** 30, 1), node: process.version } };
+// Node's own flags (V8's young generation size above all) move the stalls: a run says which it had.
+const nodeFlags = [...process.execArgv.filter((flag) => flag.startsWith('--max-') || flag.startsWith('--min-')), ...(process.env.NODE_OPTIONS?.split(/\s+/).filter(Boolean) ?? [])];
+const result: Record<string, unknown> = { machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memGiB: round(totalmem() / 2 ** 30, 1), node: process.version, nodeFlags } };
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 /** The largest event-loop stall seen in the Triage runs of (a), (b) and (c), ms. */
@@ -335,6 +337,7 @@ printTable();
 function printTable(): never {
   const cell = (v: number | undefined) => (v === undefined ? '—' : v.toLocaleString('en'));
   const header = '| measure | Triage | BullMQ 6.7 | target | met |';
+  if (nodeFlags.length > 0) console.log(`Node flags: ${nodeFlags.join(' ')}\n`);
   console.log([header, '|---|---:|---:|---|---|', ...rows.map((r) => `| ${r.measure} | ${cell(r.triage)} | ${cell(r.bullmq)} | ${r.target} | ${r.target ? (r.met ? 'yes' : 'no') : ''} |`)].join('\n'));
   console.log(JSON.stringify({ bench: 'core', quick, ...result, rows }));
   process.exit(0);
