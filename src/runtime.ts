@@ -763,7 +763,7 @@ export class Runtime {
   private deliverEvent(event: PayloadEvent): void {
     this.events.emit(event);
     // A schedule's lateness is measured where its firing starts: this node's partitions only.
-    if (event.type === 'started' && event.node === undefined && this.scheduler.watchesStart(event.id)) this.scheduler.sawStart(event.id, event.at);
+    if (event.type === 'started' && event.node === undefined) this.scheduler.sawStart(event.id, event.at);
     // Dependents and workflow steps judge load skips themselves (an optional step yields to one).
     if (ENDING_EVENTS.has(event.type)) {
       this.graph.observe(event);

@@ -66,6 +66,7 @@ export class FiringStarts {
 
   /** A payload started on this node at `at`. */
   seen(id: string, at: number): void {
+    if (this.wakes === 0 && this.waiting.size === 0) return;
     const firing = this.waiting.get(id);
     if (!firing) {
       if (this.wakes > 0) this.early.set(id, at);
