@@ -62,14 +62,21 @@ const noteStall = (section: string, run: { stallMs: number; busiestTurnMs: numbe
 
 if (wanted.length > 1 && !args.has('--together')) {
   const flags = [...args].filter((a) => !a.startsWith('--only='));
+  const stolen: Record<string, number> = {};
   for (const section of wanted) {
-    const { rows: sectionRows, result: sectionResult } = await runSection(section, flags);
+    const { rows: sectionRows, result: sectionResult, stolen: share } = await runSection(section, flags);
     rows.push(...(sectionRows as Row[]));
+    if (share !== undefined) stolen[section] = round(share * 100, 1);
     for (const [key, value] of Object.entries(sectionResult)) {
       // Stalls and busiest turns are per section: merged, the others are each one section's.
       const held = result[key];
       result[key] = held && typeof held === 'object' && value && typeof value === 'object' ? { ...held, ...value } : value;
     }
+  }
+  // On a shared VM the hypervisor's steal is what moves stalls and tails from run to run.
+  if (Object.keys(stolen).length > 0) {
+    result.stolenPercent = stolen;
+    rows.push({ measure: `CPU time the hypervisor gave to others during each section, % of the machine's (${Object.entries(stolen).map(([k, v]) => `${k} ${v}`).join(' · ')})`, triage: Math.max(...Object.values(stolen)), bullmq: undefined, target: '', met: true });
   }
   printTable();
 }
