@@ -289,6 +289,8 @@ if (runs('r')) {
   const label = `${shape.schedules.toLocaleString('en')} schedules every ${shape.everyMs / 1_000} s for ${shape.seconds} s after ${WARM_UP_MS / 1_000} s of warm-up`;
   rows.push({ measure: `(r) ${label}: lateness due → handler start p50, ms (the run of median p99)`, triage: round(t.startP50), bullmq: b && round(b.startP50), target: '', met: true });
   rows.push({ measure: `(r) same: lateness due → handler start p99, ms (median of ${scheduleRuns.length} runs: ${p99s})`, triage: round(t.startP99), bullmq: b && round(b.startP99), target: '≤ 10', met: t.startP99 <= 10 });
+  // One tick is 1,000 of the window's 30,000 starts: a single tick disturbed past 10 ms decides the p99.
+  rows.push({ measure: `(r) same: ticks of the window whose last handler started > 10 ms late (of ${t.ticks}; each run: ${scheduleRuns.map((run) => run.ticksOver10).join(', ')})`, triage: t.ticksOver10, bullmq: undefined, target: '', met: true });
   rows.push({ measure: `(r) same: lateness p99 of the warm-up's ticks (the first ${WARM_UP_MS / 1_000} s after set-up, not in the window), ms`, triage: round(t.warmUpP99), bullmq: b && round(b.warmUpP99), target: '', met: true });
   rows.push({ measure: '(r) same: due → handler start as the engine measures it (`triage_schedule_lateness_seconds`) p50, ms', triage: round(t.metricP50), bullmq: undefined, target: '', met: true });
   rows.push({ measure: '(r) same: engine measure p99, ms', triage: round(t.metricP99), bullmq: undefined, target: '', met: true });

@@ -35,6 +35,9 @@ export interface ScheduleLateness {
   readonly startP99: number;
   /** Due → handler start p99 of the ticks in the first WARM_UP_MS after set-up (the code warming up), not in the window, ms. */
   readonly warmUpP99: number;
+  /** Ticks of the window whose last handler started more than 10 ms after it was due, and ticks in all. */
+  readonly ticksOver10: number;
+  readonly ticks: number;
 }
 
 /** The ticks this long after set-up are the warm-up, measured apart from the window, ms. */
@@ -52,9 +55,15 @@ export async function triageSchedules(opts: { schedules: number; everyMs: number
   const metric: number[] = [];
   let warming = false;
   let measuring = false;
+  /** The latest start of each tick in the window, ms after it was due. */
+  const lastOfTick = new Map<number, number>();
   rt.handle('tick', (_data, ctx) => {
     const tick = tickOf.get(ctx.id);
-    if (tick !== undefined && (measuring || warming)) (measuring ? start : warmUp).push(performance.timeOrigin + performance.now() - tick);
+    if (tick !== undefined && (measuring || warming)) {
+      const late = performance.timeOrigin + performance.now() - tick;
+      (measuring ? start : warmUp).push(late);
+      if (measuring) lastOfTick.set(tick, Math.max(lastOfTick.get(tick) ?? 0, late));
+    }
     tickOf.delete(ctx.id);
   });
   rt.events.on('schedule.fired', (firing) => {
@@ -76,7 +85,15 @@ export async function triageSchedules(opts: { schedules: number; everyMs: number
   measuring = false;
   const used = process.cpuUsage(cpu);
   await rt.stop();
-  return { ...summary(submit, accept, start, warmUp, opts), metricP50: percentile(metric, 50), metricP99: percentile(metric, 99), cpuMsPer1000: (used.user + used.system) / 1_000 / (accept.length / 1_000) };
+  const lasts = [...lastOfTick.values()];
+  return {
+    ...summary(submit, accept, start, warmUp, opts),
+    metricP50: percentile(metric, 50),
+    metricP99: percentile(metric, 99),
+    cpuMsPer1000: (used.user + used.system) / 1_000 / (accept.length / 1_000),
+    ticksOver10: lasts.filter((ms) => ms > 10).length,
+    ticks: lasts.length,
+  };
 }
 
 /**
@@ -159,5 +176,7 @@ function summary(submit: number[], accept: number[], start: number[], warmUp: nu
     startP50: percentile(start, 50),
     startP99: percentile(start, 99),
     warmUpP99: percentile(warmUp, 99),
+    ticksOver10: Number.NaN,
+    ticks: Number.NaN,
   };
 }
