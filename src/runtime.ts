@@ -189,7 +189,7 @@ export class Runtime {
       load: this.coordination.partitionLoad,
       now: () => this.options.clock.now(),
       policyOf: (type) => this.handlers.get(type)?.policy ?? this.defaultPolicy,
-      // Ending events of ids that dependents or workflow steps wait on are built even when no one else listens.
+      // Ending events of ids that dependents or workflow steps wait on, and a schedule firing's start, are built even when no one else listens.
       observed: (type, id) =>
         (this.cluster !== undefined && (ENDING_EVENTS.has(type) || this.cluster.interest.relays(type))) || this.events.observes(type) || (this.waiters.size > 0 && this.waiters.has(id)) || (ENDING_EVENTS.has(type) && (this.graph.watches(id) || this.workflows.watches(id))) || (type === 'started' && this.scheduler.watchesStart(id)),
     };
