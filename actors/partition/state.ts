@@ -6,6 +6,7 @@
  */
 import Denque from 'denque';
 import { TypeQueue } from './mailbox.ts';
+import { RecordTable } from './record-table.ts';
 import { ClientShares } from '../../src/fairness.ts';
 import { DEFAULT_MAX_WAIT } from '../../src/options.ts';
 import { TimerHeap } from '../../src/collections/timer-heap.ts';
@@ -76,7 +77,8 @@ export interface FlowTotals {
 export interface PartitionState {
   readonly index: number;
   seq: number;
-  readonly records: Map<string, PayloadRecord>;
+  /** By id, in insertion order (record-table.ts: no table rebuilt under churn). */
+  readonly records: RecordTable<PayloadRecord>;
   /** Queued ids per tier and handler type, a FIFO per client in each (mailbox.ts). */
   /** How the mailbox serves: fair shares between clients, overdue first (not snapshotted: the runtime's options). */
   readonly mailbox: MailboxPolicy;
@@ -155,7 +157,7 @@ export function initialPartitionState(index: number, mailbox: MailboxPolicy = DE
     index,
     mailbox,
     seq: 0,
-    records: new Map(),
+    records: new RecordTable(),
     queues: perTier(() => new Map()),
     queued: perTier(() => ({})),
     depth: perTier(() => 0),

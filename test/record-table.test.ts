@@ -1,0 +1,98 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { RecordTable, idHash } from '../actors/partition/record-table.ts';
+
+interface Rec { readonly id: string; n: number }
+
+/** A deterministic stream of numbers in [0, 1). */
+function random(seed: number): () => number {
+  let s = seed;
+  return () => {
+    s = (Math.imul(s, 1_103_515_245) + 12_345) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+function sameAsMap(table: RecordTable<Rec>, model: Map<string, Rec>): void {
+  assert.equal(table.size, model.size);
+  assert.deepEqual([...table.values()].map((r) => r.id), [...model.keys()], 'insertion order');
+  for (const [id, rec] of model) assert.equal(table.get(id), rec, id);
+}
+
+test('a record table reads like a Map through inserts, deletes, growth, compaction and shrinking', () => {
+  const next = random(7);
+  const table = new RecordTable<Rec>();
+  const model = new Map<string, Rec>();
+  let counter = 0;
+  const remove = (): void => {
+    const ids = [...model.keys()];
+    const id = ids[Math.floor(next() * ids.length)] as string;
+    assert.equal(table.delete(id), true);
+    model.delete(id);
+  };
+  // Waves: grow to 3,000 with deletes among the inserts, drain to 20, again, so every path of
+  // making room runs (compaction in place, doubling, halving).
+  for (let wave = 0; wave < 6; wave++) {
+    if (wave % 2 === 0) {
+      while (model.size < 3_000) {
+        if (model.size > 0 && next() < 0.3) remove();
+        else {
+          const rec = { id: `pre${(counter++).toString(36)}.${counter % 16}`, n: counter };
+          table.set(rec.id, rec);
+          model.set(rec.id, rec);
+        }
+      }
+    } else {
+      while (model.size > 20) remove();
+    }
+    sameAsMap(table, model);
+  }
+  assert.equal(table.delete('never-there'), false);
+  assert.equal(table.has('never-there'), false);
+});
+
+test('ids that share their whole tail still find their own records', () => {
+  const table = new RecordTable<Rec>();
+  // The hash reads the last 12 code units: these differ only before them, so every one collides.
+  const ids = Array.from({ length: 200 }, (_, i) => `${i}-${'x'.repeat(12)}`);
+  assert.equal(new Set(ids.map(idHash)).size < 200, true);
+  ids.forEach((id, n) => table.set(id, { id, n }));
+  ids.forEach((id, n) => assert.equal(table.get(id)?.n, n));
+  for (let i = 0; i < 200; i += 3) assert.equal(table.delete(ids[i] as string), true);
+  ids.forEach((id, n) => assert.equal(table.get(id)?.n, n % 3 === 0 ? undefined : n, id));
+  assert.equal(table.size, 200 - 67);
+});
+
+test('setting an id that is there replaces its record in its place', () => {
+  const table = new RecordTable<Rec>();
+  table.set('a', { id: 'a', n: 1 });
+  table.set('b', { id: 'b', n: 2 });
+  table.set('a', { id: 'a', n: 3 });
+  assert.deepEqual([...table.entries()].map(([id, r]) => [id, r.n]), [['a', 3], ['b', 2]]);
+  assert.equal(table.size, 2);
+});
+
+test('deleting while iterating is safe; a set that rewrites the log under an iterator throws instead of skipping', () => {
+  const table = new RecordTable<Rec>();
+  for (let i = 0; i < 16; i++) table.set(`r${i}`, { id: `r${i}`, n: i });
+  const seen: number[] = [];
+  for (const rec of table.values()) {
+    seen.push(rec.n);
+    if (rec.n % 2 === 0) table.delete(`r${rec.n + 1}`);
+  }
+  assert.deepEqual(seen, [0, 2, 4, 6, 8, 10, 12, 14]);
+  // The log is full (16 places, 8 deleted): the next set compacts it.
+  assert.throws(() => {
+    for (const rec of table.values()) table.set(`new${rec.n}`, { id: `new${rec.n}`, n: -1 });
+  }, /added while being iterated/);
+});
+
+test('clear empties the table and it fills again', () => {
+  const table = new RecordTable<Rec>();
+  for (let i = 0; i < 100; i++) table.set(`c${i}`, { id: `c${i}`, n: i });
+  table.clear();
+  assert.equal(table.size, 0);
+  assert.equal(table.get('c5'), undefined);
+  table.set('c5', { id: 'c5', n: 5 });
+  assert.deepEqual([...table.keys()], ['c5']);
+});
