@@ -19,7 +19,7 @@ function sameAsMap(table: RecordTable<Rec>, model: Map<string, Rec>): void {
   for (const [id, rec] of model) assert.equal(table.get(id), rec, id);
 }
 
-test('a record table reads like a Map through inserts, deletes, growth, compaction and shrinking', () => {
+test('a record table reads like a Map through waves of inserts and deletes and the rebuilds they bring', () => {
   const next = random(7);
   const table = new RecordTable<Rec>();
   const model = new Map<string, Rec>();
@@ -30,8 +30,8 @@ test('a record table reads like a Map through inserts, deletes, growth, compacti
     assert.equal(table.delete(id), true);
     model.delete(id);
   };
-  // Waves: grow to 3,000 with deletes among the inserts, drain to 20, again, so every path of
-  // making room runs (compaction in place, doubling, halving).
+  // Waves: grow to 3,000 with deletes among the inserts, drain to 20, again: cleared entries pile
+  // up past the rebuild threshold while live ones are few and while they are many.
   for (let wave = 0; wave < 6; wave++) {
     if (wave % 2 === 0) {
       while (model.size < 3_000) {
