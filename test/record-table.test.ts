@@ -31,7 +31,7 @@ test('a record table reads like a Map through waves of inserts and deletes and t
     model.delete(id);
   };
   // Waves: grow to 3,000 with deletes among the inserts, drain to 20, again: cleared entries pile
-  // up past the rebuild threshold while live ones are few and while they are many.
+  // up past the rebuild threshold twice, each time while the next wave refills the table.
   for (let wave = 0; wave < 6; wave++) {
     if (wave % 2 === 0) {
       while (model.size < 3_000) {
