@@ -25,9 +25,12 @@ test('systemClock: a timer never fires before its instant', async () => {
 test('systemClock: a precise timer fires within a fraction of a millisecond of its instant, never before it', async () => {
   // A bare setTimeout is a millisecond or more late about as often as not; a precise timer waits
   // out its last stretch. A shared machine may hold the process now and then, so the median is
-  // what is asserted, with every one of them never early.
+  // what is asserted, with every one of them never early. Waiting out takes at most 2 ms a timer
+  // and 20 ms of each second (clock.ts): the timers start in a second of their own, and nine of
+  // them fit its budget (the ones past it are re-armed, later by design, as other tests show).
+  await new Promise((resolve) => setTimeout(resolve, 1_050));
   const lateness: number[] = [];
-  for (let i = 0; i < 15; i++) {
+  for (let i = 0; i < 9; i++) {
     const ms = 5 + (i % 3) * 0.4;
     const at = systemClock.now() + ms;
     await new Promise<void>((resolve) => systemClock.setTimer(ms, () => {
@@ -37,7 +40,7 @@ test('systemClock: a precise timer fires within a fraction of a millisecond of i
   }
   lateness.sort((a, b) => a - b);
   assert.ok((lateness[0] as number) >= 0, `never early (${lateness[0]} ms)`);
-  assert.ok((lateness[7] as number) < 0.5, `median lateness ${lateness[7]} ms`);
+  assert.ok((lateness[4] as number) < 0.5, `median lateness ${lateness[4]} ms`);
 });
 
 test('systemClock: timers falling due every fraction of a millisecond for a while are never early either', async () => {
