@@ -93,6 +93,32 @@ test('deleting while iterating is safe; a set that rebuilds the table under an i
   assert.equal(table.get('r4')?.n, 4);
 });
 
+test('a table of many live records is rebuilt once the cleared ones are half as many as the live', () => {
+  const table = new RecordTable<Rec>();
+  for (let i = 0; i < 20_000; i++) table.set(`m${i}`, { id: `m${i}`, n: i });
+  // Whether the next set rebuilds: a set under an open iterator throws exactly then.
+  const rebuildsOnSet = (id: string): boolean => {
+    try {
+      let first = true;
+      for (const _ of table.values()) {
+        if (!first) break;
+        first = false;
+        table.set(id, { id, n: -1 }); // the iterator's next step throws if this rebuilt the table
+      }
+      return false;
+    } catch {
+      return true;
+    }
+  };
+  for (let i = 0; i < 6_000; i++) table.delete(`m${i}`);
+  assert.equal(rebuildsOnSet('x1'), false, '6,000 cleared beside 14,001 live');
+  for (let i = 6_000; i < 6_700; i++) table.delete(`m${i}`);
+  assert.equal(rebuildsOnSet('x2'), true, '6,700 cleared beside 13,301 live');
+  assert.equal(table.size, 13_302);
+  assert.equal(table.get('m6700')?.n, 6_700);
+  assert.equal(table.get('m6699'), undefined);
+});
+
 test('clear empties the table and it fills again', () => {
   const table = new RecordTable<Rec>();
   for (let i = 0; i < 100; i++) table.set(`c${i}`, { id: `c${i}`, n: i });

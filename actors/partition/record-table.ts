@@ -1,6 +1,6 @@
 /**
  * A partition's records by id: a `Map` whose deletes leave the entry in place (its value cleared)
- * and that is rebuilt, in order, only once what was cleared outnumbers what is live.
+ * and that is rebuilt, in order, only once thousands were cleared, and more than half as many as live.
  *
  * Why not delete from the `Map`: every payload is one insert and, once it leaves retention, one
  * delete. V8's Map leaves a hole per delete, rebuilds its whole table once the holes fill it, and
@@ -20,7 +20,8 @@
 /**
  * Cleared entries a table holds at least before it is rebuilt: enough that the table is a large
  * object by then (V8's tables past ~4,700 entries; 128 KB), so rebuilding is not churn in the
- * young generation.
+ * young generation. Past that, a rebuild also waits until the cleared are half as many as the
+ * live: what it copies is then paid for by as many deletes, however large the table.
  */
 const MIN_CLEARED = 6_000;
 
@@ -56,7 +57,7 @@ export class RecordTable<V extends { readonly id: string }> implements ReadonlyM
       // Its cleared entry would keep the old place: a record added again goes last, as in a Map.
       entries.delete(id);
       this.cleared--;
-    } else if (this.cleared >= MIN_CLEARED && this.cleared > this.live) {
+    } else if (this.cleared >= MIN_CLEARED && this.cleared * 2 > this.live) {
       this.rebuild();
     }
     this.table.set(id, value);
