@@ -297,3 +297,24 @@ test('a parked client is neither served nor offered, keeps its FIFO and what arr
   leave(d1);
   assert.deepEqual([queue.parked, queue.length, queue.clientFifo('D')], [0, 0, undefined]);
 });
+
+test('a client FIFO emptied and taken up by the next client to arrive carries nothing of the last one over', () => {
+  const { queue, add, drain, leave } = setup({ weights: { A: 3 } });
+  // A's FIFO grows, is drained empty (with a tombstone in it once), and is retired.
+  for (let i = 0; i < 40; i++) add(`a${i}`, 'A');
+  leave(add('ax', 'A'));
+  assert.equal(drain().length, 40);
+  assert.equal(queue.clientCount, 0);
+  // B arrives first and takes the retired FIFO; A comes back with a new one.
+  add('b1', 'B');
+  add('a41', 'A');
+  add('b2', 'B');
+  add('a42', 'A');
+  assert.equal(queue.clientCount, 2);
+  assert.equal(queue.length, 4);
+  assert.deepEqual(queue.clientFifo('B')?.live, 2);
+  assert.deepEqual(queue.liveIds(), ['b1', 'a41', 'b2', 'a42']);
+  // A's weight of 3 is A's alone: B, weight 1, gets one turn per round and nothing A had.
+  assert.deepEqual(drain(), ['b1', 'a41', 'a42', 'b2']);
+  assert.equal(queue.clientFifo('B'), undefined);
+});

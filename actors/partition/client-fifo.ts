@@ -37,7 +37,25 @@ export class ClientFifo<R extends QueuedRecord = QueuedRecord> {
   parked = false;
   /** Joined with nothing queued here before and not served since (mailbox.ts: served next). */
   fresh = false;
-  constructor(readonly clientId: string) {}
+  constructor(public clientId: string) {}
+
+  /**
+   * The FIFO, retired empty, serves another client (or the same one again): its ring buffers keep
+   * the room they grew, so a queue that empties and fills with every wave does not grow two new
+   * ones from four places each time.
+   */
+  reuse(clientId: string): this {
+    this.clientId = clientId;
+    this.head = undefined;
+    this.live = 0;
+    this.deficit = 0;
+    this.next = this.prev = undefined;
+    this.heapAt = -1;
+    this.headOrder = 0;
+    this.parked = false;
+    this.fresh = false;
+    return this;
+  }
 }
 
 /** Client FIFOs with live work, by when their head was queued (first-queued first). */

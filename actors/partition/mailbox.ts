@@ -38,6 +38,8 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
   private readonly clients = new Map<string, ClientFifo<PayloadRecord>>();
   /** The client FIFO used last: a run of one client's payloads skips the Map. */
   private last: ClientFifo<PayloadRecord> | undefined;
+  /** The FIFO retired last, empty, for the next client that arrives (`ClientFifo.reuse`). */
+  private spare: ClientFifo<PayloadRecord> | undefined;
   /** Client FIFOs with live work, by head age. */
   private readonly heads = new ClientHeads<PayloadRecord>();
   /** The ring's current client (undefined when nothing live is queued). */
@@ -315,7 +317,11 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
     const last = this.last;
     if (last && last.clientId === clientId) return last;
     let fifo = this.clients.get(clientId);
-    if (!fifo && create) this.clients.set(clientId, (fifo = new ClientFifo<PayloadRecord>(clientId)));
+    if (!fifo && create) {
+      fifo = this.spare?.reuse(clientId) ?? new ClientFifo<PayloadRecord>(clientId);
+      this.spare = undefined;
+      this.clients.set(clientId, fifo);
+    }
     if (fifo) this.last = fifo;
     return fifo;
   }
@@ -392,6 +398,7 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
     this.leave(fifo);
     this.clients.delete(fifo.clientId);
     if (this.last === fifo) this.last = undefined;
+    this.spare = fifo;
   }
 
   /** A client leaves the heap of heads and the ring (retired, or parked). */
