@@ -59,7 +59,7 @@ export async function triageQos(opts: { highJobs: number; gapMs: number; floodJo
   };
   const make = () => createRuntime({ partitions: 16, concurrency: opts.concurrency, logger: silentLogger });
   // The flood's inputs are prepared before anything is measured, as (c)'s are: building 20,000
-  // objects in one turn is the caller's work (cold, ~10 ms of it), not the engine's.
+  // objects in one turn is the caller's work, not the engine's.
   const flood = Array.from({ length: opts.floodJobs }, () => ({ type: 'low', priority: 'low' as const }));
 
   const alone = make();

@@ -318,3 +318,18 @@ test('a client FIFO emptied and taken up by the next client to arrive carries no
   assert.deepEqual(drain(), ['b1', 'a41', 'a42', 'b2']);
   assert.equal(queue.clientFifo('B'), undefined);
 });
+
+test('a client FIFO that held a backlog is not kept for the next client once emptied', () => {
+  const { queue, add, drain } = setup();
+  // Retired after holding 5,000 ids: the next client gets a FIFO of its own, not its grown buffers.
+  for (let i = 0; i < 5_000; i++) add(`big${i}`, 'A');
+  assert.equal(drain().length, 5_000);
+  add('b1', 'B');
+  const bFifo = queue.clientFifo('B');
+  assert.equal(bFifo?.peak, 1, 'a new FIFO, not the one that held 5,000');
+  drain();
+  // Retired after holding one id: the next client takes it up.
+  add('c1', 'C');
+  assert.equal(queue.clientFifo('C'), bFifo, "C took up B's emptied FIFO");
+  assert.deepEqual(drain(), ['c1']);
+});

@@ -37,6 +37,8 @@ export class ClientFifo<R extends QueuedRecord = QueuedRecord> {
   parked = false;
   /** Joined with nothing queued here before and not served since (mailbox.ts: served next). */
   fresh = false;
+  /** The most ids it has held, whichever client it served: its ring buffers' room never falls below it. */
+  peak = 0;
   constructor(public clientId: string) {}
 
   /**

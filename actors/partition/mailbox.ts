@@ -34,11 +34,17 @@ export type { QueuedRecord } from './client-fifo.ts';
 /** How many clients `walk` merges exactly. */
 const MERGED_CLIENTS = 8;
 
+/** The most ids a retired client FIFO may have held to be kept for the next client (its two buffers: 64 KB at most). */
+const SPARE_PEAK = 4_096;
+
 export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
   private readonly clients = new Map<string, ClientFifo<PayloadRecord>>();
   /** The client FIFO used last: a run of one client's payloads skips the Map. */
   private last: ClientFifo<PayloadRecord> | undefined;
-  /** The FIFO retired last, empty, for the next client that arrives (`ClientFifo.reuse`). */
+  /**
+   * A FIFO retired empty, for the next client that arrives (`ClientFifo.reuse`); only one that
+   * never held more than `SPARE_PEAK` ids, so a drained backlog's buffers are not kept for good.
+   */
   private spare: ClientFifo<PayloadRecord> | undefined;
   /** Client FIFOs with live work, by head age. */
   private readonly heads = new ClientHeads<PayloadRecord>();
@@ -127,6 +133,7 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
   push(record: PayloadRecord): void {
     const fifo = this.fifoOf(record.clientId, true) as ClientFifo<PayloadRecord>;
     fifo.ids.push(record.id);
+    if (fifo.ids.length > fifo.peak) fifo.peak = fifo.ids.length;
     fifo.order.push(this.pushes++);
     this.held++;
     if (fifo.parked) {
@@ -398,7 +405,7 @@ export class TypeQueue<PayloadRecord extends QueuedRecord = QueuedRecord> {
     this.leave(fifo);
     this.clients.delete(fifo.clientId);
     if (this.last === fifo) this.last = undefined;
-    this.spare = fifo;
+    if (fifo.peak <= SPARE_PEAK) this.spare = fifo;
   }
 
   /** A client leaves the heap of heads and the ring (retired, or parked). */

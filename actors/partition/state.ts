@@ -77,7 +77,7 @@ export interface FlowTotals {
 export interface PartitionState {
   readonly index: number;
   seq: number;
-  /** By id, in insertion order (record-table.ts: no table rebuilt under churn). */
+  /** By id, in insertion order (record-table.ts: a Map whose deletes clear in place). */
   readonly records: RecordTable<PayloadRecord>;
   /** Queued ids per tier and handler type, a FIFO per client in each (mailbox.ts). */
   /** How the mailbox serves: fair shares between clients, overdue first (not snapshotted: the runtime's options). */
