@@ -47,20 +47,20 @@ export class RecordTable<V extends { readonly id: string }> implements ReadonlyM
 
   /** Adds `value` under `id`, or replaces the value there in its place. */
   set(id: string, value: V): this {
-    const entries = this.table;
-    const current = entries.get(id);
-    if (current !== undefined) {
-      entries.set(id, value);
+    if (this.table.get(id) !== undefined) {
+      this.table.set(id, value);
       return this;
     }
-    if (entries.has(id)) {
-      // Its cleared entry would keep the old place: a record added again goes last, as in a Map.
-      entries.delete(id);
+    if (this.cleared >= MIN_CLEARED && this.cleared * 2 > this.live) this.rebuild();
+    const table = this.table;
+    const size = table.size;
+    table.set(id, value);
+    if (table.size === size) {
+      // It had a cleared entry, which kept the old place: a record added again goes last, as in a Map.
+      table.delete(id);
+      table.set(id, value);
       this.cleared--;
-    } else if (this.cleared >= MIN_CLEARED && this.cleared * 2 > this.live) {
-      this.rebuild();
     }
-    this.table.set(id, value);
     this.live++;
     return this;
   }
@@ -89,11 +89,15 @@ export class RecordTable<V extends { readonly id: string }> implements ReadonlyM
   }
 
   *keys(): MapIterator<string> {
-    for (const value of this.values()) yield value.id;
+    for (const [id] of this.entries()) yield id;
   }
 
   *entries(): MapIterator<[string, V]> {
-    for (const value of this.values()) yield [value.id, value];
+    const layout = this.layout;
+    for (const entry of this.table) {
+      if (this.layout !== layout) throw new Error('records were added while being iterated');
+      if (entry[1] !== undefined) yield entry as [string, V];
+    }
   }
 
   [Symbol.iterator](): MapIterator<[string, V]> {
@@ -101,7 +105,7 @@ export class RecordTable<V extends { readonly id: string }> implements ReadonlyM
   }
 
   forEach(callback: (value: V, key: string, map: ReadonlyMap<string, V>) => void, thisArg?: unknown): void {
-    for (const value of this.values()) callback.call(thisArg, value, value.id, this);
+    for (const [id, value] of this.entries()) callback.call(thisArg, value, id, this);
   }
 
   get [Symbol.toStringTag](): string {
